@@ -1,0 +1,28 @@
+# The two commands: `make run` and `make test`. Both set up whatever is missing.
+.PHONY: run test setup db db-stop build lint bench clean-data
+
+run:
+	scripts/run.sh
+
+test:
+	scripts/test.sh
+
+setup:
+	scripts/setup.sh test
+
+db:
+	scripts/db.sh
+
+db-stop:
+	scripts/db.sh --stop
+
+build:
+	scripts/build.sh release
+
+lint:
+	cargo fmt --all --check
+	cargo clippy --locked -p app --features ssr -- -D warnings
+	cargo clippy --locked -p server -- -D warnings
+
+clean-data: db-stop
+	rm -rf .data

@@ -1,0 +1,88 @@
+//! Signing in and out of the inbox.
+
+use leptos::prelude::*;
+use leptos_router::components::A;
+
+use crate::error::DeskError;
+use crate::types::AgentProfile;
+
+#[server]
+pub async fn login(email: String, password: String) -> Result<(), DeskError> {
+    use axum::http::{header, HeaderValue};
+
+    let desk = crate::desk::desk_only()?;
+    let token = desk.login(email.trim(), &password).await?;
+    let cookie = format!(
+        "{}={token}; Path=/; HttpOnly; SameSite=Lax; Max-Age={}",
+        crate::desk::SESSION_COOKIE,
+        60 * 60 * 24 * 14
+    );
+    let response = expect_context::<leptos_axum::ResponseOptions>();
+    let value = HeaderValue::from_str(&cookie).map_err(|_| DeskError::Internal)?;
+    response.append_header(header::SET_COOKIE, value);
+    leptos_axum::redirect("/inbox");
+    Ok(())
+}
+
+#[server]
+pub async fn logout() -> Result<(), DeskError> {
+    use axum::http::{header, HeaderValue};
+
+    if let Some(token) = crate::desk::session_token().await {
+        crate::desk::desk_only()?.logout(&token).await?;
+    }
+    let response = expect_context::<leptos_axum::ResponseOptions>();
+    let cookie = format!(
+        "{}=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0",
+        crate::desk::SESSION_COOKIE
+    );
+    response.append_header(
+        header::SET_COOKIE,
+        HeaderValue::from_str(&cookie).map_err(|_| DeskError::Internal)?,
+    );
+    leptos_axum::redirect("/login");
+    Ok(())
+}
+
+#[server]
+pub async fn me() -> Result<AgentProfile, DeskError> {
+    let (_, agent) = crate::desk::agent().await?;
+    Ok(agent.profile)
+}
+
+#[component]
+pub fn LoginPage() -> impl IntoView {
+    let login = ServerAction::<Login>::new();
+    let error = move || {
+        login
+            .value()
+            .get()
+            .and_then(Result::err)
+            .map(|e| e.to_string())
+    };
+    view! {
+        <main class="flex min-h-dvh items-center justify-center bg-slate-100 p-4">
+            <div class="w-full max-w-sm rounded-2xl bg-white p-8 shadow-lg ring-1 ring-slate-200">
+                <A href="/" attr:class="text-sm font-bold tracking-tight text-slate-900">"tandem"</A>
+                <h1 class="mt-4 text-2xl font-semibold text-slate-900">"Sign in to the inbox"</h1>
+                <ActionForm action=login attr:class="mt-6 flex flex-col gap-4">
+                    <label class="flex flex-col gap-1 text-sm font-medium text-slate-700">
+                        "Email"
+                        <input type="email" name="email" required autocomplete="username"
+                            class="rounded-lg border border-slate-300 px-3 py-2 font-normal focus:border-amber-500 focus:outline-none"/>
+                    </label>
+                    <label class="flex flex-col gap-1 text-sm font-medium text-slate-700">
+                        "Password"
+                        <input type="password" name="password" required autocomplete="current-password"
+                            class="rounded-lg border border-slate-300 px-3 py-2 font-normal focus:border-amber-500 focus:outline-none"/>
+                    </label>
+                    {move || error().map(|e| view! { <p class="text-sm text-red-700" role="alert">{e}</p> })}
+                    <button type="submit" class="rounded-lg bg-slate-900 px-4 py-2 font-semibold text-white hover:bg-slate-700 disabled:opacity-60"
+                        disabled=move || login.pending().get()>
+                        "Sign in"
+                    </button>
+                </ActionForm>
+            </div>
+        </main>
+    }
+}

@@ -1,0 +1,82 @@
+//! The server side of the UI's server functions: a trait the server crate
+//! implements, provided to server functions as context.
+
+use std::sync::Arc;
+
+use uuid::Uuid;
+
+use crate::error::DeskError;
+use crate::types::{AgentProfile, ConversationSummary, ConversationView, MessageBody};
+use crate::widget::WidgetSettings;
+
+/// A signed-in agent, with the token of their session.
+#[derive(Clone, Debug)]
+pub struct SignedIn {
+    pub profile: AgentProfile,
+    pub workspace_id: Uuid,
+}
+
+/// What the inbox's server functions need from the server's engines.
+#[async_trait::async_trait]
+pub trait SupportDesk: Send + Sync + 'static {
+    /// Checks credentials; returns a new session token for the cookie.
+    async fn login(&self, email: &str, password: &str) -> Result<String, DeskError>;
+    async fn logout(&self, session_token: &str) -> Result<(), DeskError>;
+    async fn signed_in(&self, session_token: &str) -> Result<SignedIn, DeskError>;
+    async fn conversations(&self, agent: &SignedIn) -> Result<Vec<ConversationSummary>, DeskError>;
+    async fn conversation(&self, agent: &SignedIn, id: Uuid)
+        -> Result<ConversationView, DeskError>;
+    async fn widget_settings(&self, workspace_slug: &str) -> Result<WidgetSettings, DeskError>;
+    async fn reply(
+        &self,
+        agent: &SignedIn,
+        id: Uuid,
+        client_id: Uuid,
+        body: MessageBody,
+    ) -> Result<(), DeskError>;
+}
+
+/// The desk as server functions find it in their context.
+#[derive(Clone)]
+pub struct Desk(pub Arc<dyn SupportDesk>);
+
+/// The name of the session cookie.
+pub const SESSION_COOKIE: &str = "tandem_session";
+
+fn desk() -> Result<Arc<dyn SupportDesk>, DeskError> {
+    leptos::prelude::use_context::<Desk>()
+        .map(|d| d.0)
+        .ok_or_else(|| {
+            tracing::error!("SupportDesk missing from server function context");
+            DeskError::Internal
+        })
+}
+
+/// The session token from the request's cookie, if any.
+pub async fn session_token() -> Option<String> {
+    let headers: axum::http::HeaderMap = leptos_axum::extract().await.ok()?;
+    cookie_value(&headers, SESSION_COOKIE)
+}
+
+pub fn cookie_value(headers: &axum::http::HeaderMap, name: &str) -> Option<String> {
+    headers
+        .get_all(axum::http::header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(k, _)| *k == name)
+        .map(|(_, v)| v.to_owned())
+}
+
+/// The desk and the signed-in agent, or `NotSignedIn`.
+pub async fn agent() -> Result<(Arc<dyn SupportDesk>, SignedIn), DeskError> {
+    let desk = desk()?;
+    let token = session_token().await.ok_or(DeskError::NotSignedIn)?;
+    let agent = desk.signed_in(&token).await?;
+    Ok((desk, agent))
+}
+
+pub fn desk_only() -> Result<Arc<dyn SupportDesk>, DeskError> {
+    desk()
+}

@@ -1,0 +1,88 @@
+//! Tandem's UI and the types it shares with the server: the visitor's chat
+//! widget, the agents' inbox, and thin server functions over the server's
+//! engines (which the server crate provides as [`desk::Desk`]).
+
+pub mod auth;
+#[cfg(feature = "ssr")]
+pub mod desk;
+pub mod error;
+pub mod inbox;
+pub mod live;
+pub mod thread;
+pub mod types;
+pub mod widget;
+
+use leptos::prelude::*;
+use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
+use leptos_router::components::{ParentRoute, Route, Router, Routes, A};
+use leptos_router::path;
+
+/// The HTML document around every page.
+pub fn shell(options: LeptosOptions) -> impl IntoView {
+    view! {
+        <!DOCTYPE html>
+        <html lang="en">
+            <head>
+                <meta charset="utf-8"/>
+                <meta name="viewport" content="width=device-width, initial-scale=1"/>
+                <link rel="icon" href="/favicon.svg" type="image/svg+xml"/>
+                <HydrationScripts options/>
+                <MetaTags/>
+            </head>
+            <body>
+                <App/>
+            </body>
+        </html>
+    }
+}
+
+#[component]
+pub fn App() -> impl IntoView {
+    provide_meta_context();
+    view! {
+        <Stylesheet id="tandem" href="/pkg/tandem.css"/>
+        <Title text="Tandem"/>
+        <Router>
+            <Routes fallback=|| view! { <NotFound/> }>
+                <Route path=path!("/") view=Home/>
+                <Route path=path!("/login") view=auth::LoginPage/>
+                <Route path=path!("/widget") view=widget::WidgetPage/>
+                <ParentRoute path=path!("/inbox") view=inbox::InboxLayout>
+                    <Route path=path!("") view=inbox::NoConversation/>
+                    <Route path=path!(":id") view=inbox::ConversationPane/>
+                </ParentRoute>
+            </Routes>
+        </Router>
+    }
+}
+
+#[component]
+fn Home() -> impl IntoView {
+    view! {
+        <main class="mx-auto flex min-h-dvh max-w-2xl flex-col justify-center gap-6 p-8 text-slate-900">
+            <h1 class="text-4xl font-bold tracking-tight">"tandem"</h1>
+            <p class="text-lg text-slate-600">
+                "AI-first customer support with a seamless human handoff. The AI answers visitors from your
+                 content with cited sources, and hands the conversation to your team whenever it should not answer alone."
+            </p>
+            <ul class="flex flex-col gap-3">
+                <li><a class="font-semibold text-amber-700 hover:underline" href="/demo/">"Demo help centre with the chat widget →"</a></li>
+                <li><A href="/inbox" attr:class="font-semibold text-amber-700 hover:underline">"Agent inbox →"</A></li>
+            </ul>
+        </main>
+    }
+}
+
+#[component]
+fn NotFound() -> impl IntoView {
+    #[cfg(feature = "ssr")]
+    if let Some(response) = use_context::<leptos_axum::ResponseOptions>() {
+        response.set_status(axum::http::StatusCode::NOT_FOUND);
+    }
+    view! {
+        <main class="p-8">
+            <h1 class="text-2xl font-semibold">"Page not found"</h1>
+            <A href="/" attr:class="text-amber-700 hover:underline">"Back to Tandem"</A>
+        </main>
+    }
+}

@@ -1,0 +1,326 @@
+//! A conversation's thread as the browser holds it, and its rendering,
+//! shared by the widget and the inbox. All text is rendered as text nodes:
+//! nothing from a visitor, a page or a model becomes HTML.
+
+use leptos::prelude::*;
+use uuid::Uuid;
+
+use crate::types::{Citation, ConversationStatus, EventBody, HandoffReason, ThreadEvent};
+
+/// The events a page has, in `seq` order, without duplicates, plus the AI
+/// answer being streamed, if any.
+#[derive(Clone, Copy)]
+pub struct ThreadState {
+    pub events: RwSignal<Vec<ThreadEvent>>,
+    pub draft: RwSignal<Option<(Uuid, String)>>,
+}
+
+impl ThreadState {
+    pub fn new(initial: Vec<ThreadEvent>) -> Self {
+        Self {
+            events: RwSignal::new(initial),
+            draft: RwSignal::new(None),
+        }
+    }
+
+    /// Adds an event unless it is already there; keeps `seq` order.
+    pub fn apply(&self, event: ThreadEvent) {
+        if matches!(event.body, EventBody::AiAnswer { .. }) {
+            self.draft.set(None);
+        }
+        self.events.update(|events| merge(events, event));
+    }
+
+    pub fn append_token(&self, turn_id: Uuid, delta: &str) {
+        self.draft.update(|draft| match draft {
+            Some((id, text)) if *id == turn_id => text.push_str(delta),
+            _ => *draft = Some((turn_id, delta.to_owned())),
+        });
+    }
+
+    pub fn last_seq(&self) -> i64 {
+        self.events
+            .with_untracked(|events| events.last().map_or(0, |e| e.seq))
+    }
+
+    pub fn reset(&self) {
+        self.events.set(Vec::new());
+        self.draft.set(None);
+    }
+
+    /// The status the thread's own status changes say it has.
+    pub fn status(&self) -> ConversationStatus {
+        self.events.with(|events| current_status(events))
+    }
+}
+
+/// Inserts `event` in `seq` order unless an event with its `seq` is present.
+pub fn merge(events: &mut Vec<ThreadEvent>, event: ThreadEvent) {
+    match events.binary_search_by_key(&event.seq, |e| e.seq) {
+        Ok(_) => {}
+        Err(at) => events.insert(at, event),
+    }
+}
+
+pub fn current_status(events: &[ThreadEvent]) -> ConversationStatus {
+    events
+        .iter()
+        .rev()
+        .find_map(|e| match &e.body {
+            EventBody::StatusChange { status, .. } => Some(*status),
+            _ => None,
+        })
+        .unwrap_or(ConversationStatus::Ai)
+}
+
+/// Who is looking at the thread.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Viewer {
+    Visitor,
+    Agent,
+}
+
+/// One piece of an answer: text, or a reference to citation `n`.
+#[derive(Debug, PartialEq)]
+pub enum Segment<'a> {
+    Text(&'a str),
+    Cite(u32),
+}
+
+/// Splits "Refunds take 5 days [1]." into text and citation markers.
+pub fn segments(text: &str) -> Vec<Segment<'_>> {
+    let mut out = Vec::new();
+    let mut rest = text;
+    while let Some(open) = rest.find('[') {
+        let after = &rest[open + 1..];
+        let digits = after.chars().take_while(char::is_ascii_digit).count();
+        if digits > 0 && digits <= 3 && after[digits..].starts_with(']') {
+            if open > 0 {
+                out.push(Segment::Text(&rest[..open]));
+            }
+            out.push(Segment::Cite(after[..digits].parse().unwrap_or(0)));
+            rest = &after[digits + 1..];
+        } else {
+            out.push(Segment::Text(&rest[..=open]));
+            rest = after;
+        }
+    }
+    if !rest.is_empty() {
+        out.push(Segment::Text(rest));
+    }
+    out
+}
+
+#[component]
+fn AnswerText(text: String, citations: Vec<Citation>) -> impl IntoView {
+    let parts = segments(&text)
+        .into_iter()
+        .map(|segment| match segment {
+            Segment::Text(t) => t.to_owned().into_any(),
+            Segment::Cite(n) => match citations.iter().find(|c| c.number == n) {
+                Some(c) => view! {
+                    <a class="citation-ref text-[11px] align-super font-semibold text-amber-700 hover:underline"
+                        href=c.url.clone() target="_blank" rel="noopener noreferrer"
+                        title=c.heading_path.clone()>{format!("[{n}]")}</a>
+                }
+                .into_any(),
+                None => format!("[{n}]").into_any(),
+            },
+        })
+        .collect::<Vec<_>>();
+    view! { <p class="whitespace-pre-wrap break-words">{parts}</p> }
+}
+
+#[component]
+fn Citations(citations: Vec<Citation>, viewer: Viewer) -> impl IntoView {
+    let items = citations
+        .into_iter()
+        .map(|c| {
+            let passage = (viewer == Viewer::Agent).then(|| {
+                view! {
+                    <details class="mt-1 text-xs text-slate-600">
+                        <summary class="cursor-pointer select-none">"Passage"</summary>
+                        <p class="mt-1 whitespace-pre-wrap rounded bg-white p-2 ring-1 ring-slate-200">{c.passage.clone()}</p>
+                    </details>
+                }
+            });
+            view! {
+                <li class="citation">
+                    <a class="inline-flex max-w-full items-center gap-1 rounded-full bg-white px-2 py-0.5 text-xs text-slate-700 ring-1 ring-slate-300 hover:ring-amber-500"
+                        href=c.url.clone() target="_blank" rel="noopener noreferrer">
+                        <span class="font-semibold text-amber-700">{c.number}</span>
+                        <span class="truncate">{c.heading_path.clone()}</span>
+                    </a>
+                    {passage}
+                </li>
+            }
+        })
+        .collect::<Vec<_>>();
+    view! { <ol class="citations mt-2 flex flex-col items-start gap-1" aria-label="Sources">{items}</ol> }
+}
+
+/// One stored event, as a chat bubble or a status line.
+#[component]
+pub fn EventItem(event: ThreadEvent, viewer: Viewer) -> impl IntoView {
+    let time = event.at.format("%H:%M").to_string();
+    match event.body {
+        EventBody::VisitorMessage { text } => {
+            let mine = viewer == Viewer::Visitor;
+            view! {
+                <div class="flex" class:justify-end=mine data-kind="visitor_message">
+                    <div class="max-w-[85%] rounded-2xl px-3 py-2 text-sm shadow-sm"
+                        class=("bg-[var(--brand)]", mine) class=("text-white", mine)
+                        class=("bg-white", !mine) class=("ring-1", !mine) class=("ring-slate-200", !mine)>
+                        <p class="whitespace-pre-wrap break-words">{text}</p>
+                        <p class="mt-1 text-[10px] opacity-70">{if mine { "You" } else { "Visitor" }}" · "{time}</p>
+                    </div>
+                </div>
+            }
+            .into_any()
+        }
+        EventBody::AiAnswer {
+            text,
+            citations,
+            decision,
+        } => {
+            let confidence = (viewer == Viewer::Agent).then(|| {
+                view! {
+                    <span class="ml-1 rounded bg-slate-200 px-1 text-[10px] text-slate-700">
+                        {format!("confidence {:.2}", decision.confidence.value())}
+                    </span>
+                }
+            });
+            let cites = (!citations.is_empty())
+                .then(|| view! { <Citations citations=citations.clone() viewer=viewer/> });
+            view! {
+                <div class="flex" data-kind="ai_answer">
+                    <div class="ai-answer max-w-[85%] rounded-2xl bg-slate-100 px-3 py-2 text-sm text-slate-900 shadow-sm">
+                        <p class="mb-1 text-[10px] font-semibold uppercase tracking-wide text-slate-500">
+                            "AI answer · "{time}{confidence}
+                        </p>
+                        <AnswerText text=text citations=citations/>
+                        {cites}
+                    </div>
+                </div>
+            }
+            .into_any()
+        }
+        EventBody::HumanReply { text, agent_name } => {
+            let mine = viewer == Viewer::Agent;
+            view! {
+                <div class="flex" class:justify-end=mine data-kind="human_reply">
+                    <div class="human-reply max-w-[85%] rounded-2xl px-3 py-2 text-sm shadow-sm"
+                        class=("bg-emerald-600", mine) class=("text-white", mine)
+                        class=("bg-emerald-50", !mine) class=("ring-1", !mine) class=("ring-emerald-200", !mine)>
+                        <p class="mb-1 text-[10px] font-semibold uppercase tracking-wide opacity-80">{agent_name}" · team · "{time}</p>
+                        <p class="whitespace-pre-wrap break-words">{text}</p>
+                    </div>
+                </div>
+            }
+            .into_any()
+        }
+        EventBody::StatusChange {
+            status,
+            reason,
+            agent_name,
+            ..
+        } => {
+            let line = match (viewer, status) {
+                (Viewer::Visitor, ConversationStatus::WaitingHuman) => match reason {
+                    Some(HandoffReason::LowConfidence { .. }) => "I could not find a reliable answer in our help centre, so I passed your question to the team: someone will reply here.".to_owned(),
+                    Some(HandoffReason::Sensitive { .. }) => "This is something our team handles personally: someone will reply here.".to_owned(),
+                    _ => "You asked for a person: someone from the team will reply here. You can keep asking the AI meanwhile.".to_owned(),
+                },
+                (Viewer::Visitor, ConversationStatus::Open) => {
+                    format!("{} from the team joined the conversation.", agent_name.unwrap_or_else(|| "A person".into()))
+                }
+                (Viewer::Visitor, ConversationStatus::Resolved) => "The conversation was marked as resolved.".to_owned(),
+                (Viewer::Visitor, ConversationStatus::Ai) => "The AI assistant is back.".to_owned(),
+                (Viewer::Agent, ConversationStatus::WaitingHuman) => format!(
+                    "Escalated to the team: {}",
+                    reason.as_ref().map(|r| r.describe()).unwrap_or_else(|| "no reason recorded".into())
+                ),
+                (Viewer::Agent, status) => format!(
+                    "{}{}",
+                    status.label(),
+                    agent_name.map(|n| format!(" · {n}")).unwrap_or_default()
+                ),
+            };
+            view! {
+                <div class="status-line my-1 text-center text-xs text-slate-500" data-kind="status_change" role="status">
+                    <span class="inline-block rounded-full bg-amber-50 px-3 py-1 ring-1 ring-amber-200">{line}" · "{time}</span>
+                </div>
+            }
+            .into_any()
+        }
+    }
+}
+
+/// The whole thread plus the answer being streamed.
+#[component]
+pub fn ThreadView(state: ThreadState, viewer: Viewer) -> impl IntoView {
+    view! {
+        <div class="thread flex flex-col gap-2" aria-live="polite">
+            <For each=move || state.events.get() key=|e| e.seq let(event)>
+                <EventItem event=event viewer=viewer/>
+            </For>
+            {move || {
+                state.draft.get().map(|(_, text)| view! {
+                    <div class="flex" data-kind="ai_draft">
+                        <div class="max-w-[85%] rounded-2xl bg-slate-100 px-3 py-2 text-sm text-slate-900 shadow-sm">
+                            <p class="mb-1 text-[10px] font-semibold uppercase tracking-wide text-slate-500">"AI answer · writing…"</p>
+                            <p class="whitespace-pre-wrap break-words">{text}</p>
+                        </div>
+                    </div>
+                })
+            }}
+        </div>
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn segments_split_citation_markers() {
+        assert_eq!(
+            segments("Refunds take 5 days [1]. PayPal is faster [2]"),
+            vec![
+                Segment::Text("Refunds take 5 days "),
+                Segment::Cite(1),
+                Segment::Text(". PayPal is faster "),
+                Segment::Cite(2),
+            ]
+        );
+        // Brackets that are not citations stay text, all of it.
+        let text: String = segments("[x] and [12345]")
+            .into_iter()
+            .map(|s| match s {
+                Segment::Text(t) => t.to_owned(),
+                Segment::Cite(n) => panic!("not a citation: {n}"),
+            })
+            .collect();
+        assert_eq!(text, "[x] and [12345]");
+    }
+
+    #[test]
+    fn merge_keeps_order_and_drops_duplicates() {
+        let event = |seq| ThreadEvent {
+            conversation_id: Uuid::nil(),
+            seq,
+            at: chrono::Utc::now(),
+            body: EventBody::VisitorMessage {
+                text: seq.to_string(),
+            },
+        };
+        let mut events = Vec::new();
+        for seq in [2, 1, 3, 2, 1] {
+            merge(&mut events, event(seq));
+        }
+        assert_eq!(
+            events.iter().map(|e| e.seq).collect::<Vec<_>>(),
+            vec![1, 2, 3]
+        );
+    }
+}

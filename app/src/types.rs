@@ -1,0 +1,422 @@
+//! Types that cross the wire between the server, the widget and the inbox.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+/// The longest message a visitor or an agent may send, in characters.
+pub const MAX_MESSAGE_CHARS: usize = 4000;
+
+/// The text of a message: trimmed, not empty, at most [`MAX_MESSAGE_CHARS`].
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct MessageBody(String);
+
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum MessageBodyError {
+    #[error("the message is empty")]
+    Empty,
+    #[error("the message is too long ({0} characters; the limit is {MAX_MESSAGE_CHARS})")]
+    TooLong(usize),
+}
+
+impl MessageBody {
+    pub fn parse(text: &str) -> Result<Self, MessageBodyError> {
+        let text = text.trim();
+        let chars = text.chars().count();
+        if chars == 0 {
+            Err(MessageBodyError::Empty)
+        } else if chars > MAX_MESSAGE_CHARS {
+            Err(MessageBodyError::TooLong(chars))
+        } else {
+            Ok(Self(text.to_owned()))
+        }
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl TryFrom<String> for MessageBody {
+    type Error = MessageBodyError;
+    fn try_from(value: String) -> Result<Self, Self::Error> {
+        Self::parse(&value)
+    }
+}
+
+impl From<MessageBody> for String {
+    fn from(value: MessageBody) -> Self {
+        value.0
+    }
+}
+
+/// How sure the answer engine is that an answer is right, in `0.0..=1.0`.
+#[derive(Clone, Copy, Debug, PartialEq, PartialOrd, Serialize, Deserialize)]
+#[serde(try_from = "f32", into = "f32")]
+pub struct Confidence(f32);
+
+impl Confidence {
+    pub fn new(value: f32) -> Result<Self, String> {
+        if (0.0..=1.0).contains(&value) {
+            Ok(Self(value))
+        } else {
+            Err(format!("confidence {value} is outside 0..=1"))
+        }
+    }
+
+    /// Clamps any finite number into range; NaN becomes 0.
+    pub fn clamped(value: f32) -> Self {
+        if value.is_nan() {
+            Self(0.0)
+        } else {
+            Self(value.clamp(0.0, 1.0))
+        }
+    }
+
+    pub fn value(self) -> f32 {
+        self.0
+    }
+}
+
+impl TryFrom<f32> for Confidence {
+    type Error = String;
+    fn try_from(value: f32) -> Result<Self, Self::Error> {
+        Self::new(value)
+    }
+}
+
+impl From<Confidence> for f32 {
+    fn from(value: Confidence) -> Self {
+        value.0
+    }
+}
+
+/// Where a conversation stands.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ConversationStatus {
+    /// The AI is handling it.
+    Ai,
+    /// Handed off; waiting for a person to claim it.
+    WaitingHuman,
+    /// A person has claimed it.
+    Open,
+    Resolved,
+}
+
+impl ConversationStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Ai => "ai",
+            Self::WaitingHuman => "waiting_human",
+            Self::Open => "open",
+            Self::Resolved => "resolved",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Self> {
+        Some(match text {
+            "ai" => Self::Ai,
+            "waiting_human" => Self::WaitingHuman,
+            "open" => Self::Open,
+            "resolved" => Self::Resolved,
+            _ => return None,
+        })
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::Ai => "AI handling",
+            Self::WaitingHuman => "Waiting for a person",
+            Self::Open => "With an agent",
+            Self::Resolved => "Resolved",
+        }
+    }
+}
+
+/// How the visitor asked for a person.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RequestChannel {
+    /// The always-visible "Talk to the team" control.
+    Button,
+    /// Words in a message.
+    Message,
+}
+
+/// Why the AI handed a conversation to the team.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "trigger", rename_all = "snake_case")]
+pub enum HandoffReason {
+    HumanRequested {
+        via: RequestChannel,
+        /// The words that matched, for a message.
+        matched: Option<String>,
+    },
+    Sensitive {
+        category: String,
+        matched: String,
+    },
+    LowConfidence {
+        confidence: Confidence,
+        threshold: Confidence,
+    },
+}
+
+impl HandoffReason {
+    /// A one-line explanation for agents.
+    pub fn describe(&self) -> String {
+        match self {
+            Self::HumanRequested {
+                via: RequestChannel::Button,
+                ..
+            } => "Visitor pressed \u{201c}Talk to the team\u{201d}".to_owned(),
+            Self::HumanRequested { matched, .. } => format!(
+                "Visitor asked for a person{}",
+                matched
+                    .as_ref()
+                    .map(|m| format!(" (\u{201c}{m}\u{201d})"))
+                    .unwrap_or_default()
+            ),
+            Self::Sensitive { category, matched } => {
+                format!(
+                    "Sensitive topic: {} (\u{201c}{matched}\u{201d})",
+                    category.replace('_', " ")
+                )
+            }
+            Self::LowConfidence {
+                confidence,
+                threshold,
+            } => format!(
+                "AI unsure: confidence {:.2} below threshold {:.2}",
+                confidence.value(),
+                threshold.value()
+            ),
+        }
+    }
+
+    pub fn short(&self) -> &'static str {
+        match self {
+            Self::HumanRequested { .. } => "asked for a person",
+            Self::Sensitive { .. } => "sensitive",
+            Self::LowConfidence { .. } => "AI unsure",
+        }
+    }
+}
+
+/// A source the AI cited: `[n]` in the answer text refers to `number`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Citation {
+    pub number: u32,
+    pub title: String,
+    /// "Refunds › Refund timing".
+    pub heading_path: String,
+    /// Link to the page and section.
+    pub url: String,
+    /// The passage the cited sentences came from.
+    pub passage: String,
+}
+
+/// A passage retrieval found, with its scores, for the decision record.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct RetrievedPassage {
+    pub chunk_id: Uuid,
+    pub title: String,
+    pub heading_path: String,
+    pub url: String,
+    /// Reciprocal-rank-fused score.
+    pub fused_score: f32,
+    /// Cosine similarity between question and passage embeddings.
+    pub similarity: f32,
+}
+
+/// What the answer engine decided for one visitor message, and why.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Decision {
+    pub answered: bool,
+    pub confidence: Confidence,
+    pub handoff: Option<HandoffReason>,
+    pub retrieved: Vec<RetrievedPassage>,
+}
+
+/// One stored event of a conversation's log.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum EventBody {
+    VisitorMessage {
+        text: String,
+    },
+    AiAnswer {
+        text: String,
+        citations: Vec<Citation>,
+        decision: Decision,
+    },
+    HumanReply {
+        text: String,
+        agent_name: String,
+    },
+    StatusChange {
+        status: ConversationStatus,
+        reason: Option<HandoffReason>,
+        /// The agent who made the change, if a person did.
+        agent_name: Option<String>,
+        /// The answer engine's decision, when it handed off.
+        decision: Option<Decision>,
+    },
+}
+
+impl EventBody {
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Self::VisitorMessage { .. } => "visitor_message",
+            Self::AiAnswer { .. } => "ai_answer",
+            Self::HumanReply { .. } => "human_reply",
+            Self::StatusChange { .. } => "status_change",
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ThreadEvent {
+    pub conversation_id: Uuid,
+    pub seq: i64,
+    pub at: DateTime<Utc>,
+    pub body: EventBody,
+}
+
+/// A row of the inbox's conversation list.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ConversationSummary {
+    pub conversation_id: Uuid,
+    pub status: ConversationStatus,
+    pub handoff_reason: Option<HandoffReason>,
+    pub last_message: String,
+    pub assignee_name: Option<String>,
+    pub escalated_at: Option<DateTime<Utc>>,
+    pub updated_at: DateTime<Utc>,
+}
+
+/// One conversation as an agent sees it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ConversationView {
+    pub summary: ConversationSummary,
+    pub events: Vec<ThreadEvent>,
+}
+
+/// The signed-in agent, as the UI sees it (never any secret).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct AgentProfile {
+    pub account_id: Uuid,
+    pub name: String,
+    pub email: String,
+    pub workspace_slug: String,
+    pub workspace_name: String,
+    pub role: String,
+}
+
+/// Messages a client (widget or inbox) sends over its socket.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum ClientMsg {
+    /// A visitor message; `client_id` makes sending idempotent.
+    Send {
+        client_id: Uuid,
+        text: String,
+    },
+    /// The "Talk to the team" control.
+    TalkToTeam {
+        client_id: Uuid,
+    },
+    Ping,
+}
+
+/// Messages the server sends over a socket.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum ServerMsg {
+    /// First message on a visitor socket: who the visitor is now. `visitor_token`
+    /// is set when the server created a new visitor, for the client to keep.
+    Welcome {
+        conversation_id: Uuid,
+        visitor_token: Option<String>,
+    },
+    /// A stored event; clients apply events in `seq` order and ignore any they have.
+    Event {
+        event: ThreadEvent,
+    },
+    /// A piece of an AI answer being written (not stored; the finished answer
+    /// arrives as an `Event`).
+    AiToken {
+        conversation_id: Uuid,
+        turn_id: Uuid,
+        delta: String,
+    },
+    /// Something about a conversation changed (inbox lists refresh).
+    ConversationChanged {
+        conversation_id: Uuid,
+    },
+    /// A request from this client was refused; nothing else is affected.
+    Error {
+        message: String,
+    },
+    Pong,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn message_body_is_trimmed_and_bounded() {
+        assert_eq!(MessageBody::parse("  hi  ").unwrap().as_str(), "hi");
+        assert_eq!(MessageBody::parse("   "), Err(MessageBodyError::Empty));
+        let long = "x".repeat(MAX_MESSAGE_CHARS + 1);
+        assert_eq!(
+            MessageBody::parse(&long),
+            Err(MessageBodyError::TooLong(MAX_MESSAGE_CHARS + 1))
+        );
+        assert!(MessageBody::parse(&"é".repeat(MAX_MESSAGE_CHARS)).is_ok());
+    }
+
+    #[test]
+    fn message_body_rejects_invalid_json() {
+        assert!(serde_json::from_str::<MessageBody>("\"\"").is_err());
+        assert!(serde_json::from_str::<MessageBody>("\"ok\"").is_ok());
+    }
+
+    #[test]
+    fn confidence_is_in_range() {
+        assert!(Confidence::new(1.5).is_err());
+        assert!(Confidence::new(-0.1).is_err());
+        assert_eq!(Confidence::clamped(f32::NAN).value(), 0.0);
+        assert_eq!(Confidence::clamped(2.0).value(), 1.0);
+        assert!(serde_json::from_str::<Confidence>("1.2").is_err());
+    }
+
+    #[test]
+    fn events_round_trip_through_json() {
+        let event = EventBody::StatusChange {
+            status: ConversationStatus::WaitingHuman,
+            reason: Some(HandoffReason::HumanRequested {
+                via: RequestChannel::Button,
+                matched: None,
+            }),
+            agent_name: None,
+            decision: None,
+        };
+        let json = serde_json::to_string(&event).unwrap();
+        assert!(json.contains("\"kind\":\"status_change\""));
+        assert_eq!(serde_json::from_str::<EventBody>(&json).unwrap(), event);
+    }
+
+    #[test]
+    fn client_messages_are_tagged() {
+        let msg: ClientMsg = serde_json::from_str(
+            r#"{"type":"send","client_id":"7f8a3c5e-1111-4e2a-9a3b-0123456789ab","text":"hi"}"#,
+        )
+        .unwrap();
+        assert!(matches!(msg, ClientMsg::Send { .. }));
+        assert!(serde_json::from_str::<ClientMsg>(r#"{"type":"nope"}"#).is_err());
+    }
+}

@@ -1,0 +1,209 @@
+//! The chat a visitor sees inside the widget's frame (`/widget?workspace=…`).
+
+use leptos::prelude::*;
+use leptos_router::hooks::use_query_map;
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use crate::error::DeskError;
+use crate::live::{self, use_live};
+use crate::thread::{ThreadState, ThreadView, Viewer};
+use crate::types::{ClientMsg, ConversationStatus, EventBody, MessageBody, ServerMsg};
+
+/// What the widget shows before any conversation: the workspace's own texts.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct WidgetSettings {
+    pub workspace_slug: String,
+    pub workspace_name: String,
+    pub greeting: String,
+    pub brand_color: String,
+}
+
+#[server]
+pub async fn fetch_widget_settings(workspace: String) -> Result<WidgetSettings, DeskError> {
+    crate::desk::desk_only()?.widget_settings(&workspace).await
+}
+
+fn slug_only(text: &str) -> String {
+    text.chars()
+        .filter(|c| c.is_ascii_alphanumeric() || *c == '-')
+        .take(63)
+        .collect()
+}
+
+/// A visitor token as the server issues it: hex, nothing else.
+fn token_only(text: &str) -> String {
+    text.chars()
+        .filter(char::is_ascii_hexdigit)
+        .take(128)
+        .collect()
+}
+
+#[component]
+pub fn WidgetPage() -> impl IntoView {
+    let query = use_query_map();
+    let workspace = slug_only(&query.read_untracked().get("workspace").unwrap_or_default());
+    let settings = Resource::new(move || (), {
+        let workspace = workspace.clone();
+        move |_| fetch_widget_settings(workspace.clone())
+    });
+    view! {
+        <Suspense fallback=|| view! { <p class="p-4 text-sm text-slate-500">"Loading…"</p> }>
+            {move || Suspend::new(async move {
+                match settings.await {
+                    Ok(settings) => view! { <Chat settings=settings/> }.into_any(),
+                    Err(err) => view! {
+                        <p class="p-4 text-sm text-red-700" role="alert">{err.to_string()}</p>
+                    }.into_any(),
+                }
+            })}
+        </Suspense>
+    }
+}
+
+#[component]
+fn Chat(settings: WidgetSettings) -> impl IntoView {
+    let state = ThreadState::new(Vec::new());
+    let connected = RwSignal::new(false);
+    let conversation = RwSignal::new(None::<Uuid>);
+    let notice = RwSignal::new(None::<String>);
+    let pending = RwSignal::new(Vec::<(Uuid, String)>::new());
+    let text = RwSignal::new(String::new());
+    let token_key = format!("tandem.visitor.{}", settings.workspace_slug);
+
+    let path = {
+        let slug = settings.workspace_slug.clone();
+        let key = token_key.clone();
+        move || {
+            let token = live::stored(&key)
+                .map(|t| format!("&token={}", token_only(&t)))
+                .unwrap_or_default();
+            format!(
+                "/ws/visitor?workspace={slug}&after={}{token}",
+                state.last_seq()
+            )
+        }
+    };
+    let on_message = move |msg: ServerMsg| match msg {
+        ServerMsg::Welcome {
+            conversation_id,
+            visitor_token,
+        } => {
+            if let Some(token) = visitor_token {
+                live::store(&token_key, &token);
+            }
+            let known = conversation.get_untracked();
+            if known.is_some() && known != Some(conversation_id) {
+                state.reset();
+            }
+            conversation.set(Some(conversation_id));
+        }
+        ServerMsg::Event { event } => {
+            if let EventBody::VisitorMessage { text } = &event.body {
+                pending.update(|p| {
+                    if let Some(at) = p.iter().position(|(_, t)| t == text) {
+                        p.remove(at);
+                    }
+                });
+            }
+            state.apply(event);
+        }
+        ServerMsg::AiToken { turn_id, delta, .. } => state.append_token(turn_id, &delta),
+        ServerMsg::Error { message } => notice.set(Some(message)),
+        ServerMsg::ConversationChanged { .. } | ServerMsg::Pong => {}
+    };
+    let live = use_live(path, on_message, connected);
+
+    let send = move || {
+        let raw = text.get_untracked();
+        match MessageBody::parse(&raw) {
+            Ok(body) => {
+                let client_id = Uuid::new_v4();
+                pending.update(|p| p.push((client_id, body.as_str().to_owned())));
+                live.send(&ClientMsg::Send {
+                    client_id,
+                    text: body.into(),
+                });
+                text.set(String::new());
+                notice.set(None);
+            }
+            Err(err) => notice.set(Some(err.to_string())),
+        }
+    };
+    let talk_to_team = move |_| {
+        live.send(&ClientMsg::TalkToTeam {
+            client_id: Uuid::new_v4(),
+        })
+    };
+    let waiting = move || {
+        matches!(
+            state.status(),
+            ConversationStatus::WaitingHuman | ConversationStatus::Open
+        )
+    };
+
+    let scroller = NodeRef::<leptos::html::Div>::new();
+    Effect::new(move |_| {
+        state.events.track();
+        state.draft.track();
+        pending.track();
+        live::scroll_to_bottom(scroller);
+    });
+
+    view! {
+        <div class="widget flex h-dvh flex-col bg-slate-50 text-slate-900" style=format!("--brand: {}", settings.brand_color)>
+            <header class="flex items-center justify-between gap-2 bg-[var(--brand)] px-4 py-3 text-white shadow">
+                <div>
+                    <h1 class="text-base font-semibold leading-tight">{settings.workspace_name.clone()}</h1>
+                    <p class="text-xs opacity-90">
+                        {move || if connected.get() { "AI assistant · answers from our help centre" } else { "Connecting…" }}
+                    </p>
+                </div>
+                <button type="button" class="talk-to-team shrink-0 whitespace-nowrap rounded-full bg-white/95 px-3 py-1.5 text-sm font-semibold text-slate-900 shadow hover:bg-white disabled:opacity-70"
+                    on:click=talk_to_team disabled=waiting>
+                    {move || if waiting() { "Team notified" } else { "Talk to the team" }}
+                </button>
+            </header>
+            <Show when=move || state.status() == ConversationStatus::WaitingHuman>
+                <p class="handoff-banner border-b border-amber-200 bg-amber-50 px-4 py-2 text-sm text-amber-900" role="status">
+                    "A person from the team will reply here. You can keep asking the AI meanwhile."
+                </p>
+            </Show>
+            <div node_ref=scroller class="flex-1 overflow-y-auto px-3 py-4" role="log" aria-label="Conversation">
+                <div class="mb-2 flex">
+                    <div class="max-w-[85%] rounded-2xl bg-slate-100 px-3 py-2 text-sm shadow-sm">
+                        <p class="whitespace-pre-wrap">{settings.greeting.clone()}</p>
+                    </div>
+                </div>
+                <ThreadView state=state viewer=Viewer::Visitor/>
+                <For each=move || pending.get() key=|(id, _)| *id let((_, body))>
+                    <div class="mt-2 flex justify-end opacity-60" data-kind="pending">
+                        <div class="max-w-[85%] rounded-2xl bg-[var(--brand)] px-3 py-2 text-sm text-white">
+                            <p class="whitespace-pre-wrap break-words">{body}</p>
+                            <p class="mt-1 text-[10px]">"Sending…"</p>
+                        </div>
+                    </div>
+                </For>
+            </div>
+            {move || notice.get().map(|n| view! {
+                <p class="px-4 py-1 text-xs text-red-700" role="alert">{n}</p>
+            })}
+            <form class="flex items-end gap-2 border-t border-slate-200 bg-white p-3"
+                on:submit=move |ev| { ev.prevent_default(); send(); }>
+                <label class="sr-only" for="tandem-message">"Your message"</label>
+                <textarea id="tandem-message" rows="1" maxlength="4000"
+                    class="max-h-32 min-h-10 flex-1 resize-none rounded-xl border border-slate-300 px-3 py-2 text-sm focus:border-[var(--brand)] focus:outline-none"
+                    placeholder="Ask a question…"
+                    prop:value=move || text.get()
+                    on:input=move |ev| text.set(event_target_value(&ev))
+                    on:keydown=move |ev| {
+                        if ev.key() == "Enter" && !ev.shift_key() {
+                            ev.prevent_default();
+                            send();
+                        }
+                    }></textarea>
+                <button type="submit" class="rounded-xl bg-[var(--brand)] px-4 py-2 text-sm font-semibold text-white hover:opacity-90">"Send"</button>
+            </form>
+        </div>
+    }
+}

@@ -1,0 +1,42 @@
+import { defineConfig } from "@playwright/test";
+
+// The spec runs against a real `tandem serve` (debug build) on its own fresh
+// database, in Debian's Chromium. Never `npx playwright install`.
+const port = Number(process.env.E2E_PORT ?? 3417);
+export const adminPassword = process.env.E2E_ADMIN_PASSWORD ?? "e2e-admin-password";
+
+export default defineConfig({
+  testDir: "./tests",
+  timeout: 120_000,
+  expect: { timeout: 20_000 },
+  workers: 1,
+  reporter: [["list"]],
+  outputDir: "./test-results/artifacts",
+  use: {
+    baseURL: `http://127.0.0.1:${port}`,
+    screenshot: "only-on-failure",
+    trace: "retain-on-failure",
+    launchOptions: {
+      executablePath: process.env.CHROMIUM ?? "/usr/bin/chromium",
+      args: [
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+      ],
+    },
+  },
+  webServer: {
+    command: `./serve.sh ${port}`,
+    url: `http://127.0.0.1:${port}/readyz`,
+    timeout: 240_000,
+    reuseExistingServer: false,
+    stdout: "pipe",
+    stderr: "pipe",
+    env: { E2E_ADMIN_PASSWORD: adminPassword },
+  },
+});

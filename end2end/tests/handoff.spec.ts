@@ -1,0 +1,115 @@
+import { test, expect, type Page, type Frame } from "@playwright/test";
+import { adminPassword } from "../playwright.config";
+
+// Collects console errors and uncaught exceptions (a broken hydration shows up here).
+function watchErrors(page: Page): string[] {
+  const errors: string[] = [];
+  page.on("console", (msg) => {
+    if (msg.type() === "error") errors.push(`${page.url()}: ${msg.text()}`);
+  });
+  page.on("pageerror", (err) => errors.push(`${page.url()}: ${err.message}`));
+  return errors;
+}
+
+async function signIn(agent: Page) {
+  await agent.goto("/login");
+  await agent.getByLabel("Email").fill("admin@nimbus.example");
+  await agent.getByLabel("Password").fill(adminPassword);
+  await agent.getByRole("button", { name: "Sign in" }).click();
+  await expect(agent).toHaveURL(/\/inbox$/);
+  await expect(agent.getByText("live", { exact: true })).toBeVisible();
+}
+
+async function openWidget(visitor: Page) {
+  await visitor.goto("/demo/");
+  await visitor.locator("#tandem-launcher").click();
+  const chat = visitor.frameLocator("#tandem-frame");
+  // Connected means hydrated and the socket is open.
+  await expect(chat.getByText("AI assistant · answers from our help centre")).toBeVisible();
+  return chat;
+}
+
+function widgetFrame(visitor: Page): Frame {
+  const frame = visitor.frames().find((f) => f.url().includes("/widget?"));
+  if (!frame) throw new Error("widget frame not found");
+  return frame;
+}
+
+test("a visitor's question is answered with citations, handed off, and answered live by an agent", async ({ browser }) => {
+  const visitor = await (await browser.newContext()).newPage();
+  const agent = await (await browser.newContext()).newPage();
+  const errors = [...[visitor, agent].map(watchErrors)];
+
+  await signIn(agent);
+  const chat = await openWidget(visitor);
+
+  // 1. Ask; the answer streams in, grounded and cited.
+  await widgetFrame(visitor).evaluate(() => {
+    (window as any).sawDraft = false;
+    new MutationObserver(() => {
+      if (document.querySelector('[data-kind="ai_draft"]')) (window as any).sawDraft = true;
+    }).observe(document.body, { subtree: true, childList: true, characterData: true });
+  });
+  await chat.getByLabel("Your message").fill("how long do refunds take?");
+  await chat.getByRole("button", { name: "Send" }).click();
+  const answer = chat.locator('[data-kind="ai_answer"]').first();
+  await expect(answer).toContainText("5 business days");
+  expect(await widgetFrame(visitor).evaluate(() => (window as any).sawDraft)).toBe(true);
+  const citation = answer.locator(".citations a").first();
+  await expect(citation).toHaveAttribute("href", /\/demo\/refunds\.html#refund-timing$/);
+  await expect(answer.locator("a.citation-ref").first()).toHaveText("[1]");
+  const cited = await visitor.request.get((await citation.getAttribute("href"))!);
+  expect(cited.status()).toBe(200);
+  expect(await cited.text()).toContain("5 business days");
+
+  // 2. The always-visible control hands off; the widget says a person will reply.
+  await chat.getByRole("button", { name: "Talk to the team" }).click();
+  await expect(chat.locator(".handoff-banner")).toContainText("A person from the team will reply here");
+  await expect(chat.getByRole("button", { name: "Team notified" })).toBeDisabled();
+
+  // 3. The agent's inbox shows it live, with the thread, sources and the reason.
+  const row = agent.locator(".conversation-row", { hasText: "Waiting for a person" }).first();
+  await expect(row).toBeVisible();
+  await expect(row).toContainText("asked for a person");
+  await row.click();
+  await expect(agent.locator(".handoff-reason")).toContainText("Talk to the team");
+  await expect(agent.locator('[data-kind="visitor_message"]')).toContainText("how long do refunds take?");
+  const agentAnswer = agent.locator('[data-kind="ai_answer"]').first();
+  await expect(agentAnswer).toContainText("5 business days");
+  await expect(agentAnswer.locator(".citations a").first()).toHaveAttribute("href", /refunds\.html/);
+  await expect(agentAnswer).toContainText(/confidence \d\.\d\d/);
+
+  // 4. The agent's reply appears live in the widget, in the same thread.
+  await agent.getByLabel("Reply to the visitor").fill("Hi, Alex here. I checked: your refund was issued today.");
+  await agent.getByRole("button", { name: "Send reply" }).click();
+  await expect(chat.locator('[data-kind="human_reply"]')).toContainText("your refund was issued today");
+  await expect(chat.locator('[data-kind="human_reply"]')).toContainText("Alex (demo admin)");
+
+  await visitor.screenshot({ path: "test-results/screenshots/visitor.png" });
+  await agent.screenshot({ path: "test-results/screenshots/agent.png" });
+
+  // Reloading either page shows the same thread, once.
+  await visitor.reload();
+  await visitor.locator("#tandem-launcher").click();
+  const again = visitor.frameLocator("#tandem-frame");
+  await expect(again.locator('[data-kind="human_reply"]')).toContainText("your refund was issued today");
+  await expect(again.locator('[data-kind="visitor_message"]')).toHaveCount(1);
+  await expect(again.locator('[data-kind="ai_answer"]')).toHaveCount(1);
+  await agent.reload();
+  await expect(agent.locator('[data-kind="human_reply"]')).toContainText("your refund was issued today");
+  await expect(agent.locator('[data-kind="ai_answer"]')).toHaveCount(1);
+
+  await visitor.screenshot({ path: "test-results/screenshots/visitor-reloaded.png" });
+  expect(errors.flat()).toEqual([]);
+});
+
+test("writing 'I want to talk to a person' hands off too", async ({ browser }) => {
+  const visitor = await (await browser.newContext()).newPage();
+  const errors = watchErrors(visitor);
+  const chat = await openWidget(visitor);
+  await chat.getByLabel("Your message").fill("I want to talk to a person");
+  await chat.getByRole("button", { name: "Send" }).click();
+  await expect(chat.locator(".handoff-banner")).toContainText("A person from the team will reply here");
+  await expect(chat.locator('[data-kind="ai_answer"]')).toHaveCount(0);
+  expect(errors).toEqual([]);
+});

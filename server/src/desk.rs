@@ -1,0 +1,210 @@
+//! The inbox's server functions, implemented over the engines.
+
+use app::desk::{SignedIn, SupportDesk};
+use app::error::DeskError;
+use app::types::{
+    AgentProfile, ConversationStatus, ConversationSummary, ConversationView, EventBody,
+    HandoffReason, MessageBody,
+};
+use app::widget::WidgetSettings;
+use chrono::{DateTime, Utc};
+use sqlx::types::Json;
+use uuid::Uuid;
+
+use crate::thread::store::{self, StoreError};
+use crate::{auth, Engines};
+
+pub struct EngineDesk {
+    pub engines: Engines,
+}
+
+/// Logs an internal error once, here at the edge, and hides it from the user.
+fn internal(err: impl std::fmt::Display) -> DeskError {
+    tracing::error!(error = %err, "server function failed");
+    DeskError::Internal
+}
+
+#[derive(sqlx::FromRow)]
+struct SummaryRow {
+    conversation_id: Uuid,
+    status: String,
+    handoff_reason: Option<Json<HandoffReason>>,
+    last_message: Option<String>,
+    assignee_name: Option<String>,
+    escalated_at: Option<DateTime<Utc>>,
+    updated_at: DateTime<Utc>,
+}
+
+impl SummaryRow {
+    fn into_summary(self) -> ConversationSummary {
+        ConversationSummary {
+            conversation_id: self.conversation_id,
+            status: ConversationStatus::parse(&self.status).unwrap_or(ConversationStatus::Ai),
+            handoff_reason: self.handoff_reason.map(|j| j.0),
+            last_message: self.last_message.unwrap_or_default(),
+            assignee_name: self.assignee_name,
+            escalated_at: self.escalated_at,
+            updated_at: self.updated_at,
+        }
+    }
+}
+
+const SUMMARY_SELECT: &str = "select c.conversation_id, c.status, c.handoff_reason, c.escalated_at, c.updated_at,
+        a.name as assignee_name,
+        (select coalesce(e.payload->>'text', '') from event e
+          where e.conversation_id = c.conversation_id and e.kind in ('visitor_message', 'ai_answer', 'human_reply')
+          order by e.seq desc limit 1) as last_message
+     from conversation c left join account a on a.account_id = c.assignee_id";
+
+impl EngineDesk {
+    async fn summary(
+        &self,
+        workspace_id: Uuid,
+        id: Uuid,
+    ) -> Result<ConversationSummary, DeskError> {
+        let sql = format!("{SUMMARY_SELECT} where c.workspace_id = $1 and c.conversation_id = $2");
+        sqlx::query_as::<_, SummaryRow>(sqlx::AssertSqlSafe(sql))
+            .bind(workspace_id)
+            .bind(id)
+            .fetch_optional(&self.engines.pool)
+            .await
+            .map_err(internal)?
+            .map(SummaryRow::into_summary)
+            .ok_or(DeskError::NotFound)
+    }
+}
+
+#[async_trait::async_trait]
+impl SupportDesk for EngineDesk {
+    async fn login(&self, email: &str, password: &str) -> Result<String, DeskError> {
+        let pool = &self.engines.pool;
+        match auth::check_credentials(pool, email, password)
+            .await
+            .map_err(internal)?
+        {
+            Some(account_id) => auth::create_session(pool, account_id)
+                .await
+                .map_err(internal),
+            None => Err(DeskError::BadCredentials),
+        }
+    }
+
+    async fn logout(&self, session_token: &str) -> Result<(), DeskError> {
+        auth::end_session(&self.engines.pool, session_token)
+            .await
+            .map_err(internal)
+    }
+
+    async fn signed_in(&self, session_token: &str) -> Result<SignedIn, DeskError> {
+        let agent = auth::session_agent(&self.engines.pool, session_token)
+            .await
+            .map_err(internal)?
+            .ok_or(DeskError::NotSignedIn)?;
+        Ok(SignedIn {
+            workspace_id: agent.workspace_id,
+            profile: AgentProfile {
+                account_id: agent.account_id,
+                name: agent.name,
+                email: agent.email,
+                workspace_slug: agent.workspace_slug,
+                workspace_name: agent.workspace_name,
+                role: agent.role,
+            },
+        })
+    }
+
+    async fn conversations(&self, agent: &SignedIn) -> Result<Vec<ConversationSummary>, DeskError> {
+        let sql = format!(
+            "{SUMMARY_SELECT} where c.workspace_id = $1 and c.last_seq > 0
+             order by (c.status = 'waiting_human') desc, (c.status = 'open') desc,
+                      case when c.status = 'waiting_human' then c.escalated_at end asc,
+                      c.updated_at desc
+             limit 200"
+        );
+        let rows = sqlx::query_as::<_, SummaryRow>(sqlx::AssertSqlSafe(sql))
+            .bind(agent.workspace_id)
+            .fetch_all(&self.engines.pool)
+            .await
+            .map_err(internal)?;
+        Ok(rows.into_iter().map(SummaryRow::into_summary).collect())
+    }
+
+    async fn conversation(
+        &self,
+        agent: &SignedIn,
+        id: Uuid,
+    ) -> Result<ConversationView, DeskError> {
+        let summary = self.summary(agent.workspace_id, id).await?;
+        let events = store::events_after(&self.engines.pool, id, 0, 10_000)
+            .await
+            .map_err(internal)?;
+        Ok(ConversationView { summary, events })
+    }
+
+    async fn widget_settings(&self, workspace_slug: &str) -> Result<WidgetSettings, DeskError> {
+        let name: Option<String> = sqlx::query_scalar("select name from workspace where slug = $1")
+            .bind(workspace_slug)
+            .fetch_optional(&self.engines.pool)
+            .await
+            .map_err(internal)?;
+        let name = name.ok_or_else(|| {
+            DeskError::Invalid("This chat is not set up (unknown workspace).".into())
+        })?;
+        Ok(WidgetSettings {
+            workspace_slug: workspace_slug.to_owned(),
+            greeting: format!(
+                "Hi! I'm the {name} AI assistant. I answer from our help centre and cite my sources. \
+                 You can talk to the team at any time."
+            ),
+            workspace_name: name,
+            brand_color: "#b45309".to_owned(),
+        })
+    }
+
+    async fn reply(
+        &self,
+        agent: &SignedIn,
+        id: Uuid,
+        client_id: Uuid,
+        body: MessageBody,
+    ) -> Result<(), DeskError> {
+        let mut tx = self.engines.pool.begin().await.map_err(internal)?;
+        let conversation = match store::lock(&mut tx, id).await {
+            Ok(c) if c.workspace_id == agent.workspace_id => c,
+            Ok(_) | Err(StoreError::NotFound) => return Err(DeskError::NotFound),
+            Err(err) => return Err(internal(err)),
+        };
+        let me = agent.profile.account_id;
+        if conversation.status() != ConversationStatus::Open || conversation.assignee_id != Some(me)
+        {
+            // Replying claims the conversation: the AI stops answering it.
+            sqlx::query("update conversation set status = 'open', assignee_id = $2 where conversation_id = $1")
+                .bind(id)
+                .bind(me)
+                .execute(&mut *tx)
+                .await
+                .map_err(internal)?;
+            let claimed = EventBody::StatusChange {
+                status: ConversationStatus::Open,
+                reason: None,
+                agent_name: Some(agent.profile.name.clone()),
+                decision: None,
+            };
+            store::append(&mut tx, &conversation, None, &claimed)
+                .await
+                .map_err(internal)?;
+        }
+        let reply = EventBody::HumanReply {
+            text: body.into(),
+            agent_name: agent.profile.name.clone(),
+        };
+        match store::append(&mut tx, &conversation, Some(client_id), &reply).await {
+            Ok(_) => {}
+            Err(StoreError::IdReused) => {
+                return Err(DeskError::Invalid(StoreError::IdReused.to_string()))
+            }
+            Err(err) => return Err(internal(err)),
+        }
+        tx.commit().await.map_err(internal)
+    }
+}

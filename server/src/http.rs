@@ -1,0 +1,137 @@
+//! The HTTP edge: pages (Leptos SSR), server functions, sockets, the widget
+//! launcher script, the demo site and the health check.
+
+mod ws;
+
+use axum::extract::{Path, State};
+use axum::http::{header, HeaderValue, Request, StatusCode};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::get;
+use axum::Router;
+use leptos::prelude::provide_context;
+use leptos_axum::{generate_route_list, LeptosRoutes};
+use tower_http::compression::CompressionLayer;
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::trace::{DefaultOnFailure, TraceLayer};
+
+use crate::{demo, AppState, Engines};
+
+const WIDGET_JS: &str = include_str!("http/widget.js");
+
+pub fn router(state: AppState) -> Router {
+    let routes = generate_route_list(app::App);
+    let desk = state.desk.clone();
+    let options = state.leptos_options.clone();
+    Router::new()
+        .route("/healthz", get(healthz))
+        .route("/readyz", get(readyz))
+        .route("/widget.js", get(widget_js))
+        .route("/favicon.svg", get(favicon))
+        .route("/favicon.ico", get(favicon))
+        .route("/demo/favicon.ico", get(favicon))
+        .route("/demo", get(|| async { Redirect::permanent("/demo/") }))
+        .route("/demo/", get(|| demo_file(Path("index.html".to_owned()))))
+        .route("/demo/{file}", get(demo_file))
+        .route("/ws/visitor", get(ws::visitor))
+        .route("/ws/inbox", get(ws::inbox))
+        .leptos_routes_with_context(&state, routes, move || provide_context(desk.clone()), move || {
+            app::shell(options.clone())
+        })
+        .fallback(leptos_axum::file_and_error_handler::<AppState, _>(app::shell))
+        .layer(CompressionLayer::new())
+        .layer(PropagateRequestIdLayer::x_request_id())
+        .layer(TraceLayer::new_for_http().on_failure(DefaultOnFailure::new().level(tracing::Level::WARN)).make_span_with(|request: &Request<_>| {
+            let request_id = request
+                .headers()
+                .get("x-request-id")
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or_default();
+            tracing::info_span!("request", method = %request.method(), path = %request.uri().path(), request_id)
+        }))
+        .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
+        .with_state(state)
+}
+
+/// 200 once the database answers.
+async fn healthz(State(engines): State<Engines>) -> Response {
+    match sqlx::query_scalar::<_, i32>("select 1")
+        .fetch_one(&engines.pool)
+        .await
+    {
+        Ok(_) => (StatusCode::OK, "ok").into_response(),
+        Err(err) => {
+            tracing::warn!(error = %err, "health check: database unreachable");
+            (StatusCode::SERVICE_UNAVAILABLE, "database unreachable").into_response()
+        }
+    }
+}
+
+/// 200 once the database answers and no source is still being indexed.
+async fn readyz(State(engines): State<Engines>) -> Response {
+    let indexing = sqlx::query_scalar::<_, i64>(
+        "select count(*) from source where status in ('pending', 'running')",
+    )
+    .fetch_one(&engines.pool)
+    .await;
+    match indexing {
+        Ok(0) => (StatusCode::OK, "ready").into_response(),
+        Ok(n) => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            format!("indexing {n} sources"),
+        )
+            .into_response(),
+        Err(_) => (StatusCode::SERVICE_UNAVAILABLE, "database unreachable").into_response(),
+    }
+}
+
+async fn widget_js() -> Response {
+    (
+        [
+            (
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("text/javascript; charset=utf-8"),
+            ),
+            (
+                header::CACHE_CONTROL,
+                HeaderValue::from_static("public, max-age=300"),
+            ),
+        ],
+        WIDGET_JS,
+    )
+        .into_response()
+}
+
+const FAVICON: &str = r##"<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 32 32"><rect width="32" height="32" rx="8" fill="#0f172a"/><circle cx="12" cy="16" r="6" fill="#f59e0b"/><circle cx="20" cy="16" r="6" fill="none" stroke="#fff" stroke-width="2.5"/></svg>"##;
+
+async fn favicon() -> Response {
+    (
+        [
+            (
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("image/svg+xml"),
+            ),
+            (
+                header::CACHE_CONTROL,
+                HeaderValue::from_static("public, max-age=86400"),
+            ),
+        ],
+        FAVICON,
+    )
+        .into_response()
+}
+
+async fn demo_file(Path(file): Path<String>) -> Response {
+    let Some(body) = demo::page(&file) else {
+        return (StatusCode::NOT_FOUND, "no such demo page").into_response();
+    };
+    let content_type = if file.ends_with(".css") {
+        "text/css; charset=utf-8"
+    } else {
+        "text/html; charset=utf-8"
+    };
+    (
+        [(header::CONTENT_TYPE, HeaderValue::from_static(content_type))],
+        body,
+    )
+        .into_response()
+}

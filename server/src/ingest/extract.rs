@@ -1,0 +1,219 @@
+//! HTML to clean, structured text: the page title and its sections, each with
+//! its heading path and anchor. Navigation, headers, footers, scripts, styles
+//! and hidden elements are dropped; text is never kept as HTML.
+
+use scraper::{ElementRef, Html, Node, Selector};
+
+/// Elements whose content is never page content.
+const SKIPPED: &[&str] = &[
+    "nav", "footer", "header", "aside", "script", "style", "noscript", "template", "svg", "form",
+    "iframe", "button", "select", "dialog",
+];
+/// Elements that end a line of text.
+const BLOCKS: &[&str] = &[
+    "p",
+    "li",
+    "pre",
+    "blockquote",
+    "table",
+    "tr",
+    "div",
+    "section",
+    "article",
+    "dd",
+    "dt",
+    "br",
+    "ul",
+    "ol",
+    "main",
+    "figure",
+    "figcaption",
+];
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Section {
+    /// Headings from the page's top down to this section: ["Refunds", "Refund timing"].
+    pub headings: Vec<String>,
+    pub anchor: Option<String>,
+    /// Text with one line per block (paragraph, list item, table row).
+    pub text: String,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct ExtractedPage {
+    pub title: String,
+    pub sections: Vec<Section>,
+    /// Links found in the page (raw `href` values), for the crawler.
+    pub links: Vec<String>,
+}
+
+pub fn extract(html: &str) -> ExtractedPage {
+    let doc = Html::parse_document(html);
+    let select = |css: &str| Selector::parse(css).expect("static selector");
+    let title = doc
+        .select(&select("title"))
+        .next()
+        .map(|t| clean(&t.text().collect::<String>()))
+        .map(|t| {
+            t.split(" · ")
+                .next()
+                .unwrap_or_default()
+                .split(" | ")
+                .next()
+                .unwrap_or_default()
+                .trim()
+                .to_owned()
+        })
+        .filter(|t| !t.is_empty())
+        .or_else(|| {
+            doc.select(&select("h1"))
+                .next()
+                .map(|h| clean(&h.text().collect::<String>()))
+        })
+        .unwrap_or_else(|| "Untitled page".to_owned());
+    let links = doc
+        .select(&select("a[href]"))
+        .filter_map(|a| a.value().attr("href").map(str::to_owned))
+        .collect();
+    let root = doc
+        .select(&select("main"))
+        .next()
+        .or_else(|| doc.select(&select("article")).next())
+        .or_else(|| doc.select(&select("body")).next())
+        .unwrap_or_else(|| doc.root_element());
+    let mut walker = Walker::default();
+    walker.walk(root);
+    walker.flush();
+    ExtractedPage {
+        title,
+        sections: walker.sections,
+        links,
+    }
+}
+
+fn clean(text: &str) -> String {
+    text.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+#[derive(Default)]
+struct Walker {
+    path: Vec<(u8, String)>,
+    anchor: Option<String>,
+    line: String,
+    lines: Vec<String>,
+    sections: Vec<Section>,
+}
+
+impl Walker {
+    fn end_line(&mut self) {
+        let line = clean(&self.line);
+        if !line.is_empty() {
+            self.lines.push(line);
+        }
+        self.line.clear();
+    }
+
+    fn flush(&mut self) {
+        self.end_line();
+        if !self.lines.is_empty() {
+            self.sections.push(Section {
+                headings: self.path.iter().map(|(_, h)| h.clone()).collect(),
+                anchor: self.anchor.clone(),
+                text: self.lines.join("\n"),
+            });
+        }
+        self.lines.clear();
+    }
+
+    fn walk(&mut self, element: ElementRef) {
+        for child in element.children() {
+            match child.value() {
+                Node::Text(text) => self.line.push_str(text),
+                Node::Element(el) => {
+                    let name = el.name();
+                    let hidden = el.attr("hidden").is_some()
+                        || el.attr("aria-hidden") == Some("true")
+                        || el.attr("style").is_some_and(|s| {
+                            let s = s.replace(' ', "").to_ascii_lowercase();
+                            s.contains("display:none") || s.contains("visibility:hidden")
+                        });
+                    if SKIPPED.contains(&name) || hidden {
+                        continue;
+                    }
+                    let Some(child) = ElementRef::wrap(child) else {
+                        continue;
+                    };
+                    if let Some(level) = heading_level(name) {
+                        self.flush();
+                        let text = clean(&child.text().collect::<String>());
+                        self.path.retain(|(l, _)| *l < level);
+                        if !text.is_empty() {
+                            self.path.push((level, text));
+                        }
+                        self.anchor = el.id().map(str::to_owned);
+                        continue;
+                    }
+                    let block = BLOCKS.contains(&name);
+                    if block {
+                        self.end_line();
+                    }
+                    if name == "td" || name == "th" {
+                        self.line.push_str(" | ");
+                    }
+                    if name == "li" {
+                        self.line.push_str("• ");
+                    }
+                    self.walk(child);
+                    if block {
+                        self.end_line();
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+}
+
+fn heading_level(name: &str) -> Option<u8> {
+    let level = name.strip_prefix('h')?.parse::<u8>().ok()?;
+    (1..=6).contains(&level).then_some(level)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keeps_structure_and_drops_chrome() {
+        let page = extract(
+            r#"<html><head><title>Refunds · Help</title><style>p{}</style></head><body>
+            <header><nav><a href="/a">Home</a></nav></header>
+            <main><h1>Refunds</h1><p>Intro text.</p>
+              <h2 id="timing">Refund timing</h2><p>Refunds take <b>5 days</b>.</p>
+              <ul><li>One</li><li>Two</li></ul>
+              <script>alert(1)</script><div hidden>secret</div><p style="display: none">ignore me</p>
+            </main><footer>© us</footer></body></html>"#,
+        );
+        assert_eq!(page.title, "Refunds");
+        assert_eq!(page.links, vec!["/a"]);
+        assert_eq!(page.sections.len(), 2);
+        assert_eq!(page.sections[0].headings, vec!["Refunds"]);
+        assert_eq!(page.sections[0].text, "Intro text.");
+        assert_eq!(page.sections[1].headings, vec!["Refunds", "Refund timing"]);
+        assert_eq!(page.sections[1].anchor.as_deref(), Some("timing"));
+        assert_eq!(page.sections[1].text, "Refunds take 5 days.\n• One\n• Two");
+        let all: String = page.sections.iter().map(|s| s.text.clone()).collect();
+        assert!(
+            !all.contains("alert")
+                && !all.contains("secret")
+                && !all.contains("ignore")
+                && !all.contains('©')
+        );
+    }
+
+    #[test]
+    fn markup_in_text_stays_text() {
+        let page = extract("<body><p>&lt;script&gt;alert(1)&lt;/script&gt;</p></body>");
+        assert_eq!(page.sections[0].text, "<script>alert(1)</script>");
+    }
+}

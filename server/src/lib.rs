@@ -1,0 +1,72 @@
+//! Tandem's server: start-up, configuration, the HTTP and WebSocket edges,
+//! and the server-only engines, one module each.
+
+pub mod answer;
+pub mod auth;
+pub mod config;
+pub mod db;
+pub mod demo;
+pub mod desk;
+pub mod embed;
+pub mod handoff;
+pub mod http;
+pub mod ingest;
+pub mod retrieve;
+pub mod thread;
+
+use std::sync::Arc;
+
+use app::desk::Desk;
+use app::types::Confidence;
+use axum::extract::FromRef;
+use leptos::prelude::LeptosOptions;
+use sqlx::PgPool;
+
+use embed::Embedder;
+use thread::hub::Hub;
+
+/// Settings of the answer engine and handoff policy.
+#[derive(Clone, Debug)]
+pub struct AnswerSettings {
+    pub confidence_threshold: Confidence,
+}
+
+/// The server-only engines, shared by every request and socket.
+#[derive(Clone)]
+pub struct Engines {
+    pub pool: PgPool,
+    pub embedder: Embedder,
+    pub hub: Hub,
+    pub settings: Arc<AnswerSettings>,
+}
+
+#[derive(Clone, FromRef)]
+pub struct AppState {
+    pub leptos_options: LeptosOptions,
+    pub engines: Engines,
+    pub desk: Desk,
+}
+
+impl AppState {
+    /// Builds the state and starts this instance's notification listener.
+    pub fn new(engines: Engines, leptos_options: LeptosOptions) -> Self {
+        engines.hub.listen(engines.pool.clone());
+        let desk = Desk(Arc::new(desk::EngineDesk {
+            engines: engines.clone(),
+        }));
+        Self {
+            leptos_options,
+            engines,
+            desk,
+        }
+    }
+}
+
+pub fn leptos_options(site_root: &str, addr: std::net::SocketAddr) -> LeptosOptions {
+    LeptosOptions::builder()
+        .output_name("tandem")
+        .site_root(site_root)
+        .site_pkg_dir("pkg")
+        .site_addr(addr)
+        .build()
+}

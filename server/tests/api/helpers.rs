@@ -1,0 +1,176 @@
+//! `TestApp::spawn()` and typed actors.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::{Arc, OnceLock};
+use std::time::Duration;
+
+use app::desk::SignedIn;
+use app::types::{ClientMsg, ServerMsg};
+use futures::{SinkExt, StreamExt};
+use sqlx::PgPool;
+use tandem::embed::Embedder;
+use tandem::thread::hub::Hub;
+use tandem::{demo, AnswerSettings, AppState, Engines};
+use tokio::net::TcpStream;
+use tokio_tungstenite::{connect_async, tungstenite::Message, MaybeTlsStream, WebSocketStream};
+use uuid::Uuid;
+
+pub const ADMIN_PASSWORD: &str = "test-admin-password";
+
+pub fn embedder() -> Embedder {
+    static EMBEDDER: OnceLock<Embedder> = OnceLock::new();
+    EMBEDDER
+        .get_or_init(|| {
+            let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../models/all-minilm-l6-v2");
+            Embedder::load(&dir).expect("the embedding model (run scripts/setup.sh)")
+        })
+        .clone()
+}
+
+pub struct TestApp {
+    pub addr: SocketAddr,
+    pub state: AppState,
+    pub workspace_id: Uuid,
+}
+
+impl TestApp {
+    /// Starts the real router with the demo workspace seeded (not crawled).
+    pub async fn spawn(pool: PgPool) -> Self {
+        let engines = Engines {
+            pool: pool.clone(),
+            embedder: embedder(),
+            hub: Hub::new(),
+            settings: Arc::new(AnswerSettings {
+                confidence_threshold: app::types::Confidence::new(0.45).unwrap(),
+            }),
+        };
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let state = AppState::new(engines, tandem::leptos_options("target/site", addr));
+        let router = tandem::http::router(state.clone());
+        tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
+        let data = std::env::temp_dir().join(format!("tandem-test-{}", Uuid::new_v4()));
+        let demo = demo::ensure(&pool, &data, Some(ADMIN_PASSWORD.into()))
+            .await
+            .unwrap();
+        // Give the notification listener a moment to subscribe.
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        Self {
+            addr,
+            state,
+            workspace_id: demo.workspace_id,
+        }
+    }
+
+    /// Spawns and trains the demo workspace on the demo site, served by itself.
+    pub async fn spawn_trained(pool: PgPool) -> Self {
+        let app = Self::spawn(pool).await;
+        let report = tandem::ingest::Crawler::new(app.state.engines.pool.clone(), embedder())
+            .crawl(app.workspace_id, &app.url("/demo/index.html"))
+            .await
+            .unwrap();
+        assert!(
+            report.errors.is_empty(),
+            "crawl errors: {:?}",
+            report.errors
+        );
+        app
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.addr)
+    }
+
+    pub async fn visitor(&self, token: Option<&str>, after: i64) -> Visitor {
+        let mut url = format!("ws://{}/ws/visitor?workspace=demo&after={after}", self.addr);
+        if let Some(token) = token {
+            url.push_str(&format!("&token={token}"));
+        }
+        let (socket, _) = connect_async(url).await.expect("visitor socket");
+        let mut visitor = Visitor {
+            socket,
+            token: None,
+            conversation_id: Uuid::nil(),
+        };
+        match visitor.next().await {
+            ServerMsg::Welcome {
+                conversation_id,
+                visitor_token,
+            } => {
+                visitor.conversation_id = conversation_id;
+                visitor.token = visitor_token.or(token.map(str::to_owned));
+            }
+            other => panic!("expected a welcome, got {other:?}"),
+        }
+        visitor
+    }
+
+    pub async fn agent(&self) -> SignedIn {
+        let desk = &self.state.desk.0;
+        let token = desk
+            .login(demo::ADMIN_EMAIL, ADMIN_PASSWORD)
+            .await
+            .expect("login");
+        desk.signed_in(&token).await.expect("session")
+    }
+}
+
+pub struct Visitor {
+    pub socket: WebSocketStream<MaybeTlsStream<TcpStream>>,
+    pub token: Option<String>,
+    pub conversation_id: Uuid,
+}
+
+impl Visitor {
+    pub async fn send(&mut self, msg: &ClientMsg) {
+        let text = serde_json::to_string(msg).unwrap();
+        self.socket.send(Message::Text(text.into())).await.unwrap();
+    }
+
+    pub async fn send_raw(&mut self, text: &str) {
+        self.socket
+            .send(Message::Text(text.to_owned().into()))
+            .await
+            .unwrap();
+    }
+
+    pub async fn ask(&mut self, text: &str) -> Uuid {
+        let client_id = Uuid::new_v4();
+        self.send(&ClientMsg::Send {
+            client_id,
+            text: text.into(),
+        })
+        .await;
+        client_id
+    }
+
+    /// The next server message (pings skipped), failing after 30 s.
+    pub async fn next(&mut self) -> ServerMsg {
+        loop {
+            let frame = tokio::time::timeout(Duration::from_secs(30), self.socket.next())
+                .await
+                .expect("a server message within 30 s")
+                .expect("socket open")
+                .expect("frame");
+            if let Message::Text(text) = frame {
+                return serde_json::from_str(text.as_str()).expect("a valid server message");
+            }
+        }
+    }
+
+    /// Reads messages until `pick` returns something; collects what passed.
+    pub async fn until<T>(
+        &mut self,
+        mut pick: impl FnMut(&ServerMsg) -> Option<T>,
+    ) -> (T, Vec<ServerMsg>) {
+        let mut seen = Vec::new();
+        loop {
+            let msg = self.next().await;
+            if let Some(found) = pick(&msg) {
+                return (found, seen);
+            }
+            seen.push(msg);
+        }
+    }
+}

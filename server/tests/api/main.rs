@@ -1,0 +1,6 @@
+//! Integration tests: the real router on port 0, real PostgreSQL + pgvector
+//! (a database per test), the real embedding model, real WebSockets.
+
+mod helpers;
+mod knowledge;
+mod thread;

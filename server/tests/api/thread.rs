@@ -1,0 +1,341 @@
+//! One conversation over real sockets: answer, handoff, agent reply, resume.
+
+use app::error::DeskError;
+use app::types::{
+    ClientMsg, ConversationStatus, EventBody, HandoffReason, MessageBody, RequestChannel, ServerMsg,
+};
+use sqlx::PgPool;
+use uuid::Uuid;
+
+use crate::helpers::TestApp;
+
+fn stored(msg: &ServerMsg) -> Option<EventBody> {
+    match msg {
+        ServerMsg::Event { event } => Some(event.body.clone()),
+        _ => None,
+    }
+}
+
+#[sqlx::test(migrations = "../migrations")]
+async fn a_conversation_from_question_to_human_reply(pool: PgPool) {
+    let app = TestApp::spawn_trained(pool.clone()).await;
+    let mut visitor = app.visitor(None, 0).await;
+    let token = visitor.token.clone().expect("a new visitor gets a token");
+
+    // The question is stored, then the answer streams and is stored once.
+    visitor.ask("how long do refunds take?").await;
+    let (question, _) = visitor.until(stored).await;
+    assert!(
+        matches!(question, EventBody::VisitorMessage { ref text } if text == "how long do refunds take?")
+    );
+    let (answer, before) = visitor
+        .until(|m| stored(m).filter(|b| matches!(b, EventBody::AiAnswer { .. })))
+        .await;
+    let streamed: String = before
+        .iter()
+        .filter_map(|m| match m {
+            ServerMsg::AiToken { delta, .. } => Some(delta.as_str()),
+            _ => None,
+        })
+        .collect();
+    let EventBody::AiAnswer {
+        text,
+        citations,
+        decision,
+    } = answer
+    else {
+        unreachable!()
+    };
+    assert_eq!(streamed, text, "the streamed tokens make the stored answer");
+    assert!(text.contains("5 business days"), "answer: {text}");
+    assert!(text.contains("[1]"));
+    assert!(citations[0]
+        .url
+        .ends_with("/demo/refunds.html#refund-timing"));
+    assert_eq!(citations[0].heading_path, "Refunds › Refund timing");
+    assert!(decision.answered && decision.confidence.value() >= 0.45);
+    // Every sentence of the answer is in a cited passage: nothing invented.
+    for sentence in text
+        .split(|c| c == '.')
+        .map(|s| s.split(" [").next().unwrap().trim())
+        .filter(|s| !s.is_empty())
+    {
+        assert!(
+            citations.iter().any(|c| c.passage.contains(sentence)),
+            "not grounded: {sentence}"
+        );
+    }
+
+    // "Talk to the team" hands off with its reason.
+    visitor
+        .send(&ClientMsg::TalkToTeam {
+            client_id: Uuid::new_v4(),
+        })
+        .await;
+    let (handoff, _) = visitor.until(stored).await;
+    assert_eq!(
+        handoff,
+        EventBody::StatusChange {
+            status: ConversationStatus::WaitingHuman,
+            reason: Some(HandoffReason::HumanRequested {
+                via: RequestChannel::Button,
+                matched: None
+            }),
+            agent_name: None,
+            decision: None,
+        }
+    );
+
+    // The agent sees it at the top of the inbox, with the thread.
+    let agent = app.agent().await;
+    let desk = &app.state.desk.0;
+    let list = desk.conversations(&agent).await.unwrap();
+    assert_eq!(list[0].conversation_id, visitor.conversation_id);
+    assert_eq!(list[0].status, ConversationStatus::WaitingHuman);
+    let view = desk
+        .conversation(&agent, visitor.conversation_id)
+        .await
+        .unwrap();
+    assert_eq!(
+        view.events.iter().map(|e| e.seq).collect::<Vec<_>>(),
+        vec![1, 2, 3]
+    );
+
+    // The agent's reply reaches the visitor live.
+    let reply = MessageBody::parse("Your refund was issued today.").unwrap();
+    desk.reply(&agent, visitor.conversation_id, Uuid::new_v4(), reply)
+        .await
+        .unwrap();
+    let (claimed, _) = visitor.until(stored).await;
+    assert!(matches!(
+        claimed,
+        EventBody::StatusChange {
+            status: ConversationStatus::Open,
+            ..
+        }
+    ));
+    let (human, _) = visitor.until(stored).await;
+    assert!(
+        matches!(human, EventBody::HumanReply { ref text, .. } if text == "Your refund was issued today.")
+    );
+
+    // Coming back with the token resumes the same thread after what it had.
+    drop(visitor);
+    let mut back = app.visitor(Some(&token), 3).await;
+    let (first, _) = back
+        .until(|m| match m {
+            ServerMsg::Event { event } => Some(event.seq),
+            _ => None,
+        })
+        .await;
+    assert_eq!(first, 4, "resumes right after the last event it had");
+    let mut fresh = app.visitor(Some(&token), 0).await;
+    assert_eq!(fresh.conversation_id, back.conversation_id);
+    let mut seqs = Vec::new();
+    while seqs.len() < 5 {
+        if let ServerMsg::Event { event } = fresh.next().await {
+            seqs.push(event.seq);
+        }
+    }
+    assert_eq!(seqs, vec![1, 2, 3, 4, 5]);
+}
+
+#[sqlx::test(migrations = "../migrations")]
+async fn asking_for_a_person_in_words_hands_off_without_an_answer(pool: PgPool) {
+    let app = TestApp::spawn(pool.clone()).await;
+    let mut visitor = app.visitor(None, 0).await;
+    visitor.ask("I want to talk to a person").await;
+    let _question = visitor.until(stored).await;
+    let (handoff, _) = visitor.until(stored).await;
+    match handoff {
+        EventBody::StatusChange {
+            status: ConversationStatus::WaitingHuman,
+            reason: Some(HandoffReason::HumanRequested { via, matched }),
+            ..
+        } => {
+            assert_eq!(via, RequestChannel::Message);
+            assert_eq!(matched.as_deref(), Some("talk to a person"));
+        }
+        other => panic!("expected a handoff, got {other:?}"),
+    }
+    let answers: i64 = sqlx::query_scalar("select count(*) from event where kind = 'ai_answer'")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert_eq!(answers, 0);
+}
+
+#[sqlx::test(migrations = "../migrations")]
+async fn an_unanswerable_question_goes_to_the_team_with_its_scores(pool: PgPool) {
+    let app = TestApp::spawn_trained(pool.clone()).await;
+    let mut visitor = app.visitor(None, 0).await;
+    visitor.ask("What is the capital of Mongolia?").await;
+    let _question = visitor.until(stored).await;
+    let (handoff, _) = visitor.until(stored).await;
+    match handoff {
+        EventBody::StatusChange {
+            status: ConversationStatus::WaitingHuman,
+            reason:
+                Some(HandoffReason::LowConfidence {
+                    confidence,
+                    threshold,
+                }),
+            decision: Some(decision),
+            ..
+        } => {
+            assert!(confidence < threshold);
+            assert!(!decision.answered);
+            assert!(
+                !decision.retrieved.is_empty(),
+                "the passages it looked at are recorded"
+            );
+        }
+        other => panic!("expected a low-confidence handoff, got {other:?}"),
+    }
+}
+
+#[sqlx::test(migrations = "../migrations")]
+async fn sending_is_idempotent_and_bad_input_is_refused_clearly(pool: PgPool) {
+    let app = TestApp::spawn(pool.clone()).await;
+    let mut visitor = app.visitor(None, 0).await;
+    let client_id = Uuid::new_v4();
+    for _ in 0..2 {
+        visitor
+            .send(&ClientMsg::Send {
+                client_id,
+                text: "I want to talk to a person".into(),
+            })
+            .await;
+    }
+    visitor
+        .send(&ClientMsg::Send {
+            client_id,
+            text: "something else".into(),
+        })
+        .await;
+    let (error, _) = visitor
+        .until(|m| match m {
+            ServerMsg::Error { message } => Some(message.clone()),
+            _ => None,
+        })
+        .await;
+    assert!(error.contains("already sent with this id"), "{error}");
+
+    visitor.send_raw("{not json").await;
+    let (error, _) = visitor
+        .until(|m| match m {
+            ServerMsg::Error { message } => Some(message.clone()),
+            _ => None,
+        })
+        .await;
+    assert!(error.starts_with("Malformed message"), "{error}");
+    visitor.ask(&"x".repeat(5000)).await;
+    let (error, _) = visitor
+        .until(|m| match m {
+            ServerMsg::Error { message } => Some(message.clone()),
+            _ => None,
+        })
+        .await;
+    assert!(error.contains("too long"), "{error}");
+    // The socket still works after bad input.
+    visitor.send(&ClientMsg::Ping).await;
+    let (_, _) = visitor
+        .until(|m| matches!(m, ServerMsg::Pong).then_some(()))
+        .await;
+
+    let messages: i64 =
+        sqlx::query_scalar("select count(*) from event where kind = 'visitor_message'")
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+    assert_eq!(messages, 1, "the duplicate send stored nothing");
+}
+
+#[sqlx::test(migrations = "../migrations")]
+async fn the_ai_stays_quiet_once_an_agent_has_claimed(pool: PgPool) {
+    let app = TestApp::spawn_trained(pool.clone()).await;
+    let mut visitor = app.visitor(None, 0).await;
+    visitor
+        .send(&ClientMsg::TalkToTeam {
+            client_id: Uuid::new_v4(),
+        })
+        .await;
+    let _ = visitor.until(stored).await;
+    let agent = app.agent().await;
+    let desk = &app.state.desk.0;
+    desk.reply(
+        &agent,
+        visitor.conversation_id,
+        Uuid::new_v4(),
+        MessageBody::parse("Hi, I'm here.").unwrap(),
+    )
+    .await
+    .unwrap();
+    visitor.ask("how long do refunds take?").await;
+    // Run the AI's turn to completion: it must not answer.
+    tandem::thread::turn::run(&app.state.engines, visitor.conversation_id)
+        .await
+        .unwrap();
+    let answers: i64 = sqlx::query_scalar("select count(*) from event where kind = 'ai_answer'")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert_eq!(answers, 0);
+}
+
+#[sqlx::test(migrations = "../migrations")]
+async fn agents_see_only_their_workspace_and_need_a_session(pool: PgPool) {
+    let app = TestApp::spawn(pool.clone()).await;
+    let mut visitor = app.visitor(None, 0).await;
+    visitor.ask("I want to talk to a person").await;
+    let _ = visitor.until(stored).await;
+
+    let other = Uuid::new_v4();
+    sqlx::query("insert into workspace (workspace_id, slug, name) values ($1, 'other', 'Other')")
+        .bind(other)
+        .execute(&pool)
+        .await
+        .unwrap();
+    tandem::auth::create_account(
+        &pool,
+        other,
+        "eve@other.example",
+        "Eve",
+        "eve-password",
+        "agent",
+    )
+    .await
+    .unwrap();
+    let desk = &app.state.desk.0;
+    let token = desk
+        .login("eve@other.example", "eve-password")
+        .await
+        .unwrap();
+    let eve = desk.signed_in(&token).await.unwrap();
+    assert!(desk.conversations(&eve).await.unwrap().is_empty());
+    assert_eq!(
+        desk.conversation(&eve, visitor.conversation_id)
+            .await
+            .unwrap_err(),
+        DeskError::NotFound
+    );
+    let reply = MessageBody::parse("hello").unwrap();
+    assert_eq!(
+        desk.reply(&eve, visitor.conversation_id, Uuid::new_v4(), reply)
+            .await
+            .unwrap_err(),
+        DeskError::NotFound
+    );
+    assert_eq!(
+        desk.login("eve@other.example", "wrong").await.unwrap_err(),
+        DeskError::BadCredentials
+    );
+    assert_eq!(
+        desk.signed_in("not-a-session").await.unwrap_err(),
+        DeskError::NotSignedIn
+    );
+
+    // The inbox socket refuses anonymous and cross-site connections.
+    let anonymous = tokio_tungstenite::connect_async(format!("ws://{}/ws/inbox", app.addr)).await;
+    assert!(anonymous.is_err());
+}
