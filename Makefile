@@ -21,8 +21,8 @@ build:
 
 lint:
 	cargo fmt --all --check
-	cargo clippy --locked -p app --features ssr -- -D warnings
-	cargo clippy --locked -p server -- -D warnings
+	cargo clippy --locked -p app -p server --all-targets -- -D warnings
+	cargo clippy --locked -p frontend --target wasm32-unknown-unknown -- -D warnings
 
 clean-data: db-stop
 	rm -rf .data

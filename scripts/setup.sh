@@ -20,7 +20,7 @@ apt_install() {
 }
 
 # --- PostgreSQL 15 + pgvector (built from Debian 13's source package) ----
-apt_install postgresql postgresql-contrib postgresql-server-dev-15 build-essential
+apt_install postgresql postgresql-contrib postgresql-server-dev-15 build-essential dpkg-dev
 if [ ! -f /usr/share/postgresql/15/extension/vector.control ]; then
   say "building pgvector ${PGVECTOR_VERSION} from Debian's source package"
   list=/etc/apt/sources.list.d/trixie-src.list

@@ -8,6 +8,11 @@ scripts/setup.sh test
 scripts/db.sh
 export DATABASE_URL="${DATABASE_URL:-$(scripts/db.sh --url)}"
 
+echo "[test] format and lints"
+cargo fmt --all --check
+cargo clippy --locked -p app -p server --all-targets -- -D warnings
+cargo clippy --locked -p frontend --target wasm32-unknown-unknown -- -D warnings
+
 echo "[test] app (ssr)"
 cargo test --locked -p app --features ssr
 echo "[test] server"

@@ -56,7 +56,7 @@ async fn a_conversation_from_question_to_human_reply(pool: PgPool) {
     assert!(decision.answered && decision.confidence.value() >= 0.45);
     // Every sentence of the answer is in a cited passage: nothing invented.
     for sentence in text
-        .split(|c| c == '.')
+        .split('.')
         .map(|s| s.split(" [").next().unwrap().trim())
         .filter(|s| !s.is_empty())
     {
