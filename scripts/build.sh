@@ -7,6 +7,8 @@
 # exercise exactly what ships.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# Tools that `cargo install` puts here (wasm-bindgen).
+export PATH="${CARGO_HOME:-$HOME/.cargo}/bin:$PATH"
 mode="${1:-release}"
 site=target/site/pkg
 mkdir -p "$site"

@@ -3,6 +3,8 @@
 # Usage: scripts/setup.sh [run|test]   (test also installs Chromium)
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# Tools that `cargo install` puts here (wasm-bindgen).
+export PATH="${CARGO_HOME:-$HOME/.cargo}/bin:$PATH"
 source scripts/versions.sh
 
 want="${1:-run}"
