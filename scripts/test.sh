@@ -13,10 +13,10 @@ cargo fmt --all --check
 cargo clippy --locked -p app -p server --all-targets -- -D warnings
 cargo clippy --locked -p frontend --target wasm32-unknown-unknown -- -D warnings
 
-echo "[test] app (ssr)"
-cargo test --locked -p app --features ssr
-echo "[test] server"
-cargo test --locked -p server
+# One invocation for both crates: `app` gets `ssr` from `server`, and the
+# dependencies are built once with one feature set.
+echo "[test] app (ssr) and server"
+cargo test --locked -p app -p server
 
 scripts/build.sh debug
 echo "[test] end-to-end (Playwright, Chromium)"

@@ -103,13 +103,24 @@ test("a visitor's question is answered with citations, handed off, and answered 
   expect(errors.flat()).toEqual([]);
 });
 
-test("writing 'I want to talk to a person' hands off too", async ({ browser }) => {
+test("writing 'I want to talk to a person' hands off too, and hostile text stays text", async ({ browser }) => {
   const visitor = await (await browser.newContext()).newPage();
   const errors = watchErrors(visitor);
+  visitor.on("dialog", (dialog) => {
+    errors.push(`a script ran: ${dialog.message()}`);
+    void dialog.dismiss();
+  });
   const chat = await openWidget(visitor);
   await chat.getByLabel("Your message").fill("I want to talk to a person");
   await chat.getByRole("button", { name: "Send" }).click();
   await expect(chat.locator(".handoff-banner")).toContainText("A person from the team will reply here");
   await expect(chat.locator('[data-kind="ai_answer"]')).toHaveCount(0);
+
+  const hostile = `<img src=x onerror="alert('xss')"><script>alert('xss')</script>`;
+  await chat.getByLabel("Your message").fill(hostile);
+  await chat.getByRole("button", { name: "Send" }).click();
+  await expect(chat.locator('[data-kind="visitor_message"]').nth(1)).toContainText(hostile);
+  await expect(chat.locator('[data-kind="visitor_message"] img, [data-kind="visitor_message"] script')).toHaveCount(0);
+  await visitor.screenshot({ path: "test-results/screenshots/visitor-typed-handoff.png" });
   expect(errors).toEqual([]);
 });

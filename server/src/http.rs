@@ -23,8 +23,6 @@ pub fn router(state: AppState) -> Router {
     let desk = state.desk.clone();
     let options = state.leptos_options.clone();
     Router::new()
-        .route("/healthz", get(healthz))
-        .route("/readyz", get(readyz))
         .route("/widget.js", get(widget_js))
         .route("/favicon.svg", get(favicon))
         .route("/favicon.ico", get(favicon))
@@ -49,6 +47,9 @@ pub fn router(state: AppState) -> Router {
             tracing::info_span!("request", method = %request.method(), path = %request.uri().path(), request_id)
         }))
         .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
+        // Probes are polled often; they stay out of the request log.
+        .route("/healthz", get(healthz))
+        .route("/readyz", get(readyz))
         .with_state(state)
 }
 

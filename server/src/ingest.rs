@@ -113,10 +113,15 @@ pub struct Crawler {
 
 impl Crawler {
     pub fn new(pool: PgPool, embedder: Embedder) -> Self {
+        Self::with_timeout(pool, embedder, Duration::from_secs(20))
+    }
+
+    /// A crawler that gives up on a page after `timeout` (per attempt; three attempts).
+    pub fn with_timeout(pool: PgPool, embedder: Embedder, timeout: Duration) -> Self {
         let http = reqwest::Client::builder()
             .user_agent(USER_AGENT)
-            .timeout(Duration::from_secs(20))
-            .connect_timeout(Duration::from_secs(10))
+            .timeout(timeout)
+            .connect_timeout(timeout.min(Duration::from_secs(10)))
             .redirect(reqwest::redirect::Policy::limited(5))
             .build()
             .expect("static HTTP client settings");

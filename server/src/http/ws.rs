@@ -38,6 +38,14 @@ enum SocketError {
     Store(#[from] StoreError),
 }
 
+/// Logs why a socket session ended, unless the client simply left.
+fn log_end(socket: &'static str, result: Result<(), SocketError>) {
+    match result {
+        Ok(()) | Err(SocketError::Gone) => {}
+        Err(err) => tracing::warn!(error = %err, socket, "socket session failed"),
+    }
+}
+
 async fn send(sink: &mut Sink, msg: &ServerMsg) -> Result<(), SocketError> {
     let text = serde_json::to_string(msg).expect("server messages serialise");
     sink.send(Message::Text(text.into()))
@@ -91,12 +99,7 @@ pub async fn visitor(
 ) -> Response {
     ws.max_message_size(MAX_FRAME)
         .on_upgrade(move |socket| async move {
-            if let Err(err) = visitor_session(socket, engines, params).await {
-                match err {
-                    SocketError::Gone => {}
-                    err => tracing::warn!(error = %err, "visitor socket failed"),
-                }
-            }
+            log_end("visitor", visitor_session(socket, engines, params).await);
         })
 }
 
@@ -321,12 +324,10 @@ pub async fn inbox(
     }
     ws.max_message_size(MAX_FRAME)
         .on_upgrade(move |socket| async move {
-            if let Err(err) = inbox_session(socket, engines, agent.workspace_id, params).await {
-                match err {
-                    SocketError::Gone => {}
-                    err => tracing::warn!(error = %err, "inbox socket failed"),
-                }
-            }
+            log_end(
+                "inbox",
+                inbox_session(socket, engines, agent.workspace_id, params).await,
+            );
         })
 }
 

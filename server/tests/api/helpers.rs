@@ -116,6 +116,15 @@ impl TestApp {
     }
 }
 
+/// How many stored events of this kind there are, in all conversations.
+pub async fn count_events(pool: &PgPool, kind: &str) -> i64 {
+    sqlx::query_scalar("select count(*) from event where kind = $1")
+        .bind(kind)
+        .fetch_one(pool)
+        .await
+        .unwrap()
+}
+
 pub struct Visitor {
     pub socket: WebSocketStream<MaybeTlsStream<TcpStream>>,
     pub token: Option<String>,
@@ -157,6 +166,16 @@ impl Visitor {
                 return serde_json::from_str(text.as_str()).expect("a valid server message");
             }
         }
+    }
+
+    /// The next error the server reports to this client.
+    pub async fn next_error(&mut self) -> String {
+        self.until(|m| match m {
+            ServerMsg::Error { message } => Some(message.clone()),
+            _ => None,
+        })
+        .await
+        .0
     }
 
     /// Reads messages until `pick` returns something; collects what passed.

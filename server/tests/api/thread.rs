@@ -7,7 +7,7 @@ use app::types::{
 use sqlx::PgPool;
 use uuid::Uuid;
 
-use crate::helpers::TestApp;
+use crate::helpers::{count_events, TestApp};
 
 fn stored(msg: &ServerMsg) -> Option<EventBody> {
     match msg {
@@ -158,10 +158,7 @@ async fn asking_for_a_person_in_words_hands_off_without_an_answer(pool: PgPool) 
         }
         other => panic!("expected a handoff, got {other:?}"),
     }
-    let answers: i64 = sqlx::query_scalar("select count(*) from event where kind = 'ai_answer'")
-        .fetch_one(&pool)
-        .await
-        .unwrap();
+    let answers = count_events(&pool, "ai_answer").await;
     assert_eq!(answers, 0);
 }
 
@@ -213,29 +210,14 @@ async fn sending_is_idempotent_and_bad_input_is_refused_clearly(pool: PgPool) {
             text: "something else".into(),
         })
         .await;
-    let (error, _) = visitor
-        .until(|m| match m {
-            ServerMsg::Error { message } => Some(message.clone()),
-            _ => None,
-        })
-        .await;
+    let error = visitor.next_error().await;
     assert!(error.contains("already sent with this id"), "{error}");
 
     visitor.send_raw("{not json").await;
-    let (error, _) = visitor
-        .until(|m| match m {
-            ServerMsg::Error { message } => Some(message.clone()),
-            _ => None,
-        })
-        .await;
+    let error = visitor.next_error().await;
     assert!(error.starts_with("Malformed message"), "{error}");
     visitor.ask(&"x".repeat(5000)).await;
-    let (error, _) = visitor
-        .until(|m| match m {
-            ServerMsg::Error { message } => Some(message.clone()),
-            _ => None,
-        })
-        .await;
+    let error = visitor.next_error().await;
     assert!(error.contains("too long"), "{error}");
     // The socket still works after bad input.
     visitor.send(&ClientMsg::Ping).await;
@@ -243,11 +225,7 @@ async fn sending_is_idempotent_and_bad_input_is_refused_clearly(pool: PgPool) {
         .until(|m| matches!(m, ServerMsg::Pong).then_some(()))
         .await;
 
-    let messages: i64 =
-        sqlx::query_scalar("select count(*) from event where kind = 'visitor_message'")
-            .fetch_one(&pool)
-            .await
-            .unwrap();
+    let messages = count_events(&pool, "visitor_message").await;
     assert_eq!(messages, 1, "the duplicate send stored nothing");
 }
 
@@ -276,10 +254,7 @@ async fn the_ai_stays_quiet_once_an_agent_has_claimed(pool: PgPool) {
     tandem::thread::turn::run(&app.state.engines, visitor.conversation_id)
         .await
         .unwrap();
-    let answers: i64 = sqlx::query_scalar("select count(*) from event where kind = 'ai_answer'")
-        .fetch_one(&pool)
-        .await
-        .unwrap();
+    let answers = count_events(&pool, "ai_answer").await;
     assert_eq!(answers, 0);
 }
 
@@ -338,4 +313,36 @@ async fn agents_see_only_their_workspace_and_need_a_session(pool: PgPool) {
     // The inbox socket refuses anonymous and cross-site connections.
     let anonymous = tokio_tungstenite::connect_async(format!("ws://{}/ws/inbox", app.addr)).await;
     assert!(anonymous.is_err());
+}
+
+#[sqlx::test(migrations = "../migrations")]
+async fn a_reconnect_in_the_middle_of_a_streamed_answer_loses_nothing(pool: PgPool) {
+    let app = TestApp::spawn_trained(pool.clone()).await;
+    let mut visitor = app.visitor(None, 0).await;
+    let token = visitor.token.clone().unwrap();
+    visitor.ask("how long do refunds take?").await;
+    let (question_seq, _) = visitor
+        .until(|m| match m {
+            ServerMsg::Event { event } => Some(event.seq),
+            _ => None,
+        })
+        .await;
+    // The answer starts streaming; the connection drops.
+    visitor
+        .until(|m| matches!(m, ServerMsg::AiToken { .. }).then_some(()))
+        .await;
+    drop(visitor);
+
+    let mut back = app.visitor(Some(&token), question_seq).await;
+    let (event, _) = back
+        .until(|m| match m {
+            ServerMsg::Event { event } => Some(event.clone()),
+            _ => None,
+        })
+        .await;
+    assert_eq!(event.seq, question_seq + 1, "no gap, no repeat");
+    assert!(
+        matches!(event.body, EventBody::AiAnswer { ref text, .. } if text.contains("5 business days"))
+    );
+    assert_eq!(count_events(&pool, "ai_answer").await, 1);
 }
