@@ -11,7 +11,16 @@ pub async fn login(email: String, password: String) -> Result<(), DeskError> {
     use axum::http::{header, HeaderValue};
 
     let desk = crate::desk::desk_only()?;
-    let token = desk.login(email.trim(), &password).await?;
+    let token = match desk.login(email.trim(), &password).await {
+        Ok(token) => token,
+        Err(err) => {
+            if err == DeskError::BadCredentials {
+                expect_context::<leptos_axum::ResponseOptions>()
+                    .set_status(axum::http::StatusCode::UNAUTHORIZED);
+            }
+            return Err(err);
+        }
+    };
     let cookie = format!(
         "{}={token}; Path=/; HttpOnly; SameSite=Lax; Max-Age={}",
         crate::desk::SESSION_COOKIE,

@@ -237,3 +237,13 @@ pub fn scroll_to_bottom(node: NodeRef<leptos::html::Div>) {
     #[cfg(not(feature = "hydrate"))]
     let _ = node;
 }
+
+/// Asks the page embedding the widget (widget.js) to close the chat frame.
+pub fn close_widget() {
+    #[cfg(feature = "hydrate")]
+    if let Ok(Some(parent)) = window().parent() {
+        let message = js_sys::Object::new();
+        let _ = js_sys::Reflect::set(&message, &"tandem".into(), &"close".into());
+        let _ = parent.post_message(&message, "*");
+    }
+}

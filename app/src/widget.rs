@@ -159,10 +159,18 @@ fn Chat(settings: WidgetSettings) -> impl IntoView {
                         {move || if connected.get() { "AI assistant · answers from our help centre" } else { "Connecting…" }}
                     </p>
                 </div>
-                <button type="button" class="talk-to-team shrink-0 whitespace-nowrap rounded-full bg-white/95 px-3 py-1.5 text-sm font-semibold text-slate-900 shadow hover:bg-white disabled:opacity-70"
-                    on:click=talk_to_team disabled=waiting>
-                    {move || if waiting() { "Team notified" } else { "Talk to the team" }}
-                </button>
+                <div class="flex shrink-0 items-center gap-1">
+                    <button type="button" class="talk-to-team shrink-0 whitespace-nowrap rounded-full bg-white/95 px-3 py-1.5 text-sm font-semibold text-slate-900 shadow hover:bg-white disabled:opacity-70"
+                        on:click=talk_to_team disabled=waiting>
+                        {move || if waiting() { "Team notified" } else { "Talk to the team" }}
+                    </button>
+                    <button type="button" class="close-chat rounded-full p-1.5 text-white/90 hover:bg-white/20 hover:text-white"
+                        aria-label="Close the chat" title="Close" on:click=move |_| live::close_widget()>
+                        <svg aria-hidden="true" viewBox="0 0 20 20" class="h-5 w-5" fill="none" stroke="currentColor" stroke-width="2">
+                            <path d="M5 5l10 10M15 5L5 15" stroke-linecap="round"/>
+                        </svg>
+                    </button>
+                </div>
             </header>
             <Show when=move || state.status() == ConversationStatus::WaitingHuman>
                 <p class="handoff-banner border-b border-amber-200 bg-amber-50 px-4 py-2 text-sm text-amber-900" role="status">

@@ -124,3 +124,19 @@ test("writing 'I want to talk to a person' hands off too, and hostile text stays
   await visitor.screenshot({ path: "test-results/screenshots/visitor-typed-handoff.png" });
   expect(errors).toEqual([]);
 });
+
+test("on a phone the chat fills the screen and closes from inside", async ({ browser }) => {
+  const phone = await (await browser.newContext({ viewport: { width: 390, height: 760 } })).newPage();
+  const errors = watchErrors(phone);
+  const chat = await openWidget(phone);
+  const frame = phone.locator("#tandem-frame");
+  const box = (await frame.boundingBox())!;
+  expect(box.width).toBe(390);
+  expect(box.height).toBe(760);
+  await phone.screenshot({ path: "test-results/screenshots/phone.png" });
+  await chat.getByRole("button", { name: "Close the chat" }).click();
+  await expect(frame).toBeHidden();
+  await expect(phone.locator("#tandem-launcher")).toHaveText("Chat with us");
+  await expect(phone.locator("#tandem-launcher")).toBeFocused();
+  expect(errors).toEqual([]);
+});

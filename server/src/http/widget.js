@@ -50,6 +50,10 @@
     button.focus();
   }
   button.addEventListener("click", function () { isOpen ? close() : open(); });
+  // The chat's own close button (needed on phones, where the chat covers the launcher).
+  window.addEventListener("message", function (event) {
+    if (event.origin === origin && event.data && event.data.tandem === "close") close();
+  });
   window.addEventListener("resize", place);
   function mount() { document.body.appendChild(button); }
   if (document.body) mount(); else document.addEventListener("DOMContentLoaded", mount);

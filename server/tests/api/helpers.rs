@@ -82,13 +82,13 @@ impl TestApp {
         format!("http://{}{path}", self.addr)
     }
 
-    pub async fn visitor(&self, token: Option<&str>, after: i64) -> Visitor {
+    pub async fn visitor(&self, token: Option<&str>, after: i64) -> Client {
         let mut url = format!("ws://{}/ws/visitor?workspace=demo&after={after}", self.addr);
         if let Some(token) = token {
             url.push_str(&format!("&token={token}"));
         }
         let (socket, _) = connect_async(url).await.expect("visitor socket");
-        let mut visitor = Visitor {
+        let mut visitor = Client {
             socket,
             token: None,
             conversation_id: Uuid::nil(),
@@ -104,6 +104,28 @@ impl TestApp {
             other => panic!("expected a welcome, got {other:?}"),
         }
         visitor
+    }
+
+    /// An agent's inbox socket, signed in with a session cookie.
+    pub async fn inbox_socket(&self, session: &str, conversation: Option<Uuid>) -> Client {
+        use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+        let mut url = format!("ws://{}/ws/inbox", self.addr);
+        if let Some(id) = conversation {
+            url.push_str(&format!("?conversation={id}"));
+        }
+        let mut request = url.into_client_request().unwrap();
+        request.headers_mut().insert(
+            "cookie",
+            format!("{}={session}", app::desk::SESSION_COOKIE)
+                .parse()
+                .unwrap(),
+        );
+        let (socket, _) = connect_async(request).await.expect("inbox socket");
+        Client {
+            socket,
+            token: None,
+            conversation_id: conversation.unwrap_or_default(),
+        }
     }
 
     pub async fn agent(&self) -> SignedIn {
@@ -125,13 +147,14 @@ pub async fn count_events(pool: &PgPool, kind: &str) -> i64 {
         .unwrap()
 }
 
-pub struct Visitor {
+/// A socket client: a visitor's widget or an agent's inbox.
+pub struct Client {
     pub socket: WebSocketStream<MaybeTlsStream<TcpStream>>,
     pub token: Option<String>,
     pub conversation_id: Uuid,
 }
 
-impl Visitor {
+impl Client {
     pub async fn send(&mut self, msg: &ClientMsg) {
         let text = serde_json::to_string(msg).unwrap();
         self.socket.send(Message::Text(text.into())).await.unwrap();

@@ -346,3 +346,74 @@ async fn a_reconnect_in_the_middle_of_a_streamed_answer_loses_nothing(pool: PgPo
     );
     assert_eq!(count_events(&pool, "ai_answer").await, 1);
 }
+
+#[sqlx::test(migrations = "../migrations")]
+async fn two_instances_on_one_database_behave_as_one(pool: PgPool) {
+    let a = TestApp::spawn(pool.clone()).await;
+    let b = TestApp::spawn(pool.clone()).await;
+    let session = a
+        .state
+        .desk
+        .0
+        .login(tandem::demo::ADMIN_EMAIL, crate::helpers::ADMIN_PASSWORD)
+        .await
+        .unwrap();
+    let mut inbox = a.inbox_socket(&session, None).await;
+
+    // A visitor talks to instance B; the agent on instance A hears of it live.
+    let mut visitor = b.visitor(None, 0).await;
+    visitor.ask("I want to talk to a person").await;
+    let (changed, _) = inbox
+        .until(|m| match m {
+            ServerMsg::ConversationChanged { conversation_id } => Some(*conversation_id),
+            _ => None,
+        })
+        .await;
+    assert_eq!(changed, visitor.conversation_id);
+
+    // A conversation socket on A receives B's events in order, then the
+    // agent's reply (written through A) reaches the visitor on B.
+    let mut thread = a
+        .inbox_socket(&session, Some(visitor.conversation_id))
+        .await;
+    let mut seqs = Vec::new();
+    while seqs.len() < 2 {
+        if let ServerMsg::Event { event } = thread.next().await {
+            seqs.push(event.seq);
+        }
+    }
+    assert_eq!(seqs, vec![1, 2]);
+    let agent = a.agent().await;
+    a.state
+        .desk
+        .0
+        .reply(
+            &agent,
+            visitor.conversation_id,
+            Uuid::new_v4(),
+            MessageBody::parse("Hello from A").unwrap(),
+        )
+        .await
+        .unwrap();
+    let (reply, _) = visitor
+        .until(|m| stored(m).filter(|b| matches!(b, EventBody::HumanReply { .. })))
+        .await;
+    assert!(matches!(reply, EventBody::HumanReply { ref text, .. } if text == "Hello from A"));
+
+    // Without a session, or from another site, the inbox socket is refused.
+    let anonymous = tokio_tungstenite::connect_async(format!("ws://{}/ws/inbox", a.addr)).await;
+    assert!(anonymous.is_err());
+    {
+        use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+        let mut request = format!("ws://{}/ws/inbox", a.addr)
+            .into_client_request()
+            .unwrap();
+        let headers = request.headers_mut();
+        headers.insert(
+            "cookie",
+            format!("tandem_session={session}").parse().unwrap(),
+        );
+        headers.insert("origin", "http://evil.example".parse().unwrap());
+        assert!(tokio_tungstenite::connect_async(request).await.is_err());
+    }
+}
