@@ -24,17 +24,21 @@ apt_install() {
 # --- PostgreSQL 15 + pgvector (built from Debian 13's source package) ----
 apt_install postgresql postgresql-contrib postgresql-server-dev-15 build-essential dpkg-dev
 if [ ! -f /usr/share/postgresql/15/extension/vector.control ]; then
-  say "building pgvector ${PGVECTOR_VERSION} from Debian's source package"
+  say "building pgvector (${PGVECTOR_VERSION} when written) from Debian 13's source package"
   list=/etc/apt/sources.list.d/trixie-src.list
   if [ ! -f $list ]; then
     echo "deb-src http://deb.debian.org/debian trixie main" | $SUDO tee $list >/dev/null
     $SUDO apt-get update -qq
   fi
   tmp=$(mktemp -d)
-  (cd "$tmp" && apt-get source --download-only pgvector >/dev/null 2>&1 \
-     && tar xzf pgvector_${PGVECTOR_VERSION}.orig.tar.gz \
-     && make -s -C pgvector-${PGVECTOR_VERSION} >/dev/null \
-     && $SUDO make -s -C pgvector-${PGVECTOR_VERSION} install >/dev/null)
+  if ! (cd "$tmp" && apt-get source --download-only -qq pgvector >/dev/null \
+        && tar xzf pgvector_*.orig.tar.gz \
+        && make -s -C pgvector-*/ >/dev/null \
+        && $SUDO make -s -C pgvector-*/ install >/dev/null); then
+    echo "[setup] building pgvector failed (see above); it needs Debian's" >&2
+    echo "        source package from: deb-src http://deb.debian.org/debian trixie main" >&2
+    exit 1
+  fi
   rm -rf "$tmp"
 fi
 

@@ -171,7 +171,13 @@ async fn ask(
     }
     match tandem::answer::compose(&embedder, &question, &vector, &passages).await? {
         Some(draft) => {
-            println!("confidence {:.2}\n{}", draft.confidence.value(), draft.text);
+            println!(
+                "confidence {:.2} (best sentence {:.3}, top passage {:.3})\n{}",
+                draft.confidence.value(),
+                draft.sentence_score,
+                draft.top_similarity,
+                draft.text
+            );
             for c in draft.citations {
                 println!("  [{}] {} <{}>", c.number, c.heading_path, c.url);
             }
