@@ -42,6 +42,19 @@ enum Command {
         /// Start URL of the site.
         url: String,
     },
+    /// Measure the answer path on a trained workspace and print the figures:
+    /// embedding throughput over its chunks, and question-to-answer latency.
+    Bench {
+        #[command(flatten)]
+        db: DbArgs,
+        #[command(flatten)]
+        model: ModelArgs,
+        #[arg(long, default_value = "demo")]
+        workspace: String,
+        /// Rounds over the question set.
+        #[arg(long, default_value_t = 5)]
+        rounds: usize,
+    },
     /// Ask a workspace's AI a question from the command line; prints the decision.
     Ask {
         #[command(flatten)]
@@ -65,6 +78,12 @@ async fn main() -> ExitCode {
         .init();
     let result = match Cli::parse().command {
         Command::Serve(args) => serve(*args).await,
+        Command::Bench {
+            db,
+            model,
+            workspace,
+            rounds,
+        } => bench(db, model, workspace, rounds).await,
         Command::Migrate(args) => migrate(args).await,
         Command::Ingest {
             db,
@@ -183,6 +202,95 @@ async fn ask(
             }
         }
         None => println!("no answer: nothing relevant found"),
+    }
+    Ok(())
+}
+
+/// Questions for `tandem bench`: answerable ones and off-topic ones.
+const BENCH_QUESTIONS: &[&str] = &[
+    "how long do refunds take?",
+    "Do you ship to the United States?",
+    "how much does Nimbus Plus cost per year?",
+    "can I pay with PayPal?",
+    "my lamp keeps going offline",
+    "how do I reset the lamp",
+    "can I change my delivery address",
+    "what does the warranty cover?",
+    "What is the capital of Mongolia?",
+    "do you sell light bulbs",
+];
+
+fn percentile(sorted: &[f64], p: f64) -> f64 {
+    sorted[((sorted.len() as f64 - 1.0) * p).round() as usize]
+}
+
+async fn bench(
+    db: DbArgs,
+    model: ModelArgs,
+    workspace: String,
+    rounds: usize,
+) -> Result<(), AnyError> {
+    let pool = connect(&db).await?;
+    let embedder = Embedder::load(&model.model_dir)?;
+    let workspace_id = workspace_id(&pool, &workspace, false).await?;
+    let chunks: Vec<String> = sqlx::query_scalar(
+        "select heading_path || E'\\n' || content from chunk where workspace_id = $1 order by chunk_id",
+    )
+    .bind(workspace_id)
+    .fetch_all(&pool)
+    .await?;
+    if chunks.is_empty() {
+        return Err(format!("workspace `{workspace}` has no chunks: crawl something first").into());
+    }
+    let tokens: usize = chunks.iter().map(|c| c.split_whitespace().count()).sum();
+    let started = std::time::Instant::now();
+    embedder.embed(chunks.clone()).await?;
+    let seconds = started.elapsed().as_secs_f64();
+    println!(
+        "embedding: {} chunks (~{} words each) in {:.2} s = {:.1} chunks/s",
+        chunks.len(),
+        tokens / chunks.len(),
+        seconds,
+        chunks.len() as f64 / seconds
+    );
+
+    let (mut embed_ms, mut retrieve_ms, mut compose_ms, mut total_ms) =
+        (vec![], vec![], vec![], vec![]);
+    for _ in 0..rounds {
+        for question in BENCH_QUESTIONS {
+            let t0 = std::time::Instant::now();
+            let vector = embedder.embed_one(question).await?;
+            let t1 = std::time::Instant::now();
+            let passages =
+                tandem::retrieve::retrieve(&pool, workspace_id, question, &vector, 8).await?;
+            let t2 = std::time::Instant::now();
+            tandem::answer::compose(&embedder, question, &vector, &passages).await?;
+            let t3 = std::time::Instant::now();
+            embed_ms.push((t1 - t0).as_secs_f64() * 1e3);
+            retrieve_ms.push((t2 - t1).as_secs_f64() * 1e3);
+            compose_ms.push((t3 - t2).as_secs_f64() * 1e3);
+            total_ms.push((t3 - t0).as_secs_f64() * 1e3);
+        }
+    }
+    println!(
+        "answer path over {} questions ({} rounds of {}):",
+        total_ms.len(),
+        rounds,
+        BENCH_QUESTIONS.len()
+    );
+    for (name, values) in [
+        ("embed question", &mut embed_ms),
+        ("hybrid retrieval", &mut retrieve_ms),
+        ("extractive answer", &mut compose_ms),
+        ("total", &mut total_ms),
+    ] {
+        values.sort_by(f64::total_cmp);
+        println!(
+            "  {name:<18} p50 {:>7.1} ms   p95 {:>7.1} ms   max {:>7.1} ms",
+            percentile(values, 0.5),
+            percentile(values, 0.95),
+            values[values.len() - 1]
+        );
     }
     Ok(())
 }
