@@ -20,6 +20,8 @@ if [ -n "${DATABASE_URL:-}" ]; then
 fi
 
 pgbin=/usr/lib/postgresql/15/bin
+# runuser lives in /usr/sbin, which a minimal PATH may lack.
+export PATH="$PATH:/usr/sbin:/sbin"
 as_pg() {
   if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi
 }
