@@ -69,11 +69,16 @@ enum Command {
 
 #[tokio::main]
 async fn main() -> ExitCode {
+    // PostgreSQL's NOTICEs (e.g. "relation already exists, skipping") are not news.
+    let filter = EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| EnvFilter::new("info"))
+        .add_directive(
+            "sqlx::postgres::notice=warn"
+                .parse()
+                .expect("static directive"),
+        );
     tracing_subscriber::fmt()
-        .with_env_filter(
-            EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| EnvFilter::new("info,sqlx::postgres::notice=warn")),
-        )
+        .with_env_filter(filter)
         .with_target(false)
         .init();
     let result = match Cli::parse().command {
