@@ -28,6 +28,8 @@ if [ ! -f /usr/share/postgresql/15/extension/vector.control ]; then
   list=/etc/apt/sources.list.d/trixie-src.list
   if [ ! -f $list ]; then
     echo "deb-src http://deb.debian.org/debian trixie main" | $SUDO tee $list >/dev/null
+  fi
+  if [ -z "$(apt-cache showsrc pgvector 2>/dev/null)" ]; then
     $SUDO apt-get update -qq
   fi
   tmp=$(mktemp -d)
@@ -37,6 +39,7 @@ if [ ! -f /usr/share/postgresql/15/extension/vector.control ]; then
         && $SUDO make -s -C pgvector-*/ install >/dev/null); then
     echo "[setup] building pgvector failed (see above); it needs Debian's" >&2
     echo "        source package from: deb-src http://deb.debian.org/debian trixie main" >&2
+    rm -rf "$tmp"
     exit 1
   fi
   rm -rf "$tmp"

@@ -25,7 +25,12 @@ impl ThreadState {
 
     /// Adds an event unless it is already there; keeps `seq` order.
     pub fn apply(&self, event: ThreadEvent) {
-        if matches!(event.body, EventBody::AiAnswer { .. }) {
+        // An answer ends the draft; so does a status change (a person took
+        // over, or the AI handed off), after which the draft was dropped.
+        if matches!(
+            event.body,
+            EventBody::AiAnswer { .. } | EventBody::StatusChange { .. }
+        ) {
             self.draft.set(None);
         }
         self.events.update(|events| merge(events, event));

@@ -195,6 +195,8 @@ impl Crawler {
                 Err(err) => {
                     tracing::warn!(url = %url, error = %err, "page failed");
                     report.errors.push((url.to_string(), err));
+                    // A page that failed this time keeps what an earlier crawl stored.
+                    kept.push(url.to_string());
                     continue;
                 }
             };

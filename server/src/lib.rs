@@ -38,7 +38,13 @@ pub struct Engines {
     pub embedder: Embedder,
     pub hub: Hub,
     pub settings: Arc<AnswerSettings>,
+    /// How many AI turns may run at once on this instance (each uses
+    /// database connections while it embeds, retrieves and streams).
+    pub turn_slots: Arc<tokio::sync::Semaphore>,
 }
+
+/// The default for [`Engines::turn_slots`]: well below the pool's 20 connections.
+pub const CONCURRENT_TURNS: usize = 4;
 
 #[derive(Clone, FromRef)]
 pub struct AppState {

@@ -311,6 +311,7 @@ async fn serve(args: ServeArgs) -> Result<(), AnyError> {
             confidence_threshold: Confidence::new(args.confidence_threshold)
                 .map_err(|e| format!("TANDEM_CONFIDENCE_THRESHOLD: {e}"))?,
         }),
+        turn_slots: Arc::new(tokio::sync::Semaphore::new(tandem::CONCURRENT_TURNS)),
     };
     let state = AppState::new(engines, tandem::leptos_options(&args.site_root, args.addr));
     if !std::path::Path::new(&args.site_root)

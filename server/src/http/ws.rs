@@ -154,6 +154,7 @@ async fn visitor_session(
             (id, Some(token))
         }
     };
+    let new_visitor = new_token.is_some();
     let existing: Option<Uuid> = sqlx::query_scalar(
         "select conversation_id from conversation where visitor_id = $1 order by created_at desc limit 1",
     )
@@ -185,7 +186,12 @@ async fn visitor_session(
         },
     )
     .await?;
-    let mut last = params.after.unwrap_or(0).max(0);
+    // A client's `after` only means something for the conversation it had.
+    let mut last = if new_visitor || existing.is_none() {
+        0
+    } else {
+        params.after.unwrap_or(0).max(0)
+    };
     catch_up(&mut sink, &engines, conversation_id, &mut last).await?;
 
     let mut heartbeat = tokio::time::interval(HEARTBEAT);
@@ -265,7 +271,11 @@ async fn handle_visitor_message(
                     turn::spawn(engines.clone(), conversation_id);
                     Ok(None)
                 }
-                Ok(Appended::Existing(_)) => Ok(None),
+                Ok(Appended::Existing(_)) => {
+                    // A resend: make sure a turn deals with it (a no-op if one did).
+                    turn::spawn(engines.clone(), conversation_id);
+                    Ok(None)
+                }
                 Err(StoreError::IdReused) => Ok(Some(ServerMsg::Error {
                     message: StoreError::IdReused.to_string(),
                 })),
@@ -326,7 +336,7 @@ pub async fn inbox(
         .on_upgrade(move |socket| async move {
             log_end(
                 "inbox",
-                inbox_session(socket, engines, agent.workspace_id, params).await,
+                inbox_session(socket, engines, token, agent.workspace_id, params).await,
             );
         })
 }
@@ -334,6 +344,7 @@ pub async fn inbox(
 async fn inbox_session(
     socket: WebSocket,
     engines: Engines,
+    session: String,
     workspace_id: Uuid,
     params: InboxParams,
 ) -> Result<(), SocketError> {
@@ -371,6 +382,8 @@ async fn inbox_session(
                 }
                 Ok(_) => {}
                 Err(RecvError::Lagged(_)) => {
+                    // Wake-ups were dropped: lists refresh, the thread catches up.
+                    send(&mut sink, &ServerMsg::ConversationChanged { conversation_id: Uuid::nil() }).await?;
                     if let Some(id) = params.conversation {
                         catch_up(&mut sink, &engines, id, &mut last).await?;
                     }
@@ -378,8 +391,14 @@ async fn inbox_session(
                 Err(RecvError::Closed) => return Ok(()),
             },
             _ = heartbeat.tick() => {
-                if let Some(id) = params.conversation {
-                    catch_up(&mut sink, &engines, id, &mut last).await?;
+                // Signed out or expired: the socket closes.
+                if auth::session_agent(&engines.pool, &session).await?.is_none() {
+                    return Ok(());
+                }
+                match params.conversation {
+                    Some(id) => catch_up(&mut sink, &engines, id, &mut last).await?,
+                    // A wake-up missed while the listener reconnected is healed here.
+                    None => send(&mut sink, &ServerMsg::ConversationChanged { conversation_id: Uuid::nil() }).await?,
                 }
                 sink.send(Message::Ping(Default::default())).await.map_err(|_| SocketError::Gone)?;
             }

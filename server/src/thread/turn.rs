@@ -43,40 +43,77 @@ pub fn spawn(engines: Engines, conversation_id: Uuid) {
     });
 }
 
+/// Deals with every pending visitor message of the conversation. If another
+/// turn holds the conversation (here or on another instance), returns at once:
+/// that turn picks up what is pending before it lets go, and checks again after.
 #[tracing::instrument(skip(engines), fields(conversation.id = %conversation_id))]
 pub async fn run(engines: &Engines, conversation_id: Uuid) -> Result<(), TurnError> {
-    let mut guard = engines.pool.begin().await?;
-    sqlx::query("select pg_advisory_xact_lock($1)")
-        .bind(lock_key(conversation_id))
-        .execute(&mut *guard)
-        .await?;
-
-    // The visitor's messages since the AI or a person last spoke or handed off.
-    let (workspace_id, status): (Uuid, String) =
-        sqlx::query_as("select workspace_id, status from conversation where conversation_id = $1")
-            .bind(conversation_id)
-            .fetch_one(&engines.pool)
+    // Bounded concurrency keeps turns from exhausting the connection pool.
+    let _slot = engines
+        .turn_slots
+        .acquire()
+        .await
+        .expect("the semaphore is never closed");
+    loop {
+        let mut guard = engines.pool.begin().await?;
+        let locked: bool = sqlx::query_scalar("select pg_try_advisory_xact_lock($1)")
+            .bind(lock_key(conversation_id))
+            .fetch_one(&mut *guard)
             .await?;
-    let status = ConversationStatus::parse(&status).unwrap_or(ConversationStatus::Ai);
-    if matches!(
-        status,
-        ConversationStatus::Open | ConversationStatus::Resolved
-    ) {
-        return Ok(());
+        if !locked {
+            return Ok(());
+        }
+        while step(engines, conversation_id).await? {}
+        guard.commit().await?;
+        // A message stored while the lock was being released is caught here.
+        if pending(engines, conversation_id).await?.1.is_empty() {
+            return Ok(());
+        }
     }
-    let pending: Vec<String> = sqlx::query_scalar(
-        "select payload->>'text' from event
-         where conversation_id = $1 and kind = 'visitor_message'
-           and seq > coalesce((select max(seq) from event where conversation_id = $1
-                               and kind in ('ai_answer', 'human_reply', 'status_change')), 0)
-         order by seq",
+}
+
+/// The visitor's messages the AI has not dealt with yet, and the last one's seq.
+async fn pending(
+    engines: &Engines,
+    conversation_id: Uuid,
+) -> Result<(i64, Vec<String>), sqlx::Error> {
+    let rows: Vec<(i64, String)> = sqlx::query_as(
+        "select e.seq, e.payload->>'text' from event e join conversation c using (conversation_id)
+         where e.conversation_id = $1 and e.kind = 'visitor_message' and e.seq > c.ai_handled_seq
+           and c.status in ('ai', 'waiting_human')
+         order by e.seq",
     )
     .bind(conversation_id)
     .fetch_all(&engines.pool)
     .await?;
+    let upto = rows.last().map_or(0, |(seq, _)| *seq);
+    Ok((upto, rows.into_iter().map(|(_, text)| text).collect()))
+}
+
+async fn mark_handled(
+    conn: &mut sqlx::PgConnection,
+    conversation_id: Uuid,
+    upto: i64,
+) -> Result<(), sqlx::Error> {
+    sqlx::query("update conversation set ai_handled_seq = greatest(ai_handled_seq, $2) where conversation_id = $1")
+        .bind(conversation_id)
+        .bind(upto)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+/// One answer or handoff for what is pending; false when nothing was.
+async fn step(engines: &Engines, conversation_id: Uuid) -> Result<bool, TurnError> {
+    let (upto, pending) = pending(engines, conversation_id).await?;
     if pending.is_empty() {
-        return Ok(());
+        return Ok(false);
     }
+    let workspace_id: Uuid =
+        sqlx::query_scalar("select workspace_id from conversation where conversation_id = $1")
+            .bind(conversation_id)
+            .fetch_one(&engines.pool)
+            .await?;
     let question = pending
         .iter()
         .rev()
@@ -111,8 +148,9 @@ pub async fn run(engines: &Engines, conversation_id: Uuid) -> Result<(), TurnErr
         } else {
             store::escalate(&mut tx, &conversation, None, reason, None).await?;
         }
+        mark_handled(&mut tx, conversation_id, upto).await?;
         tx.commit().await?;
-        return Ok(());
+        return Ok(true);
     }
 
     let vector = engines.embedder.embed_one(&question).await?;
@@ -152,15 +190,15 @@ pub async fn run(engines: &Engines, conversation_id: Uuid) -> Result<(), TurnErr
             confidence,
             threshold,
         };
-        if !store::escalate(
+        let escalated = store::escalate(
             &mut tx,
             &conversation,
             None,
             reason.clone(),
             Some(decision.clone()),
         )
-        .await?
-        {
+        .await?;
+        if !escalated && conversation.status() == ConversationStatus::WaitingHuman {
             // Already waiting for a person: record that the AI did not answer.
             let body = EventBody::StatusChange {
                 status: conversation.status(),
@@ -170,8 +208,9 @@ pub async fn run(engines: &Engines, conversation_id: Uuid) -> Result<(), TurnErr
             };
             store::append(&mut tx, &conversation, None, &body).await?;
         }
+        mark_handled(&mut tx, conversation_id, upto).await?;
         tx.commit().await?;
-        return Ok(());
+        return Ok(true);
     };
 
     // Stream the answer, then store it once, unless a person took over.
@@ -194,7 +233,9 @@ pub async fn run(engines: &Engines, conversation_id: Uuid) -> Result<(), TurnErr
         ConversationStatus::Open | ConversationStatus::Resolved
     ) {
         tracing::info!("a person took over while the AI was writing; answer dropped");
-        return Ok(());
+        mark_handled(&mut tx, conversation_id, upto).await?;
+        tx.commit().await?;
+        return Ok(true);
     }
     let body = EventBody::AiAnswer {
         text: draft.text,
@@ -202,7 +243,7 @@ pub async fn run(engines: &Engines, conversation_id: Uuid) -> Result<(), TurnErr
         decision,
     };
     store::append(&mut tx, &conversation, None, &body).await?;
+    mark_handled(&mut tx, conversation_id, upto).await?;
     tx.commit().await?;
-    guard.commit().await?;
-    Ok(())
+    Ok(true)
 }

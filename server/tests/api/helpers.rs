@@ -44,6 +44,7 @@ impl TestApp {
             settings: Arc::new(AnswerSettings {
                 confidence_threshold: app::types::Confidence::new(0.45).unwrap(),
             }),
+            turn_slots: Arc::new(tokio::sync::Semaphore::new(tandem::CONCURRENT_TURNS)),
         };
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();

@@ -417,3 +417,41 @@ async fn two_instances_on_one_database_behave_as_one(pool: PgPool) {
         assert!(tokio_tungstenite::connect_async(request).await.is_err());
     }
 }
+
+#[sqlx::test(migrations = "../migrations")]
+async fn a_message_sent_while_the_ai_is_answering_is_not_lost(pool: PgPool) {
+    let app = TestApp::spawn_trained(pool.clone()).await;
+    let mut visitor = app.visitor(None, 0).await;
+    visitor.ask("how long do refunds take?").await;
+    visitor
+        .until(|m| matches!(m, ServerMsg::AiToken { .. }).then_some(()))
+        .await;
+    visitor.ask("Do you ship to the United States?").await;
+    let (second, _) = visitor
+        .until(|m| match m {
+            ServerMsg::Event { event } if matches!(&event.body, EventBody::VisitorMessage { text } if text.contains("United States")) => Some(event.seq),
+            _ => None,
+        })
+        .await;
+    // The first answer is stored after the second question; then the second
+    // question gets its own answer (before the fix it was never dealt with).
+    let (answers, _) = visitor
+        .until(|m| match m {
+            ServerMsg::Event { event } if event.seq > second => match &event.body {
+                EventBody::AiAnswer { text, .. } if text.contains("United States") => {
+                    Some(event.seq)
+                }
+                _ => None,
+            },
+            _ => None,
+        })
+        .await;
+    assert!(answers > second);
+    let handled: i64 =
+        sqlx::query_scalar("select ai_handled_seq from conversation where conversation_id = $1")
+            .bind(visitor.conversation_id)
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+    assert_eq!(handled, second);
+}
