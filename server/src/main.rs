@@ -141,15 +141,26 @@ async fn workspace_id(pool: &sqlx::PgPool, slug: &str, create: bool) -> Result<U
     id.ok_or_else(|| format!("no workspace `{slug}`").into())
 }
 
+/// What the offline subcommands need: the database, the model and a workspace.
+async fn open_workspace(
+    db: &DbArgs,
+    model: &ModelArgs,
+    slug: &str,
+    create: bool,
+) -> Result<(sqlx::PgPool, Embedder, Uuid), AnyError> {
+    let pool = connect(db).await?;
+    let embedder = Embedder::load(&model.model_dir)?;
+    let workspace_id = workspace_id(&pool, slug, create).await?;
+    Ok((pool, embedder, workspace_id))
+}
+
 async fn ingest(
     db: DbArgs,
     model: ModelArgs,
     workspace: String,
     url: String,
 ) -> Result<(), AnyError> {
-    let pool = connect(&db).await?;
-    let embedder = Embedder::load(&model.model_dir)?;
-    let workspace_id = workspace_id(&pool, &workspace, true).await?;
+    let (pool, embedder, workspace_id) = open_workspace(&db, &model, &workspace, true).await?;
     let started = std::time::Instant::now();
     let report = Crawler::new(pool, embedder)
         .crawl(workspace_id, &url)
@@ -174,9 +185,7 @@ async fn ask(
     workspace: String,
     question: String,
 ) -> Result<(), AnyError> {
-    let pool = connect(&db).await?;
-    let embedder = Embedder::load(&model.model_dir)?;
-    let workspace_id = workspace_id(&pool, &workspace, false).await?;
+    let (pool, embedder, workspace_id) = open_workspace(&db, &model, &workspace, false).await?;
     if let Some(matched) = tandem::handoff::human_request(&question) {
         println!("handoff: asked for a person (\u{201c}{matched}\u{201d})");
         return Ok(());
@@ -235,9 +244,7 @@ async fn bench(
     workspace: String,
     rounds: usize,
 ) -> Result<(), AnyError> {
-    let pool = connect(&db).await?;
-    let embedder = Embedder::load(&model.model_dir)?;
-    let workspace_id = workspace_id(&pool, &workspace, false).await?;
+    let (pool, embedder, workspace_id) = open_workspace(&db, &model, &workspace, false).await?;
     let chunks: Vec<String> = sqlx::query_scalar(
         "select heading_path || E'\\n' || content from chunk where workspace_id = $1 order by chunk_id",
     )
