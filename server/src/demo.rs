@@ -125,14 +125,12 @@ pub async fn ensure(
         }
         Some(password)
     };
-    // Crawl when nothing is indexed yet, or an earlier crawl was interrupted.
-    let needs_crawl: bool = sqlx::query_scalar(
-        "select not exists (select 1 from page where workspace_id = $1)
-             or exists (select 1 from source where workspace_id = $1 and status in ('pending', 'running'))",
-    )
-    .bind(workspace_id)
-    .fetch_one(pool)
-    .await?;
+    // Crawl when nothing is indexed yet (an interrupted crawl resumes as a job).
+    let needs_crawl: bool =
+        sqlx::query_scalar("select not exists (select 1 from page where workspace_id = $1)")
+            .bind(workspace_id)
+            .fetch_one(pool)
+            .await?;
     Ok(Demo {
         workspace_id,
         admin_password,

@@ -79,6 +79,24 @@ impl Embedder {
             .map_err(|e| EmbedError::Inference(e.to_string()))?
     }
 
+    /// Tokens the model sees for these texts (after truncation).
+    pub fn count_tokens(&self, texts: &[String]) -> Result<usize, EmbedError> {
+        let mut total = 0;
+        for text in texts {
+            let encoding = self
+                .model
+                .tokenizer
+                .encode(text.as_str(), true)
+                .map_err(|e| EmbedError::Inference(e.to_string()))?;
+            total += encoding
+                .get_attention_mask()
+                .iter()
+                .filter(|&&m| m == 1)
+                .count();
+        }
+        Ok(total)
+    }
+
     pub async fn embed_one(&self, text: &str) -> Result<Vec<f32>, EmbedError> {
         let mut out = self.embed(vec![text.to_owned()]).await?;
         out.pop()

@@ -1,6 +1,7 @@
 //! The HTTP edge: pages (Leptos SSR), server functions, sockets, the widget
 //! launcher script, the demo site and the health check.
 
+mod kb;
 mod ws;
 
 use axum::extract::{Path, State};
@@ -30,6 +31,14 @@ pub fn router(state: AppState) -> Router {
         .route("/demo", get(|| async { Redirect::permanent("/demo/") }))
         .route("/demo/", get(|| demo_file(Path("index.html".to_owned()))))
         .route("/demo/{file}", get(demo_file))
+        .route("/kb/{workspace}/files/{source}/{name}", get(kb::file))
+        .route("/kb/{workspace}/snippets/{id}", get(kb::snippet))
+        .route(
+            "/admin/files",
+            axum::routing::post(kb::upload).layer(axum::extract::DefaultBodyLimit::max(
+                crate::ingest::document::MAX_FILE_BYTES + 1024 * 1024,
+            )),
+        )
         .route("/ws/visitor", get(ws::visitor))
         .route("/ws/inbox", get(ws::inbox))
         .leptos_routes_with_context(&state, routes, move || provide_context(desk.clone()), move || {
@@ -67,10 +76,10 @@ async fn healthz(State(engines): State<Engines>) -> Response {
     }
 }
 
-/// 200 once the database answers and no source is still being indexed.
+/// 200 once the database answers and no ingest job is queued or running.
 async fn readyz(State(engines): State<Engines>) -> Response {
     let indexing = sqlx::query_scalar::<_, i64>(
-        "select count(*) from source where status in ('pending', 'running')",
+        "select count(*) from ingest_job where status in ('queued', 'running')",
     )
     .fetch_one(&engines.pool)
     .await;

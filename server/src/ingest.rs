@@ -1,31 +1,36 @@
-//! Ingestion: crawl a website, turn pages into heading-aware chunks, embed
-//! them and store them (pgvector + full-text) for the workspace.
+//! Ingestion: turn a workspace's websites, files and answer snippets into
+//! heading-aware chunks, embed them and store them (pgvector + full-text).
+//!
+//! Work runs as background jobs stored in PostgreSQL ([`jobs`]); a website
+//! job walks a persisted crawl frontier ([`crawl`]); files become pages
+//! through [`document`]; snippets are indexed at once ([`snippets`]).
 
+pub mod crawl;
+pub mod document;
 pub mod extract;
+pub mod jobs;
+pub mod snippets;
 
-use std::collections::{HashSet, VecDeque};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use sha2::{Digest, Sha256};
 use sqlx::PgPool;
-use url::Url;
 use uuid::Uuid;
 
 use crate::embed::{EmbedError, Embedder};
-use extract::{extract, ExtractedPage};
+use extract::ExtractedPage;
 
-/// Words per chunk before a section is split.
+/// Words per chunk before a section is split (~240 tokens).
 const CHUNK_WORDS: usize = 180;
-const USER_AGENT: &str = concat!(
-    "TandemBot/",
-    env!("CARGO_PKG_VERSION"),
-    " (+self-hosted support assistant)"
-);
+/// Longest line repeated at the start of the next chunk.
+const OVERLAP_WORDS: usize = 45;
 
 #[derive(Debug, thiserror::Error)]
 pub enum IngestError {
     #[error("not a crawlable URL: {0}")]
     BadUrl(String),
+    #[error("{0}")]
+    Rejected(String),
     #[error(transparent)]
     Embed(#[from] EmbedError),
     #[error("database: {0}")]
@@ -42,7 +47,7 @@ pub struct ChunkDraft {
 }
 
 /// Splits a page into chunks that follow its headings; long sections are cut
-/// at line boundaries with one line of overlap.
+/// at line boundaries, overlapping by one short line.
 pub fn chunk_page(page: &ExtractedPage) -> Vec<ChunkDraft> {
     let mut out = Vec::new();
     for section in &page.sections {
@@ -51,15 +56,18 @@ pub fn chunk_page(page: &ExtractedPage) -> Vec<ChunkDraft> {
         } else {
             section.headings.join(" › ")
         };
-        let lines: Vec<&str> = section.text.lines().collect();
+        let lines: Vec<&str> = split_long_lines(&section.text);
         let mut start = 0;
         while start < lines.len() {
             let mut end = start;
-            let mut words = 0;
+            let (mut words, mut bytes) = (0, 0);
             while end < lines.len()
-                && (end == start || words + lines[end].split_whitespace().count() <= CHUNK_WORDS)
+                && (end == start
+                    || (words + lines[end].split_whitespace().count() <= CHUNK_WORDS
+                        && bytes + lines[end].len() < CHUNK_BYTES))
             {
                 words += lines[end].split_whitespace().count();
+                bytes += lines[end].len() + 1;
                 end += 1;
             }
             out.push(ChunkDraft {
@@ -71,301 +79,198 @@ pub fn chunk_page(page: &ExtractedPage) -> Vec<ChunkDraft> {
             if end >= lines.len() {
                 break;
             }
-            start = if end - start > 1 { end - 1 } else { end };
+            // Overlap by the last line when it is short (a sentence or a
+            // list item), so a fact on the boundary is whole in one chunk.
+            let last_is_short = lines[end - 1].split_whitespace().count() <= OVERLAP_WORDS;
+            start = if end - start > 1 && last_is_short {
+                end - 1
+            } else {
+                end
+            };
         }
     }
     out
 }
 
+const MAX_LINE_BYTES: usize = 2000;
+/// Longest chunk, in bytes, whatever its word count (code, tables, junk).
+const CHUNK_BYTES: usize = 2 * MAX_LINE_BYTES;
+
+/// Lines of a section, with any single line longer than a chunk (a wall of
+/// text with no breaks) cut at sentence ends, or at word boundaries.
+fn split_long_lines(text: &str) -> Vec<&str> {
+    let mut out = Vec::new();
+    for line in text.lines() {
+        let mut rest = line;
+        while rest.len() > MAX_LINE_BYTES || rest.split_whitespace().count() > CHUNK_WORDS {
+            // Byte offset after the CHUNK_WORDS/2-th word.
+            let mut cut = rest.len();
+            let mut words = 0;
+            let mut in_word = false;
+            for (i, c) in rest.char_indices() {
+                if c.is_whitespace() {
+                    if in_word {
+                        words += 1;
+                        if words >= CHUNK_WORDS / 2 {
+                            cut = i;
+                            break;
+                        }
+                    }
+                    in_word = false;
+                } else {
+                    in_word = true;
+                }
+            }
+            // Text without spaces (a hostile page) is cut by length.
+            let cut = cut.min(rest.floor_char_boundary(MAX_LINE_BYTES));
+            // Prefer the last sentence end before the cut.
+            let head = &rest[..cut];
+            let at = head
+                .rfind(". ")
+                .filter(|&i| i > head.len() / 2)
+                .map(|i| i + 1)
+                .unwrap_or(cut);
+            out.push(rest[..at].trim());
+            rest = rest[at..].trim_start();
+        }
+        if !rest.trim().is_empty() {
+            out.push(rest);
+        }
+    }
+    out
+}
+
+/// A page ready to store: its chunks, content hash and what the next crawl
+/// needs to skip it cheaply.
 #[derive(Clone, Debug, Default)]
-pub struct CrawlReport {
-    pub pages_indexed: usize,
-    pub pages_unchanged: usize,
-    pub chunks: usize,
-    pub errors: Vec<(String, String)>,
+pub struct PreparedPage {
+    /// Where the page lives (canonical, after redirects).
+    pub url: String,
+    pub title: String,
+    pub chunks: Vec<ChunkDraft>,
+    pub hash: Vec<u8>,
+    /// Absolute, in-scope links.
+    pub links: Vec<String>,
+    pub etag: Option<String>,
+    pub last_modified: Option<String>,
+    pub sitemap_lastmod: Option<String>,
 }
 
-/// Records that a crawl of `start` is due, so readiness reflects it before it begins.
-pub async fn mark_pending(
-    pool: &PgPool,
-    workspace_id: Uuid,
-    start: &str,
-) -> Result<(), sqlx::Error> {
-    sqlx::query(
-        "insert into source (source_id, workspace_id, kind, start_url, status) values ($1, $2, 'website', $3, 'pending')
-         on conflict (workspace_id, start_url) do update set status = 'pending', updated_at = now()",
-    )
-    .bind(Uuid::new_v4())
-    .bind(workspace_id)
-    .bind(start)
-    .execute(pool)
-    .await?;
-    Ok(())
-}
-
-#[derive(Clone)]
-pub struct Crawler {
-    pool: PgPool,
-    embedder: Embedder,
-    http: reqwest::Client,
-    pub max_pages: usize,
-}
-
-impl Crawler {
-    pub fn new(pool: PgPool, embedder: Embedder) -> Self {
-        Self::with_timeout(pool, embedder, Duration::from_secs(20))
-    }
-
-    /// A crawler that gives up on a page after `timeout` (per attempt; three attempts).
-    pub fn with_timeout(pool: PgPool, embedder: Embedder, timeout: Duration) -> Self {
-        let http = reqwest::Client::builder()
-            .user_agent(USER_AGENT)
-            .timeout(timeout)
-            .connect_timeout(timeout.min(Duration::from_secs(10)))
-            .redirect(reqwest::redirect::Policy::limited(5))
-            .build()
-            .expect("static HTTP client settings");
-        Self {
-            pool,
-            embedder,
-            http,
-            max_pages: 500,
-        }
-    }
-
-    /// Crawls the site below `start` (same origin, same path prefix) into the
-    /// workspace, replacing what an earlier crawl of the same start URL stored.
-    #[tracing::instrument(skip(self), fields(workspace.id = %workspace_id))]
-    pub async fn crawl(&self, workspace_id: Uuid, start: &str) -> Result<CrawlReport, IngestError> {
-        let result = self.crawl_inner(workspace_id, start).await;
-        if let Err(err) = &result {
-            let _ = sqlx::query(
-                "update source set status = 'failed', error = $3, updated_at = now()
-                 where workspace_id = $1 and start_url = $2",
-            )
-            .bind(workspace_id)
-            .bind(start)
-            .bind(err.to_string())
-            .execute(&self.pool)
-            .await;
-        }
-        result
-    }
-
-    async fn crawl_inner(
-        &self,
-        workspace_id: Uuid,
-        start: &str,
-    ) -> Result<CrawlReport, IngestError> {
-        let start = Url::parse(start).map_err(|_| IngestError::BadUrl(start.to_owned()))?;
-        if !matches!(start.scheme(), "http" | "https") {
-            return Err(IngestError::BadUrl(start.to_string()));
-        }
-        let prefix = {
-            let mut p = start.clone();
-            p.set_query(None);
-            p.set_fragment(None);
-            let path = p.path().to_owned();
-            p.set_path(&path[..=path.rfind('/').unwrap_or(0)]);
-            p.to_string()
-        };
-        let source_id: Uuid = sqlx::query_scalar(
-            "insert into source (source_id, workspace_id, kind, start_url, status)
-             values ($1, $2, 'website', $3, 'running')
-             on conflict (workspace_id, start_url) do update set status = 'running', error = null, updated_at = now()
-             returning source_id",
-        )
-        .bind(Uuid::new_v4())
-        .bind(workspace_id)
-        .bind(start.as_str())
-        .fetch_one(&self.pool)
-        .await?;
-
-        let mut report = CrawlReport::default();
-        let mut queue = VecDeque::from([start.clone()]);
-        let mut seen: HashSet<String> = HashSet::from([start.to_string()]);
-        let mut kept: Vec<String> = Vec::new();
-        while let Some(url) = queue.pop_front() {
-            if kept.len() >= self.max_pages {
-                break;
-            }
-            let html = match self.fetch(&url).await {
-                Ok(Some(html)) => html,
-                Ok(None) => continue,
-                Err(err) => {
-                    tracing::warn!(url = %url, error = %err, "page failed");
-                    report.errors.push((url.to_string(), err));
-                    // A page that failed this time keeps what an earlier crawl stored.
-                    kept.push(url.to_string());
-                    continue;
-                }
-            };
-            let page = extract(&html);
-            for link in &page.links {
-                if let Some(next) = in_scope(&url, link, &prefix) {
-                    if seen.insert(next.to_string()) {
-                        queue.push_back(next);
-                    }
-                }
-            }
-            kept.push(url.to_string());
-            match self
-                .store_page(workspace_id, source_id, url.as_str(), &page)
-                .await?
-            {
-                Some(chunks) => {
-                    report.pages_indexed += 1;
-                    report.chunks += chunks;
-                }
-                None => report.pages_unchanged += 1,
-            }
-            sqlx::query("update source set pages_found = $2, pages_done = $3, updated_at = now() where source_id = $1")
-                .bind(source_id)
-                .bind(seen.len() as i32)
-                .bind(kept.len() as i32)
-                .execute(&self.pool)
-                .await?;
-        }
-        // Pages that disappeared from the site go, with their chunks.
-        sqlx::query("delete from page where source_id = $1 and not (url = any($2))")
-            .bind(source_id)
-            .bind(&kept)
-            .execute(&self.pool)
-            .await?;
-        let error =
-            (!report.errors.is_empty()).then(|| format!("{} pages failed", report.errors.len()));
-        sqlx::query("update source set status = 'done', error = $2, updated_at = now() where source_id = $1")
-            .bind(source_id)
-            .bind(error)
-            .execute(&self.pool)
-            .await?;
-        tracing::info!(
-            pages = report.pages_indexed,
-            unchanged = report.pages_unchanged,
-            chunks = report.chunks,
-            "crawl finished"
-        );
-        Ok(report)
-    }
-
-    /// The page's HTML, `None` for a non-HTML resource, or a readable error.
-    async fn fetch(&self, url: &Url) -> Result<Option<String>, String> {
-        let mut last = String::new();
-        for attempt in 0..3 {
-            if attempt > 0 {
-                tokio::time::sleep(Duration::from_millis(500 * attempt)).await;
-            }
-            match self.http.get(url.clone()).send().await {
-                Ok(response) if response.status().is_success() => {
-                    let html = response
-                        .headers()
-                        .get(reqwest::header::CONTENT_TYPE)
-                        .and_then(|v| v.to_str().ok())
-                        .is_none_or(|v| v.contains("html"));
-                    if !html {
-                        return Ok(None);
-                    }
-                    return response
-                        .text()
-                        .await
-                        .map(Some)
-                        .map_err(|e| format!("reading the page failed: {e}"));
-                }
-                Ok(response) if response.status().is_server_error() => {
-                    last = format!("HTTP {}", response.status())
-                }
-                Ok(response) => return Err(format!("HTTP {}", response.status())),
-                Err(err) if err.is_timeout() => last = "timed out".to_owned(),
-                Err(err) => last = format!("request failed: {err}"),
-            }
-        }
-        Err(last)
-    }
-
-    /// Stores a page and its chunks, replacing an older version atomically.
-    /// Returns `None` when the page is unchanged.
-    async fn store_page(
-        &self,
-        workspace_id: Uuid,
-        source_id: Uuid,
-        url: &str,
-        page: &ExtractedPage,
-    ) -> Result<Option<usize>, IngestError> {
+impl PreparedPage {
+    pub fn new(url: String, page: &ExtractedPage) -> Self {
         let chunks = chunk_page(page);
         let mut hasher = Sha256::new();
         hasher.update(page.title.as_bytes());
         for c in &chunks {
+            hasher.update([0]);
             hasher.update(c.heading_path.as_bytes());
+            hasher.update([0]);
+            hasher.update(c.anchor.as_deref().unwrap_or_default().as_bytes());
+            hasher.update([0]);
             hasher.update(c.content.as_bytes());
         }
-        let hash = hasher.finalize().to_vec();
-        let old: Option<Vec<u8>> =
-            sqlx::query_scalar("select content_hash from page where source_id = $1 and url = $2")
-                .bind(source_id)
-                .bind(url)
-                .fetch_optional(&self.pool)
-                .await?;
-        if old.as_deref() == Some(hash.as_slice()) {
-            return Ok(None);
+        Self {
+            url,
+            title: page.title.clone(),
+            chunks,
+            hash: hasher.finalize().to_vec(),
+            ..Self::default()
         }
-        let texts = chunks
-            .iter()
-            .map(|c| format!("{}\n{}", c.heading_path, c.content))
-            .collect();
-        let vectors = self.embedder.embed(texts).await?;
+    }
+}
 
-        let mut tx = self.pool.begin().await?;
+/// How a batch of pages was stored.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Stored {
+    pub chunks: usize,
+    pub embed_time: Duration,
+}
+
+/// Embeds the pages' chunks (one batch for all) and stores each page with
+/// its chunks in its own transaction: a changed page's old chunks are
+/// replaced atomically, so retrieval always sees one version or the other.
+pub async fn store_pages(
+    pool: &PgPool,
+    embedder: &Embedder,
+    workspace_id: Uuid,
+    source_id: Uuid,
+    pages: &[PreparedPage],
+) -> Result<Stored, IngestError> {
+    let texts: Vec<String> = pages
+        .iter()
+        .flat_map(|p| &p.chunks)
+        .map(|c| format!("{}\n{}", c.heading_path, c.content))
+        .collect();
+    let started = Instant::now();
+    let mut vectors = embedder.embed(texts).await?.into_iter();
+    let embed_time = started.elapsed();
+    let mut stored = Stored {
+        chunks: 0,
+        embed_time,
+    };
+    for page in pages {
+        let page_vectors: Vec<pgvector::Vector> = vectors
+            .by_ref()
+            .take(page.chunks.len())
+            .map(pgvector::Vector::from)
+            .collect();
+        let mut tx = pool.begin().await?;
         let page_id: Uuid = sqlx::query_scalar(
-            "insert into page (page_id, source_id, workspace_id, url, title, content_hash)
-             values ($1, $2, $3, $4, $5, $6)
+            "insert into page (page_id, source_id, workspace_id, url, title, content_hash,
+                               etag, last_modified, sitemap_lastmod, links)
+             values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
              on conflict (source_id, url) do update
-                set title = excluded.title, content_hash = excluded.content_hash, fetched_at = now()
+                set title = excluded.title, content_hash = excluded.content_hash,
+                    etag = excluded.etag, last_modified = excluded.last_modified,
+                    sitemap_lastmod = excluded.sitemap_lastmod, links = excluded.links,
+                    fetched_at = now()
              returning page_id",
         )
         .bind(Uuid::new_v4())
         .bind(source_id)
         .bind(workspace_id)
-        .bind(url)
+        .bind(&page.url)
         .bind(&page.title)
-        .bind(&hash)
+        .bind(&page.hash)
+        .bind(&page.etag)
+        .bind(&page.last_modified)
+        .bind(&page.sitemap_lastmod)
+        .bind(&page.links)
         .fetch_one(&mut *tx)
         .await?;
         sqlx::query("delete from chunk where page_id = $1")
             .bind(page_id)
             .execute(&mut *tx)
             .await?;
-        for (chunk, vector) in chunks.iter().zip(vectors) {
-            sqlx::query(
-                "insert into chunk (chunk_id, page_id, workspace_id, ordinal, heading_path, anchor, content, embedding)
-                 values ($1, $2, $3, $4, $5, $6, $7, $8)",
-            )
-            .bind(Uuid::new_v4())
-            .bind(page_id)
-            .bind(workspace_id)
-            .bind(chunk.ordinal)
-            .bind(&chunk.heading_path)
-            .bind(&chunk.anchor)
-            .bind(&chunk.content)
-            .bind(pgvector::Vector::from(vector))
-            .execute(&mut *tx)
-            .await?;
-        }
+        let ids: Vec<Uuid> = page.chunks.iter().map(|_| Uuid::new_v4()).collect();
+        let ordinals: Vec<i32> = page.chunks.iter().map(|c| c.ordinal).collect();
+        let headings: Vec<&str> = page
+            .chunks
+            .iter()
+            .map(|c| c.heading_path.as_str())
+            .collect();
+        let anchors: Vec<Option<&str>> = page.chunks.iter().map(|c| c.anchor.as_deref()).collect();
+        let contents: Vec<&str> = page.chunks.iter().map(|c| c.content.as_str()).collect();
+        sqlx::query(
+            "insert into chunk (chunk_id, page_id, workspace_id, ordinal, heading_path, anchor, content, embedding)
+             select id, $2, $3, ordinal, heading, anchor, content, embedding
+             from unnest($1::uuid[], $4::int[], $5::text[], $6::text[], $7::text[], $8::vector[])
+                  as t(id, ordinal, heading, anchor, content, embedding)",
+        )
+        .bind(&ids)
+        .bind(page_id)
+        .bind(workspace_id)
+        .bind(&ordinals)
+        .bind(&headings)
+        .bind(&anchors)
+        .bind(&contents)
+        .bind(&page_vectors)
+        .execute(&mut *tx)
+        .await?;
         tx.commit().await?;
-        Ok(Some(chunks.len()))
+        stored.chunks += page.chunks.len();
     }
-}
-
-/// `link` resolved against `base`, if it is a page of the crawl's scope.
-fn in_scope(base: &Url, link: &str, prefix: &str) -> Option<Url> {
-    let mut url = base.join(link).ok()?;
-    url.set_fragment(None);
-    let path = url.path().to_ascii_lowercase();
-    let skipped = [
-        ".png", ".jpg", ".jpeg", ".gif", ".svg", ".css", ".js", ".zip", ".pdf", ".mp4", ".ico",
-        ".webp",
-    ];
-    (url.as_str().starts_with(prefix) && !skipped.iter().any(|ext| path.ends_with(ext)))
-        .then_some(url)
+    Ok(stored)
 }
 
 #[cfg(test)]
@@ -373,43 +278,72 @@ mod tests {
     use super::*;
     use extract::Section;
 
-    #[test]
-    fn scope_is_same_origin_and_prefix() {
-        let base = Url::parse("http://h:1/demo/index.html").unwrap();
-        let prefix = "http://h:1/demo/";
-        assert_eq!(
-            in_scope(&base, "refunds.html#x", prefix).unwrap().as_str(),
-            "http://h:1/demo/refunds.html"
-        );
-        assert!(in_scope(&base, "/inbox", prefix).is_none());
-        assert!(in_scope(&base, "http://evil.example/demo/a.html", prefix).is_none());
-        assert!(in_scope(&base, "site.css", prefix).is_none());
+    fn page(text: String) -> ExtractedPage {
+        ExtractedPage {
+            title: "T".into(),
+            links: vec![],
+            canonical: None,
+            sections: vec![Section {
+                headings: vec!["T".into(), "S".into()],
+                anchor: Some("s".into()),
+                text,
+            }],
+        }
     }
 
     #[test]
     fn long_sections_are_split_with_overlap() {
-        let lines: Vec<String> = (0..4)
-            .map(|i| format!("line{i} {}", "word ".repeat(69).trim()))
+        let lines: Vec<String> = (0..6)
+            .map(|i| format!("line{i} {}", "word ".repeat(39).trim()))
             .collect();
-        let page = ExtractedPage {
-            title: "T".into(),
-            links: vec![],
-            sections: vec![Section {
-                headings: vec!["T".into(), "S".into()],
-                anchor: Some("s".into()),
-                text: lines.join("\n"),
-            }],
-        };
-        let chunks = chunk_page(&page);
-        assert_eq!(chunks.len(), 3);
+        let chunks = chunk_page(&page(lines.join("\n")));
+        assert_eq!(chunks.len(), 2);
         assert_eq!(chunks[0].heading_path, "T › S");
         assert_eq!(chunks[0].anchor.as_deref(), Some("s"));
-        for (i, chunk) in chunks.iter().enumerate() {
-            assert_eq!(chunk.content.lines().count(), 2);
-            assert!(
-                chunk.content.starts_with(&format!("line{i} ")),
-                "chunk {i} overlaps the one before"
-            );
+        assert_eq!(chunks[0].content.lines().count(), 4);
+        assert!(
+            chunks[1].content.starts_with("line3 "),
+            "the second chunk repeats the first one's last line"
+        );
+        // Long lines are not repeated.
+        let long: Vec<String> = (0..4)
+            .map(|i| format!("line{i} {}", "word ".repeat(69).trim()))
+            .collect();
+        let chunks = chunk_page(&page(long.join("\n")));
+        assert_eq!(chunks.len(), 2);
+        assert!(chunks[1].content.starts_with("line2 "));
+    }
+
+    #[test]
+    fn a_wall_of_text_is_cut_into_bounded_chunks() {
+        let wall = "Lorem ipsum dolor sit amet. ".repeat(400);
+        let chunks = chunk_page(&page(wall.clone()));
+        assert!(chunks.len() > 5);
+        for chunk in &chunks {
+            let words = chunk.content.split_whitespace().count();
+            assert!(words <= CHUNK_WORDS, "{words} words");
         }
+        let total: usize = chunks
+            .iter()
+            .map(|c| c.content.split_whitespace().count())
+            .sum();
+        assert!(total >= wall.split_whitespace().count(), "no text lost");
+        let blob = "x".repeat(100_000);
+        let chunks = chunk_page(&page(blob));
+        assert!(chunks.iter().all(|c| c.content.len() <= CHUNK_BYTES));
+    }
+
+    #[test]
+    fn the_hash_sees_text_headings_and_anchors() {
+        let a = PreparedPage::new("u".into(), &page("one".into()));
+        let b = PreparedPage::new("u".into(), &page("two".into()));
+        let mut moved = page("one".into());
+        moved.sections[0].anchor = Some("t".into());
+        assert_ne!(a.hash, b.hash);
+        assert_ne!(a.hash, PreparedPage::new("u".into(), &moved).hash);
+        assert_eq!(
+            a.hash,
+            PreparedPage::new("v".into(), &page("one".into())).hash
+        );
     }
 }

@@ -35,6 +35,9 @@ pub struct AnswerSettings {
 #[derive(Clone)]
 pub struct Engines {
     pub pool: PgPool,
+    /// The address visitors reach this server at (no trailing slash); the
+    /// stable URLs of uploaded files and snippets start with it.
+    pub public_url: Arc<str>,
     pub embedder: Embedder,
     pub hub: Hub,
     pub settings: Arc<AnswerSettings>,

@@ -7,7 +7,8 @@ use app::types::Confidence;
 use clap::{Parser, Subcommand};
 use tandem::config::{DbArgs, ModelArgs, ServeArgs};
 use tandem::embed::Embedder;
-use tandem::ingest::Crawler;
+use tandem::ingest::crawl::CrawlSettings;
+use tandem::ingest::jobs;
 use tandem::thread::hub::Hub;
 use tandem::{db, demo, http, AnswerSettings, AppState, Engines};
 use tracing_subscriber::EnvFilter;
@@ -30,7 +31,9 @@ enum Command {
     Serve(Box<ServeArgs>),
     /// Apply database migrations and exit.
     Migrate(DbArgs),
-    /// Crawl a website into a workspace's knowledge (creating the workspace if needed).
+    /// Train a workspace's AI on a website (start URL or sitemap) or on files
+    /// (a file or a folder of .md/.html/.txt/.pdf), creating the workspace if
+    /// needed. Run again on the same source, only what changed is redone.
     Ingest {
         #[command(flatten)]
         db: DbArgs,
@@ -39,8 +42,44 @@ enum Command {
         /// Workspace slug.
         #[arg(long)]
         workspace: String,
-        /// Start URL of the site.
-        url: String,
+        /// Pages to crawl at most.
+        #[arg(long, default_value_t = 5000)]
+        max_pages: u32,
+        /// Link depth to follow from the start URL.
+        #[arg(long, default_value_t = 10)]
+        max_depth: u32,
+        /// Requests at once per host.
+        #[arg(long, default_value_t = 4)]
+        per_host: u32,
+        /// Further URL prefixes that belong to the site (repeatable).
+        #[arg(long = "also")]
+        extra_prefixes: Vec<String>,
+        /// The server's public URL, used in the stable URLs of uploaded files.
+        #[arg(
+            long,
+            env = "TANDEM_PUBLIC_URL",
+            default_value = "http://127.0.0.1:3000"
+        )]
+        public_url: String,
+        /// A start URL, a sitemap URL (ending in .xml), a file or a folder.
+        source: String,
+    },
+    /// Measure ingestion on a documentation site served from a local folder
+    /// (`make bench` uses Debian's PostgreSQL 15 manual): pages/s for
+    /// crawl+clean+chunk, chunks/s for embedding, total time, peak memory,
+    /// and an unchanged re-crawl.
+    BenchIngest {
+        #[command(flatten)]
+        db: DbArgs,
+        #[command(flatten)]
+        model: ModelArgs,
+        #[arg(long, default_value = "bench-docs")]
+        workspace: String,
+        /// The folder to serve, and the page to start from within it.
+        #[arg(long)]
+        site: std::path::PathBuf,
+        #[arg(long, default_value = "index.html")]
+        start: String,
     },
     /// Measure the answer path on a trained workspace and print the figures:
     /// embedding throughput over its chunks, and question-to-answer latency.
@@ -94,8 +133,29 @@ async fn main() -> ExitCode {
             db,
             model,
             workspace,
-            url,
-        } => ingest(db, model, workspace, url).await,
+            max_pages,
+            max_depth,
+            per_host,
+            extra_prefixes,
+            public_url,
+            source,
+        } => {
+            let settings = CrawlSettings {
+                extra_prefixes,
+                max_pages,
+                max_depth,
+                per_host,
+                ..CrawlSettings::default()
+            };
+            ingest(db, model, workspace, settings, public_url, source).await
+        }
+        Command::BenchIngest {
+            db,
+            model,
+            workspace,
+            site,
+            start,
+        } => bench_ingest(db, model, workspace, site, start).await,
         Command::Ask {
             db,
             model,
@@ -158,23 +218,208 @@ async fn ingest(
     db: DbArgs,
     model: ModelArgs,
     workspace: String,
-    url: String,
+    settings: CrawlSettings,
+    public_url: String,
+    source: String,
 ) -> Result<(), AnyError> {
     let (pool, embedder, workspace_id) = open_workspace(&db, &model, &workspace, true).await?;
-    let started = std::time::Instant::now();
-    let report = Crawler::new(pool, embedder)
-        .crawl(workspace_id, &url)
+    let mut job_ids = Vec::new();
+    if source.starts_with("http://") || source.starts_with("https://") {
+        let source_id = jobs::website_source(&pool, workspace_id, &source, &settings, None).await?;
+        job_ids.push((source, jobs::enqueue(&pool, source_id).await?));
+    } else {
+        let path = std::path::Path::new(&source);
+        let files: Vec<std::path::PathBuf> = if path.is_dir() {
+            let mut files: Vec<_> = std::fs::read_dir(path)?
+                .filter_map(|e| e.ok().map(|e| e.path()))
+                .filter(|p| p.is_file())
+                .collect();
+            files.sort();
+            files
+        } else if path.is_file() {
+            vec![path.to_owned()]
+        } else {
+            return Err(format!("{source}: not a URL, a file or a folder").into());
+        };
+        for file in files {
+            let name = file
+                .file_name()
+                .unwrap_or_default()
+                .to_string_lossy()
+                .into_owned();
+            let bytes = std::fs::read(&file)?;
+            match jobs::add_file(&pool, &public_url, workspace_id, &name, None, bytes).await {
+                Ok((_, job_id)) => job_ids.push((name, job_id)),
+                Err(err) => eprintln!("  skipped {name}: {err}"),
+            }
+        }
+    }
+    let worker = Uuid::new_v4();
+    let (mut indexed, mut failed) = (0, 0);
+    for (label, job_id) in job_ids {
+        let row = run_with_progress(&pool, &embedder, worker, job_id, &label).await?;
+        indexed += row.pages_changed + row.pages_unchanged;
+        failed += row.pages_failed;
+        let failures: Vec<(String, Option<String>)> = sqlx::query_as(
+            "select url, detail from crawl_item where job_id = $1 and state = 'failed' order by url limit 20",
+        )
+        .bind(job_id)
+        .fetch_all(&pool)
         .await?;
-    println!(
-        "{} pages indexed, {} unchanged, {} chunks, {} errors in {:.1} s",
-        report.pages_indexed,
-        report.pages_unchanged,
-        report.chunks,
-        report.errors.len(),
-        started.elapsed().as_secs_f32()
+        for (url, detail) in failures {
+            println!("    failed  {url}: {}", detail.unwrap_or_default());
+        }
+    }
+    if indexed == 0 {
+        return Err(format!("nothing could be indexed ({failed} pages failed)").into());
+    }
+    Ok(())
+}
+
+/// Runs one job here with a progress bar, then prints its summary line.
+async fn run_with_progress(
+    pool: &sqlx::PgPool,
+    embedder: &Embedder,
+    worker: Uuid,
+    job_id: Uuid,
+    label: &str,
+) -> Result<jobs::JobRow, AnyError> {
+    let Some(claimed) = jobs::claim(pool, worker, Some(job_id)).await? else {
+        return Err(format!(
+            "{label}: its ingest job is being run by a server right now; watch it in the admin UI"
+        )
+        .into());
+    };
+    let bar = indicatif::ProgressBar::new(1);
+    bar.set_style(
+        indicatif::ProgressStyle::with_template(
+            "{spinner} {msg:<40} [{bar:30}] {pos}/{len} pages  {elapsed}",
+        )
+        .expect("static template")
+        .progress_chars("=> "),
     );
-    for (url, err) in report.errors {
-        println!("  {url}: {err}");
+    bar.set_message(label.chars().take(40).collect::<String>());
+    let watch = {
+        let (pool, bar) = (pool.clone(), bar.clone());
+        tokio::spawn(async move {
+            loop {
+                if let Ok(row) = jobs::job(&pool, job_id).await {
+                    bar.set_length(row.pages_found.max(1) as u64);
+                    bar.set_position(row.pages_done as u64);
+                }
+                tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+            }
+        })
+    };
+    let started = std::time::Instant::now();
+    let row = jobs::run(pool, embedder, worker, claimed).await;
+    watch.abort();
+    bar.set_length(row.pages_found.max(1) as u64);
+    bar.set_position(row.pages_done as u64);
+    bar.finish();
+    println!(
+        "  {}: {} pages ({} new or changed, {} unchanged), {} chunks, {} skipped, {} errors in {:.1} s{}",
+        row.status,
+        row.pages_changed + row.pages_unchanged,
+        row.pages_changed,
+        row.pages_unchanged,
+        row.chunks,
+        row.pages_skipped,
+        row.pages_failed,
+        started.elapsed().as_secs_f64(),
+        row.message.as_deref().map(|m| format!(" — {m}")).unwrap_or_default()
+    );
+    Ok(row)
+}
+
+/// Peak resident memory of this process, from /proc.
+fn peak_memory_mb() -> Option<f64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    let kb: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kb / 1024.0)
+}
+
+async fn bench_ingest(
+    db: DbArgs,
+    model: ModelArgs,
+    workspace: String,
+    site: std::path::PathBuf,
+    start: String,
+) -> Result<(), AnyError> {
+    if !site.join(&start).is_file() {
+        return Err(format!("{}: no such page", site.join(&start).display()).into());
+    }
+    let (pool, embedder, workspace_id) = open_workspace(&db, &model, &workspace, true).await?;
+    // A fresh start: the workspace's earlier sources go.
+    sqlx::query("delete from source where workspace_id = $1")
+        .bind(workspace_id)
+        .execute(&pool)
+        .await?;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let addr = listener.local_addr()?;
+    let app = axum::Router::new().fallback_service(tower_http::services::ServeDir::new(&site));
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, app).await;
+    });
+    let url = format!("http://{addr}/{start}");
+    println!("ingesting {url} (served from {})", site.display());
+    let settings = CrawlSettings::default();
+    let source_id = jobs::website_source(&pool, workspace_id, &url, &settings, None).await?;
+    let worker = Uuid::new_v4();
+    let mut rows = Vec::new();
+    for label in ["first crawl", "unchanged re-crawl"] {
+        let job_id = jobs::enqueue(&pool, source_id).await?;
+        let started = std::time::Instant::now();
+        let row = run_with_progress(&pool, &embedder, worker, job_id, label).await?;
+        rows.push((row, started.elapsed().as_secs_f64()));
+    }
+    let (first, first_s) = &rows[0];
+    let (second, second_s) = &rows[1];
+    let words: Vec<i64> = sqlx::query_scalar(
+        "select array_length(regexp_split_to_array(heading_path || ' ' || content, '\\s+'), 1)::bigint
+         from chunk where workspace_id = $1",
+    )
+    .bind(workspace_id)
+    .fetch_all(&pool)
+    .await?;
+    let tokens = {
+        let sample: Vec<String> = sqlx::query_scalar(
+            "select heading_path || E'\\n' || content from chunk where workspace_id = $1 order by chunk_id limit 500",
+        )
+        .bind(workspace_id)
+        .fetch_all(&pool)
+        .await?;
+        embedder.count_tokens(&sample).unwrap_or(0) as f64 / sample.len().max(1) as f64
+    };
+    println!();
+    println!(
+        "ingestion bench ({} pages, {} chunks)",
+        first.pages_changed, first.chunks
+    );
+    println!(
+        "  crawl + clean + chunk  {:>8.1} pages/s   ({} pages in {:.1} s)",
+        first.pages_done as f64 / first.crawl_seconds.max(1e-9),
+        first.pages_done,
+        first.crawl_seconds
+    );
+    println!(
+        "  embedding              {:>8.1} chunks/s  ({} chunks of ~{:.0} tokens, ~{} words, in {:.1} s)",
+        first.chunks as f64 / first.embed_seconds.max(1e-9),
+        first.chunks,
+        tokens,
+        words.iter().sum::<i64>() / words.len().max(1) as i64,
+        first.embed_seconds
+    );
+    println!("  first crawl, total     {first_s:>8.1} s");
+    println!(
+        "  unchanged re-crawl     {second_s:>8.1} s   ({:.0}x faster; {} unchanged, {} changed)",
+        first_s / second_s.max(1e-9),
+        second.pages_unchanged,
+        second.pages_changed
+    );
+    if let Some(mb) = peak_memory_mb() {
+        println!("  peak memory            {mb:>8.0} MB");
     }
     Ok(())
 }
@@ -312,6 +557,7 @@ async fn serve(args: ServeArgs) -> Result<(), AnyError> {
     let embedder = Embedder::load(&args.model.model_dir)?;
     let engines = Engines {
         pool: pool.clone(),
+        public_url: args.public_url().into(),
         embedder: embedder.clone(),
         hub: Hub::new(),
         settings: Arc::new(AnswerSettings {
@@ -342,22 +588,20 @@ async fn serve(args: ServeArgs) -> Result<(), AnyError> {
         let demo = demo::ensure(&pool, &args.db.data_dir, args.demo_admin_password.clone()).await?;
         login = Some(demo.admin_password.clone());
         if demo.needs_crawl {
-            let crawler = Crawler::new(pool.clone(), embedder);
             let start = format!("{public}/demo/index.html");
-            tandem::ingest::mark_pending(&pool, demo.workspace_id, &start).await?;
-            tokio::spawn(async move {
-                tracing::info!(%start, "training the demo workspace's AI by crawling the demo site");
-                match crawler.crawl(demo.workspace_id, &start).await {
-                    Ok(report) => tracing::info!(
-                        pages = report.pages_indexed,
-                        chunks = report.chunks,
-                        "demo site indexed"
-                    ),
-                    Err(err) => tracing::error!(error = %err, "crawling the demo site failed"),
-                }
-            });
+            tracing::info!(%start, "training the demo workspace's AI by crawling the demo site");
+            let source_id = jobs::website_source(
+                &pool,
+                demo.workspace_id,
+                &start,
+                &CrawlSettings::default(),
+                None,
+            )
+            .await?;
+            jobs::enqueue(&pool, source_id).await?;
         }
     }
+    jobs::spawn_worker(pool.clone(), embedder);
 
     println!();
     println!("  Tandem is running at {public}");

@@ -1,6 +1,8 @@
 //! HTML to clean, structured text: the page title and its sections, each with
-//! its heading path and anchor. Navigation, headers, footers, scripts, styles
-//! and hidden elements are dropped; text is never kept as HTML.
+//! its heading path and anchor. Lists, tables and code keep their shape (one
+//! line per item, row or code line); navigation, headers, footers, cookie
+//! banners, scripts, styles and hidden elements are dropped; text is never
+//! kept as HTML.
 
 use scraper::{ElementRef, Html, Node, Selector};
 
@@ -45,6 +47,8 @@ pub struct ExtractedPage {
     pub sections: Vec<Section>,
     /// Links found in the page (raw `href` values), for the crawler.
     pub links: Vec<String>,
+    /// The page's `<link rel="canonical">`, raw.
+    pub canonical: Option<String>,
 }
 
 pub fn extract(html: &str) -> ExtractedPage {
@@ -71,6 +75,11 @@ pub fn extract(html: &str) -> ExtractedPage {
                 .map(|h| clean(&h.text().collect::<String>()))
         })
         .unwrap_or_else(|| "Untitled page".to_owned());
+    let canonical = doc
+        .select(&select("link[rel~=canonical][href]"))
+        .next()
+        .and_then(|l| l.value().attr("href"))
+        .map(str::to_owned);
     let links = doc
         .select(&select("a[href]"))
         .filter_map(|a| a.value().attr("href").map(str::to_owned))
@@ -88,6 +97,7 @@ pub fn extract(html: &str) -> ExtractedPage {
         title,
         sections: walker.sections,
         links,
+        canonical,
     }
 }
 
@@ -137,7 +147,7 @@ impl Walker {
                             let s = s.replace(' ', "").to_ascii_lowercase();
                             s.contains("display:none") || s.contains("visibility:hidden")
                         });
-                    if SKIPPED.contains(&name) || hidden {
+                    if SKIPPED.contains(&name) || hidden || is_chrome(el) {
                         continue;
                     }
                     let Some(child) = ElementRef::wrap(child) else {
@@ -150,7 +160,19 @@ impl Walker {
                         if !text.is_empty() {
                             self.path.push((level, text));
                         }
-                        self.anchor = el.id().map(str::to_owned);
+                        self.anchor = anchor_of(child);
+                        continue;
+                    }
+                    if name == "pre" {
+                        // Code keeps its lines and indentation.
+                        self.end_line();
+                        let code: String = child.text().collect();
+                        for line in code.lines() {
+                            let line = line.trim_end();
+                            if !line.trim().is_empty() {
+                                self.lines.push(line.to_owned());
+                            }
+                        }
                         continue;
                     }
                     let block = BLOCKS.contains(&name);
@@ -172,6 +194,67 @@ impl Walker {
             }
         }
     }
+}
+
+/// Site chrome marked by role, class or id: navigation, banners, cookie
+/// notices, breadcrumbs, sidebars.
+fn is_chrome(el: &scraper::node::Element) -> bool {
+    if matches!(
+        el.attr("role"),
+        Some("navigation" | "banner" | "contentinfo" | "search" | "dialog" | "alertdialog")
+    ) {
+        return true;
+    }
+    const MARKERS: &[&str] = &[
+        "cookie",
+        "consent",
+        "gdpr",
+        "breadcrumb",
+        "sidebar",
+        "navbar",
+        "navheader",
+        "navfooter",
+        "skip-link",
+        "site-header",
+        "site-footer",
+    ];
+    let id = el.id().unwrap_or_default().to_ascii_lowercase();
+    MARKERS.iter().any(|m| id.contains(m))
+        || el.classes().any(|class| {
+            let class = class.to_ascii_lowercase();
+            MARKERS.iter().any(|m| class.contains(m))
+        })
+}
+
+/// The fragment that lands on a heading: its own id, an `<a id|name>` inside
+/// it, or the id of the section it opens.
+fn anchor_of(heading: ElementRef) -> Option<String> {
+    if let Some(id) = heading.value().id() {
+        return Some(id.to_owned());
+    }
+    let inner = Selector::parse("a[id], a[name]").expect("static selector");
+    if let Some(a) = heading.select(&inner).next() {
+        return a
+            .value()
+            .id()
+            .or_else(|| a.value().attr("name"))
+            .map(str::to_owned);
+    }
+    let mut node = heading;
+    // Walk up through wrappers (`<div class="titlepage"><div><h2>`) while the
+    // heading is their first element.
+    for _ in 0..4 {
+        let parent = node.parent().and_then(ElementRef::wrap)?;
+        let first = parent.children().find_map(ElementRef::wrap)?;
+        if first.id() != node.id() {
+            return None;
+        }
+        if let Some(id) = parent.value().id() {
+            return Some(id.to_owned());
+        }
+        node = parent;
+    }
+    None
 }
 
 fn heading_level(name: &str) -> Option<u8> {
@@ -209,6 +292,29 @@ mod tests {
                 && !all.contains("ignore")
                 && !all.contains('©')
         );
+    }
+
+    #[test]
+    fn code_tables_anchors_and_banners() {
+        let page = extract(
+            r#"<html><head><link rel="canonical" href="/docs/a.html"></head><body>
+            <div id="cookie-banner">We use cookies <button>OK</button></div>
+            <div class="navheader"><a href="b.html">Next</a></div>
+            <div class="sect1" id="SQL-SYNTAX"><div class="titlepage"><h2>4.1. Syntax</h2></div>
+            <pre>select 1
+  from t;</pre>
+            <table><tr><th>Plan</th><th>Price</th></tr><tr><td>Plus</td><td>$5</td></tr></table>
+            <h3><a id="LEXICAL"></a>Lexical</h3><p>Tokens.</p></div></body></html>"#,
+        );
+        assert_eq!(page.canonical.as_deref(), Some("/docs/a.html"));
+        assert_eq!(page.sections[0].anchor.as_deref(), Some("SQL-SYNTAX"));
+        assert_eq!(
+            page.sections[0].text,
+            "select 1\n  from t;\n| Plan | Price\n| Plus | $5"
+        );
+        assert_eq!(page.sections[1].anchor.as_deref(), Some("LEXICAL"));
+        let all: String = page.sections.iter().map(|s| s.text.clone()).collect();
+        assert!(!all.contains("cookies") && !all.contains("Next"));
     }
 
     #[test]

@@ -10,6 +10,8 @@ use app::types::{ClientMsg, ServerMsg};
 use futures::{SinkExt, StreamExt};
 use sqlx::PgPool;
 use tandem::embed::Embedder;
+use tandem::ingest::crawl::CrawlSettings;
+use tandem::ingest::jobs::{self, JobRow};
 use tandem::thread::hub::Hub;
 use tandem::{demo, AnswerSettings, AppState, Engines};
 use tokio::net::TcpStream;
@@ -37,8 +39,11 @@ pub struct TestApp {
 impl TestApp {
     /// Starts the real router with the demo workspace seeded (not crawled).
     pub async fn spawn(pool: PgPool) -> Self {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
         let engines = Engines {
             pool: pool.clone(),
+            public_url: format!("http://{addr}").into(),
             embedder: embedder(),
             hub: Hub::new(),
             settings: Arc::new(AnswerSettings {
@@ -46,8 +51,6 @@ impl TestApp {
             }),
             turn_slots: Arc::new(tokio::sync::Semaphore::new(tandem::CONCURRENT_TURNS)),
         };
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let addr = listener.local_addr().unwrap();
         let state = AppState::new(engines, tandem::leptos_options("target/site", addr));
         let router = tandem::http::router(state.clone());
         tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
@@ -67,16 +70,36 @@ impl TestApp {
     /// Spawns and trains the demo workspace on the demo site, served by itself.
     pub async fn spawn_trained(pool: PgPool) -> Self {
         let app = Self::spawn(pool).await;
-        let report = tandem::ingest::Crawler::new(app.state.engines.pool.clone(), embedder())
-            .crawl(app.workspace_id, &app.url("/demo/index.html"))
-            .await
-            .unwrap();
-        assert!(
-            report.errors.is_empty(),
-            "crawl errors: {:?}",
-            report.errors
+        let job = app
+            .ingest(&app.url("/demo/index.html"), CrawlSettings::default())
+            .await;
+        assert_eq!(
+            (job.status.as_str(), job.pages_failed),
+            ("done", 0),
+            "{job:?}"
         );
         app
+    }
+
+    /// Crawls `url` into the demo workspace as a job run here, to its end.
+    pub async fn ingest(&self, url: &str, settings: CrawlSettings) -> JobRow {
+        let pool = &self.state.engines.pool;
+        let source = jobs::website_source(pool, self.workspace_id, url, &settings, None)
+            .await
+            .unwrap();
+        let job_id = jobs::enqueue(pool, source).await.unwrap();
+        self.run_job(job_id).await
+    }
+
+    /// Runs a queued job here, to its end.
+    pub async fn run_job(&self, job_id: Uuid) -> JobRow {
+        let pool = &self.state.engines.pool;
+        let worker = Uuid::new_v4();
+        let claimed = jobs::claim(pool, worker, Some(job_id))
+            .await
+            .unwrap()
+            .expect("the job is runnable");
+        jobs::run(pool, &embedder(), worker, claimed).await
     }
 
     pub fn url(&self, path: &str) -> String {

@@ -40,12 +40,11 @@ async fn crawling_indexes_every_demo_page_once(pool: PgPool) {
     assert_eq!(chrome, 0);
 
     // A second crawl finds nothing changed and stores nothing twice.
-    let report = tandem::ingest::Crawler::new(pool.clone(), embedder())
-        .crawl(app.workspace_id, &app.url("/demo/index.html"))
-        .await
-        .unwrap();
-    assert_eq!(report.pages_indexed, 0);
-    assert_eq!(report.pages_unchanged as i64, pages);
+    let job = app
+        .ingest(&app.url("/demo/index.html"), Default::default())
+        .await;
+    assert_eq!(job.pages_changed, 0, "{job:?}");
+    assert_eq!(job.pages_unchanged as i64, pages);
     let again: i64 = sqlx::query_scalar("select count(*) from chunk")
         .fetch_one(&pool)
         .await
@@ -111,53 +110,4 @@ async fn health_check_answers_once_the_database_does(pool: PgPool) {
         .to_str()
         .unwrap()
         .starts_with("text/javascript"));
-}
-
-#[sqlx::test(migrations = "../migrations")]
-async fn a_page_that_times_out_is_reported_and_the_rest_is_indexed(pool: PgPool) {
-    use axum::response::Html;
-    use axum::routing::get;
-
-    let app = TestApp::spawn(pool.clone()).await;
-    let site = axum::Router::new()
-        .route(
-            "/site/index.html",
-            get(|| async { Html(r#"<main><h1>Home</h1><p>Our opening hours are nine to five on weekdays.</p><a href="slow.html">slow</a> <a href="ok.html">ok</a></main>"#) }),
-        )
-        .route(
-            "/site/slow.html",
-            get(|| async {
-                tokio::time::sleep(std::time::Duration::from_secs(30)).await;
-                Html("<p>too late</p>")
-            }),
-        )
-        .route(
-            "/site/ok.html",
-            get(|| async { Html("<main><h1>Returns</h1><p>Returns are free within thirty days of delivery.</p></main>") }),
-        );
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    tokio::spawn(async move { axum::serve(listener, site).await.unwrap() });
-
-    let crawler = tandem::ingest::Crawler::with_timeout(
-        pool.clone(),
-        embedder(),
-        std::time::Duration::from_millis(700),
-    );
-    let report = crawler
-        .crawl(app.workspace_id, &format!("http://{addr}/site/index.html"))
-        .await
-        .unwrap();
-    assert_eq!(report.pages_indexed, 2);
-    assert_eq!(report.errors.len(), 1);
-    assert!(report.errors[0].0.ends_with("/site/slow.html"));
-    assert_eq!(report.errors[0].1, "timed out");
-    let (status, error): (String, Option<String>) =
-        sqlx::query_as("select status, error from source where workspace_id = $1")
-            .bind(app.workspace_id)
-            .fetch_one(&pool)
-            .await
-            .unwrap();
-    assert_eq!(status, "done");
-    assert_eq!(error.as_deref(), Some("1 pages failed"));
 }

@@ -2,5 +2,6 @@
 //! (a database per test), the real embedding model, real WebSockets.
 
 mod helpers;
+mod ingestion;
 mod knowledge;
 mod thread;

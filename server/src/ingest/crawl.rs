@@ -1,0 +1,1126 @@
+//! One ingest job's work: seed the frontier (start URL, sitemaps, or the
+//! uploaded file), then take queued items in batches: fetch (politely, with
+//! conditional requests), clean, chunk, skip what did not change, embed and
+//! store what did, queue the links found. Every outcome is written to the
+//! job's `crawl_item` rows, so a job taken over after a restart resumes
+//! where it stopped and redoes nothing already stored.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use futures::StreamExt;
+use serde::{Deserialize, Serialize};
+use sqlx::PgPool;
+use tokio::sync::Semaphore;
+use url::Url;
+use uuid::Uuid;
+
+use super::document::{self, Format};
+use super::extract::extract;
+use super::{store_pages, IngestError, PreparedPage};
+use crate::embed::Embedder;
+
+const USER_AGENT: &str = concat!(
+    "TandemBot/",
+    env!("CARGO_PKG_VERSION"),
+    " (+self-hosted support assistant)"
+);
+/// The name matched against robots.txt groups.
+const ROBOTS_AGENT: &str = "TandemBot";
+/// Largest page body read, in bytes.
+pub const MAX_PAGE_BYTES: usize = 10 * 1024 * 1024;
+/// Items taken from the frontier at a time.
+const BATCH: i64 = 48;
+/// Longest crawl delay honoured from robots.txt.
+const MAX_DELAY: Duration = Duration::from_secs(10);
+
+/// A website source's crawl settings (stored as JSON on the source).
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[serde(default)]
+pub struct CrawlSettings {
+    /// URL prefixes outside the start URL's folder that belong to the site.
+    pub extra_prefixes: Vec<String>,
+    pub max_pages: u32,
+    /// Links followed from the start URL (sitemap entries are depth 0).
+    pub max_depth: u32,
+    /// Requests at once to one host.
+    pub per_host: u32,
+    /// Seconds before one attempt at a page gives up.
+    pub timeout_secs: u64,
+}
+
+impl Default for CrawlSettings {
+    fn default() -> Self {
+        Self {
+            extra_prefixes: Vec::new(),
+            max_pages: 5000,
+            max_depth: 10,
+            per_host: 4,
+            timeout_secs: 20,
+        }
+    }
+}
+
+/// Which URLs belong to a website source.
+#[derive(Clone, Debug)]
+pub struct Scope {
+    prefixes: Vec<String>,
+}
+
+impl Scope {
+    /// The start URL's folder (on its origin), plus the extra prefixes.
+    pub fn new(start: &Url, extra: &[String]) -> Self {
+        let mut p = start.clone();
+        p.set_query(None);
+        p.set_fragment(None);
+        let path = p.path().to_owned();
+        p.set_path(&path[..=path.rfind('/').unwrap_or(0)]);
+        let mut prefixes = vec![p.to_string()];
+        prefixes.extend(
+            extra
+                .iter()
+                .filter_map(|e| Url::parse(e.trim()).ok())
+                .filter(|u| matches!(u.scheme(), "http" | "https"))
+                .map(|u| u.to_string()),
+        );
+        Self { prefixes }
+    }
+
+    pub fn contains(&self, url: &Url) -> bool {
+        matches!(url.scheme(), "http" | "https")
+            && self.prefixes.iter().any(|p| url.as_str().starts_with(p))
+    }
+
+    /// `link` resolved against `base`, without its fragment, if it is in
+    /// scope and could be a page (not an image, script or archive).
+    pub fn resolve(&self, base: &Url, link: &str) -> Option<Url> {
+        let mut url = base.join(link.trim()).ok()?;
+        url.set_fragment(None);
+        let path = url.path().to_ascii_lowercase();
+        const ASSETS: &[&str] = &[
+            ".png", ".jpg", ".jpeg", ".gif", ".svg", ".css", ".js", ".zip", ".gz", ".tgz", ".mp4",
+            ".mp3", ".ico", ".webp", ".woff", ".woff2", ".ttf", ".exe", ".dmg", ".json",
+        ];
+        (self.contains(&url) && !ASSETS.iter().any(|ext| path.ends_with(ext))).then_some(url)
+    }
+}
+
+/// What robots.txt says for one origin.
+enum Robots {
+    AllowAll,
+    /// robots.txt could not be fetched (5xx, timeout): RFC 9309 says assume
+    /// complete disallow.
+    Unreachable(String),
+    Rules(Box<texting_robots::Robot>),
+}
+
+/// HTTP for one job: a client, robots.txt per origin, a politeness gate per host.
+pub struct Fetcher {
+    http: reqwest::Client,
+    per_host: usize,
+    robots: tokio::sync::Mutex<HashMap<String, Arc<Robots>>>,
+    hosts: Mutex<HashMap<String, (Arc<Semaphore>, Duration)>>,
+}
+
+/// A fetched resource.
+pub enum Fetched {
+    NotModified,
+    Document {
+        url: Url,
+        format: Format,
+        bytes: Vec<u8>,
+        etag: Option<String>,
+        last_modified: Option<String>,
+    },
+    /// Something that is neither a page nor a document Tandem reads.
+    Other {
+        url: Url,
+        content_type: String,
+    },
+}
+
+impl Fetcher {
+    pub fn new(settings: &CrawlSettings) -> Self {
+        let timeout = Duration::from_secs(settings.timeout_secs.max(1));
+        let http = reqwest::Client::builder()
+            .user_agent(USER_AGENT)
+            .timeout(timeout)
+            .connect_timeout(timeout.min(Duration::from_secs(10)))
+            .redirect(reqwest::redirect::Policy::limited(10))
+            .build()
+            .expect("static HTTP client settings");
+        Self {
+            http,
+            per_host: settings.per_host.clamp(1, 16) as usize,
+            robots: tokio::sync::Mutex::new(HashMap::new()),
+            hosts: Mutex::new(HashMap::new()),
+        }
+    }
+
+    async fn robots(&self, url: &Url) -> Arc<Robots> {
+        let origin = url.origin().ascii_serialization();
+        let mut cache = self.robots.lock().await;
+        if let Some(r) = cache.get(&origin) {
+            return r.clone();
+        }
+        let robots = Arc::new(self.fetch_robots(&origin).await);
+        if let Robots::Rules(r) = robots.as_ref() {
+            if let Some(delay) = r.delay.filter(|d| *d > 0.0) {
+                let delay = Duration::from_secs_f32(delay).min(MAX_DELAY);
+                self.hosts
+                    .lock()
+                    .expect("host table")
+                    .insert(origin.clone(), (Arc::new(Semaphore::new(1)), delay));
+            }
+        }
+        cache.insert(origin, robots.clone());
+        robots
+    }
+
+    async fn fetch_robots(&self, origin: &str) -> Robots {
+        let url = format!("{origin}/robots.txt");
+        let mut last = String::new();
+        for attempt in 0..2 {
+            if attempt > 0 {
+                tokio::time::sleep(Duration::from_millis(500)).await;
+            }
+            match self.http.get(&url).send().await {
+                Ok(r) if r.status().is_success() => {
+                    let body = match read_limited(r, 512 * 1024).await {
+                        Ok(body) => body,
+                        // An oversize robots.txt: use what the limit allowed.
+                        Err(ReadError::TooLarge(body)) => body,
+                        Err(ReadError::Failed(e)) => {
+                            last = e;
+                            continue;
+                        }
+                    };
+                    return match texting_robots::Robot::new(ROBOTS_AGENT, &body) {
+                        Ok(robot) => Robots::Rules(Box::new(robot)),
+                        Err(_) => Robots::AllowAll,
+                    };
+                }
+                // No robots.txt (or it is forbidden): everything is allowed.
+                Ok(r) if r.status().is_client_error() => return Robots::AllowAll,
+                Ok(r) => last = format!("HTTP {}", r.status()),
+                Err(e) if e.is_timeout() => last = "timed out".into(),
+                Err(e) => last = e.to_string(),
+            }
+        }
+        Robots::Unreachable(last)
+    }
+
+    /// Whether robots.txt lets us fetch `url`; `Err` says why not.
+    pub async fn allowed(&self, url: &Url) -> Result<(), String> {
+        match self.robots(url).await.as_ref() {
+            Robots::AllowAll => Ok(()),
+            Robots::Unreachable(e) => Err(format!("robots.txt could not be read ({e})")),
+            Robots::Rules(r) if r.allowed(url.as_str()) => Ok(()),
+            Robots::Rules(_) => Err("disallowed by robots.txt".into()),
+        }
+    }
+
+    /// Sitemaps that robots.txt lists for `url`'s origin.
+    pub async fn robots_sitemaps(&self, url: &Url) -> Vec<String> {
+        match self.robots(url).await.as_ref() {
+            Robots::Rules(r) => r.sitemaps.clone(),
+            _ => Vec::new(),
+        }
+    }
+
+    fn gate(&self, url: &Url) -> (Arc<Semaphore>, Duration) {
+        let origin = url.origin().ascii_serialization();
+        self.hosts
+            .lock()
+            .expect("host table")
+            .entry(origin)
+            .or_insert_with(|| (Arc::new(Semaphore::new(self.per_host)), Duration::ZERO))
+            .clone()
+    }
+
+    /// GET with retries (timeouts, 5xx, 429) and the page's validators;
+    /// errors are short sentences for the admin.
+    pub async fn fetch(
+        &self,
+        url: &Url,
+        etag: Option<&str>,
+        last_modified: Option<&str>,
+    ) -> Result<Fetched, String> {
+        let (gate, delay) = self.gate(url);
+        let mut last = String::new();
+        for attempt in 0..3u32 {
+            if attempt > 0 {
+                tokio::time::sleep(Duration::from_millis(400 * 2u64.pow(attempt - 1))).await;
+            }
+            let _permit = gate.acquire().await.map_err(|e| e.to_string())?;
+            let mut request = self.http.get(url.clone());
+            if let Some(etag) = etag {
+                request = request.header(reqwest::header::IF_NONE_MATCH, etag);
+            }
+            if let Some(lm) = last_modified {
+                request = request.header(reqwest::header::IF_MODIFIED_SINCE, lm);
+            }
+            let result = request.send().await;
+            if !delay.is_zero() {
+                tokio::time::sleep(delay).await;
+            }
+            let response = match result {
+                Ok(r) => r,
+                Err(e) if e.is_timeout() => {
+                    last = "timed out".into();
+                    continue;
+                }
+                Err(e) if e.is_redirect() => return Err("too many redirects".into()),
+                Err(e) => {
+                    last = format!("request failed: {}", root_cause(&e));
+                    continue;
+                }
+            };
+            let status = response.status();
+            if status == reqwest::StatusCode::NOT_MODIFIED {
+                return Ok(Fetched::NotModified);
+            }
+            if status.is_server_error() || status == reqwest::StatusCode::TOO_MANY_REQUESTS {
+                last = format!("HTTP {}", status.as_u16());
+                continue;
+            }
+            if !status.is_success() {
+                return Err(format!(
+                    "HTTP {} {}",
+                    status.as_u16(),
+                    status.canonical_reason().unwrap_or_default()
+                ));
+            }
+            let final_url = response.url().clone();
+            let header = |name| {
+                response
+                    .headers()
+                    .get(name)
+                    .and_then(|v: &reqwest::header::HeaderValue| v.to_str().ok())
+                    .map(str::to_owned)
+            };
+            let content_type = header(reqwest::header::CONTENT_TYPE).unwrap_or_default();
+            let etag = header(reqwest::header::ETAG);
+            let last_modified = header(reqwest::header::LAST_MODIFIED);
+            let format = if content_type.is_empty() {
+                Format::detect(final_url.path(), None).or(Some(Format::Html))
+            } else {
+                Format::from_content_type(&content_type)
+            };
+            let Some(format) = format else {
+                return Ok(Fetched::Other {
+                    url: final_url,
+                    content_type,
+                });
+            };
+            return match read_limited(response, MAX_PAGE_BYTES).await {
+                Ok(bytes) => Ok(Fetched::Document {
+                    url: final_url,
+                    format,
+                    bytes,
+                    etag,
+                    last_modified,
+                }),
+                Err(ReadError::TooLarge(_)) => Err(format!(
+                    "larger than the {} MB page limit",
+                    MAX_PAGE_BYTES / 1024 / 1024
+                )),
+                Err(ReadError::Failed(e)) if e.contains("timed out") => {
+                    last = e;
+                    continue;
+                }
+                Err(ReadError::Failed(e)) => Err(e),
+            };
+        }
+        Err(last)
+    }
+}
+
+fn root_cause(err: &(dyn std::error::Error + 'static)) -> String {
+    let mut cause = err;
+    while let Some(next) = cause.source() {
+        cause = next;
+    }
+    cause.to_string()
+}
+
+enum ReadError {
+    TooLarge(Vec<u8>),
+    Failed(String),
+}
+
+async fn read_limited(mut response: reqwest::Response, limit: usize) -> Result<Vec<u8>, ReadError> {
+    if response
+        .content_length()
+        .is_some_and(|n| n as usize > limit)
+    {
+        return Err(ReadError::TooLarge(Vec::new()));
+    }
+    let mut body = Vec::new();
+    loop {
+        match response.chunk().await {
+            Ok(Some(chunk)) => {
+                if body.len() + chunk.len() > limit {
+                    body.extend_from_slice(&chunk[..limit - body.len()]);
+                    return Err(ReadError::TooLarge(body));
+                }
+                body.extend_from_slice(&chunk);
+            }
+            Ok(None) => return Ok(body),
+            Err(e) if e.is_timeout() => return Err(ReadError::Failed("timed out".into())),
+            Err(e) => {
+                return Err(ReadError::Failed(format!(
+                    "reading failed: {}",
+                    root_cause(&e)
+                )))
+            }
+        }
+    }
+}
+
+/// Entries of a sitemap or sitemap index.
+#[derive(Debug, PartialEq)]
+pub enum Sitemap {
+    Urls(Vec<(String, Option<String>)>),
+    Index(Vec<String>),
+}
+
+pub fn parse_sitemap(xml: &str) -> Result<Sitemap, String> {
+    let doc = roxmltree::Document::parse_with_options(
+        xml,
+        roxmltree::ParsingOptions {
+            allow_dtd: false,
+            ..Default::default()
+        },
+    )
+    .map_err(|e| format!("not a valid sitemap: {e}"))?;
+    let root = doc.root_element();
+    let child_text = |node: roxmltree::Node, name: &str| {
+        node.children()
+            .find(|c| c.tag_name().name() == name)
+            .and_then(|c| c.text())
+            .map(|t| t.trim().to_owned())
+    };
+    match root.tag_name().name() {
+        "urlset" => Ok(Sitemap::Urls(
+            root.children()
+                .filter(|c| c.tag_name().name() == "url")
+                .filter_map(|u| Some((child_text(u, "loc")?, child_text(u, "lastmod"))))
+                .collect(),
+        )),
+        "sitemapindex" => Ok(Sitemap::Index(
+            root.children()
+                .filter(|c| c.tag_name().name() == "sitemap")
+                .filter_map(|s| child_text(s, "loc"))
+                .collect(),
+        )),
+        other => Err(format!("not a sitemap (root element <{other}>)")),
+    }
+}
+
+/// Whether a start URL names a sitemap rather than a page.
+pub fn is_sitemap_url(url: &Url) -> bool {
+    let path = url.path().to_ascii_lowercase();
+    path.ends_with(".xml")
+}
+
+/// Everything a running job needs.
+pub struct JobContext {
+    pub pool: PgPool,
+    pub embedder: Embedder,
+    pub job_id: Uuid,
+    pub workspace_id: Uuid,
+    pub source_id: Uuid,
+    pub cancelled: Arc<AtomicBool>,
+}
+
+/// A source as a job sees it.
+#[derive(sqlx::FromRow)]
+struct SourceRow {
+    kind: String,
+    start_url: String,
+    settings: sqlx::types::Json<CrawlSettings>,
+}
+
+#[derive(sqlx::FromRow)]
+struct ItemRow {
+    url: String,
+    depth: i32,
+    sitemap_lastmod: Option<String>,
+}
+
+#[derive(sqlx::FromRow, Clone)]
+struct KnownPage {
+    etag: Option<String>,
+    last_modified: Option<String>,
+    sitemap_lastmod: Option<String>,
+    links: Vec<String>,
+    content_hash: Vec<u8>,
+}
+
+/// What became of one frontier item.
+enum Outcome {
+    Changed(Box<PreparedPage>),
+    /// Not fetched again or not changed; keeps the stored page and its links.
+    Unchanged {
+        page_url: String,
+        links: Vec<String>,
+        refresh: Option<Box<PreparedPage>>,
+    },
+    Skipped(String),
+    Failed {
+        error: String,
+        /// The page an earlier crawl stored, kept when a fetch fails.
+        kept: Option<String>,
+    },
+    Duplicate(String),
+    /// The job was cancelled before this item was started: it stays queued.
+    NotStarted,
+}
+
+/// How a job ended.
+#[derive(Debug, PartialEq, Eq)]
+pub enum JobEnd {
+    Done,
+    Cancelled,
+}
+
+pub async fn run(ctx: &JobContext) -> Result<JobEnd, IngestError> {
+    let source: SourceRow =
+        sqlx::query_as("select kind, start_url, settings from source where source_id = $1")
+            .bind(ctx.source_id)
+            .fetch_one(&ctx.pool)
+            .await?;
+    let settings = source.settings.0;
+    let start =
+        Url::parse(&source.start_url).map_err(|_| IngestError::BadUrl(source.start_url.clone()))?;
+    let is_file = source.kind == "file";
+    let scope = Scope::new(&start, &settings.extra_prefixes);
+    let fetcher = Fetcher::new(&settings);
+
+    let seeded: bool = sqlx::query_scalar("select seeded from ingest_job where job_id = $1")
+        .bind(ctx.job_id)
+        .fetch_one(&ctx.pool)
+        .await?;
+    if !seeded {
+        let seeds = if is_file {
+            vec![(start.to_string(), None)]
+        } else {
+            seeds(&fetcher, &scope, &start, settings.max_pages as usize).await?
+        };
+        let (urls, lastmods): (Vec<String>, Vec<Option<String>>) = seeds.into_iter().unzip();
+        let mut tx = ctx.pool.begin().await?;
+        sqlx::query(
+            "insert into crawl_item (job_id, url, depth, sitemap_lastmod)
+             select $1, u, 0, l from unnest($2::text[], $3::text[]) as t(u, l)
+             on conflict do nothing",
+        )
+        .bind(ctx.job_id)
+        .bind(&urls)
+        .bind(&lastmods)
+        .execute(&mut *tx)
+        .await?;
+        sqlx::query("update ingest_job set seeded = true where job_id = $1")
+            .bind(ctx.job_id)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        progress(&ctx.pool, ctx.job_id, Duration::ZERO, Duration::ZERO, 0).await?;
+    }
+
+    loop {
+        if ctx.cancelled.load(Ordering::Relaxed) {
+            return Ok(JobEnd::Cancelled);
+        }
+        let batch: Vec<ItemRow> = sqlx::query_as(
+            "select url, depth, sitemap_lastmod from crawl_item
+             where job_id = $1 and state = 'queued' order by depth, url limit $2",
+        )
+        .bind(ctx.job_id)
+        .bind(BATCH)
+        .fetch_all(&ctx.pool)
+        .await?;
+        if batch.is_empty() {
+            break;
+        }
+        let started = Instant::now();
+        let outcomes: Vec<(ItemRow, Outcome)> = futures::stream::iter(batch)
+            .map(|item| async {
+                let outcome = process(ctx, &fetcher, &scope, is_file, &item).await;
+                outcome.map(|o| (item, o))
+            })
+            .buffer_unordered(16)
+            .collect::<Vec<_>>()
+            .await
+            .into_iter()
+            .collect::<Result<_, IngestError>>()?;
+        let outcomes = dedupe(ctx, outcomes).await?;
+        let crawl_time = started.elapsed();
+
+        let changed: Vec<PreparedPage> = outcomes
+            .iter()
+            .filter_map(|(_, o)| match o {
+                Outcome::Changed(p) => Some((**p).clone()),
+                _ => None,
+            })
+            .collect();
+        let stored = store_pages(
+            &ctx.pool,
+            &ctx.embedder,
+            ctx.workspace_id,
+            ctx.source_id,
+            &changed,
+        )
+        .await?;
+        record(ctx, &settings, &outcomes).await?;
+        progress(
+            &ctx.pool,
+            ctx.job_id,
+            crawl_time,
+            stored.embed_time,
+            stored.chunks as i32,
+        )
+        .await?;
+    }
+    if ctx.cancelled.load(Ordering::Relaxed) {
+        return Ok(JobEnd::Cancelled);
+    }
+    finish(ctx).await?;
+    Ok(JobEnd::Done)
+}
+
+/// The first frontier: the sitemap's pages when the start URL is a sitemap;
+/// otherwise the start URL and the pages of the sitemaps robots.txt lists.
+async fn seeds(
+    fetcher: &Fetcher,
+    scope: &Scope,
+    start: &Url,
+    max_pages: usize,
+) -> Result<Vec<(String, Option<String>)>, IngestError> {
+    let mut out = Vec::new();
+    let mut sitemaps = Vec::new();
+    if is_sitemap_url(start) {
+        sitemaps.push(start.to_string());
+    } else {
+        out.push((start.to_string(), None));
+        if fetcher.allowed(start).await.is_ok() {
+            sitemaps.extend(fetcher.robots_sitemaps(start).await);
+        }
+    }
+    let explicit = is_sitemap_url(start);
+    let mut seen = HashSet::new();
+    let mut read = 0;
+    while let Some(sitemap) = sitemaps.pop() {
+        if !seen.insert(sitemap.clone()) || read >= 50 || out.len() >= max_pages {
+            continue;
+        }
+        read += 1;
+        let Ok(url) = Url::parse(&sitemap) else {
+            continue;
+        };
+        let xml = match fetch_raw(fetcher, &url).await {
+            Ok(bytes) => bytes,
+            Err(e) if explicit => {
+                return Err(IngestError::Rejected(format!("sitemap {sitemap}: {e}")))
+            }
+            Err(e) => {
+                tracing::warn!(%sitemap, error = %e, "sitemap skipped");
+                continue;
+            }
+        };
+        match parse_sitemap(&String::from_utf8_lossy(&xml)) {
+            Ok(Sitemap::Urls(urls)) => {
+                for (loc, lastmod) in urls {
+                    if let Some(u) = Url::parse(&loc).ok().filter(|u| scope.contains(u)) {
+                        if out.len() < max_pages && !out.iter().any(|(o, _)| o == u.as_str()) {
+                            out.push((u.to_string(), lastmod));
+                        }
+                    }
+                }
+            }
+            Ok(Sitemap::Index(children)) => sitemaps.extend(children),
+            Err(e) if explicit && read == 1 => {
+                return Err(IngestError::Rejected(format!("{sitemap}: {e}")))
+            }
+            Err(e) => tracing::warn!(%sitemap, error = %e, "sitemap skipped"),
+        }
+    }
+    Ok(out)
+}
+
+/// A sitemap's bytes (XML is not a document type `fetch` returns).
+async fn fetch_raw(fetcher: &Fetcher, url: &Url) -> Result<Vec<u8>, String> {
+    let (gate, _) = fetcher.gate(url);
+    let _permit = gate.acquire().await.map_err(|e| e.to_string())?;
+    let response = fetcher
+        .http
+        .get(url.clone())
+        .send()
+        .await
+        .map_err(|e| root_cause(&e))?;
+    if !response.status().is_success() {
+        return Err(format!("HTTP {}", response.status().as_u16()));
+    }
+    match read_limited(response, MAX_PAGE_BYTES * 5).await {
+        Ok(bytes) => Ok(bytes),
+        Err(ReadError::TooLarge(_)) => Err("sitemap too large".into()),
+        Err(ReadError::Failed(e)) => Err(e),
+    }
+}
+
+async fn known_page(ctx: &JobContext, url: &str) -> Result<Option<KnownPage>, sqlx::Error> {
+    sqlx::query_as(
+        "select etag, last_modified, sitemap_lastmod, links, content_hash from page
+         where source_id = $1 and url = $2",
+    )
+    .bind(ctx.source_id)
+    .bind(url)
+    .fetch_optional(&ctx.pool)
+    .await
+}
+
+async fn process(
+    ctx: &JobContext,
+    fetcher: &Fetcher,
+    scope: &Scope,
+    is_file: bool,
+    item: &ItemRow,
+) -> Result<Outcome, IngestError> {
+    if ctx.cancelled.load(Ordering::Relaxed) {
+        return Ok(Outcome::NotStarted);
+    }
+    let known = known_page(ctx, &item.url).await?;
+    let Ok(url) = Url::parse(&item.url) else {
+        return Ok(Outcome::Skipped("not a valid URL".into()));
+    };
+    let (format, bytes, final_url, etag, last_modified) = if is_file {
+        let blob: Option<(String, String, Vec<u8>)> = sqlx::query_as(
+            "select filename, content_type, bytes from file_blob where source_id = $1",
+        )
+        .bind(ctx.source_id)
+        .fetch_optional(&ctx.pool)
+        .await?;
+        let Some((filename, content_type, bytes)) = blob else {
+            return Ok(Outcome::Failed {
+                error: "the uploaded file is missing".into(),
+                kept: None,
+            });
+        };
+        let Some(format) = Format::detect(&filename, Some(&content_type)) else {
+            return Ok(Outcome::Skipped(format!(
+                "{filename}: not a supported format"
+            )));
+        };
+        (format, bytes, url, None, None)
+    } else {
+        if let Err(reason) = fetcher.allowed(&url).await {
+            return Ok(Outcome::Skipped(reason));
+        }
+        // The sitemap says the page has not changed since we stored it.
+        if let (Some(known), Some(lastmod)) = (&known, &item.sitemap_lastmod) {
+            if known.sitemap_lastmod.as_ref() == Some(lastmod) {
+                return Ok(Outcome::Unchanged {
+                    page_url: item.url.clone(),
+                    links: known.links.clone(),
+                    refresh: None,
+                });
+            }
+        }
+        let validators = known
+            .as_ref()
+            .map(|k| (k.etag.as_deref(), k.last_modified.as_deref()))
+            .unwrap_or_default();
+        match fetcher.fetch(&url, validators.0, validators.1).await {
+            Ok(Fetched::NotModified) => {
+                let known = known.expect("validators come from a stored page");
+                let mut refresh = PreparedPage {
+                    url: item.url.clone(),
+                    etag: known.etag,
+                    last_modified: known.last_modified,
+                    sitemap_lastmod: item.sitemap_lastmod.clone().or(known.sitemap_lastmod),
+                    ..Default::default()
+                };
+                refresh.links = known.links.clone();
+                return Ok(Outcome::Unchanged {
+                    page_url: item.url.clone(),
+                    links: known.links,
+                    refresh: Some(Box::new(refresh)),
+                });
+            }
+            Ok(Fetched::Other { content_type, .. }) => {
+                return Ok(Outcome::Skipped(format!(
+                    "not a page or a document Tandem reads ({})",
+                    if content_type.is_empty() {
+                        "unknown type"
+                    } else {
+                        &content_type
+                    }
+                )))
+            }
+            Ok(Fetched::Document {
+                url: final_url,
+                format,
+                bytes,
+                etag,
+                last_modified,
+            }) => {
+                if !scope.contains(&final_url) {
+                    return Ok(Outcome::Skipped(format!(
+                        "redirects outside the site, to {final_url}"
+                    )));
+                }
+                (format, bytes, final_url, etag, last_modified)
+            }
+            Err(error) => {
+                return Ok(Outcome::Failed {
+                    error,
+                    kept: known.map(|_| item.url.clone()),
+                })
+            }
+        }
+    };
+
+    let title_hint = final_url
+        .path_segments()
+        .and_then(|mut s| s.next_back().map(str::to_owned))
+        .filter(|s| !s.is_empty())
+        .unwrap_or_else(|| final_url.to_string());
+    let title_hint = percent_decode(&title_hint);
+    // Cleaning is CPU work (PDF especially): keep it off the async threads.
+    let extracted = tokio::task::spawn_blocking(move || {
+        if format == Format::Html {
+            Ok(extract(&String::from_utf8_lossy(&bytes)))
+        } else {
+            document::read(format, &bytes, &title_hint)
+        }
+    })
+    .await
+    .map_err(|e| IngestError::Rejected(format!("extraction stopped: {e}")))?;
+    let page = match extracted {
+        Ok(page) => page,
+        Err(e) => {
+            return Ok(Outcome::Failed {
+                error: e.to_string(),
+                kept: None,
+            })
+        }
+    };
+    let mut page_url = final_url.clone();
+    if let Some(canonical) = page
+        .canonical
+        .as_deref()
+        .and_then(|c| scope.resolve(&final_url, c))
+    {
+        page_url = canonical;
+    }
+    let mut links: Vec<String> = page
+        .links
+        .iter()
+        .filter_map(|l| scope.resolve(&final_url, l))
+        .map(|u| u.to_string())
+        .collect();
+    links.sort();
+    links.dedup();
+    let mut prepared = PreparedPage::new(page_url.to_string(), &page);
+    prepared.links = links;
+    prepared.etag = etag;
+    prepared.last_modified = last_modified;
+    prepared.sitemap_lastmod = item.sitemap_lastmod.clone();
+    if prepared.chunks.is_empty() {
+        return Ok(Outcome::Skipped("no text on the page".into()));
+    }
+    let stored = if prepared.url == item.url {
+        known
+    } else {
+        known_page(ctx, &prepared.url).await?
+    };
+    if stored.is_some_and(|k| k.content_hash == prepared.hash) {
+        return Ok(Outcome::Unchanged {
+            page_url: prepared.url.clone(),
+            links: prepared.links.clone(),
+            refresh: Some(Box::new(prepared)),
+        });
+    }
+    Ok(Outcome::Changed(Box::new(prepared)))
+}
+
+fn percent_decode(s: &str) -> String {
+    url::form_urlencoded::parse(format!("x={s}").as_bytes())
+        .next()
+        .map(|(_, v)| v.into_owned())
+        .unwrap_or_else(|| s.to_owned())
+}
+
+/// Turns repeats into duplicates: a page URL (after redirects and
+/// canonical links) another item of this job already stored, or content
+/// identical to another page of the source.
+async fn dedupe(
+    ctx: &JobContext,
+    mut outcomes: Vec<(ItemRow, Outcome)>,
+) -> Result<Vec<(ItemRow, Outcome)>, IngestError> {
+    // The first in frontier order wins, whatever order the fetches ended in.
+    outcomes.sort_by(|(a, _), (b, _)| (a.depth, &a.url).cmp(&(b.depth, &b.url)));
+    let mut urls: HashMap<String, String> = HashMap::new();
+    let mut hashes: HashMap<Vec<u8>, String> = HashMap::new();
+    let mut out = Vec::with_capacity(outcomes.len());
+    for (item, outcome) in outcomes {
+        let (page_url, hash) = match &outcome {
+            Outcome::Changed(p) => (p.url.clone(), Some(p.hash.clone())),
+            Outcome::Unchanged { page_url, .. } => (page_url.clone(), None),
+            _ => {
+                out.push((item, outcome));
+                continue;
+            }
+        };
+        // Another item of this job (earlier batch or this one) has this page.
+        let earlier: Option<String> =
+            match urls.get(&page_url) {
+                Some(u) => Some(u.clone()),
+                None => sqlx::query_scalar(
+                    "select url from crawl_item where job_id = $1 and page_url = $2 and url <> $3
+                   and state in ('changed', 'unchanged') limit 1",
+                )
+                .bind(ctx.job_id)
+                .bind(&page_url)
+                .bind(&item.url)
+                .fetch_optional(&ctx.pool)
+                .await?,
+            };
+        if let Some(of) = earlier {
+            out.push((item, Outcome::Duplicate(of)));
+            continue;
+        }
+        if let Some(hash) = hash {
+            let same: Option<String> = match hashes.get(&hash) {
+                Some(u) => Some(u.clone()),
+                None => sqlx::query_scalar(
+                    "select url from page where source_id = $1 and content_hash = $2 and url <> $3 limit 1",
+                )
+                .bind(ctx.source_id)
+                .bind(&hash)
+                .bind(&page_url)
+                .fetch_optional(&ctx.pool)
+                .await?,
+            };
+            if let Some(of) = same {
+                out.push((item, Outcome::Duplicate(of)));
+                continue;
+            }
+            hashes.insert(hash, page_url.clone());
+        }
+        urls.insert(page_url, item.url.clone());
+        out.push((item, outcome));
+    }
+    Ok(out)
+}
+
+/// Writes the batch's outcomes and queues newly found links.
+async fn record(
+    ctx: &JobContext,
+    settings: &CrawlSettings,
+    outcomes: &[(ItemRow, Outcome)],
+) -> Result<(), IngestError> {
+    let mut urls = Vec::new();
+    let mut states = Vec::new();
+    let mut details: Vec<Option<String>> = Vec::new();
+    let mut page_urls: Vec<Option<String>> = Vec::new();
+    let mut links_by_depth: HashMap<i32, Vec<String>> = HashMap::new();
+    let mut refreshes = Vec::new();
+    for (item, outcome) in outcomes {
+        let (state, detail, page_url, links) = match outcome {
+            Outcome::Changed(p) => ("changed", None, Some(p.url.clone()), Some(&p.links)),
+            Outcome::Unchanged {
+                page_url,
+                links,
+                refresh,
+            } => {
+                if let Some(r) = refresh {
+                    refreshes.push(r);
+                }
+                ("unchanged", None, Some(page_url.clone()), Some(links))
+            }
+            Outcome::Skipped(why) => ("skipped", Some(why.clone()), None, None),
+            Outcome::Failed { error, kept } => ("failed", Some(error.clone()), kept.clone(), None),
+            Outcome::Duplicate(of) => ("duplicate", Some(format!("same page as {of}")), None, None),
+            Outcome::NotStarted => continue,
+        };
+        urls.push(item.url.clone());
+        states.push(state);
+        details.push(detail);
+        page_urls.push(page_url);
+        if let Some(links) = links {
+            if (item.depth as u32) < settings.max_depth {
+                links_by_depth
+                    .entry(item.depth + 1)
+                    .or_default()
+                    .extend(links.iter().cloned());
+            }
+        }
+    }
+    let mut tx = ctx.pool.begin().await?;
+    sqlx::query(
+        "update crawl_item c set state = t.state, detail = t.detail, page_url = t.page_url, updated_at = now()
+         from unnest($2::text[], $3::text[], $4::text[], $5::text[]) as t(url, state, detail, page_url)
+         where c.job_id = $1 and c.url = t.url",
+    )
+    .bind(ctx.job_id)
+    .bind(&urls)
+    .bind(&states)
+    .bind(&details)
+    .bind(&page_urls)
+    .execute(&mut *tx)
+    .await?;
+    for (depth, mut links) in links_by_depth {
+        links.sort();
+        links.dedup();
+        // Respect the page limit: only as many new URLs as there is room for.
+        sqlx::query(
+            "insert into crawl_item (job_id, url, depth)
+             select $1, u, $3 from unnest($2::text[]) as u
+             where not exists (select 1 from crawl_item c where c.job_id = $1 and c.url = u)
+             limit greatest(0, $4 - (select count(*) from crawl_item where job_id = $1))
+             on conflict do nothing",
+        )
+        .bind(ctx.job_id)
+        .bind(&links)
+        .bind(depth)
+        .bind(i64::from(settings.max_pages))
+        .execute(&mut *tx)
+        .await?;
+    }
+    // Unchanged pages: keep validators, lastmod and links current.
+    for page in refreshes {
+        sqlx::query(
+            "update page set etag = $3, last_modified = $4, sitemap_lastmod = $5, links = $6, fetched_at = now()
+             where source_id = $1 and url = $2",
+        )
+        .bind(ctx.source_id)
+        .bind(&page.url)
+        .bind(&page.etag)
+        .bind(&page.last_modified)
+        .bind(&page.sitemap_lastmod)
+        .bind(&page.links)
+        .execute(&mut *tx)
+        .await?;
+    }
+    tx.commit().await?;
+    Ok(())
+}
+
+/// Updates the job's counters from its items and adds the batch's timings.
+pub async fn progress(
+    pool: &PgPool,
+    job_id: Uuid,
+    crawl: Duration,
+    embed: Duration,
+    chunks: i32,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "update ingest_job j set
+            pages_found = c.found, pages_done = c.done, pages_changed = c.changed,
+            pages_unchanged = c.unchanged, pages_skipped = c.skipped, pages_failed = c.failed,
+            chunks = j.chunks + $4,
+            crawl_seconds = j.crawl_seconds + $2, embed_seconds = j.embed_seconds + $3
+         from (select count(*)::int as found,
+                      count(*) filter (where state <> 'queued')::int as done,
+                      count(*) filter (where state = 'changed')::int as changed,
+                      count(*) filter (where state = 'unchanged')::int as unchanged,
+                      count(*) filter (where state in ('skipped', 'duplicate'))::int as skipped,
+                      count(*) filter (where state = 'failed')::int as failed
+               from crawl_item where job_id = $1) c
+         where j.job_id = $1",
+    )
+    .bind(job_id)
+    .bind(crawl.as_secs_f64())
+    .bind(embed.as_secs_f64())
+    .bind(chunks)
+    .execute(pool)
+    .await?;
+    Ok(())
+}
+
+/// After a complete crawl: pages that disappeared from the site go, with
+/// their chunks. A crawl that reached nothing at all removes nothing.
+async fn finish(ctx: &JobContext) -> Result<(), IngestError> {
+    let reached: i64 = sqlx::query_scalar(
+        "select count(*) from crawl_item where job_id = $1 and state in ('changed', 'unchanged')",
+    )
+    .bind(ctx.job_id)
+    .fetch_one(&ctx.pool)
+    .await?;
+    if reached == 0 {
+        let first_error: Option<String> = sqlx::query_scalar(
+            "select url || ': ' || detail from crawl_item where job_id = $1 and detail is not null
+             order by depth, url limit 1",
+        )
+        .bind(ctx.job_id)
+        .fetch_optional(&ctx.pool)
+        .await?;
+        return Err(IngestError::Rejected(format!(
+            "nothing could be indexed{}",
+            first_error.map(|e| format!(" ({e})")).unwrap_or_default()
+        )));
+    }
+    sqlx::query(
+        "delete from page p where p.source_id = $1 and not exists (
+            select 1 from crawl_item c where c.job_id = $2 and c.page_url = p.url)",
+    )
+    .bind(ctx.source_id)
+    .bind(ctx.job_id)
+    .execute(&ctx.pool)
+    .await?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn scope_is_the_start_folder_plus_extra_prefixes() {
+        let start = Url::parse("http://h:1/demo/index.html").unwrap();
+        let scope = Scope::new(&start, &["http://h:1/blog/".into()]);
+        assert_eq!(
+            scope.resolve(&start, "refunds.html#x").unwrap().as_str(),
+            "http://h:1/demo/refunds.html"
+        );
+        assert!(scope.resolve(&start, "/inbox").is_none());
+        assert!(scope.resolve(&start, "/blog/post").is_some());
+        assert!(scope
+            .resolve(&start, "http://evil.example/demo/a.html")
+            .is_none());
+        assert!(scope.resolve(&start, "site.css").is_none());
+        assert!(scope.resolve(&start, "guide.pdf").is_some());
+        assert!(scope.resolve(&start, "javascript:alert(1)").is_none());
+    }
+
+    #[test]
+    fn sitemaps_and_indexes() {
+        let urls = parse_sitemap(
+            r#"<?xml version="1.0"?><urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">
+            <url><loc> http://h/a.html </loc><lastmod>2026-01-02</lastmod></url>
+            <url><loc>http://h/b.html</loc></url></urlset>"#,
+        )
+        .unwrap();
+        assert_eq!(
+            urls,
+            Sitemap::Urls(vec![
+                ("http://h/a.html".into(), Some("2026-01-02".into())),
+                ("http://h/b.html".into(), None)
+            ])
+        );
+        let index = parse_sitemap(
+            r#"<sitemapindex xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">
+            <sitemap><loc>http://h/s1.xml</loc></sitemap></sitemapindex>"#,
+        )
+        .unwrap();
+        assert_eq!(index, Sitemap::Index(vec!["http://h/s1.xml".into()]));
+        assert!(parse_sitemap("<html></html>").is_err());
+        assert!(parse_sitemap(
+            r#"<!DOCTYPE x [<!ENTITY a "aaaa">]><urlset><url><loc>&a;</loc></url></urlset>"#
+        )
+        .is_err());
+    }
+}
