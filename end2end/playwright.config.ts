@@ -3,6 +3,8 @@ import { defineConfig } from "@playwright/test";
 // The spec runs against a real `tandem serve` (debug build) on its own fresh
 // database, in Debian's Chromium. Never `npx playwright install`.
 const port = Number(process.env.E2E_PORT ?? 3417);
+// A third-party documentation site the knowledge spec crawls.
+export const sitePort = port + 1;
 export const adminPassword = process.env.E2E_ADMIN_PASSWORD ?? "e2e-admin-password";
 
 export default defineConfig({
@@ -30,13 +32,21 @@ export default defineConfig({
       ],
     },
   },
-  webServer: {
-    command: `./serve.sh ${port}`,
-    url: `http://127.0.0.1:${port}/readyz`,
-    timeout: 240_000,
-    reuseExistingServer: false,
-    stdout: "pipe",
-    stderr: "pipe",
-    env: { E2E_ADMIN_PASSWORD: adminPassword },
-  },
+  webServer: [
+    {
+      command: `./serve.sh ${port}`,
+      url: `http://127.0.0.1:${port}/readyz`,
+      timeout: 240_000,
+      reuseExistingServer: false,
+      stdout: "pipe",
+      stderr: "pipe",
+      env: { E2E_ADMIN_PASSWORD: adminPassword },
+    },
+    {
+      command: `node fixtures/site-server.mjs ${sitePort} 700`,
+      url: `http://127.0.0.1:${sitePort}/robots.txt`,
+      timeout: 30_000,
+      reuseExistingServer: false,
+    },
+  ],
 });

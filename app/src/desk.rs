@@ -6,6 +6,7 @@ use std::sync::Arc;
 use uuid::Uuid;
 
 use crate::error::DeskError;
+use crate::knowledge::{NewWebsite, SnippetView, SourceDetail, SourceView};
 use crate::types::{AgentProfile, ConversationSummary, ConversationView, MessageBody};
 use crate::widget::WidgetSettings;
 
@@ -16,7 +17,7 @@ pub struct SignedIn {
     pub workspace_id: Uuid,
 }
 
-/// What the inbox's server functions need from the server's engines.
+/// What the UI's server functions need from the server's engines.
 #[async_trait::async_trait]
 pub trait SupportDesk: Send + Sync + 'static {
     /// Checks credentials; returns a new session token for the cookie.
@@ -34,6 +35,23 @@ pub trait SupportDesk: Send + Sync + 'static {
         client_id: Uuid,
         body: MessageBody,
     ) -> Result<(), DeskError>;
+
+    // Knowledge (admins only; the server functions check the role).
+    async fn sources(&self, admin: &SignedIn) -> Result<Vec<SourceView>, DeskError>;
+    async fn source_detail(&self, admin: &SignedIn, id: Uuid) -> Result<SourceDetail, DeskError>;
+    async fn add_website(&self, admin: &SignedIn, website: NewWebsite) -> Result<Uuid, DeskError>;
+    async fn recrawl(&self, admin: &SignedIn, id: Uuid) -> Result<(), DeskError>;
+    async fn cancel_ingest(&self, admin: &SignedIn, id: Uuid) -> Result<(), DeskError>;
+    async fn delete_source(&self, admin: &SignedIn, id: Uuid) -> Result<(), DeskError>;
+    async fn snippets(&self, admin: &SignedIn) -> Result<Vec<SnippetView>, DeskError>;
+    async fn save_snippet(
+        &self,
+        admin: &SignedIn,
+        id: Option<Uuid>,
+        question: String,
+        answer: String,
+    ) -> Result<Uuid, DeskError>;
+    async fn delete_snippet(&self, admin: &SignedIn, id: Uuid) -> Result<(), DeskError>;
 }
 
 /// The desk as server functions find it in their context.
@@ -74,6 +92,15 @@ pub async fn agent() -> Result<(Arc<dyn SupportDesk>, SignedIn), DeskError> {
     let desk = desk()?;
     let token = session_token().await.ok_or(DeskError::NotSignedIn)?;
     let agent = desk.signed_in(&token).await?;
+    Ok((desk, agent))
+}
+
+/// The desk and the signed-in agent, who must be an admin of the workspace.
+pub async fn admin() -> Result<(Arc<dyn SupportDesk>, SignedIn), DeskError> {
+    let (desk, agent) = agent().await?;
+    if agent.profile.role != "admin" {
+        return Err(DeskError::Forbidden);
+    }
     Ok((desk, agent))
 }
 

@@ -12,6 +12,8 @@ pub enum DeskError {
     BadCredentials,
     #[error("That conversation does not exist.")]
     NotFound,
+    #[error("Only admins can do that.")]
+    Forbidden,
     #[error("{0}")]
     Invalid(String),
     #[error("Something went wrong on our side; it has been logged. Please try again.")]

@@ -74,7 +74,7 @@ pub fn InboxLayout() -> impl IntoView {
         <Suspense fallback=|| view! { <p class="p-6 text-slate-500">"Loading…"</p> }>
             {move || Suspend::new(async move {
                 match profile.await {
-                    Ok(profile) => view! { <Inbox workspace_name=profile.workspace_name agent_name=profile.name/> }.into_any(),
+                    Ok(profile) => view! { <Inbox is_admin=profile.role == "admin" workspace_name=profile.workspace_name agent_name=profile.name/> }.into_any(),
                     Err(DeskError::NotSignedIn) => view! { <Redirect path="/login"/> }.into_any(),
                     Err(err) => view! { <p class="p-6 text-red-700" role="alert">{err.to_string()}</p> }.into_any(),
                 }
@@ -84,7 +84,7 @@ pub fn InboxLayout() -> impl IntoView {
 }
 
 #[component]
-fn Inbox(workspace_name: String, agent_name: String) -> impl IntoView {
+fn Inbox(workspace_name: String, agent_name: String, is_admin: bool) -> impl IntoView {
     let version = RwSignal::new(0u64);
     let conversations = Resource::new(move || version.get(), |_| list_conversations());
     let connected = RwSignal::new(false);
@@ -110,6 +110,7 @@ fn Inbox(workspace_name: String, agent_name: String) -> impl IntoView {
                     <span class="text-sm text-slate-300">{workspace_name}" · inbox"</span>
                 </div>
                 <div class="flex items-center gap-3 text-sm">
+                    {is_admin.then(|| view! { <A href="/admin/knowledge" attr:class="text-slate-300 hover:text-white">"Knowledge"</A> })}
                     <span class="flex items-center gap-1">
                         <span class="inline-block h-2 w-2 rounded-full"
                             class=("bg-emerald-400", move || connected.get())

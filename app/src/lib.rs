@@ -7,6 +7,7 @@ pub mod auth;
 pub mod desk;
 pub mod error;
 pub mod inbox;
+pub mod knowledge;
 pub mod live;
 pub mod thread;
 pub mod types;
@@ -47,6 +48,8 @@ pub fn App() -> impl IntoView {
                 <Route path=path!("/") view=Home/>
                 <Route path=path!("/login") view=auth::LoginPage/>
                 <Route path=path!("/widget") view=widget::WidgetPage/>
+                <Route path=path!("/admin/knowledge") view=knowledge::KnowledgePage/>
+                <Route path=path!("/admin/knowledge/:id") view=knowledge::SourcePage/>
                 <ParentRoute path=path!("/inbox") view=inbox::InboxLayout>
                     <Route path=path!("") view=inbox::NoConversation/>
                     <Route path=path!(":id") view=inbox::ConversationPane/>

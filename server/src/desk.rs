@@ -1,4 +1,6 @@
-//! The inbox's server functions, implemented over the engines.
+//! The UI's server functions, implemented over the engines.
+
+mod knowledge;
 
 use app::desk::{SignedIn, SupportDesk};
 use app::error::DeskError;
@@ -19,7 +21,7 @@ pub struct EngineDesk {
 }
 
 /// Logs an internal error once, here at the edge, and hides it from the user.
-fn internal(err: impl std::fmt::Display) -> DeskError {
+pub(crate) fn internal(err: impl std::fmt::Display) -> DeskError {
     tracing::error!(error = %err, "server function failed");
     DeskError::Internal
 }
@@ -206,5 +208,61 @@ impl SupportDesk for EngineDesk {
             Err(err) => return Err(internal(err)),
         }
         tx.commit().await.map_err(internal)
+    }
+
+    async fn sources(
+        &self,
+        admin: &SignedIn,
+    ) -> Result<Vec<app::knowledge::SourceView>, DeskError> {
+        knowledge::sources(&self.engines, admin).await
+    }
+
+    async fn source_detail(
+        &self,
+        admin: &SignedIn,
+        id: Uuid,
+    ) -> Result<app::knowledge::SourceDetail, DeskError> {
+        knowledge::source_detail(&self.engines, admin, id).await
+    }
+
+    async fn add_website(
+        &self,
+        admin: &SignedIn,
+        website: app::knowledge::NewWebsite,
+    ) -> Result<Uuid, DeskError> {
+        knowledge::add_website(&self.engines, admin, website).await
+    }
+
+    async fn recrawl(&self, admin: &SignedIn, id: Uuid) -> Result<(), DeskError> {
+        knowledge::recrawl(&self.engines, admin, id).await
+    }
+
+    async fn cancel_ingest(&self, admin: &SignedIn, id: Uuid) -> Result<(), DeskError> {
+        knowledge::cancel(&self.engines, admin, id).await
+    }
+
+    async fn delete_source(&self, admin: &SignedIn, id: Uuid) -> Result<(), DeskError> {
+        knowledge::delete_source(&self.engines, admin, id).await
+    }
+
+    async fn snippets(
+        &self,
+        admin: &SignedIn,
+    ) -> Result<Vec<app::knowledge::SnippetView>, DeskError> {
+        knowledge::snippet_list(&self.engines, admin).await
+    }
+
+    async fn save_snippet(
+        &self,
+        admin: &SignedIn,
+        id: Option<Uuid>,
+        question: String,
+        answer: String,
+    ) -> Result<Uuid, DeskError> {
+        knowledge::save_snippet(&self.engines, admin, id, question, answer).await
+    }
+
+    async fn delete_snippet(&self, admin: &SignedIn, id: Uuid) -> Result<(), DeskError> {
+        knowledge::delete_snippet(&self.engines, admin, id).await
     }
 }

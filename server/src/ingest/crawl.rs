@@ -1071,6 +1071,15 @@ async fn finish(ctx: &JobContext) -> Result<(), IngestError> {
     .bind(ctx.job_id)
     .execute(&ctx.pool)
     .await?;
+    // A website is named after its start page once that page is known.
+    sqlx::query(
+        "update source s set title = p.title from page p
+         where s.source_id = $1 and s.kind = 'website' and p.source_id = s.source_id
+           and p.url = s.start_url and s.title <> p.title",
+    )
+    .bind(ctx.source_id)
+    .execute(&ctx.pool)
+    .await?;
     Ok(())
 }
 
