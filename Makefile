@@ -24,10 +24,10 @@ lint:
 	cargo clippy --locked -p app -p server --all-targets -- -D warnings
 	cargo clippy --locked -p frontend --target wasm32-unknown-unknown -- -D warnings
 
-# Figures for the closing notes: release build, demo workspace crawled.
+# Figures for the closing notes (release build): ingestion of the PostgreSQL
+# manual, the answer path on the demo workspace, the UI's sizes.
 bench: build db
-	target/release/tandem bench
-	node scripts/sizes.mjs
+	scripts/bench.sh
 
 clean-data: db-stop
 	rm -rf .data

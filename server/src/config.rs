@@ -34,12 +34,8 @@ impl DbArgs {
 
 #[derive(Clone, Debug, Args)]
 pub struct ModelArgs {
-    /// Folder with the embedding model (model.safetensors, tokenizer.json, config.json).
-    #[arg(
-        long,
-        env = "TANDEM_MODEL_DIR",
-        default_value = "models/all-minilm-l6-v2"
-    )]
+    /// Folder with the embedding model (model.onnx, tokenizer.json, libonnxruntime.so).
+    #[arg(long, env = "TANDEM_MODEL_DIR", default_value = "models/minilm-int8")]
     pub model_dir: PathBuf,
 }
 

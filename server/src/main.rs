@@ -421,6 +421,55 @@ async fn bench_ingest(
     if let Some(mb) = peak_memory_mb() {
         println!("  peak memory            {mb:>8.0} MB");
     }
+
+    // The parts on their own: cleaning + chunking from disk on one thread
+    // (no HTTP, no database), and embedding at the model's full 256 tokens.
+    let mut files: Vec<std::path::PathBuf> = std::fs::read_dir(&site)?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|x| x == "html"))
+        .collect();
+    files.sort();
+    let started = std::time::Instant::now();
+    let mut chunked = 0;
+    for file in &files {
+        let html = std::fs::read_to_string(file)?;
+        let page = tandem::ingest::extract::extract(&html);
+        chunked += tandem::ingest::PreparedPage::new(file.display().to_string(), &page)
+            .chunks
+            .len();
+    }
+    let seconds = started.elapsed().as_secs_f64();
+    println!(
+        "  clean + chunk alone    {:>8.1} pages/s   ({} pages, {chunked} chunks, one thread, from disk)",
+        files.len() as f64 / seconds,
+        files.len()
+    );
+    let texts: Vec<String> =
+        sqlx::query_scalar("select content from chunk where workspace_id = $1 order by chunk_id")
+            .bind(workspace_id)
+            .fetch_all(&pool)
+            .await?;
+    let mut long = Vec::new();
+    let mut current = String::new();
+    for text in texts {
+        current.push_str(&text);
+        current.push('\n');
+        if current.len() >= 2500 {
+            long.push(std::mem::take(&mut current));
+            if long.len() == 400 {
+                break;
+            }
+        }
+    }
+    let tokens = embedder.count_tokens(&long)? as f64 / long.len().max(1) as f64;
+    let started = std::time::Instant::now();
+    embedder.embed(long.clone()).await?;
+    let seconds = started.elapsed().as_secs_f64();
+    println!(
+        "  embedding, full chunks {:>8.1} chunks/s  ({} chunks of {tokens:.0} tokens in {seconds:.1} s)",
+        long.len() as f64 / seconds,
+        long.len()
+    );
     Ok(())
 }
 

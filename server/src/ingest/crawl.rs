@@ -451,6 +451,13 @@ struct ItemRow {
     sitemap_lastmod: Option<String>,
 }
 
+#[derive(sqlx::FromRow)]
+struct KnownRow {
+    url: String,
+    #[sqlx(flatten)]
+    page: KnownPage,
+}
+
 #[derive(sqlx::FromRow, Clone)]
 struct KnownPage {
     etag: Option<String>,
@@ -546,9 +553,23 @@ pub async fn run(ctx: &JobContext) -> Result<JobEnd, IngestError> {
             break;
         }
         let started = Instant::now();
+        let urls: Vec<&str> = batch.iter().map(|i| i.url.as_str()).collect();
+        let known: HashMap<String, KnownPage> = sqlx::query_as::<_, KnownRow>(
+            "select url, etag, last_modified, sitemap_lastmod, links, content_hash from page
+             where source_id = $1 and url = any($2)",
+        )
+        .bind(ctx.source_id)
+        .bind(&urls)
+        .fetch_all(&ctx.pool)
+        .await?
+        .into_iter()
+        .map(|row| (row.url, row.page))
+        .collect();
+        let (known, fetcher, scope) = (&known, &fetcher, &scope);
         let outcomes: Vec<(ItemRow, Outcome)> = futures::stream::iter(batch)
-            .map(|item| async {
-                let outcome = process(ctx, &fetcher, &scope, is_file, &item).await;
+            .map(|item| async move {
+                let known = known.get(&item.url).cloned();
+                let outcome = process(ctx, fetcher, scope, is_file, &item, known).await;
                 outcome.map(|o| (item, o))
             })
             .buffer_unordered(16)
@@ -687,11 +708,11 @@ async fn process(
     scope: &Scope,
     is_file: bool,
     item: &ItemRow,
+    known: Option<KnownPage>,
 ) -> Result<Outcome, IngestError> {
     if ctx.cancelled.load(Ordering::Relaxed) {
         return Ok(Outcome::NotStarted);
     }
-    let known = known_page(ctx, &item.url).await?;
     let Ok(url) = Url::parse(&item.url) else {
         return Ok(Outcome::Skipped("not a valid URL".into()));
     };
@@ -862,6 +883,35 @@ async fn dedupe(
 ) -> Result<Vec<(ItemRow, Outcome)>, IngestError> {
     // The first in frontier order wins, whatever order the fetches ended in.
     outcomes.sort_by(|(a, _), (b, _)| (a.depth, &a.url).cmp(&(b.depth, &b.url)));
+    // What earlier batches stored: page URLs claimed by other items of this
+    // job, and pages of the source by content hash.
+    let mut page_urls = Vec::new();
+    let mut hashes_wanted = Vec::new();
+    for (_, outcome) in &outcomes {
+        match outcome {
+            Outcome::Changed(p) => {
+                page_urls.push(p.url.clone());
+                hashes_wanted.push(p.hash.clone());
+            }
+            Outcome::Unchanged { page_url, .. } => page_urls.push(page_url.clone()),
+            _ => {}
+        }
+    }
+    let claimed: Vec<(String, String)> = sqlx::query_as(
+        "select page_url, url from crawl_item where job_id = $1 and page_url = any($2)
+           and state in ('changed', 'unchanged')",
+    )
+    .bind(ctx.job_id)
+    .bind(&page_urls)
+    .fetch_all(&ctx.pool)
+    .await?;
+    let stored: Vec<(Vec<u8>, String)> = sqlx::query_as(
+        "select content_hash, url from page where source_id = $1 and content_hash = any($2)",
+    )
+    .bind(ctx.source_id)
+    .bind(&hashes_wanted)
+    .fetch_all(&ctx.pool)
+    .await?;
     let mut urls: HashMap<String, String> = HashMap::new();
     let mut hashes: HashMap<Vec<u8>, String> = HashMap::new();
     let mut out = Vec::with_capacity(outcomes.len());
@@ -875,35 +925,23 @@ async fn dedupe(
             }
         };
         // Another item of this job (earlier batch or this one) has this page.
-        let earlier: Option<String> =
-            match urls.get(&page_url) {
-                Some(u) => Some(u.clone()),
-                None => sqlx::query_scalar(
-                    "select url from crawl_item where job_id = $1 and page_url = $2 and url <> $3
-                   and state in ('changed', 'unchanged') limit 1",
-                )
-                .bind(ctx.job_id)
-                .bind(&page_url)
-                .bind(&item.url)
-                .fetch_optional(&ctx.pool)
-                .await?,
-            };
+        let earlier = urls.get(&page_url).cloned().or_else(|| {
+            claimed
+                .iter()
+                .find(|(p, u)| *p == page_url && *u != item.url)
+                .map(|(_, u)| u.clone())
+        });
         if let Some(of) = earlier {
             out.push((item, Outcome::Duplicate(of)));
             continue;
         }
         if let Some(hash) = hash {
-            let same: Option<String> = match hashes.get(&hash) {
-                Some(u) => Some(u.clone()),
-                None => sqlx::query_scalar(
-                    "select url from page where source_id = $1 and content_hash = $2 and url <> $3 limit 1",
-                )
-                .bind(ctx.source_id)
-                .bind(&hash)
-                .bind(&page_url)
-                .fetch_optional(&ctx.pool)
-                .await?,
-            };
+            let same = hashes.get(&hash).cloned().or_else(|| {
+                stored
+                    .iter()
+                    .find(|(h, u)| *h == hash && *u != page_url)
+                    .map(|(_, u)| u.clone())
+            });
             if let Some(of) = same {
                 out.push((item, Outcome::Duplicate(of)));
                 continue;

@@ -53,9 +53,9 @@ pub struct ExtractedPage {
 
 pub fn extract(html: &str) -> ExtractedPage {
     let doc = Html::parse_document(html);
-    let select = |css: &str| Selector::parse(css).expect("static selector");
+    let select = |css: &'static str| selector(css);
     let title = doc
-        .select(&select("title"))
+        .select(select("title"))
         .next()
         .map(|t| clean(&t.text().collect::<String>()))
         .map(|t| {
@@ -70,25 +70,25 @@ pub fn extract(html: &str) -> ExtractedPage {
         })
         .filter(|t| !t.is_empty())
         .or_else(|| {
-            doc.select(&select("h1"))
+            doc.select(select("h1"))
                 .next()
                 .map(|h| clean(&h.text().collect::<String>()))
         })
         .unwrap_or_else(|| "Untitled page".to_owned());
     let canonical = doc
-        .select(&select("link[rel~=canonical][href]"))
+        .select(select("link[rel~=canonical][href]"))
         .next()
         .and_then(|l| l.value().attr("href"))
         .map(str::to_owned);
     let links = doc
-        .select(&select("a[href]"))
+        .select(select("a[href]"))
         .filter_map(|a| a.value().attr("href").map(str::to_owned))
         .collect();
     let root = doc
-        .select(&select("main"))
+        .select(select("main"))
         .next()
-        .or_else(|| doc.select(&select("article")).next())
-        .or_else(|| doc.select(&select("body")).next())
+        .or_else(|| doc.select(select("article")).next())
+        .or_else(|| doc.select(select("body")).next())
         .unwrap_or_else(|| doc.root_element());
     let mut walker = Walker::default();
     walker.walk(root);
@@ -99,6 +99,17 @@ pub fn extract(html: &str) -> ExtractedPage {
         links,
         canonical,
     }
+}
+
+/// A compiled selector, parsed once per process.
+fn selector(css: &'static str) -> &'static Selector {
+    static CACHE: std::sync::LazyLock<
+        std::sync::Mutex<std::collections::HashMap<&'static str, &'static Selector>>,
+    > = std::sync::LazyLock::new(Default::default);
+    let mut cache = CACHE.lock().expect("selector cache");
+    cache
+        .entry(css)
+        .or_insert_with(|| Box::leak(Box::new(Selector::parse(css).expect("static selector"))))
 }
 
 fn clean(text: &str) -> String {
@@ -232,8 +243,8 @@ fn anchor_of(heading: ElementRef) -> Option<String> {
     if let Some(id) = heading.value().id() {
         return Some(id.to_owned());
     }
-    let inner = Selector::parse("a[id], a[name]").expect("static selector");
-    if let Some(a) = heading.select(&inner).next() {
+    let inner = selector("a[id], a[name]");
+    if let Some(a) = heading.select(inner).next() {
         return a
             .value()
             .id()

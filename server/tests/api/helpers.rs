@@ -24,7 +24,7 @@ pub fn embedder() -> Embedder {
     static EMBEDDER: OnceLock<Embedder> = OnceLock::new();
     EMBEDDER
         .get_or_init(|| {
-            let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../models/all-minilm-l6-v2");
+            let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../models/minilm-int8");
             Embedder::load(&dir).expect("the embedding model (run scripts/setup.sh)")
         })
         .clone()

@@ -772,3 +772,115 @@ async fn a_snippet_is_answerable_at_once_and_cited(pool: PgPool) {
     assert_eq!(left, 0);
     assert!(tandem::ingest::snippets::validate("", "x").is_err());
 }
+
+#[sqlx::test(migrations = "../migrations")]
+async fn a_due_schedule_queues_one_recrawl(pool: PgPool) {
+    let app = TestApp::spawn(pool.clone()).await;
+    let source = jobs::website_source(
+        &pool,
+        app.workspace_id,
+        "http://127.0.0.1:9/docs/",
+        &settings(),
+        Some(24),
+    )
+    .await
+    .unwrap();
+    assert_eq!(jobs::schedule_due(&pool).await.unwrap(), 0, "not due yet");
+    sqlx::query(
+        "update source set next_crawl_at = now() - interval '1 minute' where source_id = $1",
+    )
+    .bind(source)
+    .execute(&pool)
+    .await
+    .unwrap();
+    assert_eq!(jobs::schedule_due(&pool).await.unwrap(), 1);
+    assert_eq!(
+        jobs::schedule_due(&pool).await.unwrap(),
+        0,
+        "the next one is a day away"
+    );
+    let queued: i64 = sqlx::query_scalar(
+        "select count(*) from ingest_job where source_id = $1 and status = 'queued'",
+    )
+    .bind(source)
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    assert_eq!(queued, 1);
+}
+
+/// `tandem ingest` as a user runs it, against this test's database.
+fn cli(pool: &PgPool, args: &[&str]) -> std::process::Output {
+    let base = std::env::var("DATABASE_URL").expect("DATABASE_URL");
+    let mut url = url::Url::parse(&base).unwrap();
+    url.set_path(&format!(
+        "/{}",
+        pool.connect_options().get_database().unwrap()
+    ));
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    std::process::Command::new(env!("CARGO_BIN_EXE_tandem"))
+        .arg("ingest")
+        .args(args)
+        .env("DATABASE_URL", url.as_str())
+        .env("TANDEM_MODEL_DIR", root.join("models/minilm-int8"))
+        .env("RUST_LOG", "warn")
+        .output()
+        .unwrap()
+}
+
+#[sqlx::test(migrations = "../migrations")]
+async fn the_cli_ingests_reports_and_fails_when_nothing_is_indexed(pool: PgPool) {
+    let (addr, _site) = spawn_site().await;
+    let start = format!("http://{addr}/site/p0.html");
+    let first = tokio::task::spawn_blocking({
+        let (pool, start) = (pool.clone(), start.clone());
+        move || cli(&pool, &["--workspace", "cli-test", &start])
+    })
+    .await
+    .unwrap();
+    let out = String::from_utf8_lossy(&first.stdout);
+    assert!(
+        first.status.success(),
+        "{out}\n{}",
+        String::from_utf8_lossy(&first.stderr)
+    );
+    assert!(
+        out.contains(
+            "done: 30 pages (30 new or changed, 0 unchanged), 30 chunks, 0 skipped, 0 errors"
+        ),
+        "{out}"
+    );
+    // Again: nothing changed, nothing redone.
+    let again = tokio::task::spawn_blocking({
+        let (pool, start) = (pool.clone(), start.clone());
+        move || cli(&pool, &["--workspace", "cli-test", &start])
+    })
+    .await
+    .unwrap();
+    let out = String::from_utf8_lossy(&again.stdout);
+    assert!(
+        out.contains("30 pages (0 new or changed, 30 unchanged), 0 chunks"),
+        "{out}"
+    );
+    // A site that cannot be reached: a clear error and a failing exit code.
+    let dead = tokio::task::spawn_blocking({
+        let pool = pool.clone();
+        move || {
+            cli(
+                &pool,
+                &["--workspace", "cli-test", "http://127.0.0.1:9/nothing/"],
+            )
+        }
+    })
+    .await
+    .unwrap();
+    assert!(!dead.status.success());
+    let err = String::from_utf8_lossy(&dead.stderr);
+    assert!(err.contains("nothing could be indexed"), "{err}");
+    let workspaces: i64 =
+        sqlx::query_scalar("select count(*) from workspace where slug = 'cli-test'")
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+    assert_eq!(workspaces, 1, "created once");
+}

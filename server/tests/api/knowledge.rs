@@ -111,3 +111,36 @@ async fn health_check_answers_once_the_database_does(pool: PgPool) {
         .unwrap()
         .starts_with("text/javascript"));
 }
+
+#[tokio::test]
+async fn embeddings_are_normalised_meaningful_and_independent_of_their_batch() {
+    let embedder = embedder();
+    let texts: Vec<String> = vec![
+        "How long do refunds take?".into(),
+        "Refunds reach your card within five business days.".into(),
+        "The lamp shows sixteen million colours. ".repeat(40),
+        "Pair the lamp by holding the button for ten seconds.".into(),
+    ];
+    let batch = embedder.embed(texts.clone()).await.unwrap();
+    assert_eq!(batch.len(), texts.len());
+    for (text, vector) in texts.iter().zip(&batch) {
+        assert_eq!(vector.len(), tandem::embed::DIMENSIONS);
+        let norm: f32 = vector.iter().map(|x| x * x).sum::<f32>().sqrt();
+        assert!((norm - 1.0).abs() < 1e-4, "{norm}");
+        let alone = embedder.embed_one(text).await.unwrap();
+        assert!(
+            tandem::embed::cosine(&alone, vector) > 0.9999,
+            "the same text embeds the same, alone or in a batch"
+        );
+    }
+    let sim = |a: usize, b: usize| tandem::embed::cosine(&batch[a], &batch[b]);
+    assert!(
+        sim(0, 1) > sim(0, 2) + 0.2,
+        "{} vs {}",
+        sim(0, 1),
+        sim(0, 2)
+    );
+    assert!(sim(0, 1) > sim(0, 3));
+    // Long texts are truncated, not refused.
+    assert_eq!(embedder.count_tokens(&texts[2..3]).unwrap(), 256);
+}
