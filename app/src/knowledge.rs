@@ -479,7 +479,9 @@ fn SourceCard(
                         <span class="rounded bg-slate-100 px-1.5 py-0.5 text-xs font-medium text-slate-600">{kind_label(&source.kind)}</span>
                         <A href=format!("/admin/knowledge/{id}") attr:class="source-title truncate font-medium hover:underline">{source.title.clone()}</A>
                     </div>
-                    <p class="truncate text-xs text-slate-500"><a href=source.url.clone() target="_blank" rel="noopener" class="hover:underline">{source.url.clone()}</a></p>
+                    {(!is_snippets).then(|| view! {
+                        <p class="truncate text-xs text-slate-500"><a href=source.url.clone() target="_blank" rel="noopener" class="hover:underline">{source.url.clone()}</a></p>
+                    })}
                     <p class="source-counts text-xs text-slate-600">{format!("{} · {}", count(source.pages, "page", "pages"), count(source.chunks, "chunk", "chunks"))}{(!schedule.is_empty()).then(|| format!(" · {schedule}"))}</p>
                 </div>
                 <div class="flex shrink-0 gap-1">

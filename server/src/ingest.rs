@@ -2,12 +2,14 @@
 //! heading-aware chunks, embed them and store them (pgvector + full-text).
 //!
 //! Work runs as background jobs stored in PostgreSQL ([`jobs`]); a website
-//! job walks a persisted crawl frontier ([`crawl`]); files become pages
-//! through [`document`]; snippets are indexed at once ([`snippets`]).
+//! job walks a persisted crawl frontier ([`crawl`]) over polite HTTP
+//! ([`fetch`]); pages and files become structured text ([`extract`],
+//! [`document`]); snippets are indexed at once ([`snippets`]).
 
 pub mod crawl;
 pub mod document;
 pub mod extract;
+pub mod fetch;
 pub mod jobs;
 pub mod snippets;
 

@@ -4,6 +4,7 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use app::types::Confidence;
+use axum::serve::ListenerExt;
 use clap::{Parser, Subcommand};
 use tandem::config::{DbArgs, ModelArgs, ServeArgs};
 use tandem::embed::Embedder;
@@ -360,6 +361,10 @@ async fn bench_ingest(
     let addr = listener.local_addr()?;
     let app = axum::Router::new().fallback_service(tower_http::services::ServeDir::new(&site));
     tokio::spawn(async move {
+        // Like any production web server: no Nagle delay on small responses.
+        let listener = listener.tap_io(|tcp| {
+            let _ = tcp.set_nodelay(true);
+        });
         let _ = axum::serve(listener, app).await;
     });
     let url = format!("http://{addr}/{start}");
@@ -667,6 +672,12 @@ async fn serve(args: ServeArgs) -> Result<(), AnyError> {
     }
     println!();
 
+    // Small writes (socket frames, streamed tokens) go out at once.
+    let listener = listener.tap_io(|tcp| {
+        if let Err(err) = tcp.set_nodelay(true) {
+            tracing::warn!(error = %err, "could not set TCP_NODELAY");
+        }
+    });
     axum::serve(listener, http::router(state))
         .with_graceful_shutdown(async {
             let _ = tokio::signal::ctrl_c().await;

@@ -53,6 +53,9 @@ impl TestApp {
         };
         let state = AppState::new(engines, tandem::leptos_options("target/site", addr));
         let router = tandem::http::router(state.clone());
+        let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
+            let _ = tcp.set_nodelay(true);
+        });
         tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
         let data = std::env::temp_dir().join(format!("tandem-test-{}", Uuid::new_v4()));
         let demo = demo::ensure(&pool, &data, Some(ADMIN_PASSWORD.into()))

@@ -179,6 +179,9 @@ async fn spawn_site() -> (SocketAddr, Arc<Site>) {
         .with_state(site.clone());
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
+    let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
+        let _ = tcp.set_nodelay(true);
+    });
     tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
     (addr, site)
 }
@@ -883,4 +886,58 @@ async fn the_cli_ingests_reports_and_fails_when_nothing_is_indexed(pool: PgPool)
             .await
             .unwrap();
     assert_eq!(workspaces, 1, "created once");
+}
+
+#[sqlx::test(migrations = "../migrations")]
+async fn the_eval_site_is_indexed_whole(pool: PgPool) {
+    let app = TestApp::spawn(pool.clone()).await;
+    let dir =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/eval/squad2-site");
+    let articles = std::fs::read_dir(&dir)
+        .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
+        .filter(|e| {
+            e.as_ref()
+                .unwrap()
+                .path()
+                .extension()
+                .is_some_and(|x| x == "html")
+        })
+        .count() as i32;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let router =
+        axum::Router::new().nest_service("/squad", tower_http::services::ServeDir::new(dir));
+    tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
+
+    let job = app
+        .ingest(&format!("http://{addr}/squad/index.html"), settings())
+        .await;
+    assert_eq!(
+        (job.status.as_str(), job.pages_failed),
+        ("done", 0),
+        "{job:?}"
+    );
+    assert_eq!(job.pages_changed, articles, "every page of the site, once");
+    let (chunks, empty, over): (i64, i64, i64) = sqlx::query_as(
+        "select count(*), count(*) filter (where length(trim(content)) = 0),
+                count(*) filter (where array_length(regexp_split_to_array(content, '\\s+'), 1) > 180)
+         from chunk where workspace_id = $1",
+    )
+    .bind(app.workspace_id)
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    assert!(chunks > articles as i64 * 5, "{chunks} chunks");
+    assert_eq!((empty, over), (0, 0));
+    // A question from the tune set finds its gold page.
+    let question = "When were the Normans in Normandy?";
+    let vector = embedder().embed_one(question).await.unwrap();
+    let top = retrieve(&pool, app.workspace_id, question, &vector, 3)
+        .await
+        .unwrap();
+    assert!(
+        top.iter().any(|p| p.url.contains("normans.html")),
+        "{:?}",
+        top.iter().map(|p| &p.url).collect::<Vec<_>>()
+    );
 }

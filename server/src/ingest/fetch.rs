@@ -1,0 +1,374 @@
+//! HTTP for crawls: one client per job, robots.txt per origin (RFC 9309,
+//! via `texting_robots`, `Crawl-delay` honoured), a politeness gate per host,
+//! retries with readable errors, bounded reads, and sitemap parsing.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use tokio::sync::Semaphore;
+use url::Url;
+
+use super::crawl::CrawlSettings;
+use super::document::Format;
+
+const USER_AGENT: &str = concat!(
+    "TandemBot/",
+    env!("CARGO_PKG_VERSION"),
+    " (+self-hosted support assistant)"
+);
+/// The name matched against robots.txt groups.
+const ROBOTS_AGENT: &str = "TandemBot";
+/// Largest page body read, in bytes.
+pub const MAX_PAGE_BYTES: usize = 10 * 1024 * 1024;
+/// Longest crawl delay honoured from robots.txt.
+const MAX_DELAY: Duration = Duration::from_secs(10);
+
+/// What robots.txt says for one origin.
+enum Robots {
+    AllowAll,
+    /// robots.txt could not be fetched (5xx, timeout): RFC 9309 says assume
+    /// complete disallow.
+    Unreachable(String),
+    Rules(Box<texting_robots::Robot>),
+}
+
+/// HTTP for one job: a client, robots.txt per origin, a politeness gate per host.
+pub struct Fetcher {
+    pub(super) http: reqwest::Client,
+    per_host: usize,
+    robots: tokio::sync::Mutex<HashMap<String, Arc<Robots>>>,
+    hosts: Mutex<HashMap<String, (Arc<Semaphore>, Duration)>>,
+}
+
+/// A fetched resource.
+pub enum Fetched {
+    NotModified,
+    Document {
+        url: Url,
+        format: Format,
+        bytes: Vec<u8>,
+        etag: Option<String>,
+        last_modified: Option<String>,
+    },
+    /// Something that is neither a page nor a document Tandem reads.
+    Other {
+        url: Url,
+        content_type: String,
+    },
+}
+
+impl Fetcher {
+    pub fn new(settings: &CrawlSettings) -> Self {
+        let timeout = Duration::from_secs(settings.timeout_secs.max(1));
+        let http = reqwest::Client::builder()
+            .user_agent(USER_AGENT)
+            .timeout(timeout)
+            .connect_timeout(timeout.min(Duration::from_secs(10)))
+            .redirect(reqwest::redirect::Policy::limited(10))
+            .build()
+            .expect("static HTTP client settings");
+        Self {
+            http,
+            per_host: settings.per_host.clamp(1, 16) as usize,
+            robots: tokio::sync::Mutex::new(HashMap::new()),
+            hosts: Mutex::new(HashMap::new()),
+        }
+    }
+
+    async fn robots(&self, url: &Url) -> Arc<Robots> {
+        let origin = url.origin().ascii_serialization();
+        let mut cache = self.robots.lock().await;
+        if let Some(r) = cache.get(&origin) {
+            return r.clone();
+        }
+        let robots = Arc::new(self.fetch_robots(&origin).await);
+        if let Robots::Rules(r) = robots.as_ref() {
+            if let Some(delay) = r.delay.filter(|d| *d > 0.0) {
+                let delay = Duration::from_secs_f32(delay).min(MAX_DELAY);
+                self.hosts
+                    .lock()
+                    .expect("host table")
+                    .insert(origin.clone(), (Arc::new(Semaphore::new(1)), delay));
+            }
+        }
+        cache.insert(origin, robots.clone());
+        robots
+    }
+
+    async fn fetch_robots(&self, origin: &str) -> Robots {
+        let url = format!("{origin}/robots.txt");
+        let mut last = String::new();
+        for attempt in 0..2 {
+            if attempt > 0 {
+                tokio::time::sleep(Duration::from_millis(500)).await;
+            }
+            match self.http.get(&url).send().await {
+                Ok(r) if r.status().is_success() => {
+                    let body = match read_limited(r, 512 * 1024).await {
+                        Ok(body) => body,
+                        // An oversize robots.txt: use what the limit allowed.
+                        Err(ReadError::TooLarge(body)) => body,
+                        Err(ReadError::Failed(e)) => {
+                            last = e;
+                            continue;
+                        }
+                    };
+                    return match texting_robots::Robot::new(ROBOTS_AGENT, &body) {
+                        Ok(robot) => Robots::Rules(Box::new(robot)),
+                        Err(_) => Robots::AllowAll,
+                    };
+                }
+                // No robots.txt (or it is forbidden): everything is allowed.
+                Ok(r) if r.status().is_client_error() => return Robots::AllowAll,
+                Ok(r) => last = format!("HTTP {}", r.status()),
+                Err(e) if e.is_timeout() => last = "timed out".into(),
+                Err(e) => last = e.to_string(),
+            }
+        }
+        Robots::Unreachable(last)
+    }
+
+    /// Whether robots.txt lets us fetch `url`; `Err` says why not.
+    pub async fn allowed(&self, url: &Url) -> Result<(), String> {
+        match self.robots(url).await.as_ref() {
+            Robots::AllowAll => Ok(()),
+            Robots::Unreachable(e) => Err(format!("robots.txt could not be read ({e})")),
+            Robots::Rules(r) if r.allowed(url.as_str()) => Ok(()),
+            Robots::Rules(_) => Err("disallowed by robots.txt".into()),
+        }
+    }
+
+    /// Sitemaps that robots.txt lists for `url`'s origin.
+    pub async fn robots_sitemaps(&self, url: &Url) -> Vec<String> {
+        match self.robots(url).await.as_ref() {
+            Robots::Rules(r) => r.sitemaps.clone(),
+            _ => Vec::new(),
+        }
+    }
+
+    pub(super) fn gate(&self, url: &Url) -> (Arc<Semaphore>, Duration) {
+        let origin = url.origin().ascii_serialization();
+        self.hosts
+            .lock()
+            .expect("host table")
+            .entry(origin)
+            .or_insert_with(|| (Arc::new(Semaphore::new(self.per_host)), Duration::ZERO))
+            .clone()
+    }
+
+    /// GET with retries (timeouts, 5xx, 429) and the page's validators;
+    /// errors are short sentences for the admin.
+    pub async fn fetch(
+        &self,
+        url: &Url,
+        etag: Option<&str>,
+        last_modified: Option<&str>,
+    ) -> Result<Fetched, String> {
+        let (gate, delay) = self.gate(url);
+        let mut last = String::new();
+        for attempt in 0..3u32 {
+            if attempt > 0 {
+                tokio::time::sleep(Duration::from_millis(400 * 2u64.pow(attempt - 1))).await;
+            }
+            let _permit = gate.acquire().await.map_err(|e| e.to_string())?;
+            let mut request = self.http.get(url.clone());
+            if let Some(etag) = etag {
+                request = request.header(reqwest::header::IF_NONE_MATCH, etag);
+            }
+            if let Some(lm) = last_modified {
+                request = request.header(reqwest::header::IF_MODIFIED_SINCE, lm);
+            }
+            let result = request.send().await;
+            if !delay.is_zero() {
+                tokio::time::sleep(delay).await;
+            }
+            let response = match result {
+                Ok(r) => r,
+                Err(e) if e.is_timeout() => {
+                    last = "timed out".into();
+                    continue;
+                }
+                Err(e) if e.is_redirect() => return Err("too many redirects".into()),
+                Err(e) => {
+                    last = format!("request failed: {}", root_cause(&e));
+                    continue;
+                }
+            };
+            let status = response.status();
+            if status == reqwest::StatusCode::NOT_MODIFIED {
+                return Ok(Fetched::NotModified);
+            }
+            if status.is_server_error() || status == reqwest::StatusCode::TOO_MANY_REQUESTS {
+                last = format!("HTTP {}", status.as_u16());
+                continue;
+            }
+            if !status.is_success() {
+                return Err(format!(
+                    "HTTP {} {}",
+                    status.as_u16(),
+                    status.canonical_reason().unwrap_or_default()
+                ));
+            }
+            let final_url = response.url().clone();
+            let header = |name| {
+                response
+                    .headers()
+                    .get(name)
+                    .and_then(|v: &reqwest::header::HeaderValue| v.to_str().ok())
+                    .map(str::to_owned)
+            };
+            let content_type = header(reqwest::header::CONTENT_TYPE).unwrap_or_default();
+            let etag = header(reqwest::header::ETAG);
+            let last_modified = header(reqwest::header::LAST_MODIFIED);
+            let format = if content_type.is_empty() {
+                Format::detect(final_url.path(), None).or(Some(Format::Html))
+            } else {
+                Format::from_content_type(&content_type)
+            };
+            let Some(format) = format else {
+                return Ok(Fetched::Other {
+                    url: final_url,
+                    content_type,
+                });
+            };
+            return match read_limited(response, MAX_PAGE_BYTES).await {
+                Ok(bytes) => Ok(Fetched::Document {
+                    url: final_url,
+                    format,
+                    bytes,
+                    etag,
+                    last_modified,
+                }),
+                Err(ReadError::TooLarge(_)) => Err(format!(
+                    "larger than the {} MB page limit",
+                    MAX_PAGE_BYTES / 1024 / 1024
+                )),
+                Err(ReadError::Failed(e)) if e.contains("timed out") => {
+                    last = e;
+                    continue;
+                }
+                Err(ReadError::Failed(e)) => Err(e),
+            };
+        }
+        Err(last)
+    }
+}
+
+pub fn root_cause(err: &(dyn std::error::Error + 'static)) -> String {
+    let mut cause = err;
+    while let Some(next) = cause.source() {
+        cause = next;
+    }
+    cause.to_string()
+}
+
+pub enum ReadError {
+    TooLarge(Vec<u8>),
+    Failed(String),
+}
+
+pub async fn read_limited(
+    mut response: reqwest::Response,
+    limit: usize,
+) -> Result<Vec<u8>, ReadError> {
+    if response
+        .content_length()
+        .is_some_and(|n| n as usize > limit)
+    {
+        return Err(ReadError::TooLarge(Vec::new()));
+    }
+    let mut body = Vec::new();
+    loop {
+        match response.chunk().await {
+            Ok(Some(chunk)) => {
+                if body.len() + chunk.len() > limit {
+                    body.extend_from_slice(&chunk[..limit - body.len()]);
+                    return Err(ReadError::TooLarge(body));
+                }
+                body.extend_from_slice(&chunk);
+            }
+            Ok(None) => return Ok(body),
+            Err(e) if e.is_timeout() => return Err(ReadError::Failed("timed out".into())),
+            Err(e) => {
+                return Err(ReadError::Failed(format!(
+                    "reading failed: {}",
+                    root_cause(&e)
+                )))
+            }
+        }
+    }
+}
+
+/// Entries of a sitemap or sitemap index.
+#[derive(Debug, PartialEq)]
+pub enum Sitemap {
+    Urls(Vec<(String, Option<String>)>),
+    Index(Vec<String>),
+}
+
+pub fn parse_sitemap(xml: &str) -> Result<Sitemap, String> {
+    let doc = roxmltree::Document::parse_with_options(
+        xml,
+        roxmltree::ParsingOptions {
+            allow_dtd: false,
+            ..Default::default()
+        },
+    )
+    .map_err(|e| format!("not a valid sitemap: {e}"))?;
+    let root = doc.root_element();
+    let child_text = |node: roxmltree::Node, name: &str| {
+        node.children()
+            .find(|c| c.tag_name().name() == name)
+            .and_then(|c| c.text())
+            .map(|t| t.trim().to_owned())
+    };
+    match root.tag_name().name() {
+        "urlset" => Ok(Sitemap::Urls(
+            root.children()
+                .filter(|c| c.tag_name().name() == "url")
+                .filter_map(|u| Some((child_text(u, "loc")?, child_text(u, "lastmod"))))
+                .collect(),
+        )),
+        "sitemapindex" => Ok(Sitemap::Index(
+            root.children()
+                .filter(|c| c.tag_name().name() == "sitemap")
+                .filter_map(|s| child_text(s, "loc"))
+                .collect(),
+        )),
+        other => Err(format!("not a sitemap (root element <{other}>)")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sitemaps_and_indexes() {
+        let urls = parse_sitemap(
+            r#"<?xml version="1.0"?><urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">
+            <url><loc> http://h/a.html </loc><lastmod>2026-01-02</lastmod></url>
+            <url><loc>http://h/b.html</loc></url></urlset>"#,
+        )
+        .unwrap();
+        assert_eq!(
+            urls,
+            Sitemap::Urls(vec![
+                ("http://h/a.html".into(), Some("2026-01-02".into())),
+                ("http://h/b.html".into(), None)
+            ])
+        );
+        let index = parse_sitemap(
+            r#"<sitemapindex xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">
+            <sitemap><loc>http://h/s1.xml</loc></sitemap></sitemapindex>"#,
+        )
+        .unwrap();
+        assert_eq!(index, Sitemap::Index(vec!["http://h/s1.xml".into()]));
+        assert!(parse_sitemap("<html></html>").is_err());
+        assert!(parse_sitemap(
+            r#"<!DOCTYPE x [<!ENTITY a "aaaa">]><urlset><url><loc>&a;</loc></url></urlset>"#
+        )
+        .is_err());
+    }
+}
