@@ -135,6 +135,12 @@ impl Embedder {
     }
 }
 
+fn lock(session: &Mutex<Session>) -> std::sync::MutexGuard<'_, Session> {
+    session
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
 /// Where a worker thread leaves one text's vector.
 type Slot = Mutex<Option<Result<Vec<f32>, EmbedError>>>;
 
@@ -153,7 +159,9 @@ impl Model {
                     let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                     let Some(text) = texts.get(i) else { break };
                     let vector = self.embed_text(text, Some(session));
-                    *results[i].lock().expect("result slot") = Some(vector);
+                    *results[i]
+                        .lock()
+                        .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(vector);
                 });
             }
         });
@@ -161,7 +169,7 @@ impl Model {
             .into_iter()
             .map(|slot| {
                 slot.into_inner()
-                    .expect("result slot")
+                    .unwrap_or_else(std::sync::PoisonError::into_inner)
                     .unwrap_or_else(|| Err(EmbedError::Inference("not embedded".into())))
             })
             .collect()
@@ -175,13 +183,19 @@ impl Model {
         let seq = ids.len();
         let mask = vec![1i64; seq];
         let types = vec![0i64; seq];
+        // A session is stateless between runs: a panic elsewhere while it was
+        // locked leaves nothing to repair, so a poisoned lock is taken as is.
         let mut guard = match session {
-            Some(i) => self.sessions[i].lock().map_err(|e| fail(&e))?,
+            Some(i) => lock(&self.sessions[i]),
             None => self
                 .sessions
                 .iter()
-                .find_map(|s| s.try_lock().ok())
-                .map_or_else(|| self.sessions[0].lock().map_err(|e| fail(&e)), Ok)?,
+                .find_map(|s| match s.try_lock() {
+                    Ok(guard) => Some(guard),
+                    Err(std::sync::TryLockError::Poisoned(p)) => Some(p.into_inner()),
+                    Err(std::sync::TryLockError::WouldBlock) => None,
+                })
+                .unwrap_or_else(|| lock(&self.sessions[0])),
         };
         let shape = [1usize, seq];
         let outputs = guard
@@ -194,8 +208,8 @@ impl Model {
         let (out_shape, hidden) = outputs["last_hidden_state"]
             .try_extract_tensor::<f32>()
             .map_err(|e| fail(&e))?;
-        let dim = out_shape[2] as usize;
-        if dim != DIMENSIONS || hidden.len() != seq * dim {
+        let dim = out_shape.get(2).copied().unwrap_or_default() as usize;
+        if out_shape.len() != 3 || dim != DIMENSIONS || hidden.len() != seq * dim {
             return Err(EmbedError::Inference(format!(
                 "unexpected output shape {out_shape:?}"
             )));

@@ -94,8 +94,9 @@ pub fn chunk_page(page: &ExtractedPage) -> Vec<ChunkDraft> {
     out
 }
 
-const MAX_LINE_BYTES: usize = 2000;
-/// Longest chunk, in bytes, whatever its word count (code, tables, junk).
+const MAX_LINE_BYTES: usize = 750;
+/// Longest chunk, in bytes, whatever its word count (code, tables, junk):
+/// about what the model reads (256 tokens) of dense text.
 const CHUNK_BYTES: usize = 2 * MAX_LINE_BYTES;
 
 /// Lines of a section, with any single line longer than a chunk (a wall of

@@ -19,13 +19,16 @@ use uuid::Uuid;
 use super::document::{self, Format};
 use super::extract::extract;
 use super::fetch::{
-    parse_sitemap, read_limited, root_cause, Fetched, Fetcher, ReadError, Sitemap, MAX_PAGE_BYTES,
+    parse_sitemap, read_limited, root_cause, Denied, Fetched, Fetcher, ReadError, Sitemap,
+    MAX_PAGE_BYTES,
 };
 use super::{store_pages, IngestError, PreparedPage};
 use crate::embed::Embedder;
 
 /// Items taken from the frontier at a time.
 const BATCH: i64 = 48;
+/// Longest a single page or file may take to clean.
+const EXTRACTION_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// A website source's crawl settings (stored as JSON on the source).
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
@@ -152,17 +155,57 @@ enum Outcome {
     Unchanged {
         page_url: String,
         links: Vec<String>,
+        /// The stored content's hash (so copies of it are seen as duplicates).
+        hash: Vec<u8>,
         refresh: Option<Box<PreparedPage>>,
     },
-    Skipped(String),
+    /// Not indexed; its links, if any, are still followed.
+    Skipped {
+        reason: String,
+        links: Vec<String>,
+    },
     Failed {
         error: String,
-        /// The page an earlier crawl stored, kept when a fetch fails.
+        /// The page an earlier crawl stored, kept (with the links it had)
+        /// when a fetch fails for a reason that may pass.
         kept: Option<String>,
+        links: Vec<String>,
     },
-    Duplicate(String),
+    /// Stored under another URL; `detail` says which and why.
+    Duplicate {
+        detail: String,
+        links: Vec<String>,
+    },
     /// The job was cancelled before this item was started: it stays queued.
     NotStarted,
+}
+
+fn skipped(reason: impl Into<String>) -> Outcome {
+    Outcome::Skipped {
+        reason: reason.into(),
+        links: Vec::new(),
+    }
+}
+
+fn failed(error: impl Into<String>) -> Outcome {
+    Outcome::Failed {
+        error: error.into(),
+        kept: None,
+        links: Vec::new(),
+    }
+}
+
+/// A failure that may pass (a timeout, a 5xx, robots.txt unreachable): the
+/// page an earlier crawl stored stays, and its links are still followed.
+fn failed_keeping(error: impl Into<String>, url: &str, known: Option<KnownPage>) -> Outcome {
+    match known {
+        Some(known) => Outcome::Failed {
+            error: error.into(),
+            kept: Some(url.to_owned()),
+            links: known.links,
+        },
+        None => failed(error),
+    }
 }
 
 /// How a job ended.
@@ -286,7 +329,7 @@ pub async fn run(ctx: &JobContext) -> Result<JobEnd, IngestError> {
     if ctx.cancelled.load(Ordering::Relaxed) {
         return Ok(JobEnd::Cancelled);
     }
-    finish(ctx).await?;
+    finish(ctx, &settings).await?;
     Ok(JobEnd::Done)
 }
 
@@ -299,6 +342,7 @@ async fn seeds(
     max_pages: usize,
 ) -> Result<Vec<(String, Option<String>)>, IngestError> {
     let mut out = Vec::new();
+    let mut listed: HashSet<String> = HashSet::from([start.to_string()]);
     let mut sitemaps = Vec::new();
     if is_sitemap_url(start) {
         sitemaps.push(start.to_string());
@@ -333,7 +377,7 @@ async fn seeds(
             Ok(Sitemap::Urls(urls)) => {
                 for (loc, lastmod) in urls {
                     if let Some(u) = Url::parse(&loc).ok().filter(|u| scope.contains(u)) {
-                        if out.len() < max_pages && !out.iter().any(|(o, _)| o == u.as_str()) {
+                        if out.len() < max_pages && listed.insert(u.to_string()) {
                             out.push((u.to_string(), lastmod));
                         }
                     }
@@ -392,7 +436,7 @@ async fn process(
         return Ok(Outcome::NotStarted);
     }
     let Ok(url) = Url::parse(&item.url) else {
-        return Ok(Outcome::Skipped("not a valid URL".into()));
+        return Ok(skipped("not a valid URL"));
     };
     let (format, bytes, final_url, etag, last_modified) = if is_file {
         let blob: Option<(String, String, Vec<u8>)> = sqlx::query_as(
@@ -402,20 +446,23 @@ async fn process(
         .fetch_optional(&ctx.pool)
         .await?;
         let Some((filename, content_type, bytes)) = blob else {
-            return Ok(Outcome::Failed {
-                error: "the uploaded file is missing".into(),
-                kept: None,
-            });
+            return Ok(failed("the uploaded file is missing"));
         };
         let Some(format) = Format::detect(&filename, Some(&content_type)) else {
-            return Ok(Outcome::Skipped(format!(
-                "{filename}: not a supported format"
-            )));
+            return Ok(skipped(format!("{filename}: not a supported format")));
         };
         (format, bytes, url, None, None)
     } else {
-        if let Err(reason) = fetcher.allowed(&url).await {
-            return Ok(Outcome::Skipped(reason));
+        match fetcher.allowed(&url).await {
+            Ok(()) => {}
+            Err(Denied::Disallowed) => return Ok(skipped("disallowed by robots.txt")),
+            Err(Denied::Unreachable(e)) => {
+                return Ok(failed_keeping(
+                    format!("robots.txt could not be read ({e})"),
+                    &item.url,
+                    known,
+                ))
+            }
         }
         // The sitemap says the page has not changed since we stored it.
         if let (Some(known), Some(lastmod)) = (&known, &item.sitemap_lastmod) {
@@ -423,6 +470,7 @@ async fn process(
                 return Ok(Outcome::Unchanged {
                     page_url: item.url.clone(),
                     links: known.links.clone(),
+                    hash: known.content_hash.clone(),
                     refresh: None,
                 });
             }
@@ -433,7 +481,10 @@ async fn process(
             .unwrap_or_default();
         match fetcher.fetch(&url, validators.0, validators.1).await {
             Ok(Fetched::NotModified) => {
-                let known = known.expect("validators come from a stored page");
+                // `fetch` only reports this when validators were sent.
+                let Some(known) = known else {
+                    return Ok(failed("answered 304 Not Modified to a plain request"));
+                };
                 let mut refresh = PreparedPage {
                     url: item.url.clone(),
                     etag: known.etag,
@@ -445,11 +496,12 @@ async fn process(
                 return Ok(Outcome::Unchanged {
                     page_url: item.url.clone(),
                     links: known.links,
+                    hash: known.content_hash,
                     refresh: Some(Box::new(refresh)),
                 });
             }
             Ok(Fetched::Other { content_type, .. }) => {
-                return Ok(Outcome::Skipped(format!(
+                return Ok(skipped(format!(
                     "not a page or a document Tandem reads ({})",
                     if content_type.is_empty() {
                         "unknown type"
@@ -466,18 +518,17 @@ async fn process(
                 last_modified,
             }) => {
                 if !scope.contains(&final_url) {
-                    return Ok(Outcome::Skipped(format!(
+                    return Ok(skipped(format!(
                         "redirects outside the site, to {final_url}"
                     )));
                 }
                 (format, bytes, final_url, etag, last_modified)
             }
-            Err(error) => {
-                return Ok(Outcome::Failed {
-                    error,
-                    kept: known.map(|_| item.url.clone()),
-                })
+            // Gone for good: the stored page goes too.
+            Err(error) if error.starts_with("HTTP 404") || error.starts_with("HTTP 410") => {
+                return Ok(failed(error))
             }
+            Err(error) => return Ok(failed_keeping(error, &item.url, known)),
         }
     };
 
@@ -487,49 +538,56 @@ async fn process(
         .filter(|s| !s.is_empty())
         .unwrap_or_else(|| final_url.to_string());
     let title_hint = percent_decode(&title_hint);
-    // Cleaning is CPU work (PDF especially): keep it off the async threads.
-    let extracted = tokio::task::spawn_blocking(move || {
+    // Cleaning is CPU work (PDF especially): off the async threads, and a
+    // document that panics the parser or takes too long fails alone.
+    let extraction = tokio::task::spawn_blocking(move || {
         if format == Format::Html {
             Ok(extract(&String::from_utf8_lossy(&bytes)))
         } else {
             document::read(format, &bytes, &title_hint)
         }
-    })
-    .await
-    .map_err(|e| IngestError::Rejected(format!("extraction stopped: {e}")))?;
-    let page = match extracted {
-        Ok(page) => page,
-        Err(e) => {
-            return Ok(Outcome::Failed {
-                error: e.to_string(),
-                kept: None,
-            })
-        }
+    });
+    let page = match tokio::time::timeout(EXTRACTION_TIMEOUT, extraction).await {
+        Ok(Ok(Ok(page))) => page,
+        Ok(Ok(Err(e))) => return Ok(failed(e.to_string())),
+        Ok(Err(_)) => return Ok(failed("the document could not be read (the parser failed)")),
+        Err(_) => return Ok(failed("the document took too long to read")),
     };
-    let mut page_url = final_url.clone();
-    if let Some(canonical) = page
-        .canonical
-        .as_deref()
-        .and_then(|c| scope.resolve(&final_url, c))
-    {
-        page_url = canonical;
-    }
     let mut links: Vec<String> = page
         .links
         .iter()
         .filter_map(|l| scope.resolve(&final_url, l))
         .map(|u| u.to_string())
         .collect();
+    // A canonical link elsewhere names the page to index: that page is
+    // crawled in its own right, and this copy is not stored.
+    if let Some(canonical) = page
+        .canonical
+        .as_deref()
+        .and_then(|c| scope.resolve(&final_url, c))
+        .filter(|c| c.as_str() != final_url.as_str())
+    {
+        links.push(canonical.to_string());
+        links.sort();
+        links.dedup();
+        return Ok(Outcome::Duplicate {
+            detail: format!("its canonical page is {canonical}"),
+            links,
+        });
+    }
     links.sort();
     links.dedup();
-    let mut prepared = PreparedPage::new(page_url.to_string(), &page);
-    prepared.links = links;
+    let mut prepared = PreparedPage::new(final_url.to_string(), &page);
     prepared.etag = etag;
     prepared.last_modified = last_modified;
     prepared.sitemap_lastmod = item.sitemap_lastmod.clone();
     if prepared.chunks.is_empty() {
-        return Ok(Outcome::Skipped("no text on the page".into()));
+        return Ok(Outcome::Skipped {
+            reason: "no text on the page".into(),
+            links,
+        });
     }
+    prepared.links = links;
     let stored = if prepared.url == item.url {
         known
     } else {
@@ -539,6 +597,7 @@ async fn process(
         return Ok(Outcome::Unchanged {
             page_url: prepared.url.clone(),
             links: prepared.links.clone(),
+            hash: prepared.hash.clone(),
             refresh: Some(Box::new(prepared)),
         });
     }
@@ -571,7 +630,10 @@ async fn dedupe(
                 page_urls.push(p.url.clone());
                 hashes_wanted.push(p.hash.clone());
             }
-            Outcome::Unchanged { page_url, .. } => page_urls.push(page_url.clone()),
+            Outcome::Unchanged { page_url, hash, .. } => {
+                page_urls.push(page_url.clone());
+                hashes_wanted.push(hash.clone());
+            }
             _ => {}
         }
     }
@@ -583,11 +645,17 @@ async fn dedupe(
     .bind(&page_urls)
     .fetch_all(&ctx.pool)
     .await?;
+    // Only pages this job has confirmed count: a stored page that has since
+    // moved or gone must not make its new copy a duplicate.
     let stored: Vec<(Vec<u8>, String)> = sqlx::query_as(
-        "select content_hash, url from page where source_id = $1 and content_hash = any($2)",
+        "select p.content_hash, p.url from page p
+         where p.source_id = $1 and p.content_hash = any($2)
+           and exists (select 1 from crawl_item c where c.job_id = $3 and c.page_url = p.url
+                       and c.state in ('changed', 'unchanged'))",
     )
     .bind(ctx.source_id)
     .bind(&hashes_wanted)
+    .bind(ctx.job_id)
     .fetch_all(&ctx.pool)
     .await?;
     let mut urls: HashMap<String, String> = HashMap::new();
@@ -596,7 +664,7 @@ async fn dedupe(
     for (item, outcome) in outcomes {
         let (page_url, hash) = match &outcome {
             Outcome::Changed(p) => (p.url.clone(), Some(p.hash.clone())),
-            Outcome::Unchanged { page_url, .. } => (page_url.clone(), None),
+            Outcome::Unchanged { page_url, hash, .. } => (page_url.clone(), Some(hash.clone())),
             _ => {
                 out.push((item, outcome));
                 continue;
@@ -610,7 +678,13 @@ async fn dedupe(
                 .map(|(_, u)| u.clone())
         });
         if let Some(of) = earlier {
-            out.push((item, Outcome::Duplicate(of)));
+            out.push((
+                item,
+                Outcome::Duplicate {
+                    detail: format!("same page as {of}"),
+                    links: Vec::new(),
+                },
+            ));
             continue;
         }
         if let Some(hash) = hash {
@@ -621,7 +695,13 @@ async fn dedupe(
                     .map(|(_, u)| u.clone())
             });
             if let Some(of) = same {
-                out.push((item, Outcome::Duplicate(of)));
+                out.push((
+                    item,
+                    Outcome::Duplicate {
+                        detail: format!("same page as {of}"),
+                        links: Vec::new(),
+                    },
+                ));
                 continue;
             }
             hashes.insert(hash, page_url.clone());
@@ -651,15 +731,22 @@ async fn record(
                 page_url,
                 links,
                 refresh,
+                ..
             } => {
                 if let Some(r) = refresh {
                     refreshes.push(r);
                 }
                 ("unchanged", None, Some(page_url.clone()), Some(links))
             }
-            Outcome::Skipped(why) => ("skipped", Some(why.clone()), None, None),
-            Outcome::Failed { error, kept } => ("failed", Some(error.clone()), kept.clone(), None),
-            Outcome::Duplicate(of) => ("duplicate", Some(format!("same page as {of}")), None, None),
+            Outcome::Skipped { reason, links } => {
+                ("skipped", Some(reason.clone()), None, Some(links))
+            }
+            Outcome::Failed { error, kept, links } => {
+                ("failed", Some(error.clone()), kept.clone(), Some(links))
+            }
+            Outcome::Duplicate { detail, links } => {
+                ("duplicate", Some(detail.clone()), None, Some(links))
+            }
             Outcome::NotStarted => continue,
         };
         urls.push(item.url.clone());
@@ -759,7 +846,7 @@ pub async fn progress(
 
 /// After a complete crawl: pages that disappeared from the site go, with
 /// their chunks. A crawl that reached nothing at all removes nothing.
-async fn finish(ctx: &JobContext) -> Result<(), IngestError> {
+async fn finish(ctx: &JobContext, settings: &CrawlSettings) -> Result<(), IngestError> {
     let reached: i64 = sqlx::query_scalar(
         "select count(*) from crawl_item where job_id = $1 and state in ('changed', 'unchanged')",
     )
@@ -779,14 +866,27 @@ async fn finish(ctx: &JobContext) -> Result<(), IngestError> {
             first_error.map(|e| format!(" ({e})")).unwrap_or_default()
         )));
     }
-    sqlx::query(
-        "delete from page p where p.source_id = $1 and not exists (
-            select 1 from crawl_item c where c.job_id = $2 and c.page_url = p.url)",
-    )
-    .bind(ctx.source_id)
-    .bind(ctx.job_id)
-    .execute(&ctx.pool)
-    .await?;
+    // A crawl cut by the page limit did not see the whole site: what it did
+    // not reach may still exist, so nothing is removed.
+    let found: i64 = sqlx::query_scalar("select count(*) from crawl_item where job_id = $1")
+        .bind(ctx.job_id)
+        .fetch_one(&ctx.pool)
+        .await?;
+    if found < i64::from(settings.max_pages) {
+        sqlx::query(
+            "delete from page p where p.source_id = $1 and not exists (
+                select 1 from crawl_item c where c.job_id = $2 and c.page_url = p.url)",
+        )
+        .bind(ctx.source_id)
+        .bind(ctx.job_id)
+        .execute(&ctx.pool)
+        .await?;
+    } else {
+        tracing::info!(
+            max_pages = settings.max_pages,
+            "page limit reached: no page removed"
+        );
+    }
     // A website is named after its start page once that page is known.
     sqlx::query(
         "update source s set title = p.title from page p

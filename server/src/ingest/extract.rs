@@ -6,6 +6,9 @@
 
 use scraper::{ElementRef, Html, Node, Selector};
 
+/// Deepest element nesting walked into.
+const MAX_DEPTH: usize = 200;
+
 /// Elements whose content is never page content.
 const SKIPPED: &[&str] = &[
     "nav", "footer", "header", "aside", "script", "style", "noscript", "template", "svg", "form",
@@ -91,7 +94,7 @@ pub fn extract(html: &str) -> ExtractedPage {
         .or_else(|| doc.select(select("body")).next())
         .unwrap_or_else(|| doc.root_element());
     let mut walker = Walker::default();
-    walker.walk(root);
+    walker.walk(root, 0);
     walker.flush();
     ExtractedPage {
         title,
@@ -146,7 +149,15 @@ impl Walker {
         self.lines.clear();
     }
 
-    fn walk(&mut self, element: ElementRef) {
+    fn walk(&mut self, element: ElementRef, depth: usize) {
+        // Hostile pages nest elements by the thousand: past a sane depth the
+        // text is kept flat (an iterative traversal), never recursed into.
+        if depth > MAX_DEPTH {
+            self.line.push(' ');
+            self.line
+                .push_str(&element.text().collect::<Vec<_>>().join(" "));
+            return;
+        }
         for child in element.children() {
             match child.value() {
                 Node::Text(text) => self.line.push_str(text),
@@ -196,7 +207,7 @@ impl Walker {
                     if name == "li" {
                         self.line.push_str("• ");
                     }
-                    self.walk(child);
+                    self.walk(child, depth + 1);
                     if block {
                         self.end_line();
                     }
@@ -326,6 +337,23 @@ mod tests {
         assert_eq!(page.sections[1].anchor.as_deref(), Some("LEXICAL"));
         let all: String = page.sections.iter().map(|s| s.text.clone()).collect();
         assert!(!all.contains("cookies") && !all.contains("Next"));
+    }
+
+    #[test]
+    fn deep_nesting_is_flattened_not_recursed() {
+        let html = format!(
+            "<body>{}<p>deep text</p>{}</body>",
+            "<div>".repeat(20_000),
+            "</div>".repeat(20_000)
+        );
+        // On a small stack, like a blocking-pool thread's.
+        let page = std::thread::Builder::new()
+            .stack_size(512 * 1024)
+            .spawn(move || extract(&html))
+            .unwrap()
+            .join()
+            .expect("no stack overflow");
+        assert!(page.sections[0].text.contains("deep text"));
     }
 
     #[test]

@@ -33,6 +33,13 @@ enum Robots {
     Rules(Box<texting_robots::Robot>),
 }
 
+/// Why robots.txt keeps a URL from being fetched.
+pub enum Denied {
+    Disallowed,
+    /// robots.txt itself could not be read (for now): nothing may be fetched.
+    Unreachable(String),
+}
+
 /// HTTP for one job: a client, robots.txt per origin, a politeness gate per host.
 pub struct Fetcher {
     pub(super) http: reqwest::Client,
@@ -84,8 +91,12 @@ impl Fetcher {
         }
         let robots = Arc::new(self.fetch_robots(&origin).await);
         if let Robots::Rules(r) = robots.as_ref() {
-            if let Some(delay) = r.delay.filter(|d| *d > 0.0) {
-                let delay = Duration::from_secs_f32(delay).min(MAX_DELAY);
+            // Any number is accepted by the parser: clamp before converting.
+            if let Some(delay) = r
+                .delay
+                .filter(|d| d.is_finite() && *d > 0.0)
+                .and_then(|d| Duration::try_from_secs_f32(d.min(MAX_DELAY.as_secs_f32())).ok())
+            {
                 self.hosts
                     .lock()
                     .expect("host table")
@@ -129,13 +140,13 @@ impl Fetcher {
         Robots::Unreachable(last)
     }
 
-    /// Whether robots.txt lets us fetch `url`; `Err` says why not.
-    pub async fn allowed(&self, url: &Url) -> Result<(), String> {
+    /// Whether robots.txt lets us fetch `url`.
+    pub async fn allowed(&self, url: &Url) -> Result<(), Denied> {
         match self.robots(url).await.as_ref() {
             Robots::AllowAll => Ok(()),
-            Robots::Unreachable(e) => Err(format!("robots.txt could not be read ({e})")),
+            Robots::Unreachable(e) => Err(Denied::Unreachable(e.clone())),
             Robots::Rules(r) if r.allowed(url.as_str()) => Ok(()),
-            Robots::Rules(_) => Err("disallowed by robots.txt".into()),
+            Robots::Rules(_) => Err(Denied::Disallowed),
         }
     }
 
@@ -197,6 +208,9 @@ impl Fetcher {
             };
             let status = response.status();
             if status == reqwest::StatusCode::NOT_MODIFIED {
+                if etag.is_none() && last_modified.is_none() {
+                    return Err("answered 304 Not Modified to a plain request".into());
+                }
                 return Ok(Fetched::NotModified);
             }
             if status.is_server_error() || status == reqwest::StatusCode::TOO_MANY_REQUESTS {

@@ -87,28 +87,40 @@ pub async fn website_source(
     Ok(id)
 }
 
-/// Queues a job for the source, or returns the one already queued or running.
+/// Queues a job for the source, or returns the one already queued. A job
+/// queued while another runs starts when that one ends, so it sees what
+/// changed meanwhile (a re-uploaded file, new settings).
 pub async fn enqueue(pool: &PgPool, source_id: Uuid) -> Result<Uuid, IngestError> {
-    let inserted: Option<Uuid> = sqlx::query_scalar(
-        "insert into ingest_job (job_id, workspace_id, source_id)
-         select $1, workspace_id, source_id from source where source_id = $2
-         on conflict (source_id) where status in ('queued', 'running') do nothing
-         returning job_id",
-    )
-    .bind(Uuid::new_v4())
-    .bind(source_id)
-    .fetch_optional(pool)
-    .await?;
-    let job_id = match inserted {
-        Some(id) => id,
-        None => sqlx::query_scalar(
-            "select job_id from ingest_job where source_id = $1 and status in ('queued', 'running')",
+    let mut job_id = None;
+    // Twice: the queued job found by the insert may start (and stop being
+    // queued) before the select.
+    for _ in 0..2 {
+        let inserted: Option<Uuid> = sqlx::query_scalar(
+            "insert into ingest_job (job_id, workspace_id, source_id)
+             select $1, workspace_id, source_id from source where source_id = $2
+             on conflict (source_id) where status = 'queued' do nothing
+             returning job_id",
         )
+        .bind(Uuid::new_v4())
         .bind(source_id)
         .fetch_optional(pool)
-        .await?
-        .ok_or_else(|| IngestError::Rejected("no such source".into()))?,
-    };
+        .await?;
+        job_id = match inserted {
+            Some(id) => Some(id),
+            None => {
+                sqlx::query_scalar(
+                    "select job_id from ingest_job where source_id = $1 and status = 'queued'",
+                )
+                .bind(source_id)
+                .fetch_optional(pool)
+                .await?
+            }
+        };
+        if job_id.is_some() {
+            break;
+        }
+    }
+    let job_id = job_id.ok_or_else(|| IngestError::Rejected("no such source".into()))?;
     sqlx::query("select pg_notify($1, $2)")
         .bind(CHANNEL)
         .bind(job_id.to_string())
@@ -150,15 +162,26 @@ pub async fn claim(
     worker: Uuid,
     only: Option<Uuid>,
 ) -> Result<Option<Claimed>, sqlx::Error> {
+    // A job cancelled while its worker died ends here.
+    sqlx::query(
+        "update ingest_job set status = 'cancelled', finished_at = now(), message = 'cancelled',
+                lease_owner = null, lease_until = null
+         where status = 'running' and cancel_requested and lease_until < now()",
+    )
+    .execute(pool)
+    .await?;
     sqlx::query_as(
         "update ingest_job set status = 'running', lease_owner = $1,
                 lease_until = now() + make_interval(secs => $3),
                 started_at = coalesce(started_at, now())
          where job_id = (
-            select job_id from ingest_job
+            select job_id from ingest_job j
             where (status = 'queued' or (status = 'running' and lease_until < now()))
               and not cancel_requested
               and ($2::uuid is null or job_id = $2)
+              -- A queued job waits while another job of its source runs.
+              and not (status = 'queued' and exists (
+                  select 1 from ingest_job r where r.source_id = j.source_id and r.status = 'running'))
             order by created_at
             for update skip locked
             limit 1)
@@ -211,7 +234,17 @@ pub async fn run(pool: &PgPool, embedder: &Embedder, worker: Uuid, job: Claimed)
         cancelled,
     };
     let span = tracing::info_span!("ingest_job", job.id = %job.job_id, source.id = %job.source_id);
-    let result = tracing::Instrument::instrument(crawl::run(&ctx), span).await;
+    // Its own task: a panic fails this job, not the worker that runs it.
+    let mut task = AbortOnDrop(tokio::spawn(tracing::Instrument::instrument(
+        async move { crawl::run(&ctx).await },
+        span,
+    )));
+    let result = match (&mut task.0).await {
+        Ok(result) => result,
+        Err(err) => Err(IngestError::Rejected(format!(
+            "the job stopped unexpectedly ({err}); see the server log"
+        ))),
+    };
     drop(_heartbeat);
     let (status, message) = match &result {
         Ok(JobEnd::Done) => ("done", None),
@@ -267,9 +300,9 @@ pub async fn run(pool: &PgPool, embedder: &Embedder, worker: Uuid, job: Claimed)
     }
 }
 
-struct AbortOnDrop(tokio::task::JoinHandle<()>);
+struct AbortOnDrop<T>(tokio::task::JoinHandle<T>);
 
-impl Drop for AbortOnDrop {
+impl<T> Drop for AbortOnDrop<T> {
     fn drop(&mut self) {
         self.0.abort();
     }

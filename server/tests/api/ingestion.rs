@@ -32,6 +32,8 @@ struct Site {
     not_modified: AtomicUsize,
     /// Milliseconds each page takes (for the resume and cancel tests).
     delay_ms: AtomicUsize,
+    /// `p0.html`, the hub of the `p*` pages, times out.
+    hub_down: AtomicBool,
 }
 
 fn html(title: &str, body: &str) -> String {
@@ -122,6 +124,12 @@ async fn serve_page(
             "Lorem ipsum dolor sit amet consectetur. ".repeat(2_000)
         ))
         .into_response(),
+        "dimming.html" => Html(
+            r#"<html><head><title>Dimming</title></head>
+            <body><main><h1>Dimming</h1><p>Turn the dial clockwise to dim the lamp.</p></main></body></html>"#,
+        )
+        .into_response(),
+        "weird304.html" => StatusCode::NOT_MODIFIED.into_response(),
         "alias.html" => Html(
             r#"<html><head><title>Dimming</title><link rel="canonical" href="/site/dimming.html"></head>
             <body><main><h1>Dimming</h1><p>Turn the dial clockwise to dim the lamp.</p></main></body></html>"#,
@@ -151,6 +159,9 @@ async fn serve_page(
         }
         many if many.starts_with("p") && many.ends_with(".html") => {
             let n: usize = many[1..many.len() - 5].parse().unwrap_or(0);
+            if n == 0 && site.hub_down.load(Ordering::Relaxed) {
+                tokio::time::sleep(Duration::from_secs(5)).await;
+            }
             let next = if n < 29 { format!(r#"<a href="p{}.html">next</a>"#, n + 1) } else { String::new() };
             let links = if n == 0 {
                 (1..30).map(|i| format!(r#"<a href="p{i}.html">{i}</a>"#)).collect::<String>()
@@ -249,7 +260,7 @@ async fn a_site_is_crawled_politely_and_recrawled_cheaply(pool: PgPool) {
         "gone.html",
         "manual.pdf",
         "hostile.html",
-        "alias.html",
+        "dimming.html",
     ] {
         assert_eq!(state(page).0, "changed", "{page}: {:?}", state(page));
     }
@@ -267,6 +278,9 @@ async fn a_site_is_crawled_politely_and_recrawled_cheaply(pool: PgPool) {
         .1
         .unwrap()
         .contains("application/octet-stream"));
+    // A canonical link elsewhere: that page is crawled itself, this copy is not stored.
+    assert_eq!(state("alias.html").0, "duplicate");
+    assert!(state("alias.html").1.unwrap().contains("canonical page is"));
     assert!(!outcome.contains_key("logo.png"), "images are not fetched");
     assert!(
         !outcome
@@ -940,4 +954,95 @@ async fn the_eval_site_is_indexed_whole(pool: PgPool) {
         "{:?}",
         top.iter().map(|p| &p.url).collect::<Vec<_>>()
     );
+}
+
+#[sqlx::test(migrations = "../migrations")]
+async fn a_hub_that_fails_for_a_while_keeps_everything_below_it(pool: PgPool) {
+    let app = TestApp::spawn(pool.clone()).await;
+    let (addr, site) = spawn_site().await;
+    let start = format!("http://{addr}/site/p0.html");
+    let first = app.ingest(&start, settings()).await;
+    assert_eq!((first.status.as_str(), first.pages_changed), ("done", 30));
+
+    site.hub_down.store(true, Ordering::Relaxed);
+    let second = app.ingest(&start, settings()).await;
+    assert_eq!(second.status, "done", "{second:?}");
+    assert_eq!(
+        (second.pages_failed, second.pages_unchanged),
+        (1, 29),
+        "{second:?}"
+    );
+    let pages: i64 = sqlx::query_scalar("select count(*) from page where workspace_id = $1")
+        .bind(app.workspace_id)
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert_eq!(pages, 30, "the hub and what only it links to stay");
+}
+
+#[sqlx::test(migrations = "../migrations")]
+async fn a_304_to_a_plain_request_is_a_page_error_not_a_crash(pool: PgPool) {
+    let app = TestApp::spawn(pool.clone()).await;
+    let (addr, _site) = spawn_site().await;
+    let job = app
+        .ingest(&format!("http://{addr}/site/weird304.html"), settings())
+        .await;
+    assert_eq!(job.status, "failed");
+    let message = job.message.unwrap();
+    assert!(
+        message.contains("nothing could be indexed") && message.contains("304"),
+        "{message}"
+    );
+}
+
+#[sqlx::test(migrations = "../migrations")]
+async fn a_job_queued_while_one_runs_waits_and_a_dead_cancelled_job_ends(pool: PgPool) {
+    let app = TestApp::spawn(pool.clone()).await;
+    let source = jobs::website_source(
+        &pool,
+        app.workspace_id,
+        "http://127.0.0.1:9/docs/",
+        &settings(),
+        None,
+    )
+    .await
+    .unwrap();
+    let first = jobs::enqueue(&pool, source).await.unwrap();
+    assert_eq!(
+        jobs::enqueue(&pool, source).await.unwrap(),
+        first,
+        "one queued job per source"
+    );
+    let worker = Uuid::new_v4();
+    assert_eq!(
+        jobs::claim(&pool, worker, None)
+            .await
+            .unwrap()
+            .unwrap()
+            .job_id,
+        first
+    );
+    // A re-upload or new settings while it runs: a second job waits its turn.
+    let second = jobs::enqueue(&pool, source).await.unwrap();
+    assert_ne!(second, first);
+    assert!(jobs::claim(&pool, Uuid::new_v4(), None)
+        .await
+        .unwrap()
+        .is_none());
+    // The running job is cancelled, then its worker dies: the job ends when
+    // its lease runs out, and the queued one can start.
+    sqlx::query(
+        "update ingest_job set cancel_requested = true, lease_until = now() - interval '1 second'
+         where job_id = $1",
+    )
+    .bind(first)
+    .execute(&pool)
+    .await
+    .unwrap();
+    let next = jobs::claim(&pool, Uuid::new_v4(), None)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(next.job_id, second);
+    assert_eq!(jobs::job(&pool, first).await.unwrap().status, "cancelled");
 }
