@@ -272,12 +272,14 @@ async fn ingest(
         }
     }
     if indexed == 0 {
-        return Err(format!("nothing could be indexed ({failed} pages failed)").into());
+        let pages = if failed == 1 { "page" } else { "pages" };
+        return Err(format!("nothing could be indexed ({failed} {pages} failed)").into());
     }
     Ok(())
 }
 
-/// Runs one job here with a progress bar, then prints its summary line.
+/// Runs one job here (or watches the server that took it first) with a
+/// progress bar, then prints its summary line.
 async fn run_with_progress(
     pool: &sqlx::PgPool,
     embedder: &Embedder,
@@ -285,12 +287,8 @@ async fn run_with_progress(
     job_id: Uuid,
     label: &str,
 ) -> Result<jobs::JobRow, AnyError> {
-    let Some(claimed) = jobs::claim(pool, worker, Some(job_id)).await? else {
-        return Err(format!(
-            "{label}: its ingest job is being run by a server right now; watch it in the admin UI"
-        )
-        .into());
-    };
+    // A running server's worker may take the job first: then we watch it.
+    let claimed = jobs::claim(pool, worker, Some(job_id)).await?;
     let bar = indicatif::ProgressBar::new(1);
     bar.set_style(
         indicatif::ProgressStyle::with_template(
@@ -313,7 +311,16 @@ async fn run_with_progress(
         })
     };
     let started = std::time::Instant::now();
-    let row = jobs::run(pool, embedder, worker, claimed).await;
+    let row = match claimed {
+        Some(claimed) => jobs::run(pool, embedder, worker, claimed).await,
+        None => loop {
+            let row = jobs::job(pool, job_id).await?;
+            if !matches!(row.status.as_str(), "queued" | "running") {
+                break row;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(250)).await;
+        },
+    };
     watch.abort();
     bar.set_length(row.pages_found.max(1) as u64);
     bar.set_position(row.pages_done as u64);

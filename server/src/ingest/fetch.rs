@@ -134,7 +134,7 @@ impl Fetcher {
                 Ok(r) if r.status().is_client_error() => return Robots::AllowAll,
                 Ok(r) => last = format!("HTTP {}", r.status()),
                 Err(e) if e.is_timeout() => last = "timed out".into(),
-                Err(e) => last = e.to_string(),
+                Err(e) => last = root_cause(&e),
             }
         }
         Robots::Unreachable(last)
