@@ -7,7 +7,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use serde_json::json;
 use uuid::Uuid;
 
-use crate::ingest::document::{self, Format};
+use crate::ingest::extract::Section;
 use crate::ingest::{jobs, IngestError};
 use crate::{auth, Engines};
 
@@ -63,13 +63,22 @@ fn not_found() -> Response {
 }
 
 /// An uploaded file: PDFs as they are (viewers follow `#page=N`), other
-/// formats as their cleaned text with an anchor per section.
+/// formats as the cleaned text kept when they were indexed, with an anchor
+/// per section.
 pub async fn file(
     State(engines): State<Engines>,
     Path((workspace, source_id, _name)): Path<(String, Uuid, String)>,
 ) -> Response {
-    let blob: Option<(String, String, Vec<u8>)> = match sqlx::query_as(
-        "select f.filename, f.content_type, f.bytes from file_blob f join workspace w using (workspace_id)
+    #[derive(sqlx::FromRow)]
+    struct FileRow {
+        filename: String,
+        pdf: Option<Vec<u8>>,
+        sections: Option<sqlx::types::Json<Vec<Section>>>,
+    }
+    let row: Option<FileRow> = match sqlx::query_as(
+        "select f.filename,
+                case when f.content_type = 'application/pdf' then f.bytes end as pdf, f.sections
+         from file_blob f join workspace w using (workspace_id)
          where f.source_id = $1 and w.slug = $2",
     )
     .bind(source_id)
@@ -77,22 +86,19 @@ pub async fn file(
     .fetch_optional(&engines.pool)
     .await
     {
-        Ok(blob) => blob,
+        Ok(row) => row,
         Err(err) => {
             tracing::error!(error = %err, "reading a file failed");
             return StatusCode::INTERNAL_SERVER_ERROR.into_response();
         }
     };
-    let Some((filename, content_type, bytes)) = blob else {
+    let Some(row) = row else {
         return not_found();
     };
-    let Some(format) = Format::detect(&filename, Some(&content_type)) else {
-        return not_found();
-    };
-    if format == Format::Pdf {
+    if let Some(bytes) = row.pdf {
         let disposition = format!(
             "inline; filename=\"{}\"",
-            filename.replace(['"', '\\'], "_")
+            row.filename.replace(['"', '\\'], "_")
         );
         return (
             [
@@ -118,15 +124,22 @@ pub async fn file(
         )
             .into_response();
     }
-    let title_hint = filename.clone();
-    let extracted =
-        tokio::task::spawn_blocking(move || document::read(format, &bytes, &title_hint)).await;
-    let Ok(Ok(doc)) = extracted else {
-        return not_found();
+    let Some(sections) = row.sections else {
+        return (
+            StatusCode::SERVICE_UNAVAILABLE,
+            [(header::RETRY_AFTER, HeaderValue::from_static("10"))],
+            "this document is still being indexed",
+        )
+            .into_response();
     };
-    let mut body = format!("<h1>{}</h1>", escape(&doc.title));
-    for section in &doc.sections {
-        if let Some(heading) = section.headings.last().filter(|h| **h != doc.title) {
+    let title = sections
+        .0
+        .first()
+        .and_then(|s| s.headings.first().cloned())
+        .unwrap_or_else(|| row.filename.clone());
+    let mut body = format!("<h1>{}</h1>", escape(&title));
+    for section in sections.0.iter() {
+        if let Some(heading) = section.headings.last().filter(|h| **h != title) {
             match &section.anchor {
                 Some(anchor) => body.push_str(&format!(
                     "<h2 id=\"{}\">{}</h2>",
@@ -140,7 +153,7 @@ pub async fn file(
             body.push_str(&format!("<p>{}</p>", escape(line)));
         }
     }
-    page(&doc.title, &body)
+    page(&title, &body)
 }
 
 /// An answer snippet, as the page its citations link to.

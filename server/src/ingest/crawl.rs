@@ -553,6 +553,14 @@ async fn process(
         Ok(Err(_)) => return Ok(failed("the document could not be read (the parser failed)")),
         Err(_) => return Ok(failed("the document took too long to read")),
     };
+    if is_file {
+        // What `/kb/.../files/...` shows, without parsing the file per request.
+        sqlx::query("update file_blob set sections = $2 where source_id = $1")
+            .bind(ctx.source_id)
+            .bind(sqlx::types::Json(&page.sections))
+            .execute(&ctx.pool)
+            .await?;
+    }
     let mut links: Vec<String> = page
         .links
         .iter()

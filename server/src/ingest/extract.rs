@@ -35,7 +35,7 @@ const BLOCKS: &[&str] = &[
     "figcaption",
 ];
 
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Section {
     /// Headings from the page's top down to this section: ["Refunds", "Refund timing"].
     pub headings: Vec<String>,

@@ -602,6 +602,17 @@ async fn uploaded_files_become_cited_sources(pool: PgPool) {
             .unwrap()
             .parse()
             .unwrap();
+        if !name.ends_with(".pdf") {
+            // Its page is served from the text kept at indexing, not before.
+            let url: String = sqlx::query_scalar(
+                "select s.start_url from source s join ingest_job j using (source_id) where j.job_id = $1",
+            )
+            .bind(job_id)
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+            assert_eq!(reqwest::get(&url).await.unwrap().status(), 503);
+        }
         let end = app.run_job(job_id).await;
         assert_eq!(
             (end.status.as_str(), end.pages_changed),
