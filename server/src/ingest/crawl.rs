@@ -18,10 +18,7 @@ use uuid::Uuid;
 
 use super::document::{self, Format};
 use super::extract::extract;
-use super::fetch::{
-    parse_sitemap, read_limited, root_cause, Denied, Fetched, Fetcher, ReadError, Sitemap,
-    MAX_PAGE_BYTES,
-};
+use super::fetch::{parse_sitemap, Denied, Fetched, Fetcher, Sitemap};
 use super::{store_pages, IngestError, PreparedPage};
 use crate::embed::Embedder;
 
@@ -363,7 +360,7 @@ async fn seeds(
         let Ok(url) = Url::parse(&sitemap) else {
             continue;
         };
-        let xml = match fetch_raw(fetcher, &url).await {
+        let xml = match fetcher.fetch_sitemap(&url).await {
             Ok(bytes) => bytes,
             Err(e) if explicit => {
                 return Err(IngestError::Rejected(format!("sitemap {sitemap}: {e}")))
@@ -391,26 +388,6 @@ async fn seeds(
         }
     }
     Ok(out)
-}
-
-/// A sitemap's bytes (XML is not a document type `fetch` returns).
-async fn fetch_raw(fetcher: &Fetcher, url: &Url) -> Result<Vec<u8>, String> {
-    let (gate, _) = fetcher.gate(url);
-    let _permit = gate.acquire().await.map_err(|e| e.to_string())?;
-    let response = fetcher
-        .http
-        .get(url.clone())
-        .send()
-        .await
-        .map_err(|e| root_cause(&e))?;
-    if !response.status().is_success() {
-        return Err(format!("HTTP {}", response.status().as_u16()));
-    }
-    match read_limited(response, MAX_PAGE_BYTES * 5).await {
-        Ok(bytes) => Ok(bytes),
-        Err(ReadError::TooLarge(_)) => Err("sitemap too large".into()),
-        Err(ReadError::Failed(e)) => Err(e),
-    }
 }
 
 async fn known_page(ctx: &JobContext, url: &str) -> Result<Option<KnownPage>, sqlx::Error> {
@@ -678,14 +655,24 @@ async fn dedupe(
                 continue;
             }
         };
-        // Another item of this job (earlier batch or this one) has this page.
-        let earlier = urls.get(&page_url).cloned().or_else(|| {
+        // Another item of this job (earlier batch or this one) has this
+        // page, or the same content under another URL.
+        let same_url = urls.get(&page_url).cloned().or_else(|| {
             claimed
                 .iter()
                 .find(|(p, u)| *p == page_url && *u != item.url)
                 .map(|(_, u)| u.clone())
         });
-        if let Some(of) = earlier {
+        let same_content = || {
+            let hash = hash.as_ref()?;
+            hashes.get(hash).cloned().or_else(|| {
+                stored
+                    .iter()
+                    .find(|(h, u)| h == hash && *u != page_url)
+                    .map(|(_, u)| u.clone())
+            })
+        };
+        if let Some(of) = same_url.or_else(same_content) {
             out.push((
                 item,
                 Outcome::Duplicate {
@@ -696,22 +683,6 @@ async fn dedupe(
             continue;
         }
         if let Some(hash) = hash {
-            let same = hashes.get(&hash).cloned().or_else(|| {
-                stored
-                    .iter()
-                    .find(|(h, u)| *h == hash && *u != page_url)
-                    .map(|(_, u)| u.clone())
-            });
-            if let Some(of) = same {
-                out.push((
-                    item,
-                    Outcome::Duplicate {
-                        detail: format!("same page as {of}"),
-                        links: Vec::new(),
-                    },
-                ));
-                continue;
-            }
             hashes.insert(hash, page_url.clone());
         }
         urls.insert(page_url, item.url.clone());

@@ -42,7 +42,7 @@ pub enum Denied {
 
 /// HTTP for one job: a client, robots.txt per origin, a politeness gate per host.
 pub struct Fetcher {
-    pub(super) http: reqwest::Client,
+    http: reqwest::Client,
     per_host: usize,
     robots: tokio::sync::Mutex<HashMap<String, Arc<Robots>>>,
     hosts: Mutex<HashMap<String, (Arc<Semaphore>, Duration)>>,
@@ -158,7 +158,7 @@ impl Fetcher {
         }
     }
 
-    pub(super) fn gate(&self, url: &Url) -> (Arc<Semaphore>, Duration) {
+    fn gate(&self, url: &Url) -> (Arc<Semaphore>, Duration) {
         let origin = url.origin().ascii_serialization();
         self.hosts
             .lock()
@@ -166,6 +166,27 @@ impl Fetcher {
             .entry(origin)
             .or_insert_with(|| (Arc::new(Semaphore::new(self.per_host)), Duration::ZERO))
             .clone()
+    }
+
+    /// A sitemap's bytes (XML is not a document type [`Self::fetch`]
+    /// returns), read up to five times the page limit.
+    pub async fn fetch_sitemap(&self, url: &Url) -> Result<Vec<u8>, String> {
+        let (gate, _) = self.gate(url);
+        let _permit = gate.acquire().await.map_err(|e| e.to_string())?;
+        let response = self
+            .http
+            .get(url.clone())
+            .send()
+            .await
+            .map_err(|e| root_cause(&e))?;
+        if !response.status().is_success() {
+            return Err(format!("HTTP {}", response.status().as_u16()));
+        }
+        match read_limited(response, MAX_PAGE_BYTES * 5).await {
+            Ok(bytes) => Ok(bytes),
+            Err(ReadError::TooLarge(_)) => Err("sitemap too large".into()),
+            Err(ReadError::Failed(e)) => Err(e),
+        }
     }
 
     /// GET with retries (timeouts, 5xx, 429) and the page's validators;
@@ -269,7 +290,7 @@ impl Fetcher {
     }
 }
 
-pub fn root_cause(err: &(dyn std::error::Error + 'static)) -> String {
+fn root_cause(err: &(dyn std::error::Error + 'static)) -> String {
     let mut cause = err;
     while let Some(next) = cause.source() {
         cause = next;
@@ -277,15 +298,12 @@ pub fn root_cause(err: &(dyn std::error::Error + 'static)) -> String {
     cause.to_string()
 }
 
-pub enum ReadError {
+enum ReadError {
     TooLarge(Vec<u8>),
     Failed(String),
 }
 
-pub async fn read_limited(
-    mut response: reqwest::Response,
-    limit: usize,
-) -> Result<Vec<u8>, ReadError> {
+async fn read_limited(mut response: reqwest::Response, limit: usize) -> Result<Vec<u8>, ReadError> {
     if response
         .content_length()
         .is_some_and(|n| n as usize > limit)
