@@ -1,15 +1,6 @@
 import { test, expect, type Page, type Frame } from "@playwright/test";
 import { adminPassword } from "../playwright.config";
-
-// Collects console errors and uncaught exceptions (a broken hydration shows up here).
-function watchErrors(page: Page): string[] {
-  const errors: string[] = [];
-  page.on("console", (msg) => {
-    if (msg.type() === "error") errors.push(`${page.url()}: ${msg.text()}`);
-  });
-  page.on("pageerror", (err) => errors.push(`${page.url()}: ${err.message}`));
-  return errors;
-}
+import { watchErrors } from "./support";
 
 async function signIn(agent: Page) {
   await agent.goto("/login");

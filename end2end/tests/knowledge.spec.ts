@@ -1,14 +1,6 @@
 import { test, expect, type Page } from "@playwright/test";
 import { adminPassword, sitePort } from "../playwright.config";
-
-function watchErrors(page: Page): string[] {
-  const errors: string[] = [];
-  page.on("console", (msg) => {
-    if (msg.type() === "error") errors.push(`${page.url()}: ${msg.text()}`);
-  });
-  page.on("pageerror", (err) => errors.push(`${page.url()}: ${err.message}`));
-  return errors;
-}
+import { watchErrors } from "./support";
 
 /** A small, valid PDF with one line of text per page (Helvetica). */
 function pdf(pages: string[]): Buffer {

@@ -837,8 +837,9 @@ async fn a_due_schedule_queues_one_recrawl(pool: PgPool) {
     assert_eq!(queued, 1);
 }
 
-/// `tandem ingest` as a user runs it, against this test's database.
-fn cli(pool: &PgPool, args: &[&str]) -> std::process::Output {
+/// `tandem ingest` as a user runs it, against this test's database (on the
+/// blocking pool: the site it crawls is served by this test's runtime).
+async fn cli(pool: &PgPool, args: &[&str]) -> std::process::Output {
     let base = std::env::var("DATABASE_URL").expect("DATABASE_URL");
     let mut url = url::Url::parse(&base).unwrap();
     url.set_path(&format!(
@@ -846,13 +847,15 @@ fn cli(pool: &PgPool, args: &[&str]) -> std::process::Output {
         pool.connect_options().get_database().unwrap()
     ));
     let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
-    std::process::Command::new(env!("CARGO_BIN_EXE_tandem"))
+    let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_tandem"));
+    command
         .arg("ingest")
         .args(args)
         .env("DATABASE_URL", url.as_str())
         .env("TANDEM_MODEL_DIR", root.join("models/minilm-int8"))
-        .env("RUST_LOG", "warn")
-        .output()
+        .env("RUST_LOG", "warn");
+    tokio::task::spawn_blocking(move || command.output().unwrap())
+        .await
         .unwrap()
 }
 
@@ -860,12 +863,7 @@ fn cli(pool: &PgPool, args: &[&str]) -> std::process::Output {
 async fn the_cli_ingests_reports_and_fails_when_nothing_is_indexed(pool: PgPool) {
     let (addr, _site) = spawn_site().await;
     let start = format!("http://{addr}/site/p0.html");
-    let first = tokio::task::spawn_blocking({
-        let (pool, start) = (pool.clone(), start.clone());
-        move || cli(&pool, &["--workspace", "cli-test", &start])
-    })
-    .await
-    .unwrap();
+    let first = cli(&pool, &["--workspace", "cli-test", &start]).await;
     let out = String::from_utf8_lossy(&first.stdout);
     assert!(
         first.status.success(),
@@ -879,29 +877,18 @@ async fn the_cli_ingests_reports_and_fails_when_nothing_is_indexed(pool: PgPool)
         "{out}"
     );
     // Again: nothing changed, nothing redone.
-    let again = tokio::task::spawn_blocking({
-        let (pool, start) = (pool.clone(), start.clone());
-        move || cli(&pool, &["--workspace", "cli-test", &start])
-    })
-    .await
-    .unwrap();
+    let again = cli(&pool, &["--workspace", "cli-test", &start]).await;
     let out = String::from_utf8_lossy(&again.stdout);
     assert!(
         out.contains("30 pages (0 new or changed, 30 unchanged), 0 chunks"),
         "{out}"
     );
     // A site that cannot be reached: a clear error and a failing exit code.
-    let dead = tokio::task::spawn_blocking({
-        let pool = pool.clone();
-        move || {
-            cli(
-                &pool,
-                &["--workspace", "cli-test", "http://127.0.0.1:9/nothing/"],
-            )
-        }
-    })
-    .await
-    .unwrap();
+    let dead = cli(
+        &pool,
+        &["--workspace", "cli-test", "http://127.0.0.1:9/nothing/"],
+    )
+    .await;
     assert!(!dead.status.success());
     let err = String::from_utf8_lossy(&dead.stderr);
     assert!(err.contains("nothing could be indexed"), "{err}");
