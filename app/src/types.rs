@@ -1,5 +1,7 @@
 //! Types that cross the wire between the server, the widget and the inbox.
 
+pub mod policy;
+
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
@@ -162,6 +164,19 @@ pub enum HandoffReason {
         confidence: Confidence,
         threshold: Confidence,
     },
+    /// An admin rule said a person should take it.
+    Rule {
+        rule: String,
+        /// The team the rule routes to, if any.
+        #[serde(default)]
+        team: Option<String>,
+    },
+    /// The generator wrote a reply that cites none of the passages it was given.
+    NotGrounded,
+    /// The generator failed (timed out, or its service erred).
+    GeneratorFailed {
+        error: String,
+    },
 }
 
 impl HandoffReason {
@@ -193,6 +208,14 @@ impl HandoffReason {
                 confidence.value(),
                 threshold.value()
             ),
+            Self::Rule { rule, team } => match team {
+                Some(team) => format!("Rule \u{201c}{rule}\u{201d}: to team {team}"),
+                None => format!("Rule \u{201c}{rule}\u{201d}"),
+            },
+            Self::NotGrounded => {
+                "AI unsure: its reply cited none of the sources it was given".to_owned()
+            }
+            Self::GeneratorFailed { error } => format!("AI could not answer: {error}"),
         }
     }
 
@@ -200,7 +223,9 @@ impl HandoffReason {
         match self {
             Self::HumanRequested { .. } => "asked for a person",
             Self::Sensitive { .. } => "sensitive",
-            Self::LowConfidence { .. } => "AI unsure",
+            Self::LowConfidence { .. } | Self::NotGrounded => "AI unsure",
+            Self::Rule { .. } => "rule",
+            Self::GeneratorFailed { .. } => "AI failed",
         }
     }
 }
@@ -238,6 +263,15 @@ pub struct Decision {
     pub confidence: Confidence,
     pub handoff: Option<HandoffReason>,
     pub retrieved: Vec<RetrievedPassage>,
+    /// The threshold the confidence was compared with.
+    #[serde(default)]
+    pub threshold: Option<Confidence>,
+    /// Every signal the policy weighed (kept for replay).
+    #[serde(default)]
+    pub signals: Option<Box<policy::Signals>>,
+    /// The admin rules whose conditions held, in order.
+    #[serde(default)]
+    pub rules: Vec<String>,
 }
 
 /// One stored event of a conversation's log.

@@ -69,7 +69,7 @@ pub struct ServeArgs {
     pub demo_admin_password: Option<String>,
 
     /// Answers whose confidence is below this go to a person instead.
-    #[arg(long, env = "TANDEM_CONFIDENCE_THRESHOLD", default_value_t = 0.45)]
+    #[arg(long, env = "TANDEM_CONFIDENCE_THRESHOLD", default_value_t = crate::policy::confidence::DEFAULT_THRESHOLD)]
     pub confidence_threshold: f32,
 }
 

@@ -8,6 +8,7 @@
 //! single-threaded sessions: a batch spreads over all of them, a question
 //! takes whichever is free.
 
+use std::collections::HashMap;
 use std::path::Path;
 use std::sync::{Arc, Mutex, OnceLock};
 
@@ -42,7 +43,12 @@ struct Model {
 #[derive(Clone)]
 pub struct Embedder {
     model: Arc<Model>,
+    /// Vectors of short texts seen before (policy examples, passage sentences).
+    cache: Arc<Mutex<HashMap<String, Arc<[f32]>>>>,
 }
+
+/// Entries kept in the cache before it starts over (~30 MB at 384 floats).
+const CACHE_ENTRIES: usize = 20_000;
 
 /// ONNX Runtime is loaded once per process.
 fn environment(dylib: &Path) -> Result<&'static ort::environment::Environment, EmbedError> {
@@ -103,6 +109,7 @@ impl Embedder {
                 sessions,
                 tokenizer,
             }),
+            cache: Arc::default(),
         })
     }
 
@@ -112,6 +119,47 @@ impl Embedder {
         tokio::task::spawn_blocking(move || model.embed_all(&texts))
             .await
             .map_err(|e| EmbedError::Inference(e.to_string()))?
+    }
+
+    /// Like [`Self::embed`], but remembers the vectors: for texts that recur
+    /// (policy examples, the sentences of often-retrieved passages).
+    pub async fn embed_cached(&self, texts: &[String]) -> Result<Vec<Arc<[f32]>>, EmbedError> {
+        let missing: Vec<String> = {
+            let cache = self.cache.lock().expect("cache lock");
+            let mut missing: Vec<String> = texts
+                .iter()
+                .filter(|t| !cache.contains_key(*t))
+                .cloned()
+                .collect();
+            missing.sort_unstable();
+            missing.dedup();
+            missing
+        };
+        let fresh = if missing.is_empty() {
+            Vec::new()
+        } else {
+            self.embed(missing.clone()).await?
+        };
+        let mut cache = self.cache.lock().expect("cache lock");
+        if cache.len() + fresh.len() > CACHE_ENTRIES {
+            cache.clear();
+        }
+        let mut found: HashMap<&str, Arc<[f32]>> = HashMap::new();
+        for (text, vector) in missing.iter().zip(fresh) {
+            let vector: Arc<[f32]> = vector.into();
+            cache.insert(text.clone(), vector.clone());
+            found.insert(text, vector);
+        }
+        Ok(texts
+            .iter()
+            .map(|t| {
+                found
+                    .get(t.as_str())
+                    .cloned()
+                    .or_else(|| cache.get(t).cloned())
+                    .expect("embedded above")
+            })
+            .collect())
     }
 
     pub async fn embed_one(&self, text: &str) -> Result<Vec<f32>, EmbedError> {

@@ -8,9 +8,10 @@ pub mod db;
 pub mod demo;
 pub mod desk;
 pub mod embed;
-pub mod handoff;
+pub mod eval;
 pub mod http;
 pub mod ingest;
+pub mod policy;
 pub mod retrieve;
 pub mod thread;
 
@@ -25,9 +26,10 @@ use sqlx::PgPool;
 use embed::Embedder;
 use thread::hub::Hub;
 
-/// Settings of the answer engine and handoff policy.
+/// Instance-wide settings of the answer engine and handoff policy.
 #[derive(Clone, Debug)]
 pub struct AnswerSettings {
+    /// The threshold of workspaces whose admins have not set their own.
     pub confidence_threshold: Confidence,
 }
 

@@ -95,6 +95,29 @@ enum Command {
         #[arg(long, default_value_t = 5)]
         rounds: usize,
     },
+    /// Run the policy and the answer engine over an evaluation set (JSON
+    /// lines: id, kind, question, gold_pages, answer_facts, category) and print
+    /// the figures per kind.
+    Eval {
+        #[command(flatten)]
+        db: DbArgs,
+        #[command(flatten)]
+        model: ModelArgs,
+        #[arg(long)]
+        workspace: String,
+        /// The evaluation file.
+        #[arg(long)]
+        file: std::path::PathBuf,
+        /// Print one JSON object with the figures instead of text.
+        #[arg(long)]
+        json: bool,
+        /// Also write each case's outcome and signals to this JSON-lines file.
+        #[arg(long)]
+        dump: Option<std::path::PathBuf>,
+        /// Threshold to evaluate with instead of the workspace's.
+        #[arg(long)]
+        threshold: Option<f32>,
+    },
     /// Ask a workspace's AI a question from the command line; prints the decision.
     Ask {
         #[command(flatten)]
@@ -163,6 +186,15 @@ async fn main() -> ExitCode {
             workspace,
             question,
         } => ask(db, model, workspace, question).await,
+        Command::Eval {
+            db,
+            model,
+            workspace,
+            file,
+            json,
+            dump,
+            threshold,
+        } => eval(db, model, workspace, file, json, dump, threshold).await,
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -485,6 +517,15 @@ async fn bench_ingest(
     Ok(())
 }
 
+/// The workspace's policy, as the server would apply it.
+async fn policy(
+    pool: &sqlx::PgPool,
+    workspace_id: Uuid,
+) -> Result<app::types::policy::Policy, AnyError> {
+    let default = Confidence::new(tandem::policy::confidence::DEFAULT_THRESHOLD)?;
+    Ok(tandem::policy::settings::load(pool, workspace_id, default).await?)
+}
+
 async fn ask(
     db: DbArgs,
     model: ModelArgs,
@@ -492,36 +533,121 @@ async fn ask(
     question: String,
 ) -> Result<(), AnyError> {
     let (pool, embedder, workspace_id) = open_workspace(&db, &model, &workspace, false).await?;
-    if let Some(matched) = tandem::handoff::human_request(&question) {
-        println!("handoff: asked for a person (\u{201c}{matched}\u{201d})");
-        return Ok(());
-    }
-    if let Some((category, matched)) = tandem::handoff::sensitive_topic(&question) {
-        println!("handoff: sensitive topic {category} (\u{201c}{matched}\u{201d})");
-        return Ok(());
-    }
-    let vector = embedder.embed_one(&question).await?;
-    let passages = tandem::retrieve::retrieve(&pool, workspace_id, &question, &vector, 8).await?;
-    for p in &passages {
+    let policy = policy(&pool, workspace_id).await?;
+    let generator = tandem::answer::generator(&policy.generator, std::time::Duration::ZERO);
+    let (out, _pieces) = tokio::sync::mpsc::unbounded_channel();
+    let message = tandem::policy::Message {
+        workspace_id,
+        text: question,
+        at: Some(chrono::Utc::now()),
+        ..Default::default()
+    };
+    let response = tandem::answer::respond(
+        &pool,
+        &embedder,
+        &policy,
+        generator.as_ref(),
+        &message,
+        &out,
+    )
+    .await?;
+    let d = &response.decision;
+    for r in &response.ranked {
         println!(
-            "  {:.4} sim {:.3}  {}  ({})",
-            p.fused_score, p.similarity, p.heading_path, p.url
+            "  {:.3} (sim {:.3}, fused {:.4})  {}  <{}>",
+            r.score,
+            r.passage.similarity,
+            r.passage.fused_score,
+            r.passage.heading_path,
+            r.passage.url
         );
     }
-    match tandem::answer::compose(&embedder, &question, &vector, &passages).await? {
-        Some(draft) => {
-            println!(
-                "confidence {:.2} (best sentence {:.3}, top passage {:.3})\n{}",
-                draft.confidence.value(),
-                draft.sentence_score,
-                draft.top_similarity,
-                draft.text
-            );
-            for c in draft.citations {
+    if let Some(s) = &d.signals {
+        println!(
+            "confidence {:.2} (threshold {:.2}; top passage {:.3}, best sentence {:.3}, coverage {:.2})",
+            s.confidence,
+            policy.threshold.value(),
+            s.top_similarity,
+            s.sentence_score,
+            s.coverage
+        );
+    }
+    if !d.rules.is_empty() {
+        println!("rules: {}", d.rules.join(", "));
+    }
+    match (&response.answer, &d.handoff) {
+        (Some(answer), _) => {
+            println!("{}", answer.text);
+            for c in &answer.citations {
                 println!("  [{}] {} <{}>", c.number, c.heading_path, c.url);
             }
         }
-        None => println!("no answer: nothing relevant found"),
+        (None, Some(reason)) => println!("handoff: {}", reason.describe()),
+        (None, None) => println!("no answer"),
+    }
+    Ok(())
+}
+
+async fn eval(
+    db: DbArgs,
+    model: ModelArgs,
+    workspace: String,
+    file: std::path::PathBuf,
+    json: bool,
+    dump: Option<std::path::PathBuf>,
+    threshold: Option<f32>,
+) -> Result<(), AnyError> {
+    let text = std::fs::read_to_string(&file)
+        .map_err(|e| format!("cannot read {}: {e}", file.display()))?;
+    let cases = tandem::eval::parse(&text).map_err(|e| format!("{}: {e}", file.display()))?;
+    let (pool, embedder, workspace_id) = open_workspace(&db, &model, &workspace, false).await?;
+    let chunks: i64 = sqlx::query_scalar("select count(*) from chunk where workspace_id = $1")
+        .bind(workspace_id)
+        .fetch_one(&pool)
+        .await?;
+    if chunks == 0 {
+        return Err(
+            format!("workspace `{workspace}` has no content: ingest its site first").into(),
+        );
+    }
+    let mut policy = policy(&pool, workspace_id).await?;
+    if let Some(t) = threshold {
+        policy.threshold = Confidence::new(t)?;
+    }
+    let generator = tandem::answer::generator(&policy.generator, std::time::Duration::ZERO);
+    let bar = indicatif::ProgressBar::new(cases.len() as u64);
+    if json {
+        bar.set_draw_target(indicatif::ProgressDrawTarget::hidden());
+    }
+    let (report, outcomes) = tandem::eval::run(
+        &pool,
+        &embedder,
+        &policy,
+        generator.as_ref(),
+        workspace_id,
+        &cases,
+        |done| bar.set_position(done as u64),
+    )
+    .await?;
+    bar.finish_and_clear();
+    if let Some(path) = dump {
+        let lines: Vec<String> = outcomes
+            .iter()
+            .map(serde_json::to_string)
+            .collect::<Result<_, _>>()?;
+        std::fs::write(&path, lines.join("\n") + "\n")?;
+    }
+    if json {
+        println!("{}", serde_json::to_string(&report)?);
+    } else {
+        println!(
+            "{} on workspace `{workspace}` ({} cases, threshold {:.2}, generator {}):",
+            file.display(),
+            cases.len(),
+            policy.threshold.value(),
+            generator.name()
+        );
+        println!("{report}");
     }
     Ok(())
 }
@@ -582,7 +708,9 @@ async fn bench(
             let passages =
                 tandem::retrieve::retrieve(&pool, workspace_id, question, &vector, 8).await?;
             let t2 = std::time::Instant::now();
-            tandem::answer::compose(&embedder, question, &vector, &passages).await?;
+            let ranked =
+                tandem::answer::rescore::rescore(&embedder, question, &vector, passages).await?;
+            tandem::answer::extractive::compose(&tandem::answer::generate::sources(&ranked));
             let t3 = std::time::Instant::now();
             embed_ms.push((t1 - t0).as_secs_f64() * 1e3);
             retrieve_ms.push((t2 - t1).as_secs_f64() * 1e3);
@@ -599,7 +727,7 @@ async fn bench(
     for (name, values) in [
         ("embed question", &mut embed_ms),
         ("hybrid retrieval", &mut retrieve_ms),
-        ("extractive answer", &mut compose_ms),
+        ("rescore + compose", &mut compose_ms),
         ("total", &mut total_ms),
     ] {
         values.sort_by(f64::total_cmp);

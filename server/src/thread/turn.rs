@@ -8,15 +8,16 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use app::types::{
-    Confidence, ConversationStatus, Decision, EventBody, HandoffReason, RequestChannel,
-    RetrievedPassage,
-};
+use app::types::{ConversationStatus, EventBody, HandoffReason};
 use uuid::Uuid;
 
 use super::hub::Signal;
 use super::store::{self, StoreError};
-use crate::{answer, handoff, retrieve, Engines};
+use crate::policy::{replay, settings, DecideError, Effects, Message};
+use crate::{answer, Engines};
+
+/// The built-in generator's pieces are spaced like typing.
+const TYPING_PACE: Duration = Duration::from_millis(18);
 
 #[derive(Debug, thiserror::Error)]
 pub enum TurnError {
@@ -25,7 +26,7 @@ pub enum TurnError {
     #[error(transparent)]
     Db(#[from] sqlx::Error),
     #[error(transparent)]
-    Embed(#[from] crate::embed::EmbedError),
+    Decide(#[from] DecideError),
 }
 
 /// The advisory-lock key of a conversation's AI turn.
@@ -103,17 +104,54 @@ async fn mark_handled(
     Ok(())
 }
 
+/// The conversation's context for the policy.
+#[derive(sqlx::FromRow)]
+struct Context {
+    workspace_id: Uuid,
+    page_url: Option<String>,
+    attributes: sqlx::types::Json<serde_json::Map<String, serde_json::Value>>,
+}
+
+/// Applies what the rules asked for besides the handoff.
+async fn apply(
+    conn: &mut sqlx::PgConnection,
+    conversation_id: Uuid,
+    effects: &Effects,
+    team: Option<&str>,
+) -> Result<(), sqlx::Error> {
+    if effects == &Effects::default() && team.is_none() {
+        return Ok(());
+    }
+    sqlx::query(
+        "update conversation set
+            tags = array(select distinct unnest(tags || $2::text[])),
+            priority = coalesce($3, priority),
+            team = coalesce($4, team)
+         where conversation_id = $1",
+    )
+    .bind(conversation_id)
+    .bind(&effects.tags)
+    .bind(effects.priority.map(|p| p.as_str()))
+    .bind(team)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
 /// One answer or handoff for what is pending; false when nothing was.
 async fn step(engines: &Engines, conversation_id: Uuid) -> Result<bool, TurnError> {
     let (upto, pending) = pending(engines, conversation_id).await?;
     if pending.is_empty() {
         return Ok(false);
     }
-    let workspace_id: Uuid =
-        sqlx::query_scalar("select workspace_id from conversation where conversation_id = $1")
-            .bind(conversation_id)
-            .fetch_one(&engines.pool)
-            .await?;
+    let context = sqlx::query_as::<_, Context>(
+        "select c.workspace_id, c.page_url, v.attributes from conversation c
+         join visitor v using (visitor_id) where c.conversation_id = $1",
+    )
+    .bind(conversation_id)
+    .fetch_one(&engines.pool)
+    .await?;
+    let workspace_id = context.workspace_id;
     let question = pending
         .iter()
         .rev()
@@ -122,74 +160,63 @@ async fn step(engines: &Engines, conversation_id: Uuid) -> Result<bool, TurnErro
         .cloned()
         .collect::<Vec<_>>()
         .join("\n");
-
-    // Triggers that need no retrieval.
-    let trigger = handoff::human_request(&question)
-        .map(|matched| HandoffReason::HumanRequested {
-            via: RequestChannel::Message,
-            matched: Some(matched),
-        })
-        .or_else(|| {
-            handoff::sensitive_topic(&question)
-                .map(|(category, matched)| HandoffReason::Sensitive { category, matched })
-        });
-    if let Some(reason) = trigger {
-        let mut tx = engines.pool.begin().await?;
-        let conversation = store::lock(&mut tx, conversation_id).await?;
-        if conversation.status() == ConversationStatus::WaitingHuman {
-            // Already with the team; the AI stays quiet on this one.
-            let body = EventBody::StatusChange {
-                status: ConversationStatus::WaitingHuman,
-                reason: Some(reason),
-                agent_name: None,
-                decision: None,
-            };
-            store::append(&mut tx, &conversation, None, &body).await?;
-        } else {
-            store::escalate(&mut tx, &conversation, None, reason, None).await?;
-        }
-        mark_handled(&mut tx, conversation_id, upto).await?;
-        tx.commit().await?;
-        return Ok(true);
-    }
-
-    let vector = engines.embedder.embed_one(&question).await?;
-    let passages = retrieve::retrieve(&engines.pool, workspace_id, &question, &vector, 8).await?;
-    let draft = answer::compose(&engines.embedder, &question, &vector, &passages).await?;
-    let threshold = engines.settings.confidence_threshold;
-    let confidence = draft
-        .as_ref()
-        .map_or(Confidence::clamped(0.0), |d| d.confidence);
-    let retrieved = passages
-        .iter()
-        .map(|p| RetrievedPassage {
-            chunk_id: p.chunk_id,
-            title: p.title.clone(),
-            heading_path: p.heading_path.clone(),
-            url: p.url.clone(),
-            fused_score: p.fused_score as f32,
-            similarity: p.similarity as f32,
-        })
-        .collect();
-    let answered = confidence >= threshold && draft.is_some();
-    let decision = Decision {
-        answered,
-        confidence,
-        handoff: (!answered).then_some(HandoffReason::LowConfidence {
-            confidence,
-            threshold,
-        }),
-        retrieved,
+    let policy = settings::load(
+        &engines.pool,
+        workspace_id,
+        engines.settings.confidence_threshold,
+    )
+    .await?;
+    let message = Message {
+        workspace_id,
+        text: question.clone(),
+        page_url: context.page_url,
+        attributes: context.attributes.0,
+        unhelpful_in_a_row: replay::unhelpful_in_a_row(&engines.pool, conversation_id).await?,
+        at: Some(chrono::Utc::now()),
     };
-    tracing::info!(confidence = confidence.value(), answered, "answer decided");
 
-    let Some(draft) = draft.filter(|_| answered) else {
-        let mut tx = engines.pool.begin().await?;
-        let conversation = store::lock(&mut tx, conversation_id).await?;
-        let reason = HandoffReason::LowConfidence {
-            confidence,
-            threshold,
-        };
+    // Pieces of the answer go out live as the generator writes them.
+    let turn_id = Uuid::new_v4();
+    let (out, mut pieces) = tokio::sync::mpsc::unbounded_channel::<String>();
+    let hub = engines.hub.clone();
+    let forward = tokio::spawn(async move {
+        while let Some(delta) = pieces.recv().await {
+            hub.publish(Signal::Token {
+                workspace_id,
+                conversation_id,
+                turn_id,
+                delta: Arc::from(delta),
+            });
+        }
+    });
+    let generator = answer::generator(&policy.generator, TYPING_PACE);
+    let response = answer::respond(
+        &engines.pool,
+        &engines.embedder,
+        &policy,
+        generator.as_ref(),
+        &message,
+        &out,
+    )
+    .await;
+    drop(out);
+    let _ = forward.await;
+    let response = response?;
+    let decision = response.decision;
+
+    let mut tx = engines.pool.begin().await?;
+    let conversation = store::lock(&mut tx, conversation_id).await?;
+    let team = match &decision.handoff {
+        Some(HandoffReason::Rule { team, .. }) => team.as_deref(),
+        _ => None,
+    };
+    apply(&mut tx, conversation_id, &response.effects, team).await?;
+    let answer = response.answer.filter(|_| decision.answered);
+    let Some(answer) = answer else {
+        let reason = decision
+            .handoff
+            .clone()
+            .expect("a decision without an answer has a reason");
         let escalated = store::escalate(
             &mut tx,
             &conversation,
@@ -199,35 +226,30 @@ async fn step(engines: &Engines, conversation_id: Uuid) -> Result<bool, TurnErro
         )
         .await?;
         if !escalated && conversation.status() == ConversationStatus::WaitingHuman {
-            // Already waiting for a person: record that the AI did not answer.
+            // Already waiting for a person: record what the AI did not answer.
             let body = EventBody::StatusChange {
                 status: conversation.status(),
                 reason: Some(reason),
                 agent_name: None,
-                decision: Some(decision),
+                decision: Some(decision.clone()),
             };
             store::append(&mut tx, &conversation, None, &body).await?;
         }
+        replay::record(
+            &mut tx,
+            workspace_id,
+            Some(conversation_id),
+            &question,
+            &decision,
+            None,
+        )
+        .await?;
         mark_handled(&mut tx, conversation_id, upto).await?;
         tx.commit().await?;
         return Ok(true);
     };
 
-    // Stream the answer, then store it once, unless a person took over.
-    let turn_id = Uuid::new_v4();
-    let mut words = draft.text.split_inclusive(' ').peekable();
-    while words.peek().is_some() {
-        let delta: String = words.by_ref().take(2).collect();
-        engines.hub.publish(Signal::Token {
-            workspace_id,
-            conversation_id,
-            turn_id,
-            delta: Arc::from(delta),
-        });
-        tokio::time::sleep(Duration::from_millis(18)).await;
-    }
-    let mut tx = engines.pool.begin().await?;
-    let conversation = store::lock(&mut tx, conversation_id).await?;
+    // Store the answer once, unless a person took over while it was written.
     if matches!(
         conversation.status(),
         ConversationStatus::Open | ConversationStatus::Resolved
@@ -238,11 +260,23 @@ async fn step(engines: &Engines, conversation_id: Uuid) -> Result<bool, TurnErro
         return Ok(true);
     }
     let body = EventBody::AiAnswer {
-        text: draft.text,
-        citations: draft.citations,
-        decision,
+        text: answer.text,
+        citations: answer.citations,
+        decision: decision.clone(),
     };
-    store::append(&mut tx, &conversation, None, &body).await?;
+    let seq = store::append(&mut tx, &conversation, None, &body)
+        .await?
+        .event()
+        .seq;
+    replay::record(
+        &mut tx,
+        workspace_id,
+        Some(conversation_id),
+        &question,
+        &decision,
+        Some(seq),
+    )
+    .await?;
     mark_handled(&mut tx, conversation_id, upto).await?;
     tx.commit().await?;
     Ok(true)

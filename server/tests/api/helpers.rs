@@ -47,7 +47,10 @@ impl TestApp {
             embedder: embedder(),
             hub: Hub::new(),
             settings: Arc::new(AnswerSettings {
-                confidence_threshold: app::types::Confidence::new(0.45).unwrap(),
+                confidence_threshold: app::types::Confidence::new(
+                    tandem::policy::confidence::DEFAULT_THRESHOLD,
+                )
+                .unwrap(),
             }),
             turn_slots: Arc::new(tokio::sync::Semaphore::new(tandem::CONCURRENT_TURNS)),
         };

@@ -1,0 +1,185 @@
+//! The handoff policy as admins edit it and as decisions record it.
+
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use super::Confidence;
+
+/// Everything the policy weighed for one visitor message. Stored with the
+/// decision, so a replay with another threshold or rule set is exact.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Signals {
+    /// The words that asked for a person, if any.
+    pub human_request: Option<String>,
+    /// The sensitive category detected, if any, and what signalled it.
+    pub sensitive: Option<SensitiveMatch>,
+    /// Cosine similarity of the best passage to the question.
+    pub top_similarity: f32,
+    /// The best sentence's score (similarity plus word overlap).
+    pub sentence_score: f32,
+    /// Share of the question's content words found in the best passage.
+    pub coverage: f32,
+    /// The same share within that passage's best sentence and its neighbours.
+    #[serde(default)]
+    pub sentence_coverage: f32,
+    /// The calibrated confidence from the numbers above.
+    pub confidence: f32,
+    /// "Title › Heading" of the best passage: the detected topic.
+    pub topic: Option<String>,
+    /// The page the visitor was on.
+    pub page_url: Option<String>,
+    /// Unhelpful AI answers in a row before this message.
+    pub unhelpful_in_a_row: u32,
+    /// Whether the message came outside the workspace's support hours.
+    pub outside_hours: bool,
+    /// The visitor's attributes (from the site's identify call).
+    #[serde(default)]
+    pub attributes: serde_json::Map<String, serde_json::Value>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct SensitiveMatch {
+    pub category: String,
+    /// The phrase that matched, or the example the message was closest to.
+    pub matched: String,
+    /// 1.0 for a phrase; the similarity to the closest example otherwise.
+    pub score: f32,
+}
+
+/// A workspace's answer and handoff settings.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Policy {
+    /// Answers below this confidence go to a person.
+    pub threshold: Confidence,
+    pub categories: Vec<SensitiveCategory>,
+    pub rules: Vec<Rule>,
+    pub generator: GeneratorSettings,
+    pub support_hours: Option<SupportHours>,
+}
+
+/// A sensitive topic the team wants a person to handle.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct SensitiveCategory {
+    /// snake_case, e.g. `billing_dispute`.
+    pub name: String,
+    pub enabled: bool,
+    /// Phrases (case-insensitive substrings, or `/regex/`) that signal it.
+    pub phrases: Vec<String>,
+    /// Example messages; a message close enough in meaning to one signals it.
+    pub examples: Vec<String>,
+}
+
+/// An admin rule: when every condition holds, take the action.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Rule {
+    pub id: Uuid,
+    pub name: String,
+    pub enabled: bool,
+    pub conditions: Vec<Condition>,
+    pub action: RuleAction,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "when", rename_all = "snake_case")]
+pub enum Condition {
+    /// The message contains this phrase (case-insensitive), or matches `/regex/`.
+    Phrase { pattern: String },
+    /// A sensitive category was detected (`any` for any of them).
+    Category { name: String },
+    /// The detected topic (best passage's title and headings) contains this.
+    Topic { contains: String },
+    /// The visitor's page URL contains this.
+    PageUrl { contains: String },
+    /// A visitor attribute equals this value (as text).
+    Attribute { key: String, equals: String },
+    /// At least this many unhelpful AI answers in a row.
+    UnhelpfulInARow { at_least: u32 },
+    /// The message arrived outside support hours.
+    OutsideSupportHours,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "then", rename_all = "snake_case")]
+pub enum RuleAction {
+    HandOff,
+    HandOffToTeam {
+        team: String,
+    },
+    Tag {
+        tag: String,
+    },
+    Priority {
+        level: Priority,
+    },
+    /// Answer even if a sensitive topic or low confidence would hand off (a
+    /// visitor's own request for a person still wins).
+    AnswerWithoutHandoff,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Priority {
+    Low,
+    Normal,
+    High,
+    Urgent,
+}
+
+impl Priority {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Low => "low",
+            Self::Normal => "normal",
+            Self::High => "high",
+            Self::Urgent => "urgent",
+        }
+    }
+}
+
+/// Which generator writes the workspace's answers.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum GeneratorSettings {
+    /// Offline extractive answers from the passages (no key needed).
+    Builtin,
+    /// Any OpenAI-compatible chat-completions endpoint.
+    OpenAi {
+        /// e.g. `https://api.openai.com/v1` or `http://127.0.0.1:11434/v1`.
+        base_url: String,
+        model: String,
+        /// Empty for servers that need none. Never sent back to the browser.
+        #[serde(default)]
+        api_key: String,
+    },
+}
+
+/// When the team answers: a time zone and opening hours per weekday.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct SupportHours {
+    /// IANA name, e.g. `Europe/Berlin`.
+    pub time_zone: String,
+    /// Monday first; each day's opening and closing time as "HH:MM", or none.
+    pub days: [Option<(String, String)>; 7],
+}
+
+/// One past decision as a replayed policy would have made it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ReplayRow {
+    pub conversation_id: Option<Uuid>,
+    pub question: String,
+    pub at: chrono::DateTime<chrono::Utc>,
+    /// What happened: `None` = answered, else the reason's short label.
+    pub before: Option<String>,
+    pub after: Option<String>,
+    pub confidence: f32,
+}
+
+/// The outcome of replaying a candidate policy over past decisions.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Replay {
+    pub decisions: usize,
+    pub handed_off_before: usize,
+    pub handed_off_after: usize,
+    /// Only the decisions whose outcome changes.
+    pub changed: Vec<ReplayRow>,
+}

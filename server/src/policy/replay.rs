@@ -1,0 +1,134 @@
+//! Replay: the workspace's past decisions under a candidate policy, from the
+//! signals stored with each, so an admin sees what a new threshold or rule
+//! set would change before saving it.
+
+use app::types::policy::{Policy, Replay, ReplayRow};
+use app::types::{Decision, HandoffReason};
+use chrono::{DateTime, Utc};
+use sqlx::types::Json;
+use sqlx::PgPool;
+use uuid::Uuid;
+
+/// How many of the most recent decisions a replay covers.
+pub const REPLAYED: i64 = 2000;
+/// How many changed rows are listed.
+const LISTED: usize = 200;
+
+#[derive(sqlx::FromRow)]
+struct DecisionRow {
+    conversation_id: Option<Uuid>,
+    question: String,
+    record: Json<Decision>,
+    created_at: DateTime<Utc>,
+}
+
+/// The label of an outcome: `None` when the AI answered.
+fn label(handoff: Option<&HandoffReason>) -> Option<String> {
+    handoff.map(|h| match h {
+        HandoffReason::Sensitive { category, .. } => format!("sensitive: {category}"),
+        HandoffReason::Rule { rule, .. } => format!("rule: {rule}"),
+        other => other.short().to_owned(),
+    })
+}
+
+pub async fn replay(
+    pool: &PgPool,
+    workspace_id: Uuid,
+    candidate: &Policy,
+) -> Result<Replay, sqlx::Error> {
+    let rows = sqlx::query_as::<_, DecisionRow>(
+        "select conversation_id, question, record, created_at from decision
+         where workspace_id = $1 order by created_at desc limit $2",
+    )
+    .bind(workspace_id)
+    .bind(REPLAYED)
+    .fetch_all(pool)
+    .await?;
+    let mut replay = Replay {
+        decisions: 0,
+        handed_off_before: 0,
+        handed_off_after: 0,
+        changed: Vec::new(),
+    };
+    for row in rows {
+        let decision = row.record.0;
+        let Some(signals) = &decision.signals else {
+            continue;
+        };
+        let before = label(decision.handoff.as_ref());
+        let verdict = super::outcome(signals, candidate, &row.question);
+        // A generator's failure after the policy let it answer would recur.
+        let after_generation = matches!(
+            decision.handoff,
+            Some(HandoffReason::NotGrounded | HandoffReason::GeneratorFailed { .. })
+        );
+        let after = match (&verdict.handoff, after_generation) {
+            (None, true) => before.clone(),
+            (handoff, _) => label(handoff.as_ref()),
+        };
+        replay.decisions += 1;
+        replay.handed_off_before += usize::from(before.is_some());
+        replay.handed_off_after += usize::from(after.is_some());
+        if before != after && replay.changed.len() < LISTED {
+            replay.changed.push(ReplayRow {
+                conversation_id: row.conversation_id,
+                question: row.question,
+                at: row.created_at,
+                before,
+                after,
+                confidence: signals.confidence,
+            });
+        }
+    }
+    Ok(replay)
+}
+
+/// Stores a decision for the record and for later replays.
+pub async fn record(
+    conn: &mut sqlx::PgConnection,
+    workspace_id: Uuid,
+    conversation_id: Option<Uuid>,
+    question: &str,
+    decision: &Decision,
+    answer_seq: Option<i64>,
+) -> Result<Uuid, sqlx::Error> {
+    let id = Uuid::new_v4();
+    sqlx::query(
+        "insert into decision (decision_id, workspace_id, conversation_id, question, record, answer_seq)
+         values ($1, $2, $3, $4, $5, $6)",
+    )
+    .bind(id)
+    .bind(workspace_id)
+    .bind(conversation_id)
+    .bind(question)
+    .bind(Json(decision))
+    .bind(answer_seq)
+    .execute(conn)
+    .await?;
+    Ok(id)
+}
+
+/// Unhelpful AI turns in a row at the end of the conversation: answers the
+/// visitor rated down, and messages the AI could not answer.
+pub async fn unhelpful_in_a_row(pool: &PgPool, conversation_id: Uuid) -> Result<u32, sqlx::Error> {
+    let rows: Vec<(Json<Decision>, Option<bool>)> = sqlx::query_as(
+        "select d.record, f.helpful from decision d
+         left join answer_feedback f on f.conversation_id = d.conversation_id and f.seq = d.answer_seq
+         where d.conversation_id = $1 order by d.created_at desc limit 20",
+    )
+    .bind(conversation_id)
+    .fetch_all(pool)
+    .await?;
+    Ok(rows
+        .iter()
+        .take_while(|(Json(d), helpful)| match &d.handoff {
+            None => *helpful == Some(false),
+            Some(h) => matches!(
+                h,
+                HandoffReason::LowConfidence { .. }
+                    | HandoffReason::NotGrounded
+                    | HandoffReason::GeneratorFailed { .. }
+            ),
+        })
+        .count() as u32)
+}

@@ -1,0 +1,266 @@
+//! A workspace's policy in the database: loaded for every decision, saved by
+//! admins as a whole (validated first, in one transaction).
+
+use app::types::policy::{GeneratorSettings, Policy, Rule, SensitiveCategory, SupportHours};
+use app::types::Confidence;
+use sqlx::types::Json;
+use sqlx::PgPool;
+use uuid::Uuid;
+
+use super::{defaults, detect::Phrases, hours};
+
+#[derive(sqlx::FromRow)]
+struct SettingsRow {
+    confidence_threshold: Option<f32>,
+    generator: Json<GeneratorSettings>,
+    support_hours: Option<Json<SupportHours>>,
+}
+
+#[derive(sqlx::FromRow)]
+struct CategoryRow {
+    name: String,
+    enabled: bool,
+    phrases: Vec<String>,
+    examples: Vec<String>,
+}
+
+#[derive(sqlx::FromRow)]
+struct RuleRow {
+    rule_id: Uuid,
+    name: String,
+    enabled: bool,
+    conditions: Json<Vec<app::types::policy::Condition>>,
+    action: Json<app::types::policy::RuleAction>,
+}
+
+/// Creates the workspace's settings with the default categories, once.
+async fn seed(pool: &PgPool, workspace_id: Uuid) -> Result<(), sqlx::Error> {
+    let mut tx = pool.begin().await?;
+    let created = sqlx::query(
+        "insert into answer_settings (workspace_id) values ($1) on conflict do nothing",
+    )
+    .bind(workspace_id)
+    .execute(&mut *tx)
+    .await?
+    .rows_affected();
+    if created == 1 {
+        for (position, c) in defaults::categories().into_iter().enumerate() {
+            sqlx::query(
+                "insert into sensitive_category (workspace_id, name, enabled, phrases, examples, position)
+                 values ($1, $2, $3, $4, $5, $6)",
+            )
+            .bind(workspace_id)
+            .bind(&c.name)
+            .bind(c.enabled)
+            .bind(&c.phrases)
+            .bind(&c.examples)
+            .bind(position as i32)
+            .execute(&mut *tx)
+            .await?;
+        }
+    }
+    tx.commit().await
+}
+
+/// The workspace's policy; `default_threshold` applies until an admin sets one.
+pub async fn load(
+    pool: &PgPool,
+    workspace_id: Uuid,
+    default_threshold: Confidence,
+) -> Result<Policy, sqlx::Error> {
+    let row = match sqlx::query_as::<_, SettingsRow>(
+        "select confidence_threshold, generator, support_hours from answer_settings where workspace_id = $1",
+    )
+    .bind(workspace_id)
+    .fetch_optional(pool)
+    .await?
+    {
+        Some(row) => row,
+        None => {
+            seed(pool, workspace_id).await?;
+            return Box::pin(load(pool, workspace_id, default_threshold)).await;
+        }
+    };
+    let categories = sqlx::query_as::<_, CategoryRow>(
+        "select name, enabled, phrases, examples from sensitive_category
+         where workspace_id = $1 order by position, name",
+    )
+    .bind(workspace_id)
+    .fetch_all(pool)
+    .await?
+    .into_iter()
+    .map(|c| SensitiveCategory {
+        name: c.name,
+        enabled: c.enabled,
+        phrases: c.phrases,
+        examples: c.examples,
+    })
+    .collect();
+    let rules = sqlx::query_as::<_, RuleRow>(
+        "select rule_id, name, enabled, conditions, action from handoff_rule
+         where workspace_id = $1 order by position",
+    )
+    .bind(workspace_id)
+    .fetch_all(pool)
+    .await?
+    .into_iter()
+    .map(|r| Rule {
+        id: r.rule_id,
+        name: r.name,
+        enabled: r.enabled,
+        conditions: r.conditions.0,
+        action: r.action.0,
+    })
+    .collect();
+    Ok(Policy {
+        threshold: row
+            .confidence_threshold
+            .map_or(default_threshold, Confidence::clamped),
+        categories,
+        rules,
+        generator: row.generator.0,
+        support_hours: row.support_hours.map(|h| h.0),
+    })
+}
+
+/// What is wrong with a policy an admin wants to save, if anything.
+pub fn validate(policy: &Policy) -> Result<(), String> {
+    let mut names = std::collections::HashSet::new();
+    for c in &policy.categories {
+        let valid = c.name.len() <= 63
+            && c.name.starts_with(|ch: char| ch.is_ascii_lowercase())
+            && c.name
+                .chars()
+                .all(|ch| ch.is_ascii_lowercase() || ch.is_ascii_digit() || ch == '_');
+        if !valid {
+            return Err(format!(
+                "category names are lowercase words joined by _, not \u{201c}{}\u{201d}",
+                c.name
+            ));
+        }
+        if !names.insert(&c.name) {
+            return Err(format!("two categories are named {}", c.name));
+        }
+        Phrases::compile(&c.phrases).map_err(|e| format!("{}: {e}", c.name))?;
+    }
+    for r in &policy.rules {
+        if r.name.trim().is_empty() {
+            return Err("every rule needs a name".into());
+        }
+        if r.conditions.is_empty() {
+            return Err(format!("rule \u{201c}{}\u{201d} has no condition", r.name));
+        }
+        for c in &r.conditions {
+            if let app::types::policy::Condition::Phrase { pattern } = c {
+                Phrases::compile(std::slice::from_ref(pattern))
+                    .map_err(|e| format!("rule \u{201c}{}\u{201d}: {e}", r.name))?;
+            }
+        }
+    }
+    if let GeneratorSettings::OpenAi {
+        base_url, model, ..
+    } = &policy.generator
+    {
+        let url = url::Url::parse(base_url)
+            .map_err(|_| format!("\u{201c}{base_url}\u{201d} is not a URL"))?;
+        if !matches!(url.scheme(), "http" | "https") {
+            return Err("the model endpoint must be an http(s) URL".into());
+        }
+        if model.trim().is_empty() {
+            return Err("name the model to use".into());
+        }
+    }
+    if let Some(h) = &policy.support_hours {
+        hours::validate(h)?;
+    }
+    Ok(())
+}
+
+/// The policy as the browser may see it: the API key is never sent back.
+pub fn redacted(mut policy: Policy) -> Policy {
+    if let GeneratorSettings::OpenAi { api_key, .. } = &mut policy.generator {
+        if !api_key.is_empty() {
+            *api_key = String::new();
+        }
+    }
+    policy
+}
+
+/// Replaces the workspace's policy. An OpenAI-compatible generator saved
+/// with an empty key keeps the key already stored.
+pub async fn save(pool: &PgPool, workspace_id: Uuid, policy: &Policy) -> Result<(), SaveError> {
+    validate(policy).map_err(SaveError::Invalid)?;
+    let mut policy = policy.clone();
+    if let GeneratorSettings::OpenAi { api_key, .. } = &mut policy.generator {
+        if api_key.is_empty() {
+            let stored: Option<Json<GeneratorSettings>> =
+                sqlx::query_scalar("select generator from answer_settings where workspace_id = $1")
+                    .bind(workspace_id)
+                    .fetch_optional(pool)
+                    .await?;
+            if let Some(Json(GeneratorSettings::OpenAi { api_key: old, .. })) = stored {
+                *api_key = old;
+            }
+        }
+    }
+    let mut tx = pool.begin().await?;
+    sqlx::query(
+        "insert into answer_settings (workspace_id, confidence_threshold, generator, support_hours, updated_at)
+         values ($1, $2, $3, $4, now())
+         on conflict (workspace_id) do update set confidence_threshold = $2, generator = $3,
+             support_hours = $4, updated_at = now()",
+    )
+    .bind(workspace_id)
+    .bind(policy.threshold.value())
+    .bind(Json(&policy.generator))
+    .bind(policy.support_hours.as_ref().map(Json))
+    .execute(&mut *tx)
+    .await?;
+    sqlx::query("delete from sensitive_category where workspace_id = $1")
+        .bind(workspace_id)
+        .execute(&mut *tx)
+        .await?;
+    for (position, c) in policy.categories.iter().enumerate() {
+        sqlx::query(
+            "insert into sensitive_category (workspace_id, name, enabled, phrases, examples, position)
+             values ($1, $2, $3, $4, $5, $6)",
+        )
+        .bind(workspace_id)
+        .bind(&c.name)
+        .bind(c.enabled)
+        .bind(&c.phrases)
+        .bind(&c.examples)
+        .bind(position as i32)
+        .execute(&mut *tx)
+        .await?;
+    }
+    sqlx::query("delete from handoff_rule where workspace_id = $1")
+        .bind(workspace_id)
+        .execute(&mut *tx)
+        .await?;
+    for (position, r) in policy.rules.iter().enumerate() {
+        sqlx::query(
+            "insert into handoff_rule (rule_id, workspace_id, position, name, enabled, conditions, action)
+             values ($1, $2, $3, $4, $5, $6, $7)",
+        )
+        .bind(r.id)
+        .bind(workspace_id)
+        .bind(position as i32)
+        .bind(r.name.trim())
+        .bind(r.enabled)
+        .bind(Json(&r.conditions))
+        .bind(Json(&r.action))
+        .execute(&mut *tx)
+        .await?;
+    }
+    tx.commit().await?;
+    Ok(())
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum SaveError {
+    #[error("{0}")]
+    Invalid(String),
+    #[error(transparent)]
+    Db(#[from] sqlx::Error),
+}
