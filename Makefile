@@ -1,5 +1,5 @@
 # The two commands: `make run` and `make test`. Both set up whatever is missing.
-.PHONY: run test setup db db-stop build lint bench clean-data
+.PHONY: run test setup db db-stop build lint bench eval clean-data
 
 run:
 	scripts/run.sh
@@ -28,6 +28,10 @@ lint:
 # manual, the answer path on the demo workspace, the UI's sizes.
 bench: build db
 	scripts/bench.sh
+
+# The answer engine's figures on ../shared/eval (tune and report sets).
+eval: build db
+	scripts/eval.sh
 
 clean-data: db-stop
 	rm -rf .data

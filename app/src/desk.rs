@@ -7,6 +7,7 @@ use uuid::Uuid;
 
 use crate::error::DeskError;
 use crate::knowledge::{NewWebsite, SnippetView, SourceDetail, SourceView};
+use crate::types::policy::{Policy, Replay};
 use crate::types::{AgentProfile, ConversationSummary, ConversationView, MessageBody};
 use crate::widget::WidgetSettings;
 
@@ -52,6 +53,11 @@ pub trait SupportDesk: Send + Sync + 'static {
         answer: String,
     ) -> Result<Uuid, DeskError>;
     async fn delete_snippet(&self, admin: &SignedIn, id: Uuid) -> Result<(), DeskError>;
+
+    // Answer and handoff policy (admins only).
+    async fn policy(&self, admin: &SignedIn) -> Result<Policy, DeskError>;
+    async fn save_policy(&self, admin: &SignedIn, policy: Policy) -> Result<(), DeskError>;
+    async fn replay_policy(&self, admin: &SignedIn, policy: Policy) -> Result<Replay, DeskError>;
 }
 
 /// The desk as server functions find it in their context.

@@ -110,7 +110,10 @@ fn Inbox(workspace_name: String, agent_name: String, is_admin: bool) -> impl Int
                     <span class="text-sm text-slate-300">{workspace_name}" · inbox"</span>
                 </div>
                 <div class="flex items-center gap-3 text-sm">
-                    {is_admin.then(|| view! { <A href="/admin/knowledge" attr:class="text-slate-300 hover:text-white">"Knowledge"</A> })}
+                    {is_admin.then(|| view! {
+                        <A href="/admin/knowledge" attr:class="text-slate-300 hover:text-white">"Knowledge"</A>
+                        <A href="/admin/policy" attr:class="text-slate-300 hover:text-white">"Handoff policy"</A>
+                    })}
                     <span class="flex items-center gap-1">
                         <span class="inline-block h-2 w-2 rounded-full"
                             class=("bg-emerald-400", move || connected.get())

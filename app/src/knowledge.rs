@@ -175,8 +175,9 @@ fn use_poll(active: RwSignal<bool>, ms: u64) -> RwSignal<u64> {
 }
 
 /// Only admins get the page; others are sent to sign in or to the inbox.
+/// `section` names the page in the header ("knowledge", "policy").
 #[component]
-fn AdminOnly(children: ChildrenFn) -> impl IntoView {
+pub(crate) fn AdminOnly(section: &'static str, children: ChildrenFn) -> impl IntoView {
     let profile = Resource::new(|| (), |_| me());
     let children = StoredValue::new(children);
     view! {
@@ -188,11 +189,12 @@ fn AdminOnly(children: ChildrenFn) -> impl IntoView {
                             <header class="flex items-center justify-between bg-slate-900 px-4 py-2 text-white">
                                 <div class="flex items-baseline gap-3">
                                     <A href="/inbox" attr:class="font-bold tracking-tight">"tandem"</A>
-                                    <span class="text-sm text-slate-300">{p.workspace_name}" · knowledge"</span>
+                                    <span class="text-sm text-slate-300">{p.workspace_name}" · "{section}</span>
                                 </div>
                                 <nav class="flex items-center gap-4 text-sm" aria-label="Sections">
                                     <A href="/inbox" attr:class="text-slate-300 hover:text-white">"Inbox"</A>
-                                    <A href="/admin/knowledge" attr:class="text-white">"Knowledge"</A>
+                                    <A href="/admin/knowledge" attr:class=if section == "knowledge" { "text-white" } else { "text-slate-300 hover:text-white" }>"Knowledge"</A>
+                                    <A href="/admin/policy" attr:class=if section == "policy" { "text-white" } else { "text-slate-300 hover:text-white" }>"Handoff policy"</A>
                                     <span class="text-slate-400">{p.name}</span>
                                 </nav>
                             </header>
@@ -215,17 +217,17 @@ fn AdminOnly(children: ChildrenFn) -> impl IntoView {
 
 #[component]
 pub fn KnowledgePage() -> impl IntoView {
-    view! { <AdminOnly><Knowledge/></AdminOnly> }
+    view! { <AdminOnly section="knowledge"><Knowledge/></AdminOnly> }
 }
 
 #[component]
 pub fn SourcePage() -> impl IntoView {
-    view! { <AdminOnly><SourceDetailView/></AdminOnly> }
+    view! { <AdminOnly section="knowledge"><SourceDetailView/></AdminOnly> }
 }
 
-const INPUT: &str = "w-full rounded border border-slate-300 bg-white px-3 py-2 text-sm focus:border-amber-500 focus:outline-none focus:ring-2 focus:ring-amber-200";
-const BUTTON: &str = "rounded bg-slate-900 px-3 py-2 text-sm font-semibold text-white hover:bg-slate-700 disabled:opacity-50";
-const SMALL_BUTTON: &str =
+pub(crate) const INPUT: &str = "w-full rounded border border-slate-300 bg-white px-3 py-2 text-sm focus:border-amber-500 focus:outline-none focus:ring-2 focus:ring-amber-200";
+pub(crate) const BUTTON: &str = "rounded bg-slate-900 px-3 py-2 text-sm font-semibold text-white hover:bg-slate-700 disabled:opacity-50";
+pub(crate) const SMALL_BUTTON: &str =
     "rounded border border-slate-300 bg-white px-2 py-1 text-xs font-medium hover:bg-slate-50";
 
 #[component]

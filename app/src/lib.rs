@@ -2,6 +2,9 @@
 //! widget, the agents' inbox, and thin server functions over the server's
 //! engines (which the server crate provides as [`desk::Desk`]).
 
+// The policy editor's nested views exceed the default type-normalisation depth.
+#![recursion_limit = "256"]
+
 pub mod auth;
 #[cfg(feature = "ssr")]
 pub mod desk;
@@ -9,6 +12,8 @@ pub mod error;
 pub mod inbox;
 pub mod knowledge;
 pub mod live;
+pub mod markdown;
+pub mod policy;
 pub mod thread;
 pub mod types;
 pub mod widget;
@@ -50,6 +55,7 @@ pub fn App() -> impl IntoView {
                 <Route path=path!("/widget") view=widget::WidgetPage/>
                 <Route path=path!("/admin/knowledge") view=knowledge::KnowledgePage/>
                 <Route path=path!("/admin/knowledge/:id") view=knowledge::SourcePage/>
+                <Route path=path!("/admin/policy") view=policy::PolicyPage/>
                 <ParentRoute path=path!("/inbox") view=inbox::InboxLayout>
                     <Route path=path!("") view=inbox::NoConversation/>
                     <Route path=path!(":id") view=inbox::ConversationPane/>

@@ -5,7 +5,8 @@
 use leptos::prelude::*;
 use uuid::Uuid;
 
-use crate::types::{Citation, ConversationStatus, EventBody, HandoffReason, ThreadEvent};
+use crate::markdown::{self, Block, Inline};
+use crate::types::{Citation, ConversationStatus, Decision, EventBody, HandoffReason, ThreadEvent};
 
 /// The events a page has, in `seq` order, without duplicates, plus the AI
 /// answer being streamed, if any.
@@ -85,44 +86,24 @@ pub enum Viewer {
     Agent,
 }
 
-/// One piece of an answer: text, or a reference to citation `n`.
-#[derive(Debug, PartialEq)]
-pub enum Segment<'a> {
-    Text(&'a str),
-    Cite(u32),
-}
-
-/// Splits "Refunds take 5 days [1]." into text and citation markers.
-pub fn segments(text: &str) -> Vec<Segment<'_>> {
-    let mut out = Vec::new();
-    let mut rest = text;
-    while let Some(open) = rest.find('[') {
-        let after = &rest[open + 1..];
-        let digits = after.chars().take_while(char::is_ascii_digit).count();
-        if digits > 0 && digits <= 3 && after[digits..].starts_with(']') {
-            if open > 0 {
-                out.push(Segment::Text(&rest[..open]));
-            }
-            out.push(Segment::Cite(after[..digits].parse().unwrap_or(0)));
-            rest = &after[digits + 1..];
-        } else {
-            out.push(Segment::Text(&rest[..=open]));
-            rest = after;
-        }
-    }
-    if !rest.is_empty() {
-        out.push(Segment::Text(rest));
-    }
-    out
-}
-
-#[component]
-fn AnswerText(text: String, citations: Vec<Citation>) -> impl IntoView {
-    let parts = segments(&text)
+fn render_inline(pieces: Vec<Inline>, citations: &[Citation]) -> Vec<AnyView> {
+    pieces
         .into_iter()
-        .map(|segment| match segment {
-            Segment::Text(t) => t.to_owned().into_any(),
-            Segment::Cite(n) => match citations.iter().find(|c| c.number == n) {
+        .map(|piece| match piece {
+            Inline::Text(t) => t.into_any(),
+            Inline::Strong(inner) => {
+                view! { <strong>{render_inline(inner, citations)}</strong> }.into_any()
+            }
+            Inline::Em(inner) => view! { <em>{render_inline(inner, citations)}</em> }.into_any(),
+            Inline::Code(code) => {
+                view! { <code class="rounded bg-slate-200 px-1 text-[0.9em]">{code}</code> }
+                    .into_any()
+            }
+            Inline::Link { text, url } => view! {
+                <a class="underline" href=url target="_blank" rel="noopener noreferrer nofollow">{text}</a>
+            }
+            .into_any(),
+            Inline::Cite(n) => match citations.iter().find(|c| c.number == n) {
                 Some(c) => view! {
                     <a class="citation-ref text-[11px] align-super font-semibold text-amber-700 hover:underline"
                         href=c.url.clone() target="_blank" rel="noopener noreferrer"
@@ -132,8 +113,83 @@ fn AnswerText(text: String, citations: Vec<Citation>) -> impl IntoView {
                 None => format!("[{n}]").into_any(),
             },
         })
+        .collect()
+}
+
+/// Answer or reply text as safe Markdown, `[n]` linked to its citation.
+#[component]
+fn MarkdownText(text: String, citations: Vec<Citation>) -> impl IntoView {
+    let blocks = markdown::parse(&text)
+        .into_iter()
+        .map(|block| match block {
+            Block::Paragraph(pieces) => {
+                view! { <p class="break-words">{render_inline(pieces, &citations)}</p> }.into_any()
+            }
+            Block::Bullets(items) => view! {
+                <ul class="ml-4 list-disc">
+                    {items.into_iter().map(|i| view! { <li>{render_inline(i, &citations)}</li> }).collect::<Vec<_>>()}
+                </ul>
+            }
+            .into_any(),
+            Block::Numbered(items) => view! {
+                <ol class="ml-4 list-decimal">
+                    {items.into_iter().map(|i| view! { <li>{render_inline(i, &citations)}</li> }).collect::<Vec<_>>()}
+                </ol>
+            }
+            .into_any(),
+        })
         .collect::<Vec<_>>();
-    view! { <p class="whitespace-pre-wrap break-words">{parts}</p> }
+    view! { <div class="markdown flex flex-col gap-1">{blocks}</div> }
+}
+
+/// Why the AI answered or handed off, for agents: the trigger, the scores
+/// against the threshold, the rules that held, the passages retrieved.
+#[component]
+fn DecisionDetails(decision: Decision) -> impl IntoView {
+    let outcome = match &decision.handoff {
+        Some(reason) => reason.describe(),
+        None => "Answered".to_owned(),
+    };
+    let threshold = decision.threshold.map(|t| t.value());
+    let scores = decision.signals.as_ref().map(|s| {
+        format!(
+            "confidence {:.2}{} · top passage {:.2} · best sentence {:.2} · coverage {:.2}",
+            s.confidence,
+            threshold
+                .map(|t| format!(" (threshold {t:.2})"))
+                .unwrap_or_default(),
+            s.top_similarity,
+            s.sentence_score,
+            s.coverage
+        )
+    });
+    let rules =
+        (!decision.rules.is_empty()).then(|| view! { <p>"Rules: "{decision.rules.join(", ")}</p> });
+    let retrieved = if decision.retrieved.is_empty() {
+        view! { <p>"Nothing relevant found."</p> }.into_any()
+    } else {
+        view! {
+            <ol class="ml-4 list-decimal">
+                {decision.retrieved.iter().map(|p| view! {
+                    <li>
+                        <a class="hover:underline" href=p.url.clone() target="_blank" rel="noopener noreferrer">{p.heading_path.clone()}</a>
+                        {format!(" · {:.2} · chunk {}", p.similarity, &p.chunk_id.to_string()[..8])}
+                    </li>
+                }).collect::<Vec<_>>()}
+            </ol>
+        }
+        .into_any()
+    };
+    view! {
+        <details class="decision mt-1 text-left text-[11px] text-slate-600">
+            <summary class="cursor-pointer select-none">"Why: "{outcome}</summary>
+            <div class="mt-1 flex flex-col gap-1 rounded bg-white p-2 ring-1 ring-slate-200">
+                {scores.map(|s| view! { <p class="decision-scores">{s}</p> })}
+                {rules}
+                {retrieved}
+            </div>
+        </details>
+    }
 }
 
 #[component]
@@ -203,8 +259,9 @@ pub fn EventItem(event: ThreadEvent, viewer: Viewer) -> impl IntoView {
                         <p class="mb-1 text-[10px] font-semibold uppercase tracking-wide text-slate-500">
                             "AI answer · "{time}{confidence}
                         </p>
-                        <AnswerText text=text citations=citations/>
+                        <MarkdownText text=text citations=citations/>
                         {cites}
+                        {(viewer == Viewer::Agent).then(|| view! { <DecisionDetails decision=decision.clone()/> })}
                     </div>
                 </div>
             }
@@ -218,7 +275,7 @@ pub fn EventItem(event: ThreadEvent, viewer: Viewer) -> impl IntoView {
                         class=("bg-emerald-600", mine) class=("text-white", mine)
                         class=("bg-emerald-50", !mine) class=("ring-1", !mine) class=("ring-emerald-200", !mine)>
                         <p class="mb-1 text-[10px] font-semibold uppercase tracking-wide opacity-80">{agent_name}" · team · "{time}</p>
-                        <p class="whitespace-pre-wrap break-words">{text}</p>
+                        <MarkdownText text=text citations=Vec::new()/>
                     </div>
                 </div>
             }
@@ -228,12 +285,15 @@ pub fn EventItem(event: ThreadEvent, viewer: Viewer) -> impl IntoView {
             status,
             reason,
             agent_name,
-            ..
+            decision,
         } => {
+            let details = decision
+                .filter(|_| viewer == Viewer::Agent)
+                .map(|d| view! { <DecisionDetails decision=d/> });
             let line = match (viewer, status) {
                 (Viewer::Visitor, ConversationStatus::WaitingHuman) => match reason {
-                    Some(HandoffReason::LowConfidence { .. }) => "I could not find a reliable answer in our help centre, so I passed your question to the team: someone will reply here.".to_owned(),
-                    Some(HandoffReason::Sensitive { .. }) => "This is something our team handles personally: someone will reply here.".to_owned(),
+                    Some(HandoffReason::LowConfidence { .. } | HandoffReason::NotGrounded | HandoffReason::GeneratorFailed { .. }) => "I could not find a reliable answer in our help centre, so I passed your question to the team: someone will reply here.".to_owned(),
+                    Some(HandoffReason::Sensitive { .. } | HandoffReason::Rule { .. }) => "This is something our team handles personally: someone will reply here.".to_owned(),
                     _ => "You asked for a person: someone from the team will reply here. You can keep asking the AI meanwhile.".to_owned(),
                 },
                 (Viewer::Visitor, ConversationStatus::Open) => {
@@ -254,6 +314,7 @@ pub fn EventItem(event: ThreadEvent, viewer: Viewer) -> impl IntoView {
             view! {
                 <div class="status-line my-1 text-center text-xs text-slate-500" data-kind="status_change" role="status">
                     <span class="inline-block rounded-full bg-amber-50 px-3 py-1 ring-1 ring-amber-200">{line}" · "{time}</span>
+                    {details}
                 </div>
             }
             .into_any()
@@ -286,28 +347,6 @@ pub fn ThreadView(state: ThreadState, viewer: Viewer) -> impl IntoView {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn segments_split_citation_markers() {
-        assert_eq!(
-            segments("Refunds take 5 days [1]. PayPal is faster [2]"),
-            vec![
-                Segment::Text("Refunds take 5 days "),
-                Segment::Cite(1),
-                Segment::Text(". PayPal is faster "),
-                Segment::Cite(2),
-            ]
-        );
-        // Brackets that are not citations stay text, all of it.
-        let text: String = segments("[x] and [12345]")
-            .into_iter()
-            .map(|s| match s {
-                Segment::Text(t) => t.to_owned(),
-                Segment::Cite(n) => panic!("not a citation: {n}"),
-            })
-            .collect();
-        assert_eq!(text, "[x] and [12345]");
-    }
 
     #[test]
     fn merge_keeps_order_and_drops_duplicates() {

@@ -39,30 +39,52 @@ fn token_only(text: &str) -> String {
         .collect()
 }
 
+/// Percent-encodes everything but RFC 3986's unreserved characters.
+fn percent_encode(text: &str) -> String {
+    text.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
 #[component]
 pub fn WidgetPage() -> impl IntoView {
     let query = use_query_map();
     let workspace = slug_only(&query.read_untracked().get("workspace").unwrap_or_default());
+    // The page the widget is embedded on, for the handoff rules.
+    let page: String = query
+        .read_untracked()
+        .get("page")
+        .unwrap_or_default()
+        .chars()
+        .take(2000)
+        .collect();
     let settings = Resource::new(move || (), {
         let workspace = workspace.clone();
         move |_| fetch_widget_settings(workspace.clone())
     });
     view! {
         <Suspense fallback=|| view! { <p class="p-4 text-sm text-slate-500">"Loading…"</p> }>
-            {move || Suspend::new(async move {
+            {move || {
+                let page = page.clone();
+                Suspend::new(async move {
                 match settings.await {
-                    Ok(settings) => view! { <Chat settings=settings/> }.into_any(),
+                    Ok(settings) => view! { <Chat settings=settings page=page/> }.into_any(),
                     Err(err) => view! {
                         <p class="p-4 text-sm text-red-700" role="alert">{err.to_string()}</p>
                     }.into_any(),
                 }
-            })}
+            })}}
         </Suspense>
     }
 }
 
 #[component]
-fn Chat(settings: WidgetSettings) -> impl IntoView {
+fn Chat(settings: WidgetSettings, page: String) -> impl IntoView {
     let state = ThreadState::new(Vec::new());
     let connected = RwSignal::new(false);
     let conversation = RwSignal::new(None::<Uuid>);
@@ -74,12 +96,17 @@ fn Chat(settings: WidgetSettings) -> impl IntoView {
     let path = {
         let slug = settings.workspace_slug.clone();
         let key = token_key.clone();
+        let page = if page.is_empty() {
+            String::new()
+        } else {
+            format!("&page={}", percent_encode(&page))
+        };
         move || {
             let token = live::stored(&key)
                 .map(|t| format!("&token={}", token_only(&t)))
                 .unwrap_or_default();
             format!(
-                "/ws/visitor?workspace={slug}&after={}{token}",
+                "/ws/visitor?workspace={slug}&after={}{token}{page}",
                 state.last_seq()
             )
         }

@@ -1,9 +1,11 @@
 //! The UI's server functions, implemented over the engines.
 
 mod knowledge;
+mod policy;
 
 use app::desk::{SignedIn, SupportDesk};
 use app::error::DeskError;
+use app::types::policy::{Policy, Replay};
 use app::types::{
     AgentProfile, ConversationStatus, ConversationSummary, ConversationView, EventBody,
     HandoffReason, MessageBody,
@@ -264,5 +266,21 @@ impl SupportDesk for EngineDesk {
 
     async fn delete_snippet(&self, admin: &SignedIn, id: Uuid) -> Result<(), DeskError> {
         knowledge::delete_snippet(&self.engines, admin, id).await
+    }
+
+    async fn policy(&self, admin: &SignedIn) -> Result<Policy, DeskError> {
+        policy::get(&self.engines, admin).await
+    }
+
+    async fn save_policy(&self, admin: &SignedIn, new: Policy) -> Result<(), DeskError> {
+        policy::save(&self.engines, admin, new).await
+    }
+
+    async fn replay_policy(
+        &self,
+        admin: &SignedIn,
+        candidate: Policy,
+    ) -> Result<Replay, DeskError> {
+        policy::replay(&self.engines, admin, candidate).await
     }
 }

@@ -34,7 +34,8 @@
       frame.id = "tandem-frame";
       frame.title = "Support chat";
       frame.setAttribute("allow", "clipboard-write");
-      frame.src = origin + "/widget?workspace=" + encodeURIComponent(workspace);
+      frame.src = origin + "/widget?workspace=" + encodeURIComponent(workspace) +
+        "&page=" + encodeURIComponent(location.href.slice(0, 2000));
       document.body.appendChild(frame);
     }
     isOpen = true;

@@ -90,6 +90,8 @@ pub struct VisitorParams {
     workspace: String,
     token: Option<String>,
     after: Option<i64>,
+    /// The page the widget is on (for the handoff rules).
+    page: Option<String>,
 }
 
 pub async fn visitor(
@@ -174,6 +176,17 @@ async fn visitor_session(
             id
         }
     };
+    if let Some(page) = params
+        .page
+        .as_deref()
+        .filter(|p| p.len() <= 2000 && (p.starts_with("https://") || p.starts_with("http://")))
+    {
+        sqlx::query("update conversation set page_url = $2 where conversation_id = $1")
+            .bind(conversation_id)
+            .bind(page)
+            .execute(&engines.pool)
+            .await?;
+    }
     tracing::debug!(conversation.id = %conversation_id, "visitor connected");
 
     // Subscribe before reading the backlog: nothing falls between the two.

@@ -26,7 +26,7 @@ const QUESTION: &str = "How long do refunds take?";
 
 /// What the fake model does when asked.
 #[derive(Clone)]
-enum Script {
+pub(crate) enum Script {
     /// Streams these steps as `text/event-stream`.
     Stream(Vec<Step>),
     /// Fails with this status and JSON body.
@@ -34,7 +34,7 @@ enum Script {
 }
 
 #[derive(Clone)]
-enum Step {
+pub(crate) enum Step {
     /// One event, as written on the wire.
     Frame(String),
     /// Goes silent for a while.
@@ -68,7 +68,7 @@ fn done() -> Step {
 }
 
 /// A whole streamed answer made of these pieces, as OpenAI sends it.
-fn answer(pieces: &[&str]) -> Script {
+pub(crate) fn answer(pieces: &[&str]) -> Script {
     let mut steps = vec![start()];
     steps.extend(pieces.iter().map(|text| piece(text)));
     steps.extend([stop(), done()]);
@@ -95,13 +95,13 @@ struct Fake {
 }
 
 /// A local model server on port 0 that follows one script for every request.
-struct FakeModel {
-    base_url: String,
+pub(crate) struct FakeModel {
+    pub(crate) base_url: String,
     fake: Arc<Fake>,
 }
 
 impl FakeModel {
-    async fn spawn(script: Script) -> Self {
+    pub(crate) async fn spawn(script: Script) -> Self {
         let fake = Arc::new(Fake {
             script,
             requests: Mutex::new(Vec::new()),

@@ -5,4 +5,5 @@ mod generator;
 mod helpers;
 mod ingestion;
 mod knowledge;
+mod policy;
 mod thread;

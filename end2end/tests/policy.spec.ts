@@ -1,0 +1,79 @@
+import { test, expect, type Page } from "@playwright/test";
+import { adminPassword } from "../playwright.config";
+import { watchErrors } from "./support";
+
+async function signIn(page: Page) {
+  await page.goto("/login");
+  await page.getByLabel("Email").fill("admin@nimbus.example");
+  await page.getByLabel("Password").fill(adminPassword);
+  await page.getByRole("button", { name: "Sign in" }).click();
+  await expect(page).toHaveURL(/\/inbox$/);
+}
+
+async function openChat(page: Page) {
+  await page.goto("/demo/");
+  await page.locator("#tandem-launcher").click();
+  const chat = page.frameLocator("#tandem-frame");
+  await expect(chat.getByText("AI assistant · answers from our help centre")).toBeVisible();
+  return chat;
+}
+
+test("an admin replays a stricter threshold, then adds a rule that the widget obeys", async ({ browser }) => {
+  const admin = await (await browser.newContext()).newPage();
+  const visitor = await (await browser.newContext()).newPage();
+  const errors = [admin, visitor].map(watchErrors);
+
+  // A past conversation the AI answered.
+  let chat = await openChat(visitor);
+  await chat.getByLabel("Your message").fill("can I pay with PayPal?");
+  await chat.getByRole("button", { name: "Send" }).click();
+  await expect(chat.locator('[data-kind="ai_answer"]').first()).toBeVisible({ timeout: 30_000 });
+
+  await signIn(admin);
+  await admin.getByRole("link", { name: "Handoff policy" }).click();
+  await expect(admin).toHaveURL(/\/admin\/policy$/);
+  await expect(admin.getByRole("heading", { name: "Sensitive topics" })).toBeVisible();
+  await expect(admin.getByRole("list", { name: "Sensitive categories" })).toContainText("billing dispute");
+
+  // Replay: with a threshold of 0.99 the answered question would go to a person.
+  const threshold = admin.locator("#threshold");
+  await threshold.evaluate((el: HTMLInputElement) => {
+    el.value = "0.99";
+    el.dispatchEvent(new Event("input", { bubbles: true }));
+  });
+  await admin.locator("#replay").click();
+  await expect(admin.locator("#replay-summary")).toContainText("→");
+  const changed = admin.getByRole("list", { name: "Changed decisions" }).locator(".replay-row", { hasText: "PayPal" }).first();
+  await expect(changed).toContainText("answered");
+  await expect(changed).toContainText("AI unsure");
+  await admin.screenshot({ path: "test-results/screenshots/policy-replay.png", fullPage: true });
+
+  // Nothing was saved by replaying: start again from the stored policy and add a rule.
+  await admin.reload();
+  await expect(admin.locator("#threshold")).not.toHaveValue("0.99");
+  await admin.getByRole("button", { name: "Add rule" }).click();
+  const rule = admin.getByRole("list", { name: "Rules" }).locator("li.rule").last();
+  await rule.getByLabel("Rule name").fill("Coupons go to sales");
+  await rule.getByLabel("Phrase or /regex/").fill("/\\bcoupons?\\b/");
+  await rule.getByLabel("Then").selectOption("hand_off_to_team");
+  await rule.getByLabel("Team").fill("sales");
+  await admin.locator("#save-policy").click();
+  await expect(admin.getByRole("status").filter({ hasText: "Saved." })).toBeVisible();
+  await admin.screenshot({ path: "test-results/screenshots/policy-rule.png", fullPage: true });
+
+  // The widget now hands coupon questions to the team, and the agent sees why.
+  chat = visitor.frameLocator("#tandem-frame");
+  await chat.getByLabel("Your message").fill("Do you have a coupon for my first lamp?");
+  await chat.getByRole("button", { name: "Send" }).click();
+  await expect(chat.locator('[data-kind="status_change"]').last()).toContainText("our team handles personally", { timeout: 30_000 });
+
+  await admin.goto("/inbox");
+  await admin.locator(".conversation-row", { hasText: "coupon" }).first().click();
+  const why = admin.locator("details.decision").last();
+  await why.locator("summary").click();
+  await expect(why).toContainText("Coupons go to sales");
+  await expect(why).toContainText("threshold");
+  await admin.screenshot({ path: "test-results/screenshots/policy-why.png", fullPage: true });
+
+  expect(errors.flat()).toEqual([]);
+});

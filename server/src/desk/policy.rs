@@ -1,0 +1,43 @@
+//! The policy page's server functions: the workspace's policy (without its
+//! model key), saving it, and replaying it over past decisions.
+
+use app::desk::SignedIn;
+use app::error::DeskError;
+use app::types::policy::{Policy, Replay};
+
+use super::internal;
+use crate::policy::{replay, settings};
+use crate::Engines;
+
+pub async fn get(engines: &Engines, admin: &SignedIn) -> Result<Policy, DeskError> {
+    let policy = settings::load(
+        &engines.pool,
+        admin.workspace_id,
+        engines.settings.confidence_threshold,
+    )
+    .await
+    .map_err(internal)?;
+    Ok(settings::redacted(policy))
+}
+
+pub async fn save(engines: &Engines, admin: &SignedIn, policy: Policy) -> Result<(), DeskError> {
+    settings::save(&engines.pool, admin.workspace_id, &policy)
+        .await
+        .map_err(|e| match e {
+            settings::SaveError::Invalid(message) => DeskError::Invalid(message),
+            settings::SaveError::Db(e) => internal(e),
+        })?;
+    tracing::info!(workspace.id = %admin.workspace_id, agent.id = %admin.profile.account_id, "policy saved");
+    Ok(())
+}
+
+pub async fn replay(
+    engines: &Engines,
+    admin: &SignedIn,
+    policy: Policy,
+) -> Result<Replay, DeskError> {
+    settings::validate(&policy).map_err(DeskError::Invalid)?;
+    replay::replay(&engines.pool, admin.workspace_id, &policy)
+        .await
+        .map_err(internal)
+}
