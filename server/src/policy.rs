@@ -24,8 +24,10 @@ use crate::retrieve;
 use detect::Phrases;
 
 /// A message is on a sensitive topic when its similarity to one of the
-/// category's examples reaches this (chosen on the tune set).
-pub const EXAMPLE_MATCH: f32 = 0.65;
+/// category's examples reaches this (chosen on the tune set) and it is
+/// closer to that example than to every ordinary question in
+/// [`defaults::ORDINARY`].
+pub const EXAMPLE_MATCH: f32 = 0.62;
 
 #[derive(Debug, thiserror::Error)]
 pub enum DecideError {
@@ -71,7 +73,8 @@ pub struct Outcome {
     pub effects: Effects,
 }
 
-/// The sensitive category of `text`, by phrase first, then by meaning.
+/// The sensitive category of `text`, by phrase first, then by meaning:
+/// the nearest example, if close enough and nearer than any ordinary question.
 pub async fn sensitive(
     embedder: &Embedder,
     policy: &Policy,
@@ -92,12 +95,22 @@ pub async fn sensitive(
             }));
         }
     }
+    let ordinary: Vec<String> = defaults::ORDINARY.iter().map(|e| (*e).to_owned()).collect();
+    let nearest_ordinary = embedder
+        .embed_cached(&ordinary)
+        .await?
+        .iter()
+        .map(|v| cosine(vector, v))
+        .fold(f32::MIN, f32::max);
     let mut best: Option<SensitiveMatch> = None;
     for category in &enabled {
         let vectors = embedder.embed_cached(&category.examples).await?;
         for (example, v) in category.examples.iter().zip(vectors) {
             let score = cosine(vector, &v);
-            if score >= EXAMPLE_MATCH && best.as_ref().is_none_or(|b| score > b.score) {
+            if score >= EXAMPLE_MATCH
+                && score > nearest_ordinary
+                && best.as_ref().is_none_or(|b| score > b.score)
+            {
                 best = Some(SensitiveMatch {
                     category: category.name.clone(),
                     matched: example.clone(),

@@ -56,6 +56,13 @@ const DEFAULTS: &[Default] = &[
             "Why was I charged a fee I was not told about?",
             "There is a direct debit I never set up",
             "I don't know what this charge is for",
+            "I was billed for something I never ordered",
+            "The same payment went through two times",
+            "Money left my account and it wasn't me",
+            "My statement has a fee nobody told me about",
+            "I see a purchase from a shop I have never been to",
+            "You took more money than you should have",
+            "A cash machine withdrawal shows up that I didn't make",
         ],
     },
     Default {
@@ -64,7 +71,7 @@ const DEFAULTS: &[Default] = &[
             r"/\b(hacked|locked out|lost access|account (is |was |got )?(blocked|locked|frozen|suspended|compromised|taken over))\b/",
             r"/\b(can ?n[o']?t|cannot|unable to|could ?n[o']?t|cant) (log|sign|get) ?(in|into)\b/",
             r"/\b(pin|passcode|password|code)\b[^.?!]{0,30}\b(blocked|locked|unblock\w*|unlock\w*|rejected|forgot\w*|wrong|incorrect|too many)\b/",
-            r"/\b(unblock\w*|unlock\w*|forgot\w*|forget|lost|wrong|incorrect|don'?t (have|know|remember)|can'?t remember|cannot remember)\b[^.?!]{0,30}\b(pin|passcode|password)\b/",
+            r"/\b(unblock\w*|unlock\w*|forgot\w*|forget|lost|wrong|incorrect|don'?t (have|know|remember)|can'?t remember|cannot remember)\b[^.?!]{0,30}\b(pin|passcode)\b/",
             r"/\b(verify|verif\w*|prove|proving|confirm|provide)\b[^.?!]{0,25}\b(identity|identify|id|who i am|it is me|it'?s me)\b/",
             r"/\b(identity|id)\b[^.?!]{0,30}\b(verification|not (being )?accepted|rejected|failed|failing|won'?t|isn'?t|can'?t)\b/",
             r"/\b(pin|passcode)\b[^.?!]{0,20}\b(won'?t|doesn'?t|does not|not) work\b|\b(reset|change)\b[^.?!]{0,10}\bpasscode\b/",
@@ -87,6 +94,10 @@ const DEFAULTS: &[Default] = &[
             "The app won't accept my identity documents",
             "I forgot my passcode and can't open the app",
             "My PIN is blocked after too many wrong tries",
+            "The app keeps rejecting my ID",
+            "I can't prove who I am to open my account",
+            "My login code never arrives so I can't get in",
+            "I'm stuck at the verification step",
         ],
     },
     Default {
@@ -117,6 +128,11 @@ const DEFAULTS: &[Default] = &[
             "My wallet was stolen with my card in it",
             "I left my phone somewhere and someone could open my account",
             "Someone else knows my card details",
+            "My bag was stolen with my cards inside",
+            "Somebody might be using my account",
+            "I think my details were leaked",
+            "My phone is gone and my account is on it",
+            "I need to block my card right now, it's missing",
         ],
     },
     Default {
@@ -178,6 +194,28 @@ const DEFAULTS: &[Default] = &[
         ],
         examples: &["I don't want to live anymore"],
     },
+];
+
+/// Ordinary support questions that sit close in meaning to the sensitive
+/// examples. A message counts as sensitive by meaning only when it is closer
+/// to a sensitive example than to all of these.
+pub const ORDINARY: &[&str] = &[
+    "How do I reset my password?",
+    "How do I change my PIN?",
+    "How do I sign in?",
+    "My payment failed",
+    "Why was my card declined?",
+    "Can I get a refund?",
+    "How long does a refund take?",
+    "What fees do you charge?",
+    "Where is my order?",
+    "When will my new card arrive?",
+    "How do I activate my card?",
+    "How do I cancel my subscription?",
+    "How do I update my billing details?",
+    "How do I verify my email address?",
+    "How do I add money to my account?",
+    "Can I pay with my phone?",
 ];
 
 /// The default categories, enabled.

@@ -126,6 +126,9 @@ async fn an_admin_rule_routes_tags_and_prioritises(pool: PgPool) {
 #[sqlx::test(migrations = "../migrations")]
 async fn a_sensitive_topic_hands_off_unless_the_admin_disables_it(pool: PgPool) {
     let app = TestApp::spawn_trained(pool.clone()).await;
+    // Close in topic, but ordinary: answered from the help centre.
+    let (_, outcome) = ask(&app, "how do I reset my password?").await;
+    assert!(matches!(outcome, EventBody::AiAnswer { .. }), "{outcome:?}");
     let (_, outcome) = ask(&app, "I was charged twice for my lamp").await;
     assert!(
         matches!(&outcome, EventBody::StatusChange { reason: Some(HandoffReason::Sensitive { category, .. }), .. } if category == "billing_dispute"),
