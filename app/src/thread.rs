@@ -14,6 +14,8 @@ use crate::types::{Citation, ConversationStatus, Decision, EventBody, HandoffRea
 pub struct ThreadState {
     pub events: RwSignal<Vec<ThreadEvent>>,
     pub draft: RwSignal<Option<(Uuid, String)>>,
+    /// The turn whose draft an event ended: its late pieces are ignored.
+    ended_turn: RwSignal<Option<Uuid>>,
 }
 
 impl ThreadState {
@@ -21,6 +23,7 @@ impl ThreadState {
         Self {
             events: RwSignal::new(initial),
             draft: RwSignal::new(None),
+            ended_turn: RwSignal::new(None),
         }
     }
 
@@ -32,12 +35,18 @@ impl ThreadState {
             event.body,
             EventBody::AiAnswer { .. } | EventBody::StatusChange { .. }
         ) {
+            if let Some((turn_id, _)) = self.draft.get_untracked() {
+                self.ended_turn.set(Some(turn_id));
+            }
             self.draft.set(None);
         }
         self.events.update(|events| merge(events, event));
     }
 
     pub fn append_token(&self, turn_id: Uuid, delta: &str) {
+        if self.ended_turn.get_untracked() == Some(turn_id) {
+            return;
+        }
         self.draft.update(|draft| match draft {
             Some((id, text)) if *id == turn_id => text.push_str(delta),
             _ => *draft = Some((turn_id, delta.to_owned())),

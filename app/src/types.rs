@@ -274,6 +274,68 @@ pub struct Decision {
     pub rules: Vec<String>,
 }
 
+impl HandoffReason {
+    /// The reason as a visitor may see it: its kind, none of the workspace's
+    /// internals (rule names, matched words, scores, service errors).
+    pub fn for_visitor(&self) -> Self {
+        match self {
+            Self::HumanRequested { via, .. } => Self::HumanRequested {
+                via: *via,
+                matched: None,
+            },
+            Self::Sensitive { .. } => Self::Sensitive {
+                category: String::new(),
+                matched: String::new(),
+            },
+            Self::LowConfidence { .. } => Self::LowConfidence {
+                confidence: Confidence::clamped(0.0),
+                threshold: Confidence::clamped(0.0),
+            },
+            Self::Rule { .. } => Self::Rule {
+                rule: String::new(),
+                team: None,
+            },
+            Self::NotGrounded => Self::NotGrounded,
+            Self::GeneratorFailed { .. } => Self::GeneratorFailed {
+                error: String::new(),
+            },
+        }
+    }
+}
+
+impl Decision {
+    /// A decision with nothing in it but whether the AI answered.
+    pub fn hidden(answered: bool) -> Self {
+        Self {
+            answered,
+            confidence: Confidence::clamped(0.0),
+            handoff: None,
+            retrieved: Vec::new(),
+            threshold: None,
+            signals: None,
+            rules: Vec::new(),
+        }
+    }
+}
+
+impl ThreadEvent {
+    /// The event as a visitor's widget receives it: decision records and
+    /// handoff details stay with the team.
+    pub fn for_visitor(mut self) -> Self {
+        match &mut self.body {
+            EventBody::AiAnswer { decision, .. } => *decision = Decision::hidden(true),
+            EventBody::StatusChange {
+                reason, decision, ..
+            } => {
+                *decision = None;
+                *reason = reason.as_ref().map(HandoffReason::for_visitor);
+            }
+            EventBody::VisitorMessage { .. } | EventBody::HumanReply { .. } => {}
+        }
+        self
+    }
+}
+
 /// One stored event of a conversation's log.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]

@@ -10,7 +10,7 @@
 
 use std::collections::HashMap;
 use std::path::Path;
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 
 use ort::session::builder::GraphOptimizationLevel;
 use ort::session::Session;
@@ -124,42 +124,44 @@ impl Embedder {
     /// Like [`Self::embed`], but remembers the vectors: for texts that recur
     /// (policy examples, the sentences of often-retrieved passages).
     pub async fn embed_cached(&self, texts: &[String]) -> Result<Vec<Arc<[f32]>>, EmbedError> {
-        let missing: Vec<String> = {
-            let cache = self.cache.lock().expect("cache lock");
-            let mut missing: Vec<String> = texts
-                .iter()
-                .filter(|t| !cache.contains_key(*t))
-                .cloned()
-                .collect();
-            missing.sort_unstable();
-            missing.dedup();
-            missing
-        };
-        let fresh = if missing.is_empty() {
-            Vec::new()
-        } else {
-            self.embed(missing.clone()).await?
-        };
-        let mut cache = self.cache.lock().expect("cache lock");
-        if cache.len() + fresh.len() > CACHE_ENTRIES {
-            cache.clear();
+        // What the cache has now is taken out at once: a later eviction (here
+        // or in another task) cannot lose it.
+        let mut found: HashMap<String, Arc<[f32]>> = HashMap::new();
+        let mut missing: Vec<String> = Vec::new();
+        {
+            let cache = self.cache.lock().unwrap_or_else(PoisonError::into_inner);
+            for text in texts {
+                match cache.get(text) {
+                    Some(vector) => {
+                        found.insert(text.clone(), vector.clone());
+                    }
+                    None => missing.push(text.clone()),
+                }
+            }
         }
-        let mut found: HashMap<&str, Arc<[f32]>> = HashMap::new();
-        for (text, vector) in missing.iter().zip(fresh) {
-            let vector: Arc<[f32]> = vector.into();
-            cache.insert(text.clone(), vector.clone());
-            found.insert(text, vector);
+        missing.sort_unstable();
+        missing.dedup();
+        if !missing.is_empty() {
+            let fresh = self.embed(missing.clone()).await?;
+            let mut cache = self.cache.lock().unwrap_or_else(PoisonError::into_inner);
+            if cache.len() + fresh.len() > CACHE_ENTRIES {
+                cache.clear();
+            }
+            for (text, vector) in missing.into_iter().zip(fresh) {
+                let vector: Arc<[f32]> = vector.into();
+                cache.insert(text.clone(), vector.clone());
+                found.insert(text, vector);
+            }
         }
-        Ok(texts
+        texts
             .iter()
             .map(|t| {
                 found
-                    .get(t.as_str())
+                    .get(t)
                     .cloned()
-                    .or_else(|| cache.get(t).cloned())
-                    .expect("embedded above")
+                    .ok_or_else(|| EmbedError::Inference("a text was not embedded".into()))
             })
-            .collect())
+            .collect()
     }
 
     pub async fn embed_one(&self, text: &str) -> Result<Vec<f32>, EmbedError> {

@@ -92,9 +92,10 @@ pub struct Report {
     pub sensitive: Detection,
     pub not_sensitive: FalseDetection,
     pub latency_ms: Latency,
-    /// Sensitive detection per category (text output only).
+    /// Per category: detection (any category) and the share flagged with
+    /// the right category (text output only).
     #[serde(skip)]
-    pub sensitive_by_category: BTreeMap<String, Detection>,
+    pub sensitive_by_category: BTreeMap<String, (Detection, f64)>,
     /// How many answers the latency figures cover.
     #[serde(skip)]
     pub latency_n: usize,
@@ -116,7 +117,8 @@ pub struct Outcome {
 /// Whether `url`'s path ends with one of the gold page names.
 fn is_gold(url: &str, gold: &[String]) -> bool {
     let path = url.split(['#', '?']).next().unwrap_or(url);
-    gold.iter().any(|g| path.ends_with(g.as_str()))
+    gold.iter()
+        .any(|g| path == g || path.ends_with(&format!("/{g}")))
 }
 
 fn rate(hits: usize, n: usize) -> f64 {
@@ -270,13 +272,20 @@ pub fn summarise(cases: &[Case], outcomes: &[Outcome]) -> Report {
     };
     for (case, outcome) in &flagged {
         let category = case.category.clone().unwrap_or_else(|| "unknown".into());
-        let entry = report.sensitive_by_category.entry(category).or_default();
-        // Accumulate hits in detection_rate, divide below.
-        entry.n += 1;
-        entry.detection_rate += f64::from(u8::from(sensitive(outcome)));
+        let right = outcome
+            .signals
+            .as_ref()
+            .and_then(|s| s.sensitive.as_ref())
+            .is_some_and(|s| s.category == category);
+        let (detection, right_rate) = report.sensitive_by_category.entry(category).or_default();
+        // Accumulate hits, divide below.
+        detection.n += 1;
+        detection.detection_rate += f64::from(u8::from(sensitive(outcome)));
+        *right_rate += f64::from(u8::from(right));
     }
-    for d in report.sensitive_by_category.values_mut() {
+    for (d, right) in report.sensitive_by_category.values_mut() {
         d.detection_rate /= d.n as f64;
+        *right /= d.n as f64;
     }
     let ordinary = of(Kind::NotSensitive);
     report.not_sensitive = FalseDetection {
@@ -324,10 +333,10 @@ impl std::fmt::Display for Report {
             "sensitive          n {:>4}  detection {:.3}",
             self.sensitive.n, self.sensitive.detection_rate
         )?;
-        for (category, d) in &self.sensitive_by_category {
+        for (category, (d, right)) in &self.sensitive_by_category {
             writeln!(
                 f,
-                "  {category:<16} n {:>4}  detection {:.3}",
+                "  {category:<17} n {:>4}  detection {:.3}  (right category {right:.3})",
                 d.n, d.detection_rate
             )?;
         }
@@ -369,6 +378,7 @@ mod tests {
             &gold
         ));
         assert!(!is_gold("http://127.0.0.1:9/squad/normans.html.bak", &gold));
+        assert!(!is_gold("http://127.0.0.1:9/squad/x-normans.html", &gold));
     }
 
     #[test]

@@ -522,7 +522,12 @@ async fn policy(
     pool: &sqlx::PgPool,
     workspace_id: Uuid,
 ) -> Result<app::types::policy::Policy, AnyError> {
-    let default = Confidence::new(tandem::policy::confidence::DEFAULT_THRESHOLD)?;
+    // The same default the server applies (TANDEM_CONFIDENCE_THRESHOLD).
+    let default = std::env::var("TANDEM_CONFIDENCE_THRESHOLD")
+        .ok()
+        .and_then(|v| v.parse::<f32>().ok())
+        .unwrap_or(tandem::policy::confidence::DEFAULT_THRESHOLD);
+    let default = Confidence::new(default)?;
     Ok(tandem::policy::settings::load(pool, workspace_id, default).await?)
 }
 

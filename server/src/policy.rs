@@ -53,6 +53,8 @@ pub struct Message {
 pub struct Effects {
     pub tags: Vec<String>,
     pub priority: Option<Priority>,
+    /// The team of the first "hand off to team" rule that held.
+    pub team: Option<String>,
 }
 
 /// The decision and what it was made from.
@@ -246,6 +248,7 @@ pub fn outcome(signals: &Signals, policy: &Policy, text: &str) -> Outcome {
                     rule: rule.name.clone(),
                     team: Some(team.clone()),
                 });
+                effects.team.get_or_insert_with(|| team.clone());
             }
             RuleAction::Tag { tag } => {
                 if !effects.tags.contains(tag) {

@@ -37,7 +37,14 @@ pub async fn replay(
     policy: Policy,
 ) -> Result<Replay, DeskError> {
     settings::validate(&policy).map_err(DeskError::Invalid)?;
-    replay::replay(&engines.pool, admin.workspace_id, &policy)
+    let current = settings::load(
+        &engines.pool,
+        admin.workspace_id,
+        engines.settings.confidence_threshold,
+    )
+    .await
+    .map_err(internal)?;
+    replay::replay(&engines.pool, admin.workspace_id, &current, &policy)
         .await
         .map_err(internal)
 }

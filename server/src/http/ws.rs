@@ -53,12 +53,21 @@ async fn send(sink: &mut Sink, msg: &ServerMsg) -> Result<(), SocketError> {
         .map_err(|_| SocketError::Gone)
 }
 
+/// Who is at the other end of a socket.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Audience {
+    /// A visitor: decision records and handoff details are left out.
+    Visitor,
+    Team,
+}
+
 /// Sends every stored event after `last`, advancing it.
 async fn catch_up(
     sink: &mut Sink,
     engines: &Engines,
     conversation_id: Uuid,
     last: &mut i64,
+    audience: Audience,
 ) -> Result<(), SocketError> {
     loop {
         let events = store::events_after(&engines.pool, conversation_id, *last, 500).await?;
@@ -67,6 +76,10 @@ async fn catch_up(
         }
         for event in events {
             *last = event.seq;
+            let event = match audience {
+                Audience::Visitor => event.for_visitor(),
+                Audience::Team => event,
+            };
             send(sink, &ServerMsg::Event { event }).await?;
         }
     }
@@ -205,7 +218,14 @@ async fn visitor_session(
     } else {
         params.after.unwrap_or(0).max(0)
     };
-    catch_up(&mut sink, &engines, conversation_id, &mut last).await?;
+    catch_up(
+        &mut sink,
+        &engines,
+        conversation_id,
+        &mut last,
+        Audience::Visitor,
+    )
+    .await?;
 
     let mut heartbeat = tokio::time::interval(HEARTBEAT);
     heartbeat.tick().await;
@@ -226,18 +246,18 @@ async fn visitor_session(
             },
             signal = signals.recv() => match signal {
                 Ok(Signal::Stored { conversation_id: id, .. }) if id == conversation_id => {
-                    catch_up(&mut sink, &engines, conversation_id, &mut last).await?;
+                    catch_up(&mut sink, &engines, conversation_id, &mut last, Audience::Visitor).await?;
                 }
                 Ok(Signal::Token { conversation_id: id, turn_id, delta, .. }) if id == conversation_id => {
                     send(&mut sink, &ServerMsg::AiToken { conversation_id, turn_id, delta: delta.to_string() }).await?;
                 }
                 Ok(_) => {}
-                Err(RecvError::Lagged(_)) => catch_up(&mut sink, &engines, conversation_id, &mut last).await?,
+                Err(RecvError::Lagged(_)) => catch_up(&mut sink, &engines, conversation_id, &mut last, Audience::Visitor).await?,
                 Err(RecvError::Closed) => return Ok(()),
             },
             _ = heartbeat.tick() => {
                 // A missed wake-up (listener reconnecting) is healed here.
-                catch_up(&mut sink, &engines, conversation_id, &mut last).await?;
+                catch_up(&mut sink, &engines, conversation_id, &mut last, Audience::Visitor).await?;
                 sink.send(Message::Ping(Default::default())).await.map_err(|_| SocketError::Gone)?;
             }
         }
@@ -365,7 +385,7 @@ async fn inbox_session(
     let mut signals = engines.hub.subscribe();
     let mut last = params.after.unwrap_or(0).max(0);
     if let Some(id) = params.conversation {
-        catch_up(&mut sink, &engines, id, &mut last).await?;
+        catch_up(&mut sink, &engines, id, &mut last, Audience::Team).await?;
     }
     let mut heartbeat = tokio::time::interval(HEARTBEAT);
     heartbeat.tick().await;
@@ -387,7 +407,7 @@ async fn inbox_session(
                 Ok(Signal::Stored { workspace_id: w, conversation_id }) if w == workspace_id => {
                     send(&mut sink, &ServerMsg::ConversationChanged { conversation_id }).await?;
                     if params.conversation == Some(conversation_id) {
-                        catch_up(&mut sink, &engines, conversation_id, &mut last).await?;
+                        catch_up(&mut sink, &engines, conversation_id, &mut last, Audience::Team).await?;
                     }
                 }
                 Ok(Signal::Token { conversation_id, turn_id, delta, .. }) if params.conversation == Some(conversation_id) => {
@@ -398,7 +418,7 @@ async fn inbox_session(
                     // Wake-ups were dropped: lists refresh, the thread catches up.
                     send(&mut sink, &ServerMsg::ConversationChanged { conversation_id: Uuid::nil() }).await?;
                     if let Some(id) = params.conversation {
-                        catch_up(&mut sink, &engines, id, &mut last).await?;
+                        catch_up(&mut sink, &engines, id, &mut last, Audience::Team).await?;
                     }
                 }
                 Err(RecvError::Closed) => return Ok(()),
@@ -409,7 +429,7 @@ async fn inbox_session(
                     return Ok(());
                 }
                 match params.conversation {
-                    Some(id) => catch_up(&mut sink, &engines, id, &mut last).await?,
+                    Some(id) => catch_up(&mut sink, &engines, id, &mut last, Audience::Team).await?,
                     // A wake-up missed while the listener reconnected is healed here.
                     None => send(&mut sink, &ServerMsg::ConversationChanged { conversation_id: Uuid::nil() }).await?,
                 }

@@ -6,9 +6,9 @@ use std::sync::LazyLock;
 use regex::Regex;
 
 /// Verbs of reaching someone (with the usual typos).
-const CONTACT: &str = r"((talk|tal?k\w*|takl\w*|tlak\w*|speak\w*|spea\w*|spaek\w*|spek\w*|chat\w*|contact\w*|reach|call\w*|connect\w*|get in touch|get hold of|transfer\w*|put me through|escalate))";
+const CONTACT: &str = r"((talk\w*|takl\w*|tlak\w*|speak(s|ing|ign|in)?|speek\w*|spaek\w*|spek\w*|chat\w*|contact\w*|reach|call\w*|connect (me|us)|get in touch|get hold of|transfer me|put me through|escalate))";
 /// Who the visitor wants to reach.
-const SOMEONE: &str = r"((agents?|agnets?|agen\w*|human( being)?s?|person|persn|pesron|people|someone|somebody|som[eo]n\w*|anyone|anybody|operators?|representatives?|reps?|assistants?|staff|(support|service) team|live support|cust\w*mer\s+(service|support|assistance|care|serv\w*|sup+\w*|ass\w*|sev\w*|sp\w*)|custome\s+\w+|(real|live|actual) (one|person|human)))";
+const SOMEONE: &str = r"((agents?|agnets?|agen\w*|human( being)?s?|person|persn|pesron|people|someone|somebody|som[eo]n\w*|anyone|anybody|operators?|representatives?|reps?|(an?|the|live|human|real) assistants?|staff|(support|service) team|live support|cust\w*mer\s+(service|support|assistance|care|serv\w*|sup+\w*|ass\w*|sev\w*|sp\w*)|custome\s+\w+|(real|live|actual) (one|person|human)))";
 
 /// Phrasings of "I want a person", in English, German, French, Spanish and
 /// Japanese. English ones are built from [`CONTACT`] and [`SOMEONE`].
@@ -120,6 +120,10 @@ mod tests {
             "what does the team plan cost",
             "How do I assign a conversation to an agent?",
             "I lost my phone and I'm worried someone will use it",
+            "How do I connect the lamp to Google Assistant?",
+            "How long does it take for someone to reply?",
+            "How do I transfer a conversation to another agent?",
+            "Does the speaker work for people with hearing aids?",
         ] {
             assert!(human_request(text).is_none(), "false positive: {text}");
         }

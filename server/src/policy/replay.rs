@@ -2,12 +2,14 @@
 //! signals stored with each, so an admin sees what a new threshold or rule
 //! set would change before saving it.
 
-use app::types::policy::{Policy, Replay, ReplayRow};
+use app::types::policy::{Policy, Replay, ReplayRow, SensitiveMatch, Signals};
 use app::types::{Decision, HandoffReason};
 use chrono::{DateTime, Utc};
 use sqlx::types::Json;
 use sqlx::PgPool;
 use uuid::Uuid;
+
+use super::detect::Phrases;
 
 /// How many of the most recent decisions a replay covers.
 pub const REPLAYED: i64 = 2000;
@@ -31,9 +33,46 @@ fn label(handoff: Option<&HandoffReason>) -> Option<String> {
     })
 }
 
+/// The signals of a past message as `policy` would see them: phrases are
+/// matched again with its categories and the schedule is checked against its
+/// support hours; a match by meaning is kept if its category still exists.
+fn signals_under(signals: &Signals, policy: &Policy, question: &str, at: DateTime<Utc>) -> Signals {
+    let mut signals = signals.clone();
+    let by_phrase = policy
+        .categories
+        .iter()
+        .filter(|c| c.enabled)
+        .find_map(|c| {
+            Phrases::compile(&c.phrases)
+                .ok()
+                .and_then(|p| p.find(question))
+                .map(|matched| SensitiveMatch {
+                    category: c.name.clone(),
+                    matched,
+                    score: 1.0,
+                })
+        });
+    let by_meaning = signals.sensitive.take().filter(|s| {
+        s.score < 1.0
+            && policy
+                .categories
+                .iter()
+                .any(|c| c.enabled && c.name == s.category)
+    });
+    signals.sensitive = by_phrase.or(by_meaning);
+    signals.outside_hours = policy
+        .support_hours
+        .as_ref()
+        .is_some_and(|hours| super::hours::outside(hours, at));
+    signals
+}
+
+/// Replays `candidate` against what `current` (the saved policy) decides on
+/// the same messages, so only the edit's effect shows.
 pub async fn replay(
     pool: &PgPool,
     workspace_id: Uuid,
+    current: &Policy,
     candidate: &Policy,
 ) -> Result<Replay, sqlx::Error> {
     let rows = sqlx::query_as::<_, DecisionRow>(
@@ -55,17 +94,23 @@ pub async fn replay(
         let Some(signals) = &decision.signals else {
             continue;
         };
-        let before = label(decision.handoff.as_ref());
-        let verdict = super::outcome(signals, candidate, &row.question);
         // A generator's failure after the policy let it answer would recur.
         let after_generation = matches!(
             decision.handoff,
             Some(HandoffReason::NotGrounded | HandoffReason::GeneratorFailed { .. })
         );
-        let after = match (&verdict.handoff, after_generation) {
-            (None, true) => before.clone(),
-            (handoff, _) => label(handoff.as_ref()),
+        let under = |policy: &Policy| {
+            let signals = signals_under(signals, policy, &row.question, row.created_at);
+            match (
+                super::outcome(&signals, policy, &row.question).handoff,
+                after_generation,
+            ) {
+                (None, true) => label(decision.handoff.as_ref()),
+                (handoff, _) => label(handoff.as_ref()),
+            }
         };
+        let before = under(current);
+        let after = under(candidate);
         replay.decisions += 1;
         replay.handed_off_before += usize::from(before.is_some());
         replay.handed_off_after += usize::from(after.is_some());

@@ -187,19 +187,34 @@ pub fn redacted(mut policy: Policy) -> Policy {
 }
 
 /// Replaces the workspace's policy. An OpenAI-compatible generator saved
-/// with an empty key keeps the key already stored.
+/// with an empty key keeps the key already stored, but only for the same
+/// endpoint: a key is never sent to an address it was not entered for.
+/// Rule ids are the server's: each save gives fresh ones.
 pub async fn save(pool: &PgPool, workspace_id: Uuid, policy: &Policy) -> Result<(), SaveError> {
     validate(policy).map_err(SaveError::Invalid)?;
     let mut policy = policy.clone();
-    if let GeneratorSettings::OpenAi { api_key, .. } = &mut policy.generator {
+    for rule in &mut policy.rules {
+        rule.id = Uuid::new_v4();
+    }
+    if let GeneratorSettings::OpenAi {
+        api_key, base_url, ..
+    } = &mut policy.generator
+    {
         if api_key.is_empty() {
             let stored: Option<Json<GeneratorSettings>> =
                 sqlx::query_scalar("select generator from answer_settings where workspace_id = $1")
                     .bind(workspace_id)
                     .fetch_optional(pool)
                     .await?;
-            if let Some(Json(GeneratorSettings::OpenAi { api_key: old, .. })) = stored {
-                *api_key = old;
+            if let Some(Json(GeneratorSettings::OpenAi {
+                api_key: old,
+                base_url: old_url,
+                ..
+            })) = stored
+            {
+                if old_url.trim_end_matches('/') == base_url.trim_end_matches('/') {
+                    *api_key = old;
+                }
             }
         }
     }

@@ -8,7 +8,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use app::types::{ConversationStatus, EventBody, HandoffReason};
+use app::types::{ConversationStatus, EventBody};
 use uuid::Uuid;
 
 use super::hub::Signal;
@@ -112,14 +112,62 @@ struct Context {
     attributes: sqlx::types::Json<serde_json::Map<String, serde_json::Value>>,
 }
 
+/// Publishes the generator's pieces; stops (and tells the turn) as soon as
+/// a person has claimed or resolved the conversation.
+async fn forward_pieces(
+    engines: Engines,
+    workspace_id: Uuid,
+    conversation_id: Uuid,
+    turn_id: Uuid,
+    mut pieces: tokio::sync::mpsc::UnboundedReceiver<String>,
+    taken_over: tokio::sync::oneshot::Sender<()>,
+) {
+    let mut signals = engines.hub.subscribe();
+    let mut taken_over = Some(taken_over);
+    loop {
+        tokio::select! {
+            piece = pieces.recv() => match piece {
+                Some(delta) if taken_over.is_some() => engines.hub.publish(Signal::Token {
+                    workspace_id,
+                    conversation_id,
+                    turn_id,
+                    delta: Arc::from(delta),
+                }),
+                Some(_) => {}
+                None => return,
+            },
+            signal = signals.recv(), if taken_over.is_some() => {
+                let ours = matches!(
+                    signal,
+                    Ok(Signal::Stored { conversation_id: id, .. }) if id == conversation_id
+                ) || signal.is_err();
+                if ours && person_has_it(&engines.pool, conversation_id).await {
+                    if let Some(tell) = taken_over.take() {
+                        let _ = tell.send(());
+                    }
+                }
+            }
+        }
+    }
+}
+
+async fn person_has_it(pool: &sqlx::PgPool, conversation_id: Uuid) -> bool {
+    sqlx::query_scalar::<_, bool>(
+        "select status in ('open', 'resolved') from conversation where conversation_id = $1",
+    )
+    .bind(conversation_id)
+    .fetch_one(pool)
+    .await
+    .unwrap_or(false)
+}
+
 /// Applies what the rules asked for besides the handoff.
 async fn apply(
     conn: &mut sqlx::PgConnection,
     conversation_id: Uuid,
     effects: &Effects,
-    team: Option<&str>,
 ) -> Result<(), sqlx::Error> {
-    if effects == &Effects::default() && team.is_none() {
+    if effects == &Effects::default() {
         return Ok(());
     }
     sqlx::query(
@@ -132,7 +180,7 @@ async fn apply(
     .bind(conversation_id)
     .bind(&effects.tags)
     .bind(effects.priority.map(|p| p.as_str()))
-    .bind(team)
+    .bind(effects.team.as_deref())
     .execute(conn)
     .await?;
     Ok(())
@@ -175,42 +223,56 @@ async fn step(engines: &Engines, conversation_id: Uuid) -> Result<bool, TurnErro
         at: Some(chrono::Utc::now()),
     };
 
-    // Pieces of the answer go out live as the generator writes them.
+    // Pieces of the answer go out live as the generator writes them, until
+    // a person takes the conversation over: then the turn stops at once.
     let turn_id = Uuid::new_v4();
-    let (out, mut pieces) = tokio::sync::mpsc::unbounded_channel::<String>();
-    let hub = engines.hub.clone();
-    let forward = tokio::spawn(async move {
-        while let Some(delta) = pieces.recv().await {
-            hub.publish(Signal::Token {
-                workspace_id,
-                conversation_id,
-                turn_id,
-                delta: Arc::from(delta),
-            });
-        }
-    });
+    let (out, pieces) = tokio::sync::mpsc::unbounded_channel::<String>();
+    let (taken_over, mut taken_over_rx) = tokio::sync::oneshot::channel::<()>();
+    let forward = tokio::spawn(forward_pieces(
+        engines.clone(),
+        workspace_id,
+        conversation_id,
+        turn_id,
+        pieces,
+        taken_over,
+    ));
     let generator = answer::generator(&policy.generator, TYPING_PACE);
-    let response = answer::respond(
-        &engines.pool,
-        &engines.embedder,
-        &policy,
-        generator.as_ref(),
-        &message,
-        &out,
-    )
-    .await;
+    let response = tokio::select! {
+        response = answer::respond(
+            &engines.pool,
+            &engines.embedder,
+            &policy,
+            generator.as_ref(),
+            &message,
+            &out,
+        ) => Some(response),
+        Ok(()) = &mut taken_over_rx => None,
+    };
     drop(out);
     let _ = forward.await;
+    let Some(response) = response else {
+        tracing::info!("a person took over while the AI was writing; turn stopped");
+        let mut tx = engines.pool.begin().await?;
+        mark_handled(&mut tx, conversation_id, upto).await?;
+        tx.commit().await?;
+        return Ok(true);
+    };
     let response = response?;
     let decision = response.decision;
 
     let mut tx = engines.pool.begin().await?;
     let conversation = store::lock(&mut tx, conversation_id).await?;
-    let team = match &decision.handoff {
-        Some(HandoffReason::Rule { team, .. }) => team.as_deref(),
-        _ => None,
-    };
-    apply(&mut tx, conversation_id, &response.effects, team).await?;
+    if matches!(
+        conversation.status(),
+        ConversationStatus::Open | ConversationStatus::Resolved
+    ) {
+        // A person took over (or resolved it) meanwhile: theirs now, as is.
+        tracing::info!("a person took over while the AI was deciding; nothing stored");
+        mark_handled(&mut tx, conversation_id, upto).await?;
+        tx.commit().await?;
+        return Ok(true);
+    }
+    apply(&mut tx, conversation_id, &response.effects).await?;
     let answer = response.answer.filter(|_| decision.answered);
     let Some(answer) = answer else {
         let reason = decision
@@ -249,16 +311,6 @@ async fn step(engines: &Engines, conversation_id: Uuid) -> Result<bool, TurnErro
         return Ok(true);
     };
 
-    // Store the answer once, unless a person took over while it was written.
-    if matches!(
-        conversation.status(),
-        ConversationStatus::Open | ConversationStatus::Resolved
-    ) {
-        tracing::info!("a person took over while the AI was writing; answer dropped");
-        mark_handled(&mut tx, conversation_id, upto).await?;
-        tx.commit().await?;
-        return Ok(true);
-    }
     let body = EventBody::AiAnswer {
         text: answer.text,
         citations: answer.citations,

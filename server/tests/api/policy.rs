@@ -38,14 +38,30 @@ fn rule(name: &str, conditions: Vec<Condition>, action: RuleAction) -> Rule {
     }
 }
 
+/// The stored event with this seq, as the team sees it.
+async fn team_view(app: &TestApp, conversation: Uuid, seq: i64) -> EventBody {
+    tandem::thread::store::events_after(&app.state.engines.pool, conversation, seq - 1, 1)
+        .await
+        .unwrap()
+        .remove(0)
+        .body
+}
+
 /// Asks one question as a new visitor; returns the conversation and the
-/// stored event that dealt with it (an answer or a handoff).
+/// stored event that dealt with it (an answer or a handoff), as the team
+/// sees it.
 async fn ask(app: &TestApp, question: &str) -> (Uuid, EventBody) {
     let mut visitor = app.visitor(None, 0).await;
     visitor.ask(question).await;
     let _question = visitor.until(stored).await;
-    let (outcome, _) = visitor.until(stored).await;
-    (visitor.conversation_id, outcome)
+    let (seq, _) = visitor
+        .until(|m| match m {
+            ServerMsg::Event { event } => Some(event.seq),
+            _ => None,
+        })
+        .await;
+    let conversation = visitor.conversation_id;
+    (conversation, team_view(app, conversation, seq).await)
 }
 
 #[sqlx::test(migrations = "../migrations")]
@@ -160,25 +176,29 @@ async fn replay_shows_what_another_threshold_would_change(pool: PgPool) {
         "how long do refunds take?",
         "can I pay with PayPal?",
         "What is the capital of Mongolia?",
+        "I was charged twice for my lamp",
     ] {
         ask(&app, question).await;
     }
     let current = policy(&app).await;
-    let same = replay::replay(&pool, app.workspace_id, &current)
+    let same = replay::replay(&pool, app.workspace_id, &current, &current)
         .await
         .unwrap();
-    assert_eq!(same.decisions, 3);
-    assert_eq!(same.handed_off_before, 1, "only the off-topic question");
+    assert_eq!(same.decisions, 4);
+    assert_eq!(
+        same.handed_off_before, 2,
+        "the off-topic question and the billing dispute"
+    );
     assert!(same.changed.is_empty(), "{:?}", same.changed);
 
     let strict = Policy {
         threshold: Confidence::new(0.99).unwrap(),
         ..current.clone()
     };
-    let replayed = replay::replay(&pool, app.workspace_id, &strict)
+    let replayed = replay::replay(&pool, app.workspace_id, &current, &strict)
         .await
         .unwrap();
-    assert_eq!(replayed.handed_off_after, 3);
+    assert_eq!(replayed.handed_off_after, 4);
     assert_eq!(replayed.changed.len(), 2);
     assert!(replayed
         .changed
@@ -196,13 +216,27 @@ async fn replay_shows_what_another_threshold_would_change(pool: PgPool) {
         )],
         ..current.clone()
     };
-    let replayed = replay::replay(&pool, app.workspace_id, &with_rule)
+    let replayed = replay::replay(&pool, app.workspace_id, &current, &with_rule)
         .await
         .unwrap();
     assert_eq!(replayed.changed.len(), 1);
     assert_eq!(
         replayed.changed[0].after.as_deref(),
         Some("rule: PayPal to billing")
+    );
+
+    // So does a category switched off.
+    let mut lenient = current.clone();
+    for c in &mut lenient.categories {
+        c.enabled = c.name != "billing_dispute";
+    }
+    let replayed = replay::replay(&pool, app.workspace_id, &current, &lenient)
+        .await
+        .unwrap();
+    assert_eq!(replayed.changed.len(), 1, "{:?}", replayed.changed);
+    assert_eq!(
+        replayed.changed[0].before.as_deref(),
+        Some("sensitive: billing_dispute")
     );
     assert_eq!(policy(&app).await, current);
 }
@@ -246,7 +280,13 @@ async fn unhelpful_answers_in_a_row_trigger_a_rule(pool: PgPool) {
     );
     visitor.ask("can I pay with PayPal?").await;
     let _ = visitor.until(stored).await;
-    let (handoff, _) = visitor.until(stored).await;
+    let (seq, _) = visitor
+        .until(|m| match m {
+            ServerMsg::Event { event } => Some(event.seq),
+            _ => None,
+        })
+        .await;
+    let handoff = team_view(&app, visitor.conversation_id, seq).await;
     assert!(
         matches!(&handoff, EventBody::StatusChange { reason: Some(HandoffReason::Rule { rule, .. }), .. } if rule == "An unhelpful answer"),
         "{handoff:?}"
@@ -301,6 +341,22 @@ async fn the_openai_generator_answers_live_and_its_key_stays_on_the_server(pool:
     assert!(
         matches!(policy(&app).await.generator, GeneratorSettings::OpenAi { api_key, .. } if api_key == "sk-secret")
     );
+    // Another endpoint never gets the stored key.
+    let elsewhere = Policy {
+        generator: GeneratorSettings::OpenAi {
+            base_url: "https://elsewhere.example/v1".into(),
+            model: "m".into(),
+            api_key: String::new(),
+        },
+        ..redacted.clone()
+    };
+    settings::save(&pool, app.workspace_id, &elsewhere)
+        .await
+        .unwrap();
+    assert!(
+        matches!(policy(&app).await.generator, GeneratorSettings::OpenAi { api_key, .. } if api_key.is_empty())
+    );
+    settings::save(&pool, app.workspace_id, &p).await.unwrap();
 
     let mut visitor = app.visitor(None, 0).await;
     visitor.ask("how long do refunds take?").await;

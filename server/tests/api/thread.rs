@@ -53,7 +53,20 @@ async fn a_conversation_from_question_to_human_reply(pool: PgPool) {
         .url
         .ends_with("/demo/refunds.html#refund-timing"));
     assert_eq!(citations[0].heading_path, "Refunds › Refund timing");
-    assert!(decision.answered && decision.confidence.value() >= 0.45);
+    // The visitor gets no decision record; the team's copy has the scores.
+    assert!(decision.answered && decision.signals.is_none() && decision.retrieved.is_empty());
+    let team = tandem::thread::store::events_after(&pool, visitor.conversation_id, 0, 10)
+        .await
+        .unwrap();
+    let recorded = team
+        .iter()
+        .find_map(|e| match &e.body {
+            EventBody::AiAnswer { decision, .. } => Some(decision.clone()),
+            _ => None,
+        })
+        .unwrap();
+    assert!(recorded.answered && recorded.confidence >= recorded.threshold.unwrap());
+    assert!(!recorded.retrieved.is_empty() && recorded.signals.is_some());
     // Every sentence of the answer is in a cited passage: nothing invented.
     for sentence in text
         .split('.')
@@ -154,10 +167,16 @@ async fn asking_for_a_person_in_words_hands_off_without_an_answer(pool: PgPool) 
             ..
         } => {
             assert_eq!(via, RequestChannel::Message);
-            assert_eq!(matched.as_deref(), Some("talk to a person"));
+            assert_eq!(matched, None, "the matched words stay with the team");
         }
         other => panic!("expected a handoff, got {other:?}"),
     }
+    let team = tandem::thread::store::events_after(&pool, visitor.conversation_id, 0, 10)
+        .await
+        .unwrap();
+    assert!(
+        matches!(&team.last().unwrap().body, EventBody::StatusChange { reason: Some(HandoffReason::HumanRequested { matched: Some(m), .. }), .. } if m == "talk to a person")
+    );
     let answers = count_events(&pool, "ai_answer").await;
     assert_eq!(answers, 0);
 }
@@ -169,7 +188,15 @@ async fn an_unanswerable_question_goes_to_the_team_with_its_scores(pool: PgPool)
     visitor.ask("What is the capital of Mongolia?").await;
     let _question = visitor.until(stored).await;
     let (handoff, _) = visitor.until(stored).await;
-    match handoff {
+    // The visitor learns that the AI was unsure, not the numbers.
+    assert!(
+        matches!(&handoff, EventBody::StatusChange { reason: Some(HandoffReason::LowConfidence { confidence, .. }), decision: None, .. } if confidence.value() == 0.0),
+        "{handoff:?}"
+    );
+    let team = tandem::thread::store::events_after(&pool, visitor.conversation_id, 0, 10)
+        .await
+        .unwrap();
+    match team.last().unwrap().body.clone() {
         EventBody::StatusChange {
             status: ConversationStatus::WaitingHuman,
             reason:
