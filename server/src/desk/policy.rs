@@ -9,15 +9,19 @@ use super::internal;
 use crate::policy::{replay, settings};
 use crate::Engines;
 
-pub async fn get(engines: &Engines, admin: &SignedIn) -> Result<Policy, DeskError> {
-    let policy = settings::load(
+/// The workspace's saved policy, key included (server side only).
+async fn saved(engines: &Engines, admin: &SignedIn) -> Result<Policy, DeskError> {
+    settings::load(
         &engines.pool,
         admin.workspace_id,
         engines.settings.confidence_threshold,
     )
     .await
-    .map_err(internal)?;
-    Ok(settings::redacted(policy))
+    .map_err(internal)
+}
+
+pub async fn get(engines: &Engines, admin: &SignedIn) -> Result<Policy, DeskError> {
+    Ok(settings::redacted(saved(engines, admin).await?))
 }
 
 pub async fn save(engines: &Engines, admin: &SignedIn, policy: Policy) -> Result<(), DeskError> {
@@ -37,13 +41,7 @@ pub async fn replay(
     policy: Policy,
 ) -> Result<Replay, DeskError> {
     settings::validate(&policy).map_err(DeskError::Invalid)?;
-    let current = settings::load(
-        &engines.pool,
-        admin.workspace_id,
-        engines.settings.confidence_threshold,
-    )
-    .await
-    .map_err(internal)?;
+    let current = saved(engines, admin).await?;
     replay::replay(&engines.pool, admin.workspace_id, &current, &policy)
         .await
         .map_err(internal)
