@@ -75,6 +75,25 @@ pub struct Outcome {
     pub effects: Effects,
 }
 
+/// The first enabled category one of whose phrases `text` contains.
+pub fn sensitive_by_phrase(policy: &Policy, text: &str) -> Option<SensitiveMatch> {
+    policy
+        .categories
+        .iter()
+        .filter(|c| c.enabled)
+        .find_map(|c| {
+            // Phrases were validated when saved; a bad one is skipped, not fatal.
+            Phrases::compile(&c.phrases)
+                .ok()
+                .and_then(|p| p.find(text))
+                .map(|matched| SensitiveMatch {
+                    category: c.name.clone(),
+                    matched,
+                    score: 1.0,
+                })
+        })
+}
+
 /// The sensitive category of `text`, by phrase first, then by meaning:
 /// the nearest example, if close enough and nearer than any ordinary question.
 pub async fn sensitive(
@@ -83,20 +102,10 @@ pub async fn sensitive(
     text: &str,
     vector: &[f32],
 ) -> Result<Option<SensitiveMatch>, EmbedError> {
-    let enabled: Vec<_> = policy.categories.iter().filter(|c| c.enabled).collect();
-    for category in &enabled {
-        // Phrases were validated when saved; a bad one is skipped, not fatal.
-        if let Some(matched) = Phrases::compile(&category.phrases)
-            .ok()
-            .and_then(|p| p.find(text))
-        {
-            return Ok(Some(SensitiveMatch {
-                category: category.name.clone(),
-                matched,
-                score: 1.0,
-            }));
-        }
+    if let Some(found) = sensitive_by_phrase(policy, text) {
+        return Ok(Some(found));
     }
+    let enabled: Vec<_> = policy.categories.iter().filter(|c| c.enabled).collect();
     let ordinary: Vec<String> = defaults::ORDINARY.iter().map(|e| (*e).to_owned()).collect();
     let nearest_ordinary = embedder
         .embed_cached(&ordinary)

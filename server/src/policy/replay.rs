@@ -2,14 +2,12 @@
 //! signals stored with each, so an admin sees what a new threshold or rule
 //! set would change before saving it.
 
-use app::types::policy::{Policy, Replay, ReplayRow, SensitiveMatch, Signals};
+use app::types::policy::{Policy, Replay, ReplayRow, Signals};
 use app::types::{Decision, HandoffReason};
 use chrono::{DateTime, Utc};
 use sqlx::types::Json;
 use sqlx::PgPool;
 use uuid::Uuid;
-
-use super::detect::Phrases;
 
 /// How many of the most recent decisions a replay covers.
 pub const REPLAYED: i64 = 2000;
@@ -38,20 +36,7 @@ fn label(handoff: Option<&HandoffReason>) -> Option<String> {
 /// support hours; a match by meaning is kept if its category still exists.
 fn signals_under(signals: &Signals, policy: &Policy, question: &str, at: DateTime<Utc>) -> Signals {
     let mut signals = signals.clone();
-    let by_phrase = policy
-        .categories
-        .iter()
-        .filter(|c| c.enabled)
-        .find_map(|c| {
-            Phrases::compile(&c.phrases)
-                .ok()
-                .and_then(|p| p.find(question))
-                .map(|matched| SensitiveMatch {
-                    category: c.name.clone(),
-                    matched,
-                    score: 1.0,
-                })
-        });
+    let by_phrase = super::sensitive_by_phrase(policy, question);
     let by_meaning = signals.sensitive.take().filter(|s| {
         s.score < 1.0
             && policy

@@ -33,6 +33,29 @@ struct RuleRow {
     action: Json<app::types::policy::RuleAction>,
 }
 
+/// Stores categories in the order given.
+async fn insert_categories(
+    conn: &mut sqlx::PgConnection,
+    workspace_id: Uuid,
+    categories: &[SensitiveCategory],
+) -> Result<(), sqlx::Error> {
+    for (position, c) in categories.iter().enumerate() {
+        sqlx::query(
+            "insert into sensitive_category (workspace_id, name, enabled, phrases, examples, position)
+             values ($1, $2, $3, $4, $5, $6)",
+        )
+        .bind(workspace_id)
+        .bind(&c.name)
+        .bind(c.enabled)
+        .bind(&c.phrases)
+        .bind(&c.examples)
+        .bind(position as i32)
+        .execute(&mut *conn)
+        .await?;
+    }
+    Ok(())
+}
+
 /// Creates the workspace's settings with the default categories, once.
 async fn seed(pool: &PgPool, workspace_id: Uuid) -> Result<(), sqlx::Error> {
     let mut tx = pool.begin().await?;
@@ -44,20 +67,7 @@ async fn seed(pool: &PgPool, workspace_id: Uuid) -> Result<(), sqlx::Error> {
     .await?
     .rows_affected();
     if created == 1 {
-        for (position, c) in defaults::categories().into_iter().enumerate() {
-            sqlx::query(
-                "insert into sensitive_category (workspace_id, name, enabled, phrases, examples, position)
-                 values ($1, $2, $3, $4, $5, $6)",
-            )
-            .bind(workspace_id)
-            .bind(&c.name)
-            .bind(c.enabled)
-            .bind(&c.phrases)
-            .bind(&c.examples)
-            .bind(position as i32)
-            .execute(&mut *tx)
-            .await?;
-        }
+        insert_categories(&mut tx, workspace_id, &defaults::categories()).await?;
     }
     tx.commit().await
 }
@@ -235,20 +245,7 @@ pub async fn save(pool: &PgPool, workspace_id: Uuid, policy: &Policy) -> Result<
         .bind(workspace_id)
         .execute(&mut *tx)
         .await?;
-    for (position, c) in policy.categories.iter().enumerate() {
-        sqlx::query(
-            "insert into sensitive_category (workspace_id, name, enabled, phrases, examples, position)
-             values ($1, $2, $3, $4, $5, $6)",
-        )
-        .bind(workspace_id)
-        .bind(&c.name)
-        .bind(c.enabled)
-        .bind(&c.phrases)
-        .bind(&c.examples)
-        .bind(position as i32)
-        .execute(&mut *tx)
-        .await?;
-    }
+    insert_categories(&mut tx, workspace_id, &policy.categories).await?;
     sqlx::query("delete from handoff_rule where workspace_id = $1")
         .bind(workspace_id)
         .execute(&mut *tx)

@@ -273,60 +273,49 @@ async fn step(engines: &Engines, conversation_id: Uuid) -> Result<bool, TurnErro
         return Ok(true);
     }
     apply(&mut tx, conversation_id, &response.effects).await?;
-    let answer = response.answer.filter(|_| decision.answered);
-    let Some(answer) = answer else {
-        let reason = decision
-            .handoff
-            .clone()
-            .expect("a decision without an answer has a reason");
-        let escalated = store::escalate(
-            &mut tx,
-            &conversation,
-            None,
-            reason.clone(),
-            Some(decision.clone()),
-        )
-        .await?;
-        if !escalated && conversation.status() == ConversationStatus::WaitingHuman {
-            // Already waiting for a person: record what the AI did not answer.
-            let body = EventBody::StatusChange {
-                status: conversation.status(),
-                reason: Some(reason),
-                agent_name: None,
-                decision: Some(decision.clone()),
+    let answer_seq = match response.answer.filter(|_| decision.answered) {
+        Some(answer) => {
+            let body = EventBody::AiAnswer {
+                text: answer.text,
+                citations: answer.citations,
+                decision: decision.clone(),
             };
-            store::append(&mut tx, &conversation, None, &body).await?;
+            let stored = store::append(&mut tx, &conversation, None, &body).await?;
+            Some(stored.event().seq)
         }
-        replay::record(
-            &mut tx,
-            workspace_id,
-            Some(conversation_id),
-            &question,
-            &decision,
-            None,
-        )
-        .await?;
-        mark_handled(&mut tx, conversation_id, upto).await?;
-        tx.commit().await?;
-        return Ok(true);
+        None => {
+            let reason = decision
+                .handoff
+                .clone()
+                .expect("a decision without an answer has a reason");
+            let escalated = store::escalate(
+                &mut tx,
+                &conversation,
+                None,
+                reason.clone(),
+                Some(decision.clone()),
+            )
+            .await?;
+            if !escalated && conversation.status() == ConversationStatus::WaitingHuman {
+                // Already waiting for a person: record what the AI did not answer.
+                let body = EventBody::StatusChange {
+                    status: conversation.status(),
+                    reason: Some(reason),
+                    agent_name: None,
+                    decision: Some(decision.clone()),
+                };
+                store::append(&mut tx, &conversation, None, &body).await?;
+            }
+            None
+        }
     };
-
-    let body = EventBody::AiAnswer {
-        text: answer.text,
-        citations: answer.citations,
-        decision: decision.clone(),
-    };
-    let seq = store::append(&mut tx, &conversation, None, &body)
-        .await?
-        .event()
-        .seq;
     replay::record(
         &mut tx,
         workspace_id,
         Some(conversation_id),
         &question,
         &decision,
-        Some(seq),
+        answer_seq,
     )
     .await?;
     mark_handled(&mut tx, conversation_id, upto).await?;
