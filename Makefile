@@ -1,5 +1,5 @@
 # The two commands: `make run` and `make test`. Both set up whatever is missing.
-.PHONY: run test setup db db-stop build lint bench eval clean-data
+.PHONY: run test setup db db-stop build lint bench bench-live eval clean-data
 
 run:
 	scripts/run.sh
@@ -28,6 +28,10 @@ lint:
 # manual, the answer path on the demo workspace, the UI's sizes.
 bench: build db
 	scripts/bench.sh
+
+# The live thread's load bench alone: idle sockets, fan-out latency, memory.
+bench-live: build db
+	DATABASE_URL="$${DATABASE_URL:-$$(scripts/db.sh --url)}" target/release/tandem-load
 
 # The answer engine's figures on ../shared/eval (tune and report sets).
 eval: build db

@@ -5,6 +5,8 @@
 #     crawled into a fresh `bench-docs` workspace, then re-crawled unchanged.
 #  2. The answer path on the demo workspace.
 #  3. The UI's transfer sizes.
+#  4. The live thread: 5,000 idle widget sockets on one of two instances,
+#     fan-out latency on one instance and across two, memory per socket.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 say() { printf '\033[1;34m[bench]\033[0m %s\n' "$*"; }
@@ -22,3 +24,5 @@ target/release/tandem bench-ingest --site "$site" --start index.html
 say "answer path (demo workspace)"
 target/release/tandem bench
 node scripts/sizes.mjs
+say "live thread: sockets, fan-out latency, memory (tandem-load)"
+target/release/tandem-load

@@ -14,9 +14,12 @@ cargo clippy --locked -p app -p server --all-targets -- -D warnings
 cargo clippy --locked -p frontend --target wasm32-unknown-unknown -- -D warnings
 
 # One invocation for both crates: `app` gets `ssr` from `server`, and the
-# dependencies are built once with one feature set.
+# dependencies are built once with one feature set. The fault run (two
+# instances, a SIGKILL, a PostgreSQL restart) goes last, printing its counts.
 echo "[test] app (ssr) and server"
-cargo test --locked -p app -p server
+cargo test --locked -p app -p server -- --skip fault_run
+echo "[test] the live thread's fault run"
+cargo test --locked -p server --test fault -- --nocapture
 
 scripts/build.sh debug
 echo "[test] end-to-end (Playwright, Chromium)"

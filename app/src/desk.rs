@@ -8,7 +8,7 @@ use uuid::Uuid;
 use crate::error::DeskError;
 use crate::knowledge::{NewWebsite, SnippetView, SourceDetail, SourceView};
 use crate::types::policy::{Policy, Replay};
-use crate::types::{AgentProfile, ConversationSummary, ConversationView, MessageBody};
+use crate::types::{AgentProfile, ConversationSummary, ConversationView, Queue};
 use crate::widget::WidgetSettings;
 
 /// A signed-in agent, with the token of their session.
@@ -25,17 +25,14 @@ pub trait SupportDesk: Send + Sync + 'static {
     async fn login(&self, email: &str, password: &str) -> Result<String, DeskError>;
     async fn logout(&self, session_token: &str) -> Result<(), DeskError>;
     async fn signed_in(&self, session_token: &str) -> Result<SignedIn, DeskError>;
-    async fn conversations(&self, agent: &SignedIn) -> Result<Vec<ConversationSummary>, DeskError>;
+    async fn conversations(
+        &self,
+        agent: &SignedIn,
+        queue: Queue,
+    ) -> Result<Vec<ConversationSummary>, DeskError>;
     async fn conversation(&self, agent: &SignedIn, id: Uuid)
         -> Result<ConversationView, DeskError>;
     async fn widget_settings(&self, workspace_slug: &str) -> Result<WidgetSettings, DeskError>;
-    async fn reply(
-        &self,
-        agent: &SignedIn,
-        id: Uuid,
-        client_id: Uuid,
-        body: MessageBody,
-    ) -> Result<(), DeskError>;
 
     // Knowledge (admins only; the server functions check the role).
     async fn sources(&self, admin: &SignedIn) -> Result<Vec<SourceView>, DeskError>;

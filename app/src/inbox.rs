@@ -1,6 +1,8 @@
 //! The agents' inbox: the live list of conversations and one conversation
 //! with its full context and a reply composer.
 
+use std::collections::HashMap;
+
 use leptos::prelude::*;
 use leptos_router::components::{Outlet, Redirect, A};
 use leptos_router::hooks::use_params_map;
@@ -8,17 +10,17 @@ use uuid::Uuid;
 
 use crate::auth::{me, Logout};
 use crate::error::DeskError;
-use crate::live::use_live;
-use crate::thread::{current_status, ThreadState, ThreadView, Viewer};
+use crate::live::{use_live, TypingNotifier};
+use crate::thread::{current_status, typing_line, ThreadState, ThreadView, Viewer};
 use crate::types::{
-    ConversationStatus, ConversationSummary, ConversationView, EventBody, HandoffReason,
-    MessageBody, ServerMsg,
+    ClientMsg, ConversationStatus, ConversationSummary, ConversationView, EventBody, HandoffReason,
+    MessageBody, Queue, QueueCounts, ServerMsg,
 };
 
 #[server]
-pub async fn list_conversations() -> Result<Vec<ConversationSummary>, DeskError> {
+pub async fn list_conversations(queue: Queue) -> Result<Vec<ConversationSummary>, DeskError> {
     let (desk, agent) = crate::desk::agent().await?;
-    desk.conversations(&agent).await
+    desk.conversations(&agent, queue).await
 }
 
 #[server]
@@ -27,11 +29,38 @@ pub async fn get_conversation(id: Uuid) -> Result<ConversationView, DeskError> {
     desk.conversation(&agent, id).await
 }
 
-#[server]
-pub async fn send_reply(id: Uuid, client_id: Uuid, text: String) -> Result<(), DeskError> {
-    let body = MessageBody::parse(&text).map_err(|e| DeskError::Invalid(e.to_string()))?;
-    let (desk, agent) = crate::desk::agent().await?;
-    desk.reply(&agent, id, client_id, body).await
+/// A queue's rows: those fetched, updated by the rows changed live since
+/// (the newer copy of each wins), in the queue's order.
+pub fn queue_rows(
+    fetched: &[ConversationSummary],
+    changed: &HashMap<Uuid, ConversationSummary>,
+    queue: Queue,
+    me: Uuid,
+) -> Vec<ConversationSummary> {
+    let mut rows: HashMap<Uuid, ConversationSummary> = fetched
+        .iter()
+        .map(|c| (c.conversation_id, c.clone()))
+        .collect();
+    for (id, row) in changed {
+        match rows.get(id) {
+            Some(old) if old.updated_at > row.updated_at => {}
+            _ => {
+                rows.insert(*id, row.clone());
+            }
+        }
+    }
+    let mut rows: Vec<_> = rows.into_values().filter(|c| queue.holds(c, me)).collect();
+    let waiting_first = |c: &ConversationSummary| c.status != ConversationStatus::WaitingHuman;
+    rows.sort_by(|a, b| match queue {
+        Queue::Waiting | Queue::Open => (waiting_first(a), a.escalated_at, a.conversation_id)
+            .cmp(&(waiting_first(b), b.escalated_at, b.conversation_id))
+            .then(b.updated_at.cmp(&a.updated_at)),
+        _ => b
+            .updated_at
+            .cmp(&a.updated_at)
+            .then(a.conversation_id.cmp(&b.conversation_id)),
+    });
+    rows
 }
 
 /// The current time, known only in the browser (so server and browser render
@@ -74,7 +103,7 @@ pub fn InboxLayout() -> impl IntoView {
         <Suspense fallback=|| view! { <p class="p-6 text-slate-500">"Loading…"</p> }>
             {move || Suspend::new(async move {
                 match profile.await {
-                    Ok(profile) => view! { <Inbox is_admin=profile.role == "admin" workspace_name=profile.workspace_name agent_name=profile.name/> }.into_any(),
+                    Ok(profile) => view! { <Inbox is_admin=profile.role == "admin" me=profile.account_id workspace_name=profile.workspace_name agent_name=profile.name/> }.into_any(),
                     Err(DeskError::NotSignedIn) => view! { <Redirect path="/login"/> }.into_any(),
                     Err(err) => view! { <p class="p-6 text-red-700" role="alert">{err.to_string()}</p> }.into_any(),
                 }
@@ -83,20 +112,49 @@ pub fn InboxLayout() -> impl IntoView {
     }
 }
 
+/// The signed-in agent, for the panes inside the inbox.
+#[derive(Clone)]
+struct Me {
+    name: String,
+}
+
 #[component]
-fn Inbox(workspace_name: String, agent_name: String, is_admin: bool) -> impl IntoView {
+fn Inbox(workspace_name: String, agent_name: String, me: Uuid, is_admin: bool) -> impl IntoView {
+    provide_context(Me {
+        name: agent_name.clone(),
+    });
+    let queue = RwSignal::new(Queue::Waiting);
+    // Bumped to fetch the lists again: after a reconnect, or when told to.
     let version = RwSignal::new(0u64);
-    let conversations = Resource::new(move || version.get(), |_| list_conversations());
+    let fetched = Resource::new(
+        move || (queue.get(), version.get()),
+        |(queue, _)| list_conversations(queue),
+    );
+    let changed = RwSignal::new(HashMap::<Uuid, ConversationSummary>::new());
+    let counts = RwSignal::new(None::<QueueCounts>);
     let connected = RwSignal::new(false);
     let _live = use_live(
         || "/ws/inbox".to_owned(),
-        move |msg| {
-            if let ServerMsg::ConversationChanged { .. } = msg {
-                version.update(|v| *v += 1);
-            }
+        move |msg| match msg {
+            ServerMsg::ConversationChanged { summary } => changed.update(|c| {
+                c.insert(summary.conversation_id, summary);
+            }),
+            ServerMsg::Counts { counts: now } => counts.set(Some(now)),
+            ServerMsg::Refresh => version.update(|v| *v += 1),
+            _ => {}
         },
         connected,
     );
+    // What changed while the socket was down is fetched again on its return.
+    let was_connected = StoredValue::new(false);
+    Effect::new(move |_| {
+        if connected.get() {
+            if was_connected.get_value() {
+                version.update(|v| *v += 1);
+            }
+            was_connected.set_value(true);
+        }
+    });
     let now = use_now();
     let logout = ServerAction::<Logout>::new();
     let params = use_params_map();
@@ -114,7 +172,7 @@ fn Inbox(workspace_name: String, agent_name: String, is_admin: bool) -> impl Int
                         <A href="/admin/knowledge" attr:class="text-slate-300 hover:text-white">"Knowledge"</A>
                         <A href="/admin/policy" attr:class="text-slate-300 hover:text-white">"Handoff policy"</A>
                     })}
-                    <span class="flex items-center gap-1">
+                    <span class="live-status flex items-center gap-1">
                         <span class="inline-block h-2 w-2 rounded-full"
                             class=("bg-emerald-400", move || connected.get())
                             class=("bg-slate-500", move || !connected.get())></span>
@@ -127,23 +185,50 @@ fn Inbox(workspace_name: String, agent_name: String, is_admin: bool) -> impl Int
                 </div>
             </header>
             <div class="flex min-h-0 flex-1">
-                <nav class="w-80 shrink-0 overflow-y-auto border-r border-slate-200 bg-white" aria-label="Conversations">
-                    <h2 class="px-4 pt-4 pb-2 text-xs font-semibold uppercase tracking-wide text-slate-500">"Conversations"</h2>
-                    <Transition fallback=|| view! { <p class="px-4 text-sm text-slate-500">"Loading…"</p> }>
-                        {move || Suspend::new(async move {
-                            match conversations.await {
-                                Ok(list) if list.is_empty() => view! {
-                                    <p class="px-4 text-sm text-slate-500">"No conversations yet. They appear here live."</p>
-                                }.into_any(),
-                                Ok(list) => view! {
-                                    <ul class="conversation-list">
-                                        {list.into_iter().map(|c| view! { <ConversationRow summary=c now=now selected=selected/> }).collect::<Vec<_>>()}
-                                    </ul>
-                                }.into_any(),
-                                Err(err) => view! { <p class="px-4 text-sm text-red-700" role="alert">{err.to_string()}</p> }.into_any(),
+                <nav class="flex w-80 shrink-0 flex-col border-r border-slate-200 bg-white" aria-label="Conversations">
+                    <div class="queues grid grid-cols-5 gap-1 border-b border-slate-100 p-2" role="tablist" aria-label="Queues">
+                        {Queue::ALL.into_iter().map(|q| {
+                            let urgent = move || q == Queue::Waiting && counts.get().is_some_and(|c| c.of(q) > 0);
+                            view! {
+                                <button type="button" role="tab" data-queue=q.as_str()
+                                    class="queue-tab flex flex-col items-center rounded-lg px-1 py-1.5 leading-tight"
+                                    class=("bg-slate-900", move || queue.get() == q) class=("text-white", move || queue.get() == q)
+                                    class=("text-slate-700", move || queue.get() != q) class=("hover:bg-slate-100", move || queue.get() != q)
+                                    aria-selected=move || (queue.get() == q).to_string()
+                                    on:click=move |_| queue.set(q)>
+                                    <span class="queue-count min-h-5 text-base font-semibold tabular-nums"
+                                        class=("text-amber-600", move || urgent() && queue.get() != q)
+                                        class=("text-amber-300", move || urgent() && queue.get() == q)>
+                                        {move || counts.get().map(|c| c.of(q).to_string()).unwrap_or_default()}
+                                    </span>
+                                    <span class="text-[11px]">{q.label()}</span>
+                                </button>
                             }
-                        })}
-                    </Transition>
+                        }).collect::<Vec<_>>()}
+                    </div>
+                    <div class="min-h-0 flex-1 overflow-y-auto">
+                        <Transition fallback=|| view! { <p class="px-4 py-3 text-sm text-slate-500">"Loading…"</p> }>
+                            {move || Suspend::new(async move {
+                                match fetched.await {
+                                    Ok(list) => view! {
+                                        {move || {
+                                            let rows = changed.with(|c| queue_rows(&list, c, queue.get_untracked(), me));
+                                            if rows.is_empty() {
+                                                view! { <p class="px-4 py-3 text-sm text-slate-500">"Nothing here. Conversations appear live."</p> }.into_any()
+                                            } else {
+                                                view! {
+                                                    <ul class="conversation-list">
+                                                        {rows.into_iter().map(|c| view! { <ConversationRow summary=c now=now selected=selected/> }).collect::<Vec<_>>()}
+                                                    </ul>
+                                                }.into_any()
+                                            }
+                                        }}
+                                    }.into_any(),
+                                    Err(err) => view! { <p class="px-4 py-3 text-sm text-red-700" role="alert">{err.to_string()}</p> }.into_any(),
+                                }
+                            })}
+                        </Transition>
+                    </div>
                 </nav>
                 <main class="min-w-0 flex-1">
                     <Outlet/>
@@ -178,7 +263,10 @@ fn ConversationRow(
                     {badge.map(|b| view! { <span class="rounded bg-amber-100 px-1.5 text-[11px] text-amber-900">{b}</span> })}
                 </div>
                 <p class="mt-1 truncate text-sm text-slate-800">{summary.last_message}</p>
-                <p class="mt-0.5 text-xs text-slate-500">{waiting}</p>
+                <p class="mt-0.5 text-xs text-slate-500">
+                    {waiting}
+                    {summary.assignee_name.filter(|_| status == ConversationStatus::Open).map(|n| format!("with {n}"))}
+                </p>
             </A>
         </li>
     }
@@ -221,49 +309,113 @@ pub fn ConversationPane() -> impl IntoView {
     }
 }
 
+/// A message the agent sent that is not in the thread yet.
+#[derive(Clone)]
+struct Pending {
+    client_id: Uuid,
+    text: String,
+    note: bool,
+    /// The seq it was stored as, once acknowledged.
+    seq: Option<i64>,
+}
+
 #[component]
 fn ConversationDetail(view: ConversationView) -> impl IntoView {
     let id = view.summary.conversation_id;
     let state = ThreadState::new(view.events);
     let connected = RwSignal::new(false);
-    let _live = use_live(
+    let error = RwSignal::new(None::<String>);
+    let pending = RwSignal::new(Vec::<Pending>::new());
+    let live = use_live(
         move || format!("/ws/inbox?conversation={id}&after={}", state.last_seq()),
         move |msg| match msg {
-            ServerMsg::Event { event } if event.conversation_id == id => state.apply(event),
+            ServerMsg::Event { event } if event.conversation_id == id => {
+                let seq = event.seq;
+                state.apply(event);
+                pending.update(|p| p.retain(|m| m.seq != Some(seq)));
+            }
+            ServerMsg::Ack { client_id, seq } => {
+                let stored = seq.is_some_and(|seq| {
+                    state
+                        .events
+                        .with_untracked(|events| events.iter().any(|e| e.seq == seq))
+                });
+                pending.update(|p| {
+                    if stored || seq.is_none() {
+                        p.retain(|m| m.client_id != client_id);
+                    } else if let Some(m) = p.iter_mut().find(|m| m.client_id == client_id) {
+                        m.seq = seq;
+                    }
+                });
+            }
             ServerMsg::AiToken {
                 conversation_id,
                 turn_id,
+                offset,
                 delta,
-            } if conversation_id == id => state.append_token(turn_id, &delta),
+            } if conversation_id == id => state.append_token(turn_id, offset, &delta),
+            ServerMsg::DraftDropped { turn_id, .. } => state.drop_draft(turn_id),
+            ServerMsg::Typing { typists, .. } => state.typists.set(typists),
+            ServerMsg::VisitorSeen { seq, .. } => state.visitor_seen.set(seq),
+            ServerMsg::Error { message, client_id } => {
+                if let Some(failed) = client_id {
+                    pending.update(|p| p.retain(|m| m.client_id != failed));
+                }
+                error.set(Some(message));
+            }
             _ => {}
         },
         connected,
     );
-    let reply = RwSignal::new(String::new());
-    let error = RwSignal::new(None::<String>);
-    let sending = RwSignal::new(false);
-    let send = move || {
-        let text = reply.get_untracked();
-        if let Err(err) = MessageBody::parse(&text) {
-            error.set(Some(err.to_string()));
-            return;
+    let typing = TypingNotifier::new(live);
+    // Read receipts: the agent has seen what the pane shows.
+    let seen = StoredValue::new(0i64);
+    Effect::new(move |_| {
+        let last = state.events.with(|e| e.last().map_or(0, |e| e.seq));
+        if last > seen.get_value() {
+            seen.set_value(last);
+            live.send(&ClientMsg::Seen { seq: last });
         }
-        sending.set(true);
-        leptos::task::spawn_local(async move {
-            match send_reply(id, Uuid::new_v4(), text).await {
-                Ok(()) => {
-                    reply.set(String::new());
-                    error.set(None);
-                }
-                Err(err) => error.set(Some(err.to_string())),
+    });
+
+    let act = move |msg: ClientMsg| {
+        error.set(None);
+        live.send(&msg);
+    };
+    let reply = RwSignal::new(String::new());
+    let send = move |note: bool| {
+        let text = reply.get_untracked();
+        let body = match MessageBody::parse(&text) {
+            Ok(body) => body,
+            Err(err) => {
+                error.set(Some(err.to_string()));
+                return;
             }
-            sending.set(false);
+        };
+        let client_id = Uuid::new_v4();
+        pending.update(|p| {
+            p.push(Pending {
+                client_id,
+                text: body.as_str().to_owned(),
+                note,
+                seq: None,
+            })
         });
+        let text: String = body.into();
+        act(if note {
+            ClientMsg::Note { client_id, text }
+        } else {
+            ClientMsg::Send { client_id, text }
+        });
+        reply.set(String::new());
+        typing.sent();
     };
     let scroller = NodeRef::<leptos::html::Div>::new();
     Effect::new(move |_| {
         state.events.track();
         state.draft.track();
+        state.typists.track();
+        pending.track();
         crate::live::scroll_to_bottom(scroller);
     });
 
@@ -293,15 +445,47 @@ fn ConversationDetail(view: ConversationView) -> impl IntoView {
             (reason, last_answer, first_question, current_status(events))
         })
     };
+    // Who has the conversation (the last person to claim or reopen it).
+    let holder = move || {
+        state.events.with(|events| {
+            events.iter().rev().find_map(|e| match &e.body {
+                EventBody::StatusChange {
+                    status: ConversationStatus::Open,
+                    agent_name,
+                    ..
+                } => agent_name.clone(),
+                EventBody::StatusChange { .. } => Some(String::new()),
+                _ => None,
+            })
+        })
+    };
+    let status = move || state.status();
+    let my_name = use_context::<Me>().map(|m| m.name).unwrap_or_default();
+    // Whether the signed-in agent has the conversation.
+    let mine = move || {
+        status() == ConversationStatus::Open && holder().as_deref() == Some(my_name.as_str())
+    };
+    // The visitor has seen the team's last reply.
+    let reply_seen = move || {
+        state.events.with(|events| {
+            events
+                .iter()
+                .rev()
+                .find(|e| matches!(e.body, EventBody::HumanReply { .. }))
+                .is_some_and(|e| state.visitor_seen.get() >= e.seq)
+        })
+    };
 
     view! {
         <div class="flex h-full flex-col">
             <section class="handoff-context border-b border-slate-200 bg-white px-6 py-4" aria-label="Handoff context">
                 {move || {
                     let (reason, last_answer, first_question, status) = context();
+                    let holder = holder().filter(|n| !n.is_empty() && status == ConversationStatus::Open);
                     view! {
                         <div class="flex flex-wrap items-center gap-2">
-                            <span class="rounded-full bg-slate-900 px-2 py-0.5 text-xs font-semibold text-white">{status.label()}</span>
+                            <span class="conversation-status rounded-full bg-slate-900 px-2 py-0.5 text-xs font-semibold text-white">{status.label()}</span>
+                            {holder.map(|n| view! { <span class="text-xs text-slate-600">"with "{n}</span> })}
                             {reason.map(|r| view! {
                                 <span class="handoff-reason rounded-full bg-amber-100 px-2 py-0.5 text-xs font-medium text-amber-900">{r.describe()}</span>
                             })}
@@ -317,24 +501,127 @@ fn ConversationDetail(view: ConversationView) -> impl IntoView {
                         </dl>
                     }
                 }}
+                <div class="conversation-actions mt-3 flex flex-wrap gap-2">
+                    <Show when=move || status() != ConversationStatus::Resolved && !mine()>
+                        <button type="button" class="claim rounded-lg bg-slate-900 px-3 py-1.5 text-sm font-semibold text-white hover:bg-slate-700"
+                            on:click=move |_| act(ClientMsg::Claim { client_id: Uuid::new_v4() })>
+                            {move || if status() == ConversationStatus::Open { "Take over" } else { "Claim" }}
+                        </button>
+                    </Show>
+                    <Show when=move || status() != ConversationStatus::Resolved>
+                        <button type="button" class="resolve rounded-lg bg-white px-3 py-1.5 text-sm font-semibold text-slate-900 ring-1 ring-slate-300 hover:bg-slate-50"
+                            on:click=move |_| act(ClientMsg::Resolve { client_id: Uuid::new_v4() })>"Resolve"</button>
+                    </Show>
+                    <Show when=move || status() == ConversationStatus::Resolved>
+                        <button type="button" class="reopen rounded-lg bg-white px-3 py-1.5 text-sm font-semibold text-slate-900 ring-1 ring-slate-300 hover:bg-slate-50"
+                            on:click=move |_| act(ClientMsg::Reopen { client_id: Uuid::new_v4() })>"Reopen"</button>
+                    </Show>
+                    <span class="self-center text-xs text-slate-500">
+                        {move || if connected.get() { "" } else { "Reconnecting… what you send goes out when the connection is back." }}
+                    </span>
+                </div>
             </section>
             <div node_ref=scroller class="flex-1 overflow-y-auto px-6 py-4">
                 <ThreadView state=state viewer=Viewer::Agent/>
+                <Show when=reply_seen>
+                    <p class="visitor-seen mt-1 text-right text-[11px] text-slate-500">"Seen by the visitor"</p>
+                </Show>
+                <For each=move || pending.get() key=|m| m.client_id let(m)>
+                    <div class="mt-2 flex justify-end opacity-60" data-kind="pending">
+                        <div class="max-w-[85%] rounded-2xl px-3 py-2 text-sm"
+                            class=("bg-emerald-600", !m.note) class=("text-white", !m.note)
+                            class=("bg-yellow-50", m.note) class=("ring-1", m.note) class=("ring-yellow-300", m.note)>
+                            <p class="whitespace-pre-wrap break-words">{m.text}</p>
+                            <p class="mt-1 text-[10px]">"Sending…"</p>
+                        </div>
+                    </div>
+                </For>
+                {move || state.typists.with(|t| typing_line(t)).map(|line| view! {
+                    <p class="typing mt-2 text-xs italic text-slate-500" aria-live="polite">{line}</p>
+                })}
             </div>
-            <form class="border-t border-slate-200 bg-white p-4" on:submit=move |ev| { ev.prevent_default(); send(); }>
+            <form class="border-t border-slate-200 bg-white p-4" on:submit=move |ev| { ev.prevent_default(); send(false); }>
                 <label class="sr-only" for="reply">"Reply to the visitor"</label>
                 <div class="flex items-end gap-2">
                     <textarea id="reply" rows="3" maxlength="4000"
                         class="flex-1 resize-y rounded-xl border border-slate-300 px-3 py-2 text-sm focus:border-emerald-600 focus:outline-none"
-                        placeholder="Write a reply… (Ctrl+Enter sends)"
+                        placeholder="Write a reply… (Ctrl+Enter sends; Markdown works)"
                         prop:value=move || reply.get()
-                        on:input=move |ev| reply.set(event_target_value(&ev))
-                        on:keydown=move |ev| if ev.key() == "Enter" && (ev.ctrl_key() || ev.meta_key()) { ev.prevent_default(); send(); }></textarea>
-                    <button type="submit" class="rounded-xl bg-emerald-600 px-4 py-2 text-sm font-semibold text-white hover:bg-emerald-700 disabled:opacity-60"
-                        disabled=move || sending.get()>"Send reply"</button>
+                        on:input=move |ev| {
+                            reply.set(event_target_value(&ev));
+                            typing.input();
+                        }
+                        on:keydown=move |ev| if ev.key() == "Enter" && (ev.ctrl_key() || ev.meta_key()) { ev.prevent_default(); send(false); }></textarea>
+                    <div class="flex flex-col gap-2">
+                        <button type="submit" class="send-reply rounded-xl bg-emerald-600 px-4 py-2 text-sm font-semibold text-white hover:bg-emerald-700">"Send reply"</button>
+                        <button type="button" class="add-note rounded-xl bg-yellow-100 px-4 py-2 text-sm font-semibold text-yellow-900 ring-1 ring-yellow-300 hover:bg-yellow-200"
+                            title="Only the team sees notes" on:click=move |_| send(true)>"Add note"</button>
+                    </div>
                 </div>
                 {move || error.get().map(|e| view! { <p class="mt-2 text-sm text-red-700" role="alert">{e}</p> })}
             </form>
         </div>
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn row(
+        status: ConversationStatus,
+        minutes: i64,
+        assignee: Option<Uuid>,
+    ) -> ConversationSummary {
+        let at = chrono::DateTime::from_timestamp(1_800_000_000 + minutes * 60, 0).unwrap();
+        ConversationSummary {
+            conversation_id: Uuid::new_v4(),
+            status,
+            handoff_reason: None,
+            last_message: String::new(),
+            assignee_id: assignee,
+            assignee_name: None,
+            escalated_at: Some(at),
+            updated_at: at,
+        }
+    }
+
+    #[test]
+    fn live_changes_move_rows_between_queues_and_keep_the_order() {
+        let me = Uuid::new_v4();
+        let old = row(ConversationStatus::WaitingHuman, 0, None);
+        let newer = row(ConversationStatus::WaitingHuman, 5, None);
+        let fetched = vec![newer.clone(), old.clone()];
+        let none = HashMap::new();
+        // Waiting: oldest escalation first.
+        let ids: Vec<_> = queue_rows(&fetched, &none, Queue::Waiting, me)
+            .iter()
+            .map(|c| c.conversation_id)
+            .collect();
+        assert_eq!(ids, vec![old.conversation_id, newer.conversation_id]);
+
+        // I claim the old one: it leaves Waiting and joins Mine.
+        let mut claimed = old.clone();
+        claimed.status = ConversationStatus::Open;
+        claimed.assignee_id = Some(me);
+        claimed.updated_at += chrono::Duration::minutes(10);
+        let changed = HashMap::from([(claimed.conversation_id, claimed.clone())]);
+        let waiting = queue_rows(&fetched, &changed, Queue::Waiting, me);
+        assert_eq!(waiting.len(), 1);
+        assert_eq!(waiting[0].conversation_id, newer.conversation_id);
+        let mine = queue_rows(&fetched, &changed, Queue::Mine, me);
+        assert_eq!(mine[0].conversation_id, claimed.conversation_id);
+        // A list fetched after the change is newer than it: the fetched row wins.
+        let mut resolved = claimed.clone();
+        resolved.status = ConversationStatus::Resolved;
+        resolved.updated_at += chrono::Duration::minutes(1);
+        let refetched = vec![resolved.clone()];
+        assert!(queue_rows(&refetched, &changed, Queue::Mine, me).is_empty());
+        assert_eq!(
+            queue_rows(&refetched, &changed, Queue::Resolved, me).len(),
+            1
+        );
+        // Someone else's conversation is not mine.
+        assert!(queue_rows(&refetched, &HashMap::new(), Queue::Mine, Uuid::new_v4()).is_empty());
     }
 }

@@ -1,5 +1,12 @@
 //! The browser's live connection to a thread stream: a WebSocket that
-//! reconnects with backoff and resumes from the last event it has.
+//! reconnects with backoff and resumes from the last event the page has.
+//!
+//! Every message that stores something (it carries a `client_id`) stays in
+//! an outbox until the server acknowledges it (`Ack`, or an `Error` naming
+//! it), and is sent again after every reconnect: the server stores a resend
+//! once, so nothing is lost and nothing is stored twice. The client pings the
+//! server and reconnects when it has heard nothing for too long (a dead peer
+//! that never closed the connection).
 //!
 //! The component API (`use_live`) compiles everywhere; the socket itself only
 //! exists in the browser (`hydrate`), since effects never run on the server.
@@ -7,12 +14,13 @@
 use std::sync::Arc;
 
 use leptos::prelude::*;
+use uuid::Uuid;
 
 use crate::types::{ClientMsg, ServerMsg};
 
-/// Sends a text frame. Only ever set in the browser, where the socket lives;
-/// on the server it stays `None` (nothing thread-bound is created there).
-type Sender = Arc<dyn Fn(String) + Send + Sync>;
+/// Sends a frame (with the message's client id, if it has one). Only ever
+/// set in the browser, where the socket lives.
+type Sender = Arc<dyn Fn(Option<Uuid>, String) + Send + Sync>;
 
 /// A handle to send messages on the live connection.
 #[derive(Clone, Copy)]
@@ -21,14 +29,16 @@ pub struct Live {
 }
 
 impl Live {
-    /// Sends now if connected, or as soon as the connection is back.
+    /// Sends now if connected. A message with a client id is also kept until
+    /// acknowledged, and sent again after a reconnect; others (typing, seen,
+    /// ping) are only worth sending now.
     pub fn send(&self, msg: &ClientMsg) {
         let Ok(text) = serde_json::to_string(msg) else {
             return;
         };
         self.sender.with_value(|sender| {
             if let Some(send) = sender {
-                send(text);
+                send(msg.client_id(), text);
             }
         });
     }
@@ -46,8 +56,25 @@ pub fn use_live(
     {
         let conn = browser::Conn::new(Box::new(path), Box::new(on_message), connected);
         browser::open(conn.clone());
+        browser::heartbeat(&conn);
+        // The browser knows when the network goes and comes back: drop the
+        // socket at once, and reconnect at once (no back-off) on return.
+        let online = {
+            let conn = send_wrapper::SendWrapper::new(conn.clone());
+            window_event_listener_untyped("online", move |_| browser::online(&conn))
+        };
+        let offline = {
+            let conn = send_wrapper::SendWrapper::new(conn.clone());
+            window_event_listener_untyped("offline", move |_| browser::offline(&conn))
+        };
+        on_cleanup(move || {
+            online.remove();
+            offline.remove();
+        });
         let for_send = send_wrapper::SendWrapper::new(conn.clone());
-        sender.set_value(Some(Arc::new(move |text| browser::send(&for_send, text))));
+        sender.set_value(Some(Arc::new(move |id, text| {
+            browser::send(&for_send, id, text)
+        })));
         let closer = send_wrapper::SendWrapper::new(conn);
         on_cleanup(move || browser::close(&closer));
     }
@@ -58,6 +85,61 @@ pub fn use_live(
     Live { sender }
 }
 
+/// Tells the other side that the user is typing: "typing" at most every 3 s
+/// while keys are pressed, "stopped" 4 s after the last one.
+#[derive(Clone, Copy)]
+pub struct TypingNotifier {
+    live: Live,
+    /// When "typing" was last sent (ms since the epoch; 0: not typing).
+    last_sent: StoredValue<f64>,
+    /// When typing counts as stopped unless another key comes.
+    stop_at: StoredValue<f64>,
+}
+
+impl TypingNotifier {
+    pub fn new(live: Live) -> Self {
+        Self {
+            live,
+            last_sent: StoredValue::new(0.0),
+            stop_at: StoredValue::new(0.0),
+        }
+    }
+
+    /// A key was pressed.
+    pub fn input(self) {
+        #[cfg(feature = "hydrate")]
+        {
+            let now = js_sys::Date::now();
+            if now - self.last_sent.get_value() > 3_000.0 {
+                self.last_sent.set_value(now);
+                self.live.send(&ClientMsg::Typing { typing: true });
+            }
+            self.stop_at.set_value(now + 4_000.0);
+            set_timeout(
+                move || {
+                    // Only the timer of the last key press finds its own deadline.
+                    if js_sys::Date::now() >= self.stop_at.get_value()
+                        && self.last_sent.get_value() > 0.0
+                    {
+                        self.last_sent.set_value(0.0);
+                        self.live.send(&ClientMsg::Typing { typing: false });
+                    }
+                },
+                std::time::Duration::from_millis(4_050),
+            );
+        }
+        // Keys are only pressed in the browser.
+        #[cfg(not(feature = "hydrate"))]
+        let _ = (self.live, self.stop_at);
+    }
+
+    /// The message was sent: the server ends the typing with it, so the next
+    /// key starts it again at once.
+    pub fn sent(self) {
+        self.last_sent.set_value(0.0);
+    }
+}
+
 #[cfg(feature = "hydrate")]
 mod browser {
     use std::cell::{Cell, RefCell};
@@ -65,20 +147,32 @@ mod browser {
     use std::time::Duration;
 
     use leptos::prelude::*;
+    use uuid::Uuid;
     use wasm_bindgen::prelude::*;
     use wasm_bindgen::JsCast;
     use web_sys::{MessageEvent, WebSocket};
 
-    use crate::types::ServerMsg;
+    use crate::types::{ClientMsg, ServerMsg};
+
+    /// How often the client pings, and how long it waits for any word.
+    const PING_EVERY: Duration = Duration::from_secs(20);
+    const SILENCE_LIMIT_MS: f64 = 50_000.0;
+    /// A connection open this long was a success.
+    const STABLE_MS: f64 = 5_000.0;
 
     pub struct Conn {
         path: Box<dyn Fn() -> String>,
         on_message: Box<dyn Fn(ServerMsg)>,
         connected: RwSignal<bool>,
         socket: RefCell<Option<WebSocket>>,
-        pending: RefCell<Vec<String>>,
+        /// Unacknowledged messages, in the order they were first sent.
+        outbox: RefCell<Vec<(Uuid, String)>>,
         failures: Cell<u32>,
         closed: Cell<bool>,
+        /// When the server last said anything (ms since the epoch).
+        heard: Cell<f64>,
+        /// When the current socket opened.
+        opened: Cell<f64>,
     }
 
     impl Conn {
@@ -92,10 +186,19 @@ mod browser {
                 on_message,
                 connected,
                 socket: RefCell::new(None),
-                pending: RefCell::new(Vec::new()),
+                outbox: RefCell::new(Vec::new()),
                 failures: Cell::new(0),
                 closed: Cell::new(false),
+                heard: Cell::new(js_sys::Date::now()),
+                opened: Cell::new(0.0),
             })
+        }
+
+        fn open_socket(&self) -> Option<std::cell::Ref<'_, WebSocket>> {
+            std::cell::Ref::filter_map(self.socket.borrow(), |s| {
+                s.as_ref().filter(|ws| ws.ready_state() == WebSocket::OPEN)
+            })
+            .ok()
         }
     }
 
@@ -110,7 +213,8 @@ mod browser {
     }
 
     pub fn open(conn: Rc<Conn>) {
-        if conn.closed.get() {
+        // One socket at a time: a retry that finds one (connecting or open) is spent.
+        if conn.closed.get() || conn.socket.borrow().is_some() {
             return;
         }
         let Some(url) = url(&(conn.path)()) else {
@@ -124,12 +228,13 @@ mod browser {
         let on_open = {
             let conn = conn.clone();
             Closure::<dyn FnMut()>::new(move || {
-                conn.failures.set(0);
+                conn.opened.set(js_sys::Date::now());
+                conn.heard.set(js_sys::Date::now());
                 conn.connected.set(true);
-                let pending: Vec<String> = conn.pending.borrow_mut().drain(..).collect();
-                if let Some(ws) = conn.socket.borrow().as_ref() {
-                    for text in pending {
-                        let _ = ws.send_with_str(&text);
+                // Everything not yet acknowledged goes again, in order.
+                if let Some(ws) = conn.open_socket() {
+                    for (_, text) in conn.outbox.borrow().iter() {
+                        let _ = ws.send_with_str(text);
                     }
                 }
             })
@@ -137,11 +242,28 @@ mod browser {
         let on_message = {
             let conn = conn.clone();
             Closure::<dyn FnMut(MessageEvent)>::new(move |event: MessageEvent| {
-                if let Some(text) = event.data().as_string() {
-                    match serde_json::from_str::<ServerMsg>(&text) {
-                        Ok(msg) => (conn.on_message)(msg),
-                        Err(err) => leptos::logging::warn!("unreadable server message: {err}"),
+                conn.heard.set(js_sys::Date::now());
+                let Some(text) = event.data().as_string() else {
+                    return;
+                };
+                match serde_json::from_str::<ServerMsg>(&text) {
+                    Ok(msg) => {
+                        let done = match &msg {
+                            ServerMsg::Ack { client_id, .. } => Some(*client_id),
+                            ServerMsg::Error {
+                                client_id: Some(id),
+                                ..
+                            } => Some(*id),
+                            _ => None,
+                        };
+                        if let Some(id) = done {
+                            conn.outbox
+                                .borrow_mut()
+                                .retain(|(pending, _)| *pending != id);
+                        }
+                        (conn.on_message)(msg)
                     }
+                    Err(err) => leptos::logging::warn!("unreadable server message: {err}"),
                 }
             })
         };
@@ -150,6 +272,13 @@ mod browser {
             Closure::<dyn FnMut()>::new(move || {
                 conn.connected.set(false);
                 conn.socket.borrow_mut().take();
+                // A connection that lasted is a success: the next attempt is
+                // quick. One dropped at once (a server that cannot serve yet)
+                // counts as a failure, so clients back off instead of spinning.
+                if conn.opened.get() > 0.0 && js_sys::Date::now() - conn.opened.get() > STABLE_MS {
+                    conn.failures.set(0);
+                }
+                conn.opened.set(0.0);
                 retry(conn.clone());
             })
         };
@@ -169,21 +298,73 @@ mod browser {
         }
         let failures = conn.failures.get();
         conn.failures.set(failures + 1);
-        // 0.5 s, 1 s, 2 s, ... capped at 10 s.
-        let delay = (500u64 << failures.min(5)).min(10_000);
+        // 0.5 s, 1 s, 2 s, ... capped at 10 s, each with up to half of it
+        // random, so that clients cut off together do not return together.
+        let ceiling = (500u64 << failures.min(5)).min(10_000) as f64;
+        let delay = ceiling * (0.5 + js_sys::Math::random() / 2.0);
         let conn = send_wrapper::SendWrapper::new(conn);
-        set_timeout(move || open(conn.take()), Duration::from_millis(delay));
+        set_timeout(
+            move || open(conn.take()),
+            Duration::from_millis(delay as u64),
+        );
     }
 
-    pub fn send(conn: &Rc<Conn>, text: String) {
-        let socket = conn.socket.borrow();
-        match socket.as_ref() {
-            Some(ws) if ws.ready_state() == WebSocket::OPEN => {
-                if ws.send_with_str(&text).is_err() {
-                    conn.pending.borrow_mut().push(text);
-                }
+    /// Pings the server; a connection silent for too long is closed (and so
+    /// reopened).
+    pub fn heartbeat(conn: &Rc<Conn>) {
+        let conn = send_wrapper::SendWrapper::new(Rc::downgrade(conn));
+        let beat = move || {
+            let Some(conn) = conn.upgrade() else { return };
+            let Some(ws) = conn.socket.borrow().clone() else {
+                return;
+            };
+            if ws.ready_state() != WebSocket::OPEN {
+                return;
             }
-            _ => conn.pending.borrow_mut().push(text),
+            if js_sys::Date::now() - conn.heard.get() > SILENCE_LIMIT_MS {
+                let _ = ws.close();
+            } else if let Ok(text) = serde_json::to_string(&ClientMsg::Ping) {
+                let _ = ws.send_with_str(&text);
+            }
+        };
+        if let Ok(handle) = set_interval_with_handle(beat, PING_EVERY) {
+            on_cleanup(move || handle.clear());
+        }
+    }
+
+    /// The network is gone: the socket goes too (what is sent meanwhile waits
+    /// in the outbox); reconnection attempts back off until it returns.
+    pub fn offline(conn: &Rc<Conn>) {
+        let socket = conn.socket.borrow().clone();
+        if let Some(ws) = socket {
+            conn.connected.set(false);
+            let _ = ws.close();
+        }
+    }
+
+    /// The network is back: reconnect now rather than at the next retry.
+    pub fn online(conn: &Rc<Conn>) {
+        let stale = conn
+            .socket
+            .borrow()
+            .as_ref()
+            .is_some_and(|ws| ws.ready_state() != WebSocket::OPEN);
+        if stale {
+            if let Some(ws) = conn.socket.borrow_mut().take() {
+                ws.set_onclose(None);
+                let _ = ws.close();
+            }
+        }
+        conn.failures.set(0);
+        open(conn.clone());
+    }
+
+    pub fn send(conn: &Rc<Conn>, client_id: Option<Uuid>, text: String) {
+        if let Some(ws) = conn.open_socket() {
+            let _ = ws.send_with_str(&text);
+        }
+        if let Some(id) = client_id {
+            conn.outbox.borrow_mut().push((id, text));
         }
     }
 

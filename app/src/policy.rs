@@ -93,6 +93,7 @@ fn PolicyForm(initial: Policy) -> impl IntoView {
                     <p class="text-sm text-slate-600">"When the AI answers by itself and when a person takes over. Nothing changes until you save."</p>
                 </div>
                 <ThresholdSection policy=policy/>
+                <WaitingSection policy=policy/>
                 <CategoriesSection policy=policy/>
                 <RulesSection policy=policy/>
                 <GeneratorSection policy=policy/>
@@ -200,6 +201,25 @@ fn ThresholdSection(policy: RwSignal<Policy>) -> impl IntoView {
                 <output for="threshold" class="w-12 text-right font-mono text-sm">{threshold}</output>
             </div>
             <p id="threshold-help" class=HELP>"Answers the AI is less confident about than this go to a person instead of the visitor."</p>
+        </section>
+    }
+}
+
+#[component]
+fn WaitingSection(policy: RwSignal<Policy>) -> impl IntoView {
+    view! {
+        <section class=SECTION aria-labelledby="waiting-title">
+            <h2 id="waiting-title" class=HEADING>"While the visitor waits for a person"</h2>
+            <label class="flex items-center gap-2 text-sm">
+                <input id="answer-while-waiting" type="checkbox" class="accent-amber-600"
+                    prop:checked=move || policy.with(|p| p.answer_while_waiting)
+                    on:change=move |ev| {
+                        let on = event_target_checked(&ev);
+                        policy.update(|p| p.answer_while_waiting = on);
+                    }/>
+                "The AI keeps answering follow-up questions from the content"
+            </label>
+            <p class=HELP>"Its answers are labelled as the AI's. It stops as soon as an agent claims the conversation or starts typing in it."</p>
         </section>
     }
 }

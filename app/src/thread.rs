@@ -6,16 +6,21 @@ use leptos::prelude::*;
 use uuid::Uuid;
 
 use crate::markdown::{self, Block, Inline};
-use crate::types::{Citation, ConversationStatus, Decision, EventBody, HandoffReason, ThreadEvent};
+use crate::types::{
+    Citation, ConversationStatus, Decision, EventBody, HandoffReason, ThreadEvent, Typist,
+};
 
 /// The events a page has, in `seq` order, without duplicates, plus the AI
-/// answer being streamed, if any.
+/// answer being streamed, if any, and who else is typing.
 #[derive(Clone, Copy)]
 pub struct ThreadState {
     pub events: RwSignal<Vec<ThreadEvent>>,
     pub draft: RwSignal<Option<(Uuid, String)>>,
     /// The turn whose draft an event ended: its late pieces are ignored.
     ended_turn: RwSignal<Option<Uuid>>,
+    pub typists: RwSignal<Vec<Typist>>,
+    /// How far the visitor has read (known to the team only).
+    pub visitor_seen: RwSignal<i64>,
 }
 
 impl ThreadState {
@@ -24,6 +29,8 @@ impl ThreadState {
             events: RwSignal::new(initial),
             draft: RwSignal::new(None),
             ended_turn: RwSignal::new(None),
+            typists: RwSignal::new(Vec::new()),
+            visitor_seen: RwSignal::new(0),
         }
     }
 
@@ -43,14 +50,26 @@ impl ThreadState {
         self.events.update(|events| merge(events, event));
     }
 
-    pub fn append_token(&self, turn_id: Uuid, delta: &str) {
+    /// A piece of the AI's draft: `delta` goes at byte `offset`. Offset 0
+    /// (re)starts the draft; a piece that does not continue the draft the
+    /// page has is one it already has, and is ignored.
+    pub fn append_token(&self, turn_id: Uuid, offset: usize, delta: &str) {
         if self.ended_turn.get_untracked() == Some(turn_id) {
             return;
         }
-        self.draft.update(|draft| match draft {
-            Some((id, text)) if *id == turn_id => text.push_str(delta),
-            _ => *draft = Some((turn_id, delta.to_owned())),
+        self.draft.update(|draft| {
+            *draft = next_draft(draft.take(), turn_id, offset, delta);
         });
+    }
+
+    /// The AI stopped writing without answering.
+    pub fn drop_draft(&self, turn_id: Uuid) {
+        if self
+            .draft
+            .with_untracked(|d| d.as_ref().is_some_and(|(id, _)| *id == turn_id))
+        {
+            self.draft.set(None);
+        }
     }
 
     pub fn last_seq(&self) -> i64 {
@@ -61,11 +80,45 @@ impl ThreadState {
     pub fn reset(&self) {
         self.events.set(Vec::new());
         self.draft.set(None);
+        self.typists.set(Vec::new());
     }
 
     /// The status the thread's own status changes say it has.
     pub fn status(&self) -> ConversationStatus {
         self.events.with(|events| current_status(events))
+    }
+}
+
+/// The draft after a piece at `offset` of turn `turn_id`.
+fn next_draft(
+    draft: Option<(Uuid, String)>,
+    turn_id: Uuid,
+    offset: usize,
+    delta: &str,
+) -> Option<(Uuid, String)> {
+    match draft {
+        _ if offset == 0 => Some((turn_id, delta.to_owned())),
+        Some((id, mut text)) if id == turn_id && text.len() == offset => {
+            text.push_str(delta);
+            Some((id, text))
+        }
+        other => other,
+    }
+}
+
+/// "Dana is typing…", "The visitor is typing…", or nothing.
+pub fn typing_line(typists: &[Typist]) -> Option<String> {
+    let names: Vec<String> = typists
+        .iter()
+        .map(|t| match t {
+            Typist::Visitor => "The visitor".to_owned(),
+            Typist::Agent { name, .. } => name.clone(),
+        })
+        .collect();
+    match names.as_slice() {
+        [] => None,
+        [one] => Some(format!("{one} is typing…")),
+        [init @ .., last] => Some(format!("{} and {last} are typing…", init.join(", "))),
     }
 }
 
@@ -290,6 +343,15 @@ pub fn EventItem(event: ThreadEvent, viewer: Viewer) -> impl IntoView {
             }
             .into_any()
         }
+        EventBody::Note { text, agent_name } => view! {
+            <div class="flex justify-end" data-kind="note">
+                <div class="note max-w-[85%] rounded-2xl bg-yellow-50 px-3 py-2 text-sm text-slate-900 shadow-sm ring-1 ring-yellow-300">
+                    <p class="mb-1 text-[10px] font-semibold uppercase tracking-wide text-yellow-800">"Private note · "{agent_name}" · "{time}</p>
+                    <MarkdownText text=text citations=Vec::new()/>
+                </div>
+            </div>
+        }
+        .into_any(),
         EventBody::StatusChange {
             status,
             reason,
@@ -374,6 +436,44 @@ mod tests {
         assert_eq!(
             events.iter().map(|e| e.seq).collect::<Vec<_>>(),
             vec![1, 2, 3]
+        );
+    }
+
+    #[test]
+    fn drafts_grow_only_by_the_piece_that_continues_them() {
+        let (a, b) = (Uuid::new_v4(), Uuid::new_v4());
+        let draft = next_draft(None, a, 0, "Refunds ");
+        let draft = next_draft(draft, a, 8, "take");
+        // A piece the page already has (sent again after a reconnect) changes nothing.
+        let draft = next_draft(draft, a, 8, "take");
+        assert_eq!(draft, Some((a, "Refunds take".to_owned())));
+        // A piece past the end would leave a hole: ignored.
+        assert_eq!(
+            next_draft(draft.clone(), a, 20, "x"),
+            Some((a, "Refunds take".to_owned()))
+        );
+        // Offset 0 restarts: the draft of a reconnect, or a new turn.
+        assert_eq!(
+            next_draft(draft, b, 0, "Ship"),
+            Some((b, "Ship".to_owned()))
+        );
+        assert_eq!(next_draft(None, a, 3, "lost"), None);
+    }
+
+    #[test]
+    fn typing_lines_name_who_types() {
+        let dana = Typist::Agent {
+            account_id: Uuid::nil(),
+            name: "Dana".into(),
+        };
+        assert_eq!(typing_line(&[]), None);
+        assert_eq!(
+            typing_line(std::slice::from_ref(&dana)).unwrap(),
+            "Dana is typing…"
+        );
+        assert_eq!(
+            typing_line(&[Typist::Visitor, dana]).unwrap(),
+            "The visitor and Dana are typing…"
         );
     }
 }

@@ -320,8 +320,8 @@ impl Decision {
 
 impl ThreadEvent {
     /// The event as a visitor's widget receives it: decision records and
-    /// handoff details stay with the team.
-    pub fn for_visitor(mut self) -> Self {
+    /// handoff details stay with the team, and private notes are not sent.
+    pub fn for_visitor(mut self) -> Option<Self> {
         match &mut self.body {
             EventBody::AiAnswer { decision, .. } => *decision = Decision::hidden(true),
             EventBody::StatusChange {
@@ -330,9 +330,10 @@ impl ThreadEvent {
                 *decision = None;
                 *reason = reason.as_ref().map(HandoffReason::for_visitor);
             }
+            EventBody::Note { .. } => return None,
             EventBody::VisitorMessage { .. } | EventBody::HumanReply { .. } => {}
         }
-        self
+        Some(self)
     }
 }
 
@@ -352,6 +353,11 @@ pub enum EventBody {
         text: String,
         agent_name: String,
     },
+    /// A private note between agents; never sent to the visitor.
+    Note {
+        text: String,
+        agent_name: String,
+    },
     StatusChange {
         status: ConversationStatus,
         reason: Option<HandoffReason>,
@@ -368,6 +374,7 @@ impl EventBody {
             Self::VisitorMessage { .. } => "visitor_message",
             Self::AiAnswer { .. } => "ai_answer",
             Self::HumanReply { .. } => "human_reply",
+            Self::Note { .. } => "note",
             Self::StatusChange { .. } => "status_change",
         }
     }
@@ -388,6 +395,8 @@ pub struct ConversationSummary {
     pub status: ConversationStatus,
     pub handoff_reason: Option<HandoffReason>,
     pub last_message: String,
+    #[serde(default)]
+    pub assignee_id: Option<Uuid>,
     pub assignee_name: Option<String>,
     pub escalated_at: Option<DateTime<Utc>>,
     pub updated_at: DateTime<Utc>,
@@ -411,21 +420,76 @@ pub struct AgentProfile {
     pub role: String,
 }
 
-/// Messages a client (widget or inbox) sends over its socket.
+/// Who is typing in a conversation.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "party", rename_all = "snake_case")]
+pub enum Typist {
+    Visitor,
+    Agent { account_id: Uuid, name: String },
+}
+
+/// Messages a client (widget or inbox) sends over its socket. Every message
+/// that stores something carries a `client_id`, so a client may resend it
+/// after a reconnect: the same id with the same content is acknowledged with
+/// the event first stored; the same id with other content is refused.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum ClientMsg {
-    /// A visitor message; `client_id` makes sending idempotent.
+    /// A visitor's message, or an agent's reply (which claims the conversation).
     Send {
         client_id: Uuid,
         text: String,
     },
-    /// The "Talk to the team" control.
+    /// A private note (agents only).
+    Note {
+        client_id: Uuid,
+        text: String,
+    },
+    /// The visitor's "Talk to the team" control.
     TalkToTeam {
         client_id: Uuid,
     },
+    /// An agent takes the conversation: the AI stops answering it.
+    Claim {
+        client_id: Uuid,
+    },
+    Resolve {
+        client_id: Uuid,
+    },
+    /// An agent reopens a resolved conversation (and has it).
+    Reopen {
+        client_id: Uuid,
+    },
+    /// Typing started or stopped. Clients repeat `true` every few seconds
+    /// while typing goes on; it lapses on its own after [`TYPING_LAPSE_SECS`].
+    Typing {
+        typing: bool,
+    },
+    /// The client has shown every event up to `seq` (read receipts). Only
+    /// ever moves forward: an older `seq` arriving late changes nothing.
+    Seen {
+        seq: i64,
+    },
     Ping,
 }
+
+impl ClientMsg {
+    /// The id of a message that stores something (and is acknowledged).
+    pub fn client_id(&self) -> Option<Uuid> {
+        match self {
+            Self::Send { client_id, .. }
+            | Self::Note { client_id, .. }
+            | Self::TalkToTeam { client_id }
+            | Self::Claim { client_id }
+            | Self::Resolve { client_id }
+            | Self::Reopen { client_id } => Some(*client_id),
+            Self::Typing { .. } | Self::Seen { .. } | Self::Ping => None,
+        }
+    }
+}
+
+/// How long a `Typing { typing: true }` lasts unless repeated.
+pub const TYPING_LAPSE_SECS: i64 = 6;
 
 /// Messages the server sends over a socket.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -441,22 +505,147 @@ pub enum ServerMsg {
     Event {
         event: ThreadEvent,
     },
-    /// A piece of an AI answer being written (not stored; the finished answer
-    /// arrives as an `Event`).
+    /// A client message was dealt with: stored as event `seq` (now or, for a
+    /// resend, before), or `None` when it changed nothing (a claim of a
+    /// conversation the agent already has).
+    Ack {
+        client_id: Uuid,
+        seq: Option<i64>,
+    },
+    /// The AI's answer being written, not stored: `delta` goes at byte
+    /// `offset` of the turn's draft. Offset 0 starts (or restarts, after a
+    /// reconnect) the draft; a piece whose offset is not the draft's length
+    /// is one the client already has. The finished answer arrives as an `Event`.
     AiToken {
         conversation_id: Uuid,
         turn_id: Uuid,
+        offset: usize,
         delta: String,
     },
-    /// Something about a conversation changed (inbox lists refresh).
-    ConversationChanged {
+    /// The AI stopped writing without answering (a person took over, or the
+    /// visitor wrote again): the client drops the draft.
+    DraftDropped {
         conversation_id: Uuid,
+        turn_id: Uuid,
     },
+    /// Who is typing in the conversation now (the client's own typing excluded).
+    Typing {
+        conversation_id: Uuid,
+        typists: Vec<Typist>,
+    },
+    /// The visitor has seen the conversation up to `seq` (team sockets).
+    VisitorSeen {
+        conversation_id: Uuid,
+        seq: i64,
+    },
+    /// An inbox list row changed (or appeared).
+    ConversationChanged {
+        summary: ConversationSummary,
+    },
+    /// The inbox's queue counts.
+    Counts {
+        counts: QueueCounts,
+    },
+    /// Changes may have been missed (the server lost its database for a
+    /// moment): the client fetches its lists again.
+    Refresh,
     /// A request from this client was refused; nothing else is affected.
+    /// `client_id` names the refused message when it had one.
     Error {
         message: String,
+        #[serde(default)]
+        client_id: Option<Uuid>,
     },
     Pong,
+}
+
+/// The inbox's queues.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Queue {
+    /// Handed off and waiting for a person, oldest first.
+    #[default]
+    Waiting,
+    /// Claimed by the agent looking.
+    Mine,
+    /// Everything with the team: waiting or claimed.
+    Open,
+    /// Handled by the AI alone.
+    Ai,
+    Resolved,
+}
+
+impl Queue {
+    pub const ALL: [Queue; 5] = [
+        Queue::Waiting,
+        Queue::Mine,
+        Queue::Open,
+        Queue::Ai,
+        Queue::Resolved,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Waiting => "waiting",
+            Self::Mine => "mine",
+            Self::Open => "open",
+            Self::Ai => "ai",
+            Self::Resolved => "resolved",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|q| q.as_str() == text)
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::Waiting => "Waiting",
+            Self::Mine => "Mine",
+            Self::Open => "All open",
+            Self::Ai => "AI",
+            Self::Resolved => "Resolved",
+        }
+    }
+
+    /// Whether a conversation belongs in this queue.
+    pub fn holds(self, summary: &ConversationSummary, me: Uuid) -> bool {
+        match self {
+            Self::Waiting => summary.status == ConversationStatus::WaitingHuman,
+            Self::Mine => {
+                summary.status == ConversationStatus::Open && summary.assignee_id == Some(me)
+            }
+            Self::Open => matches!(
+                summary.status,
+                ConversationStatus::WaitingHuman | ConversationStatus::Open
+            ),
+            Self::Ai => summary.status == ConversationStatus::Ai,
+            Self::Resolved => summary.status == ConversationStatus::Resolved,
+        }
+    }
+}
+
+/// How many conversations each queue holds.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct QueueCounts {
+    pub waiting_human: i64,
+    /// Open and assigned to the agent the counts are for.
+    pub mine: i64,
+    pub open: i64,
+    pub ai: i64,
+    pub resolved: i64,
+}
+
+impl QueueCounts {
+    pub fn of(&self, queue: Queue) -> i64 {
+        match queue {
+            Queue::Waiting => self.waiting_human,
+            Queue::Mine => self.mine,
+            Queue::Open => self.open,
+            Queue::Ai => self.ai,
+            Queue::Resolved => self.resolved,
+        }
+    }
 }
 
 #[cfg(test)]

@@ -7,8 +7,8 @@ use uuid::Uuid;
 
 use crate::error::DeskError;
 use crate::live::{self, use_live};
-use crate::thread::{ThreadState, ThreadView, Viewer};
-use crate::types::{ClientMsg, ConversationStatus, EventBody, MessageBody, ServerMsg};
+use crate::thread::{typing_line, ThreadState, ThreadView, Viewer};
+use crate::types::{ClientMsg, ConversationStatus, MessageBody, ServerMsg};
 
 /// What the widget shows before any conversation: the workspace's own texts.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -89,7 +89,8 @@ fn Chat(settings: WidgetSettings, page: String) -> impl IntoView {
     let connected = RwSignal::new(false);
     let conversation = RwSignal::new(None::<Uuid>);
     let notice = RwSignal::new(None::<String>);
-    let pending = RwSignal::new(Vec::<(Uuid, String)>::new());
+    // Messages sent but not yet in the thread: (client id, text, seq once acknowledged).
+    let pending = RwSignal::new(Vec::<(Uuid, String, Option<i64>)>::new());
     let text = RwSignal::new(String::new());
     let token_key = format!("tandem.visitor.{}", settings.workspace_slug);
 
@@ -126,32 +127,59 @@ fn Chat(settings: WidgetSettings, page: String) -> impl IntoView {
             conversation.set(Some(conversation_id));
         }
         ServerMsg::Event { event } => {
-            if let EventBody::VisitorMessage { text } = &event.body {
-                pending.update(|p| {
-                    if let Some(at) = p.iter().position(|(_, t)| t == text) {
-                        p.remove(at);
-                    }
-                });
-            }
+            let seq = event.seq;
             state.apply(event);
+            pending.update(|p| p.retain(|(_, _, acked)| *acked != Some(seq)));
         }
-        ServerMsg::AiToken { turn_id, delta, .. } => state.append_token(turn_id, &delta),
-        ServerMsg::Error { message } => notice.set(Some(message)),
-        ServerMsg::ConversationChanged { .. } | ServerMsg::Pong => {}
+        ServerMsg::Ack { client_id, seq } => {
+            let stored = seq.is_some_and(|seq| {
+                state
+                    .events
+                    .with_untracked(|events| events.iter().any(|e| e.seq == seq))
+            });
+            pending.update(|p| {
+                if stored {
+                    p.retain(|(id, _, _)| *id != client_id);
+                } else if let Some(entry) = p.iter_mut().find(|(id, _, _)| *id == client_id) {
+                    entry.2 = seq;
+                }
+            });
+        }
+        ServerMsg::AiToken {
+            turn_id,
+            offset,
+            delta,
+            ..
+        } => state.append_token(turn_id, offset, &delta),
+        ServerMsg::DraftDropped { turn_id, .. } => state.drop_draft(turn_id),
+        ServerMsg::Typing { typists, .. } => state.typists.set(typists),
+        ServerMsg::Error { message, client_id } => {
+            if let Some(id) = client_id {
+                pending.update(|p| p.retain(|(pending, _, _)| *pending != id));
+            }
+            notice.set(Some(message));
+        }
+        ServerMsg::VisitorSeen { .. }
+        | ServerMsg::ConversationChanged { .. }
+        | ServerMsg::Counts { .. }
+        | ServerMsg::Refresh
+        | ServerMsg::Pong => {}
     };
     let live = use_live(path, on_message, connected);
 
+    let typing = live::TypingNotifier::new(live);
     let send = move || {
         let raw = text.get_untracked();
         match MessageBody::parse(&raw) {
             Ok(body) => {
                 let client_id = Uuid::new_v4();
-                pending.update(|p| p.push((client_id, body.as_str().to_owned())));
+                pending.update(|p| p.push((client_id, body.as_str().to_owned(), None)));
                 live.send(&ClientMsg::Send {
                     client_id,
                     text: body.into(),
                 });
                 text.set(String::new());
+                typing.sent();
                 notice.set(None);
             }
             Err(err) => notice.set(Some(err.to_string())),
@@ -169,10 +197,21 @@ fn Chat(settings: WidgetSettings, page: String) -> impl IntoView {
         )
     };
 
+    // Read receipts: the visitor has seen what the open chat shows.
+    let seen = StoredValue::new(0i64);
+    Effect::new(move |_| {
+        let last = state.events.with(|e| e.last().map_or(0, |e| e.seq));
+        if last > seen.get_value() {
+            seen.set_value(last);
+            live.send(&ClientMsg::Seen { seq: last });
+        }
+    });
+
     let scroller = NodeRef::<leptos::html::Div>::new();
     Effect::new(move |_| {
         state.events.track();
         state.draft.track();
+        state.typists.track();
         pending.track();
         live::scroll_to_bottom(scroller);
     });
@@ -211,7 +250,7 @@ fn Chat(settings: WidgetSettings, page: String) -> impl IntoView {
                     </div>
                 </div>
                 <ThreadView state=state viewer=Viewer::Visitor/>
-                <For each=move || pending.get() key=|(id, _)| *id let((_, body))>
+                <For each=move || pending.get() key=|(id, _, _)| *id let((_, body, _))>
                     <div class="mt-2 flex justify-end opacity-60" data-kind="pending">
                         <div class="max-w-[85%] rounded-2xl bg-[var(--brand)] px-3 py-2 text-sm text-white">
                             <p class="whitespace-pre-wrap break-words">{body}</p>
@@ -219,6 +258,9 @@ fn Chat(settings: WidgetSettings, page: String) -> impl IntoView {
                         </div>
                     </div>
                 </For>
+                {move || state.typists.with(|t| typing_line(t)).map(|line| view! {
+                    <p class="typing mt-2 text-xs italic text-slate-500" aria-live="polite">{line}</p>
+                })}
             </div>
             {move || notice.get().map(|n| view! {
                 <p class="px-4 py-1 text-xs text-red-700" role="alert">{n}</p>
@@ -230,7 +272,10 @@ fn Chat(settings: WidgetSettings, page: String) -> impl IntoView {
                     class="max-h-32 min-h-10 flex-1 resize-none rounded-xl border border-slate-300 px-3 py-2 text-sm focus:border-[var(--brand)] focus:outline-none"
                     placeholder="Ask a question…"
                     prop:value=move || text.get()
-                    on:input=move |ev| text.set(event_target_value(&ev))
+                    on:input=move |ev| {
+                        text.set(event_target_value(&ev));
+                        typing.input();
+                    }
                     on:keydown=move |ev| {
                         if ev.key() == "Enter" && !ev.shift_key() {
                             ev.prevent_default();

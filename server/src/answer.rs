@@ -59,6 +59,52 @@ pub async fn respond(
     out: &Sink,
 ) -> Result<Response, DecideError> {
     let decided = policy::decide(pool, embedder, policy, message).await?;
+    Ok(write(decided, generator, message, out).await)
+}
+
+/// Whether a decision hands off only because the AI is unsure (or not at
+/// all): another wording of the question might do better.
+fn by_confidence_only(decided: &policy::Decided) -> bool {
+    matches!(
+        decided.decision.handoff,
+        None | Some(HandoffReason::LowConfidence { .. })
+    )
+}
+
+/// Decides on a burst of visitor messages as one question. The whole burst
+/// counts (a request for a person, a sensitive topic, a rule anywhere in it);
+/// when nothing but confidence is at stake, its last message alone is tried
+/// too, and the more confident of the two is answered (a greeting and
+/// context around a question dilute retrieval). Then answers as [`respond`].
+pub async fn respond_to_burst(
+    pool: &PgPool,
+    embedder: &Embedder,
+    policy: &Policy,
+    generator: &dyn Generator,
+    burst: &Message,
+    last: &Message,
+    out: &Sink,
+) -> Result<Response, DecideError> {
+    let whole = policy::decide(pool, embedder, policy, burst).await?;
+    if burst.text == last.text || !by_confidence_only(&whole) {
+        return Ok(write(whole, generator, burst, out).await);
+    }
+    let alone = policy::decide(pool, embedder, policy, last).await?;
+    if by_confidence_only(&alone) && alone.decision.confidence > whole.decision.confidence {
+        Ok(write(alone, generator, last, out).await)
+    } else {
+        Ok(write(whole, generator, burst, out).await)
+    }
+}
+
+/// Writes the answer a decision allows (checking its citations), or keeps
+/// the handoff.
+async fn write(
+    decided: policy::Decided,
+    generator: &dyn Generator,
+    message: &Message,
+    out: &Sink,
+) -> Response {
     let mut decision = decided.decision;
     let mut answer = None;
     if decision.answered {
@@ -85,10 +131,10 @@ pub async fn respond(
             decision.handoff = Some(reason);
         }
     }
-    Ok(Response {
+    Response {
         decision,
         answer,
         ranked: decided.ranked,
         effects: decided.effects,
-    })
+    }
 }

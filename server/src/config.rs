@@ -68,6 +68,16 @@ pub struct ServeArgs {
     #[arg(long, env = "TANDEM_DEMO_ADMIN_PASSWORD", hide_env_values = true)]
     pub demo_admin_password: Option<String>,
 
+    /// How long a visitor must pause before the AI answers: a burst of
+    /// messages gets one answer (it waits at most five times this).
+    #[arg(long, env = "TANDEM_AI_QUIET_MS", default_value_t = 700)]
+    pub ai_quiet_ms: u64,
+
+    /// How often sockets ping their clients, in seconds; a client silent for
+    /// three pings is disconnected.
+    #[arg(long, env = "TANDEM_HEARTBEAT_SECS", default_value_t = 15)]
+    pub heartbeat_secs: u64,
+
     /// Answers whose confidence is below this go to a person instead.
     #[arg(long, env = "TANDEM_CONFIDENCE_THRESHOLD", default_value_t = crate::policy::confidence::DEFAULT_THRESHOLD)]
     pub confidence_threshold: f32,

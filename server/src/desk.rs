@@ -7,15 +7,15 @@ use app::desk::{SignedIn, SupportDesk};
 use app::error::DeskError;
 use app::types::policy::{Policy, Replay};
 use app::types::{
-    AgentProfile, ConversationStatus, ConversationSummary, ConversationView, EventBody,
-    HandoffReason, MessageBody,
+    AgentProfile, ConversationStatus, ConversationSummary, ConversationView, HandoffReason, Queue,
+    QueueCounts,
 };
 use app::widget::WidgetSettings;
 use chrono::{DateTime, Utc};
 use sqlx::types::Json;
 use uuid::Uuid;
 
-use crate::thread::store::{self, StoreError};
+use crate::thread::store;
 use crate::{auth, Engines};
 
 pub struct EngineDesk {
@@ -34,6 +34,7 @@ struct SummaryRow {
     status: String,
     handoff_reason: Option<Json<HandoffReason>>,
     last_message: Option<String>,
+    assignee_id: Option<Uuid>,
     assignee_name: Option<String>,
     escalated_at: Option<DateTime<Utc>>,
     updated_at: DateTime<Utc>,
@@ -46,6 +47,7 @@ impl SummaryRow {
             status: ConversationStatus::parse(&self.status).unwrap_or(ConversationStatus::Ai),
             handoff_reason: self.handoff_reason.map(|j| j.0),
             last_message: self.last_message.unwrap_or_default(),
+            assignee_id: self.assignee_id,
             assignee_name: self.assignee_name,
             escalated_at: self.escalated_at,
             updated_at: self.updated_at,
@@ -54,27 +56,71 @@ impl SummaryRow {
 }
 
 const SUMMARY_SELECT: &str = "select c.conversation_id, c.status, c.handoff_reason, c.escalated_at, c.updated_at,
-        a.name as assignee_name,
+        c.assignee_id, a.name as assignee_name,
         (select coalesce(e.payload->>'text', '') from event e
           where e.conversation_id = c.conversation_id and e.kind in ('visitor_message', 'ai_answer', 'human_reply')
           order by e.seq desc limit 1) as last_message
      from conversation c left join account a on a.account_id = c.assignee_id";
 
-impl EngineDesk {
-    async fn summary(
-        &self,
-        workspace_id: Uuid,
-        id: Uuid,
-    ) -> Result<ConversationSummary, DeskError> {
-        let sql = format!("{SUMMARY_SELECT} where c.workspace_id = $1 and c.conversation_id = $2");
-        sqlx::query_as::<_, SummaryRow>(sqlx::AssertSqlSafe(sql))
-            .bind(workspace_id)
-            .bind(id)
-            .fetch_optional(&self.engines.pool)
-            .await
-            .map_err(internal)?
-            .map(SummaryRow::into_summary)
-            .ok_or(DeskError::NotFound)
+/// One row of the inbox's lists, if the conversation is the workspace's and
+/// has anything in it.
+pub async fn summary(
+    pool: &sqlx::PgPool,
+    workspace_id: Uuid,
+    id: Uuid,
+) -> Result<Option<ConversationSummary>, sqlx::Error> {
+    let sql = format!(
+        "{SUMMARY_SELECT} where c.workspace_id = $1 and c.conversation_id = $2 and c.last_seq > 0"
+    );
+    Ok(sqlx::query_as::<_, SummaryRow>(sqlx::AssertSqlSafe(sql))
+        .bind(workspace_id)
+        .bind(id)
+        .fetch_optional(pool)
+        .await?
+        .map(SummaryRow::into_summary))
+}
+
+/// How many conversations each queue of the workspace holds, for one agent.
+pub async fn queue_counts(
+    pool: &sqlx::PgPool,
+    workspace_id: Uuid,
+    account_id: Uuid,
+) -> Result<QueueCounts, sqlx::Error> {
+    let (waiting_human, mine, open, ai, resolved) = sqlx::query_as(
+        "select count(*) filter (where status = 'waiting_human'),
+                count(*) filter (where status = 'open' and assignee_id = $2),
+                count(*) filter (where status in ('waiting_human', 'open')),
+                count(*) filter (where status = 'ai'),
+                count(*) filter (where status = 'resolved')
+         from conversation where workspace_id = $1 and last_seq > 0",
+    )
+    .bind(workspace_id)
+    .bind(account_id)
+    .fetch_one(pool)
+    .await?;
+    Ok(QueueCounts {
+        waiting_human,
+        mine,
+        open,
+        ai,
+        resolved,
+    })
+}
+
+/// A queue's conditions and order, as SQL over `conversation c` (`$2`: the agent).
+fn queue_sql(queue: Queue) -> (&'static str, &'static str) {
+    match queue {
+        Queue::Waiting => ("c.status = 'waiting_human'", "c.escalated_at asc"),
+        Queue::Mine => (
+            "c.status = 'open' and c.assignee_id = $2",
+            "c.updated_at desc",
+        ),
+        Queue::Open => (
+            "c.status in ('waiting_human', 'open')",
+            "(c.status = 'waiting_human') desc, c.escalated_at asc",
+        ),
+        Queue::Ai => ("c.status = 'ai'", "c.updated_at desc"),
+        Queue::Resolved => ("c.status = 'resolved'", "c.updated_at desc"),
     }
 }
 
@@ -117,16 +163,19 @@ impl SupportDesk for EngineDesk {
         })
     }
 
-    async fn conversations(&self, agent: &SignedIn) -> Result<Vec<ConversationSummary>, DeskError> {
+    async fn conversations(
+        &self,
+        agent: &SignedIn,
+        queue: Queue,
+    ) -> Result<Vec<ConversationSummary>, DeskError> {
+        let (condition, order) = queue_sql(queue);
         let sql = format!(
-            "{SUMMARY_SELECT} where c.workspace_id = $1 and c.last_seq > 0
-             order by (c.status = 'waiting_human') desc, (c.status = 'open') desc,
-                      case when c.status = 'waiting_human' then c.escalated_at end asc,
-                      c.updated_at desc
-             limit 200"
+            "{SUMMARY_SELECT} where c.workspace_id = $1 and c.last_seq > 0 and {condition}
+             order by {order}, c.conversation_id limit 200"
         );
         let rows = sqlx::query_as::<_, SummaryRow>(sqlx::AssertSqlSafe(sql))
             .bind(agent.workspace_id)
+            .bind(agent.profile.account_id)
             .fetch_all(&self.engines.pool)
             .await
             .map_err(internal)?;
@@ -138,7 +187,10 @@ impl SupportDesk for EngineDesk {
         agent: &SignedIn,
         id: Uuid,
     ) -> Result<ConversationView, DeskError> {
-        let summary = self.summary(agent.workspace_id, id).await?;
+        let summary = summary(&self.engines.pool, agent.workspace_id, id)
+            .await
+            .map_err(internal)?
+            .ok_or(DeskError::NotFound)?;
         let events = store::events_after(&self.engines.pool, id, 0, 10_000)
             .await
             .map_err(internal)?;
@@ -163,53 +215,6 @@ impl SupportDesk for EngineDesk {
             workspace_name: name,
             brand_color: "#b45309".to_owned(),
         })
-    }
-
-    async fn reply(
-        &self,
-        agent: &SignedIn,
-        id: Uuid,
-        client_id: Uuid,
-        body: MessageBody,
-    ) -> Result<(), DeskError> {
-        let mut tx = self.engines.pool.begin().await.map_err(internal)?;
-        let conversation = match store::lock(&mut tx, id).await {
-            Ok(c) if c.workspace_id == agent.workspace_id => c,
-            Ok(_) | Err(StoreError::NotFound) => return Err(DeskError::NotFound),
-            Err(err) => return Err(internal(err)),
-        };
-        let me = agent.profile.account_id;
-        if conversation.status() != ConversationStatus::Open || conversation.assignee_id != Some(me)
-        {
-            // Replying claims the conversation: the AI stops answering it.
-            sqlx::query("update conversation set status = 'open', assignee_id = $2 where conversation_id = $1")
-                .bind(id)
-                .bind(me)
-                .execute(&mut *tx)
-                .await
-                .map_err(internal)?;
-            let claimed = EventBody::StatusChange {
-                status: ConversationStatus::Open,
-                reason: None,
-                agent_name: Some(agent.profile.name.clone()),
-                decision: None,
-            };
-            store::append(&mut tx, &conversation, None, &claimed)
-                .await
-                .map_err(internal)?;
-        }
-        let reply = EventBody::HumanReply {
-            text: body.into(),
-            agent_name: agent.profile.name.clone(),
-        };
-        match store::append(&mut tx, &conversation, Some(client_id), &reply).await {
-            Ok(_) => {}
-            Err(StoreError::IdReused) => {
-                return Err(DeskError::Invalid(StoreError::IdReused.to_string()))
-            }
-            Err(err) => return Err(internal(err)),
-        }
-        tx.commit().await.map_err(internal)
     }
 
     async fn sources(

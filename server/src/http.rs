@@ -4,6 +4,8 @@
 mod kb;
 mod ws;
 
+pub use ws::LiveSettings;
+
 use axum::extract::{Path, State};
 use axum::http::{header, HeaderValue, Request, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};

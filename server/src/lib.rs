@@ -46,6 +46,10 @@ pub struct Engines {
     /// How many AI turns may run at once on this instance (each uses
     /// database connections while it embeds, retrieves and streams).
     pub turn_slots: Arc<tokio::sync::Semaphore>,
+    /// This instance's AI turns (lease owner id, debounce, running tasks).
+    pub turns: Arc<thread::turn::Turns>,
+    /// The sockets' heartbeat.
+    pub live: http::LiveSettings,
 }
 
 /// The default for [`Engines::turn_slots`]: well below the pool's 20 connections.
@@ -59,9 +63,11 @@ pub struct AppState {
 }
 
 impl AppState {
-    /// Builds the state and starts this instance's notification listener.
+    /// Builds the state and starts this instance's notification listener and
+    /// its sweep for AI turns left pending (by a crash, a restart).
     pub fn new(engines: Engines, leptos_options: LeptosOptions) -> Self {
         engines.hub.listen(engines.pool.clone());
+        thread::turn::sweep(engines.clone());
         let desk = Desk(Arc::new(desk::EngineDesk {
             engines: engines.clone(),
         }));

@@ -2,15 +2,18 @@
 
 use std::process::ExitCode;
 use std::sync::Arc;
+use std::time::Duration;
 
 use app::types::Confidence;
 use axum::serve::ListenerExt;
 use clap::{Parser, Subcommand};
 use tandem::config::{DbArgs, ModelArgs, ServeArgs};
 use tandem::embed::Embedder;
+use tandem::http::LiveSettings;
 use tandem::ingest::crawl::CrawlSettings;
 use tandem::ingest::jobs;
 use tandem::thread::hub::Hub;
+use tandem::thread::turn::Turns;
 use tandem::{db, demo, http, AnswerSettings, AppState, Engines};
 use tracing_subscriber::EnvFilter;
 use uuid::Uuid;
@@ -759,7 +762,16 @@ async fn serve(args: ServeArgs) -> Result<(), AnyError> {
                 .map_err(|e| format!("TANDEM_CONFIDENCE_THRESHOLD: {e}"))?,
         }),
         turn_slots: Arc::new(tokio::sync::Semaphore::new(tandem::CONCURRENT_TURNS)),
+        turns: Arc::new(Turns::new(Duration::from_millis(args.ai_quiet_ms))),
+        live: LiveSettings {
+            heartbeat: Duration::from_secs(args.heartbeat_secs.max(1)),
+        },
     };
+    // Every socket is a file descriptor: allow as many as the system does.
+    match rlimit::increase_nofile_limit(u64::MAX) {
+        Ok(limit) => tracing::debug!(limit, "open files limit"),
+        Err(err) => tracing::warn!(error = %err, "could not raise the open files limit"),
+    }
     let state = AppState::new(engines, tandem::leptos_options(&args.site_root, args.addr));
     if !std::path::Path::new(&args.site_root)
         .join("pkg/tandem_bg.wasm")

@@ -55,6 +55,14 @@ pub struct Policy {
     pub rules: Vec<Rule>,
     pub generator: GeneratorSettings,
     pub support_hours: Option<SupportHours>,
+    /// While the visitor waits for a person, the AI keeps answering from the
+    /// content (labelled as AI) until someone claims the conversation.
+    #[serde(default = "yes")]
+    pub answer_while_waiting: bool,
+}
+
+fn yes() -> bool {
+    true
 }
 
 /// A sensitive topic the team wants a person to handle.

@@ -14,6 +14,7 @@ struct SettingsRow {
     confidence_threshold: Option<f32>,
     generator: Json<GeneratorSettings>,
     support_hours: Option<Json<SupportHours>>,
+    answer_while_waiting: bool,
 }
 
 #[derive(sqlx::FromRow)]
@@ -79,7 +80,8 @@ pub async fn load(
     default_threshold: Confidence,
 ) -> Result<Policy, sqlx::Error> {
     let row = match sqlx::query_as::<_, SettingsRow>(
-        "select confidence_threshold, generator, support_hours from answer_settings where workspace_id = $1",
+        "select confidence_threshold, generator, support_hours, answer_while_waiting
+         from answer_settings where workspace_id = $1",
     )
     .bind(workspace_id)
     .fetch_optional(pool)
@@ -130,6 +132,7 @@ pub async fn load(
         rules,
         generator: row.generator.0,
         support_hours: row.support_hours.map(|h| h.0),
+        answer_while_waiting: row.answer_while_waiting,
     })
 }
 
@@ -230,15 +233,17 @@ pub async fn save(pool: &PgPool, workspace_id: Uuid, policy: &Policy) -> Result<
     }
     let mut tx = pool.begin().await?;
     sqlx::query(
-        "insert into answer_settings (workspace_id, confidence_threshold, generator, support_hours, updated_at)
-         values ($1, $2, $3, $4, now())
+        "insert into answer_settings (workspace_id, confidence_threshold, generator, support_hours,
+             answer_while_waiting, updated_at)
+         values ($1, $2, $3, $4, $5, now())
          on conflict (workspace_id) do update set confidence_threshold = $2, generator = $3,
-             support_hours = $4, updated_at = now()",
+             support_hours = $4, answer_while_waiting = $5, updated_at = now()",
     )
     .bind(workspace_id)
     .bind(policy.threshold.value())
     .bind(Json(&policy.generator))
     .bind(policy.support_hours.as_ref().map(Json))
+    .bind(policy.answer_while_waiting)
     .execute(&mut *tx)
     .await?;
     sqlx::query("delete from sensitive_category where workspace_id = $1")

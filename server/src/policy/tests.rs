@@ -13,6 +13,7 @@ fn policy(rules: Vec<Rule>) -> Policy {
         rules,
         generator: GeneratorSettings::Builtin,
         support_hours: None,
+        answer_while_waiting: true,
     }
 }
 

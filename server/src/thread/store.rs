@@ -2,13 +2,13 @@
 //! the caller's transaction: the sequence number comes from the locked
 //! conversation row (no gaps, no duplicates) and the wake-up is sent on commit.
 
-use app::types::{ConversationStatus, EventBody, HandoffReason, ThreadEvent};
+use app::types::{ConversationStatus, EventBody, HandoffReason, ThreadEvent, Typist};
 use chrono::{DateTime, Utc};
 use sqlx::types::Json;
 use sqlx::{PgConnection, PgPool};
 use uuid::Uuid;
 
-pub const CHANNEL: &str = "tandem_thread";
+use super::hub::{self, Change};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -81,6 +81,23 @@ impl Appended {
     }
 }
 
+/// The event a client id was already stored with in this conversation.
+pub async fn existing(
+    conn: &mut PgConnection,
+    conversation_id: Uuid,
+    client_id: Uuid,
+) -> Result<Option<ThreadEvent>, sqlx::Error> {
+    Ok(sqlx::query_as::<_, EventRow>(
+        "select conversation_id, seq, payload, created_at from event
+         where conversation_id = $1 and client_id = $2",
+    )
+    .bind(conversation_id)
+    .bind(client_id)
+    .fetch_optional(conn)
+    .await?
+    .map(EventRow::into_event))
+}
+
 /// Appends an event to a conversation the transaction has locked.
 pub async fn append(
     conn: &mut PgConnection,
@@ -89,16 +106,7 @@ pub async fn append(
     body: &EventBody,
 ) -> Result<Appended, StoreError> {
     if let Some(client_id) = client_id {
-        let existing = sqlx::query_as::<_, EventRow>(
-            "select conversation_id, seq, payload, created_at from event
-             where conversation_id = $1 and client_id = $2",
-        )
-        .bind(conversation.conversation_id)
-        .bind(client_id)
-        .fetch_optional(&mut *conn)
-        .await?;
-        if let Some(row) = existing {
-            let event = row.into_event();
+        if let Some(event) = existing(conn, conversation.conversation_id, client_id).await? {
             return if &event.body == body {
                 Ok(Appended::Existing(event))
             } else {
@@ -106,11 +114,14 @@ pub async fn append(
             };
         }
     }
+    let from_visitor = matches!(body, EventBody::VisitorMessage { .. });
     let seq: i64 = sqlx::query_scalar(
-        "update conversation set last_seq = last_seq + 1, updated_at = now()
+        "update conversation set last_seq = last_seq + 1, updated_at = now(),
+            visitor_seq = case when $2 then last_seq + 1 else visitor_seq end
          where conversation_id = $1 returning last_seq",
     )
     .bind(conversation.conversation_id)
+    .bind(from_visitor)
     .fetch_one(&mut *conn)
     .await?;
     let row = sqlx::query_as::<_, EventRow>(
@@ -127,6 +138,7 @@ pub async fn append(
     .await?;
     notify(
         conn,
+        Change::Stored,
         conversation.workspace_id,
         conversation.conversation_id,
     )
@@ -137,31 +149,32 @@ pub async fn append(
 /// Wakes every instance's hub when the transaction commits (ids only).
 pub async fn notify(
     conn: &mut PgConnection,
+    change: Change,
     workspace_id: Uuid,
     conversation_id: Uuid,
 ) -> Result<(), sqlx::Error> {
     sqlx::query("select pg_notify($1, $2)")
-        .bind(CHANNEL)
-        .bind(format!("{workspace_id}:{conversation_id}"))
+        .bind(hub::CHANNEL)
+        .bind(hub::payload(change, workspace_id, conversation_id))
         .execute(conn)
         .await?;
     Ok(())
 }
 
-/// Hands a conversation to the team, unless a person already has it.
-/// Returns whether it changed.
+/// Hands a conversation to the team, unless it is already waiting for or
+/// with a person. Returns the status change's seq when it stored one.
 pub async fn escalate(
     conn: &mut PgConnection,
     conversation: &Locked,
     client_id: Option<Uuid>,
     reason: HandoffReason,
     decision: Option<app::types::Decision>,
-) -> Result<bool, StoreError> {
+) -> Result<Option<i64>, StoreError> {
     if matches!(
         conversation.status(),
         ConversationStatus::WaitingHuman | ConversationStatus::Open
     ) {
-        return Ok(false);
+        return Ok(None);
     }
     sqlx::query(
         "update conversation set status = 'waiting_human', handoff_reason = $2, escalated_at = now()
@@ -177,8 +190,8 @@ pub async fn escalate(
         agent_name: None,
         decision,
     };
-    append(conn, conversation, client_id, &body).await?;
-    Ok(true)
+    let appended = append(conn, conversation, client_id, &body).await?;
+    Ok(Some(appended.event().seq))
 }
 
 /// Events after `after`, in order, at most `limit`.
@@ -198,4 +211,167 @@ pub async fn events_after(
     .fetch_all(pool)
     .await?;
     Ok(rows.into_iter().map(EventRow::into_event).collect())
+}
+
+/// The AI's draft of a conversation, if it is writing one.
+pub async fn draft(
+    pool: &PgPool,
+    conversation_id: Uuid,
+) -> Result<Option<(Uuid, String)>, sqlx::Error> {
+    sqlx::query_as("select turn_id, text from ai_draft where conversation_id = $1")
+        .bind(conversation_id)
+        .fetch_optional(pool)
+        .await
+}
+
+/// A party to a conversation, as typing and read positions record it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Party {
+    Visitor,
+    Agent { account_id: Uuid, name: String },
+}
+
+impl Party {
+    /// The key stored in `typing.party` and `seen.party`.
+    fn key(&self) -> String {
+        match self {
+            Self::Visitor => "visitor".to_owned(),
+            Self::Agent { account_id, .. } => account_id.to_string(),
+        }
+    }
+
+    fn name(&self) -> Option<&str> {
+        match self {
+            Self::Visitor => None,
+            Self::Agent { name, .. } => Some(name),
+        }
+    }
+
+    /// Whether a typist is this party.
+    pub fn is(&self, typist: &Typist) -> bool {
+        match (self, typist) {
+            (Self::Visitor, Typist::Visitor) => true,
+            (
+                Self::Agent { account_id, .. },
+                Typist::Agent {
+                    account_id: other, ..
+                },
+            ) => account_id == other,
+            _ => false,
+        }
+    }
+}
+
+/// Who is typing in a conversation now, in a stable order.
+pub async fn typists(pool: &PgPool, conversation_id: Uuid) -> Result<Vec<Typist>, sqlx::Error> {
+    let rows: Vec<(String, Option<String>)> = sqlx::query_as(
+        "select party, name from typing where conversation_id = $1 and until > now() order by party",
+    )
+    .bind(conversation_id)
+    .fetch_all(pool)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .filter_map(|(party, name)| match party.as_str() {
+            "visitor" => Some(Typist::Visitor),
+            id => Some(Typist::Agent {
+                account_id: Uuid::parse_str(id).ok()?,
+                name: name.unwrap_or_default(),
+            }),
+        })
+        .collect())
+}
+
+/// Records that `party` started or stopped typing, and wakes the
+/// conversation's sockets when that changed anything. A repeated "typing"
+/// only extends it; it lapses on its own after `TYPING_LAPSE_SECS`.
+pub async fn set_typing(
+    pool: &PgPool,
+    workspace_id: Uuid,
+    conversation_id: Uuid,
+    party: &Party,
+    typing: bool,
+) -> Result<(), sqlx::Error> {
+    let mut tx = pool.begin().await?;
+    let changed = if typing {
+        let was_typing: bool = sqlx::query_scalar(
+            "with before as (
+               select until > now() as live from typing where conversation_id = $1 and party = $2
+             ), upsert as (
+               insert into typing (conversation_id, party, name, until)
+               values ($1, $2, $3, now() + make_interval(secs => $4))
+               on conflict (conversation_id, party) do update
+                 set name = excluded.name, until = excluded.until
+             )
+             select coalesce((select live from before), false)",
+        )
+        .bind(conversation_id)
+        .bind(party.key())
+        .bind(party.name())
+        .bind(app::types::TYPING_LAPSE_SECS as f64)
+        .fetch_one(&mut *tx)
+        .await?;
+        !was_typing
+    } else {
+        // Only a live typing state ending is news; a lapsed one was already
+        // gone for every reader.
+        let was_live: Option<bool> = sqlx::query_scalar(
+            "delete from typing where conversation_id = $1 and party = $2 returning until > now()",
+        )
+        .bind(conversation_id)
+        .bind(party.key())
+        .fetch_optional(&mut *tx)
+        .await?;
+        was_live == Some(true)
+    };
+    if changed {
+        notify(&mut tx, Change::Typing, workspace_id, conversation_id).await?;
+    }
+    tx.commit().await
+}
+
+/// Moves a party's read position forward to `seq` (at most the conversation's
+/// last event); never back, so a late, older acknowledgement changes nothing.
+/// Returns the position.
+pub async fn mark_seen(
+    pool: &PgPool,
+    workspace_id: Uuid,
+    conversation_id: Uuid,
+    party: &Party,
+    seq: i64,
+) -> Result<i64, sqlx::Error> {
+    let mut tx = pool.begin().await?;
+    let (position, moved): (i64, bool) = sqlx::query_as(
+        "with before as (
+           select seq from seen where conversation_id = $1 and party = $2
+         ), upsert as (
+           insert into seen (conversation_id, party, seq)
+           values ($1, $2, greatest(0, least($3, (select last_seq from conversation where conversation_id = $1))))
+           on conflict (conversation_id, party) do update set seq = greatest(seen.seq, excluded.seq)
+           returning seq
+         )
+         select u.seq, u.seq > coalesce((select seq from before), 0) from upsert u",
+    )
+    .bind(conversation_id)
+    .bind(party.key())
+    .bind(seq)
+    .fetch_one(&mut *tx)
+    .await?;
+    if moved {
+        notify(&mut tx, Change::Seen, workspace_id, conversation_id).await?;
+    }
+    tx.commit().await?;
+    Ok(position)
+}
+
+/// How far a party has read a conversation (0: nothing).
+pub async fn seen(pool: &PgPool, conversation_id: Uuid, party: &Party) -> Result<i64, sqlx::Error> {
+    Ok(
+        sqlx::query_scalar("select seq from seen where conversation_id = $1 and party = $2")
+            .bind(conversation_id)
+            .bind(party.key())
+            .fetch_optional(pool)
+            .await?
+            .unwrap_or(0),
+    )
 }

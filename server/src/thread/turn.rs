@@ -1,23 +1,41 @@
 //! The AI's turn in a conversation: answer the visitor's unanswered messages
 //! from the content, or hand the conversation to the team, and say why.
 //!
-//! One turn runs at a time per conversation (a transaction-level advisory
-//! lock, so across instances too). The answer is only stored if no person has
-//! claimed the conversation meanwhile (human-priority lock).
+//! - **One writer.** A conversation's turn runs on one instance at a time,
+//!   the one holding its lease (`conversation.turn_owner/turn_until`, renewed
+//!   while it works, lapsing if the instance dies); on that instance, one task.
+//! - **Debounce.** A burst of visitor messages gets one answer: the turn waits
+//!   until the visitor has been quiet for `quiet` (and is not typing), or the
+//!   first unanswered message is `5 × quiet` old. A message that arrives
+//!   before any of the answer has been shown restarts the turn with it.
+//! - **Human priority.** The AI never posts once a person has claimed or
+//!   resolved the conversation, nor while an agent is typing in it: a claim
+//!   drops what it was writing (nothing is stored), typing holds it.
+//! - **Nothing stranded.** Every instance sweeps for conversations with
+//!   unanswered messages and no live lease (a crash, a restart).
 
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::sync::Mutex;
 use std::time::Duration;
 
 use app::types::{ConversationStatus, EventBody};
+use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
-use super::hub::Signal;
+use super::hub::{self, Change, Signal};
 use super::store::{self, StoreError};
 use crate::policy::{replay, settings, DecideError, Effects, Message};
 use crate::{answer, Engines};
 
 /// The built-in generator's pieces are spaced like typing.
 const TYPING_PACE: Duration = Duration::from_millis(18);
+/// How long a lease lasts unless renewed, and how often it is renewed.
+const LEASE: Duration = Duration::from_secs(10);
+const RENEW: Duration = Duration::from_secs(3);
+/// How often the draft being written is published.
+const DRAFT_EVERY: Duration = Duration::from_millis(40);
+/// How often each instance looks for stranded work.
+const SWEEP_EVERY: Duration = Duration::from_secs(3);
 
 #[derive(Debug, thiserror::Error)]
 pub enum TurnError {
@@ -29,46 +47,273 @@ pub enum TurnError {
     Decide(#[from] DecideError),
 }
 
-/// The advisory-lock key of a conversation's AI turn.
-fn lock_key(conversation_id: Uuid) -> i64 {
-    let bytes = conversation_id.as_bytes();
-    i64::from_be_bytes(bytes[..8].try_into().expect("16-byte uuid"))
+/// This instance's turns: who it is (the lease owner) and which
+/// conversations have a task here (`true`: look again when it ends).
+pub struct Turns {
+    pub instance_id: Uuid,
+    /// How long the visitor must be quiet before the AI answers.
+    pub quiet: Duration,
+    running: Mutex<HashMap<Uuid, bool>>,
 }
 
-/// Runs the AI's turn in the background, logging failures.
+impl Turns {
+    pub fn new(quiet: Duration) -> Self {
+        Self {
+            instance_id: Uuid::new_v4(),
+            quiet,
+            running: Mutex::new(HashMap::new()),
+        }
+    }
+
+    fn max_wait(&self) -> Duration {
+        self.quiet * 5
+    }
+
+    /// Registers a task for the conversation; false if one is already running
+    /// here (which is then told to look again before it ends).
+    fn start(&self, conversation_id: Uuid) -> bool {
+        let mut running = self.running.lock().unwrap_or_else(|p| p.into_inner());
+        match running.get_mut(&conversation_id) {
+            Some(again) => {
+                *again = true;
+                false
+            }
+            None => {
+                running.insert(conversation_id, false);
+                true
+            }
+        }
+    }
+
+    /// Whether the task should run again (and, if not, it is unregistered).
+    fn finish(&self, conversation_id: Uuid) -> bool {
+        let mut running = self.running.lock().unwrap_or_else(|p| p.into_inner());
+        if running.get(&conversation_id) == Some(&true) {
+            running.insert(conversation_id, false);
+            true
+        } else {
+            running.remove(&conversation_id);
+            false
+        }
+    }
+}
+
+/// Makes sure the conversation's pending messages get the AI's turn: starts
+/// a task unless one runs here already. Cheap to call on every message.
 pub fn spawn(engines: Engines, conversation_id: Uuid) {
+    if !engines.turns.start(conversation_id) {
+        return;
+    }
     tokio::spawn(async move {
-        if let Err(err) = run(&engines, conversation_id).await {
-            tracing::error!(conversation.id = %conversation_id, error = %err, "AI turn failed");
+        loop {
+            // Its own task, so that a panic ends this turn and nothing else.
+            let task = tokio::spawn({
+                let engines = engines.clone();
+                async move { run(&engines, conversation_id).await }
+            });
+            match task.await {
+                Ok(Ok(())) => {}
+                Ok(Err(err)) => {
+                    tracing::error!(conversation.id = %conversation_id, error = %err, "AI turn failed")
+                }
+                Err(err) => {
+                    tracing::error!(conversation.id = %conversation_id, error = %err, "AI turn panicked")
+                }
+            }
+            if !engines.turns.finish(conversation_id) {
+                return;
+            }
         }
     });
 }
 
-/// Deals with every pending visitor message of the conversation. If another
-/// turn holds the conversation (here or on another instance), returns at once:
-/// that turn picks up what is pending before it lets go, and checks again after.
+/// Sweeps for conversations whose pending messages have no live turn (an
+/// instance died, or a database restart cut a turn short), every few seconds.
+pub fn sweep(engines: Engines) {
+    tokio::spawn(async move {
+        loop {
+            match stranded(&engines.pool).await {
+                Ok(ids) => {
+                    for id in ids {
+                        spawn(engines.clone(), id);
+                    }
+                }
+                Err(err) => tracing::warn!(error = %err, "sweep for pending AI turns failed"),
+            }
+            tokio::time::sleep(SWEEP_EVERY).await;
+        }
+    });
+}
+
+async fn stranded(pool: &sqlx::PgPool) -> Result<Vec<Uuid>, sqlx::Error> {
+    sqlx::query_scalar(
+        "select c.conversation_id from conversation c
+           left join answer_settings s using (workspace_id)
+         where c.visitor_seq > c.ai_handled_seq and c.status in ('ai', 'waiting_human')
+           and (c.status = 'ai' or coalesce(s.answer_while_waiting, true))
+           and (c.turn_until is null or c.turn_until < now())
+         order by c.updated_at limit 200",
+    )
+    .fetch_all(pool)
+    .await
+}
+
+async fn claim_lease(engines: &Engines, conversation_id: Uuid) -> Result<bool, sqlx::Error> {
+    let claimed = sqlx::query(
+        "update conversation set turn_owner = $2, turn_until = now() + make_interval(secs => $3)
+         where conversation_id = $1
+           and (turn_owner is null or turn_owner = $2 or turn_until < now())",
+    )
+    .bind(conversation_id)
+    .bind(engines.turns.instance_id)
+    .bind(LEASE.as_secs_f64())
+    .execute(&engines.pool)
+    .await?;
+    Ok(claimed.rows_affected() == 1)
+}
+
+async fn release_lease(engines: &Engines, conversation_id: Uuid) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "update conversation set turn_owner = null, turn_until = null
+         where conversation_id = $1 and turn_owner = $2",
+    )
+    .bind(conversation_id)
+    .bind(engines.turns.instance_id)
+    .execute(&engines.pool)
+    .await?;
+    Ok(())
+}
+
+/// Deals with the conversation's pending messages while holding its lease.
 #[tracing::instrument(skip(engines), fields(conversation.id = %conversation_id))]
 pub async fn run(engines: &Engines, conversation_id: Uuid) -> Result<(), TurnError> {
-    // Bounded concurrency keeps turns from exhausting the connection pool.
-    let _slot = engines
-        .turn_slots
-        .acquire()
-        .await
-        .expect("the semaphore is never closed");
     loop {
-        let mut guard = engines.pool.begin().await?;
-        let locked: bool = sqlx::query_scalar("select pg_try_advisory_xact_lock($1)")
-            .bind(lock_key(conversation_id))
-            .fetch_one(&mut *guard)
-            .await?;
-        if !locked {
+        if !claim_lease(engines, conversation_id).await? {
+            // Another instance has it; the sweep covers it if that one dies.
             return Ok(());
         }
-        while step(engines, conversation_id).await? {}
-        guard.commit().await?;
-        // A message stored while the lock was being released is caught here.
-        if pending(engines, conversation_id).await?.1.is_empty() {
+        let renewal = tokio::spawn({
+            let engines = engines.clone();
+            async move {
+                let mut every = tokio::time::interval(RENEW);
+                every.tick().await;
+                loop {
+                    every.tick().await;
+                    if let Err(err) = claim_lease(&engines, conversation_id).await {
+                        tracing::warn!(error = %err, "could not renew the AI turn's lease");
+                    }
+                }
+            }
+        });
+        let worked = work(engines, conversation_id).await;
+        renewal.abort();
+        release_lease(engines, conversation_id).await?;
+        worked?;
+        // A message stored while the lease was being released is caught here:
+        // its sender's own attempt found the lease still held.
+        if matches!(readiness(engines, conversation_id).await?, Ready::Nothing) {
             return Ok(());
+        }
+    }
+}
+
+/// What the turn should do next.
+enum Ready {
+    /// Nothing for the AI to do.
+    Nothing,
+    /// Not yet (debounce, or an agent is typing): look again after this.
+    Wait(Duration),
+    Go,
+}
+
+#[derive(sqlx::FromRow)]
+struct Readiness {
+    status: String,
+    pending: bool,
+    answer_while_waiting: bool,
+    first_at: Option<DateTime<Utc>>,
+    last_at: Option<DateTime<Utc>>,
+    visitor_typing: bool,
+    agent_typing: bool,
+    now: DateTime<Utc>,
+}
+
+async fn readiness(engines: &Engines, conversation_id: Uuid) -> Result<Ready, sqlx::Error> {
+    let r = sqlx::query_as::<_, Readiness>(
+        "select c.status, c.visitor_seq > c.ai_handled_seq as pending,
+                coalesce(s.answer_while_waiting, true) as answer_while_waiting,
+                p.first_at, p.last_at,
+                exists(select 1 from typing t where t.conversation_id = c.conversation_id
+                         and t.party = 'visitor' and t.until > now()) as visitor_typing,
+                exists(select 1 from typing t where t.conversation_id = c.conversation_id
+                         and t.party <> 'visitor' and t.until > now()) as agent_typing,
+                now() as now
+         from conversation c
+           left join answer_settings s using (workspace_id)
+           left join lateral (
+             select min(e.created_at) as first_at, max(e.created_at) as last_at from event e
+             where e.conversation_id = c.conversation_id and e.kind = 'visitor_message'
+               and e.seq > c.ai_handled_seq) p on true
+         where c.conversation_id = $1",
+    )
+    .bind(conversation_id)
+    .fetch_one(&engines.pool)
+    .await?;
+    let status = ConversationStatus::parse(&r.status).unwrap_or(ConversationStatus::Ai);
+    let allowed = match status {
+        ConversationStatus::Ai => true,
+        ConversationStatus::WaitingHuman => r.answer_while_waiting,
+        ConversationStatus::Open | ConversationStatus::Resolved => false,
+    };
+    let (Some(first_at), Some(last_at)) = (r.first_at, r.last_at) else {
+        return Ok(Ready::Nothing);
+    };
+    if !r.pending || !allowed {
+        return Ok(Ready::Nothing);
+    }
+    if r.agent_typing {
+        // Human priority: hold while a person is writing.
+        return Ok(Ready::Wait(Duration::from_millis(500)));
+    }
+    let since = |t: DateTime<Utc>| (r.now - t).to_std().unwrap_or_default();
+    let (quiet, waited) = (since(last_at), since(first_at));
+    let max_wait = engines.turns.max_wait();
+    if waited >= max_wait {
+        return Ok(Ready::Go);
+    }
+    if r.visitor_typing {
+        return Ok(Ready::Wait(
+            (max_wait - waited).min(Duration::from_millis(300)),
+        ));
+    }
+    if quiet >= engines.turns.quiet {
+        Ok(Ready::Go)
+    } else {
+        Ok(Ready::Wait(engines.turns.quiet - quiet))
+    }
+}
+
+/// Answers (or hands off) until nothing is pending.
+async fn work(engines: &Engines, conversation_id: Uuid) -> Result<(), TurnError> {
+    let mut wakes = engines.hub.conversation(conversation_id);
+    loop {
+        match readiness(engines, conversation_id).await? {
+            Ready::Nothing => return Ok(()),
+            Ready::Wait(wait) => {
+                // A wake-up (typing stopped, a message) re-evaluates sooner.
+                let _ = tokio::time::timeout(wait, wakes.recv()).await;
+                continue;
+            }
+            Ready::Go => {}
+        }
+        // Bounded concurrency keeps turns from exhausting the connection pool.
+        let _slot = engines
+            .turn_slots
+            .acquire()
+            .await
+            .expect("the semaphore is never closed");
+        if let Ended::Stopped(why) = step(engines, conversation_id).await? {
+            tracing::debug!(?why, "AI turn step stopped");
         }
     }
 }
@@ -81,7 +326,6 @@ async fn pending(
     let rows: Vec<(i64, String)> = sqlx::query_as(
         "select e.seq, e.payload->>'text' from event e join conversation c using (conversation_id)
          where e.conversation_id = $1 and e.kind = 'visitor_message' and e.seq > c.ai_handled_seq
-           and c.status in ('ai', 'waiting_human')
          order by e.seq",
     )
     .bind(conversation_id)
@@ -104,6 +348,22 @@ async fn mark_handled(
     Ok(())
 }
 
+/// Removes the conversation's draft (and wakes its sockets).
+async fn drop_draft(
+    conn: &mut sqlx::PgConnection,
+    workspace_id: Uuid,
+    conversation_id: Uuid,
+) -> Result<(), sqlx::Error> {
+    let removed = sqlx::query("delete from ai_draft where conversation_id = $1")
+        .bind(conversation_id)
+        .execute(&mut *conn)
+        .await?;
+    if removed.rows_affected() > 0 {
+        store::notify(conn, Change::Draft, workspace_id, conversation_id).await?;
+    }
+    Ok(())
+}
+
 /// The conversation's context for the policy.
 #[derive(sqlx::FromRow)]
 struct Context {
@@ -112,38 +372,108 @@ struct Context {
     attributes: sqlx::types::Json<serde_json::Map<String, serde_json::Value>>,
 }
 
-/// Publishes the generator's pieces; stops (and tells the turn) as soon as
-/// a person has claimed or resolved the conversation.
+/// Why a turn stopped before its answer was stored.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Stop {
+    /// A person claimed or resolved the conversation: drop everything.
+    TakenOver,
+    /// An agent is typing: hold until they stop (or claim).
+    AgentTyping,
+    /// The visitor wrote again before any of the answer was shown: start over
+    /// with every message.
+    Superseded,
+}
+
+/// How a step ended.
+#[derive(Debug)]
+enum Ended {
+    Stored,
+    Stopped(Stop),
+}
+
+#[derive(sqlx::FromRow)]
+struct Watch {
+    status: String,
+    visitor_seq: i64,
+    agent_typing: bool,
+}
+
+/// Whether the turn must stop now, and why.
+async fn must_stop(
+    pool: &sqlx::PgPool,
+    conversation_id: Uuid,
+    upto: i64,
+    shown: bool,
+) -> Option<Stop> {
+    let watch = sqlx::query_as::<_, Watch>(
+        "select status, visitor_seq,
+                exists(select 1 from typing t where t.conversation_id = c.conversation_id
+                         and t.party <> 'visitor' and t.until > now()) as agent_typing
+         from conversation c where conversation_id = $1",
+    )
+    .bind(conversation_id)
+    .fetch_one(pool)
+    .await
+    .ok()?;
+    if matches!(watch.status.as_str(), "open" | "resolved") {
+        Some(Stop::TakenOver)
+    } else if watch.agent_typing {
+        Some(Stop::AgentTyping)
+    } else if watch.visitor_seq > upto && !shown {
+        Some(Stop::Superseded)
+    } else {
+        None
+    }
+}
+
+/// Publishes the generator's pieces as the conversation's draft (read by
+/// every instance's sockets), and watches for a reason to stop.
 async fn forward_pieces(
     engines: Engines,
     workspace_id: Uuid,
     conversation_id: Uuid,
     turn_id: Uuid,
+    upto: i64,
     mut pieces: tokio::sync::mpsc::UnboundedReceiver<String>,
-    taken_over: tokio::sync::oneshot::Sender<()>,
+    stop: tokio::sync::oneshot::Sender<Stop>,
 ) {
-    let mut signals = engines.hub.subscribe();
-    let mut taken_over = Some(taken_over);
+    let mut wakes = engines.hub.conversation(conversation_id);
+    let mut stop = Some(stop);
+    let mut text = String::new();
+    let mut published = 0;
+    let mut every = tokio::time::interval(DRAFT_EVERY);
     loop {
         tokio::select! {
             piece = pieces.recv() => match piece {
-                Some(delta) if taken_over.is_some() => engines.hub.publish(Signal::Token {
-                    workspace_id,
-                    conversation_id,
-                    turn_id,
-                    delta: Arc::from(delta),
-                }),
+                Some(delta) if stop.is_some() => text.push_str(&delta),
                 Some(_) => {}
-                None => return,
+                None => {
+                    // The generator is done: the draft's last piece goes out
+                    // before the answer is stored.
+                    if text.len() > published && stop.is_some() {
+                        if let Err(err) = publish_draft(&engines, workspace_id, conversation_id, turn_id, &text).await {
+                            tracing::warn!(error = %err, "could not publish the AI's draft");
+                        }
+                    }
+                    return;
+                }
             },
-            signal = signals.recv(), if taken_over.is_some() => {
-                let ours = matches!(
-                    signal,
-                    Ok(Signal::Stored { conversation_id: id, .. }) if id == conversation_id
-                ) || signal.is_err();
-                if ours && person_has_it(&engines.pool, conversation_id).await {
-                    if let Some(tell) = taken_over.take() {
-                        let _ = tell.send(());
+            _ = every.tick(), if text.len() > published && stop.is_some() => {
+                if let Err(err) = publish_draft(&engines, workspace_id, conversation_id, turn_id, &text).await {
+                    tracing::warn!(error = %err, "could not publish the AI's draft");
+                }
+                published = text.len();
+            }
+            signal = wakes.recv(), if stop.is_some() => {
+                let relevant = match signal {
+                    Signal::Changed { change, .. } => change != Change::Draft,
+                    Signal::Resync => true,
+                };
+                if relevant {
+                    if let Some(why) = must_stop(&engines.pool, conversation_id, upto, published > 0).await {
+                        if let Some(tell) = stop.take() {
+                            let _ = tell.send(why);
+                        }
                     }
                 }
             }
@@ -151,14 +481,28 @@ async fn forward_pieces(
     }
 }
 
-async fn person_has_it(pool: &sqlx::PgPool, conversation_id: Uuid) -> bool {
-    sqlx::query_scalar::<_, bool>(
-        "select status in ('open', 'resolved') from conversation where conversation_id = $1",
+async fn publish_draft(
+    engines: &Engines,
+    workspace_id: Uuid,
+    conversation_id: Uuid,
+    turn_id: Uuid,
+    text: &str,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "with draft as (
+           insert into ai_draft (conversation_id, turn_id, text) values ($1, $2, $3)
+           on conflict (conversation_id) do update
+             set turn_id = excluded.turn_id, text = excluded.text, updated_at = now()
+         ) select pg_notify($4, $5)",
     )
     .bind(conversation_id)
-    .fetch_one(pool)
-    .await
-    .unwrap_or(false)
+    .bind(turn_id)
+    .bind(text)
+    .bind(hub::CHANNEL)
+    .bind(hub::payload(Change::Draft, workspace_id, conversation_id))
+    .execute(&engines.pool)
+    .await?;
+    Ok(())
 }
 
 /// Applies what the rules asked for besides the handoff.
@@ -186,12 +530,28 @@ async fn apply(
     Ok(())
 }
 
-/// One answer or handoff for what is pending; false when nothing was.
-async fn step(engines: &Engines, conversation_id: Uuid) -> Result<bool, TurnError> {
-    let (upto, pending) = pending(engines, conversation_id).await?;
-    if pending.is_empty() {
-        return Ok(false);
+/// Ends a step that stops without an answer: the draft goes; the messages
+/// count as dealt with only when a person took over.
+async fn stopped(
+    engines: &Engines,
+    workspace_id: Uuid,
+    conversation_id: Uuid,
+    upto: i64,
+    why: Stop,
+) -> Result<Ended, TurnError> {
+    tracing::info!(?why, "the AI's turn stopped before its answer was stored");
+    let mut tx = engines.pool.begin().await?;
+    drop_draft(&mut tx, workspace_id, conversation_id).await?;
+    if why == Stop::TakenOver {
+        mark_handled(&mut tx, conversation_id, upto).await?;
     }
+    tx.commit().await?;
+    Ok(Ended::Stopped(why))
+}
+
+/// One answer or handoff for what is pending.
+async fn step(engines: &Engines, conversation_id: Uuid) -> Result<Ended, TurnError> {
+    let (upto, pending) = pending(engines, conversation_id).await?;
     let context = sqlx::query_as::<_, Context>(
         "select c.workspace_id, c.page_url, v.attributes from conversation c
          join visitor v using (visitor_id) where c.conversation_id = $1",
@@ -200,10 +560,14 @@ async fn step(engines: &Engines, conversation_id: Uuid) -> Result<bool, TurnErro
     .fetch_one(&engines.pool)
     .await?;
     let workspace_id = context.workspace_id;
+    if pending.is_empty() {
+        return Ok(Ended::Stored);
+    }
+    // A burst is one question (its last few messages, if it was long).
     let question = pending
         .iter()
         .rev()
-        .take(3)
+        .take(5)
         .rev()
         .cloned()
         .collect::<Vec<_>>()
@@ -222,57 +586,78 @@ async fn step(engines: &Engines, conversation_id: Uuid) -> Result<bool, TurnErro
         unhelpful_in_a_row: replay::unhelpful_in_a_row(&engines.pool, conversation_id).await?,
         at: Some(chrono::Utc::now()),
     };
+    let last = Message {
+        text: pending.last().cloned().unwrap_or_default(),
+        ..message.clone()
+    };
 
-    // Pieces of the answer go out live as the generator writes them, until
-    // a person takes the conversation over: then the turn stops at once.
+    // The answer goes out as a draft while the generator writes it, until
+    // there is a reason to stop.
     let turn_id = Uuid::new_v4();
     let (out, pieces) = tokio::sync::mpsc::unbounded_channel::<String>();
-    let (taken_over, mut taken_over_rx) = tokio::sync::oneshot::channel::<()>();
+    let (stop_tx, mut stop_rx) = tokio::sync::oneshot::channel::<Stop>();
     let forward = tokio::spawn(forward_pieces(
         engines.clone(),
         workspace_id,
         conversation_id,
         turn_id,
+        upto,
         pieces,
-        taken_over,
+        stop_tx,
     ));
+    // Something may have changed between the readiness check and the watch.
+    let early = must_stop(&engines.pool, conversation_id, upto, false).await;
     let generator = answer::generator(&policy.generator, TYPING_PACE);
-    let response = tokio::select! {
-        response = answer::respond(
-            &engines.pool,
-            &engines.embedder,
-            &policy,
-            generator.as_ref(),
-            &message,
-            &out,
-        ) => Some(response),
-        Ok(()) = &mut taken_over_rx => None,
+    let response = match early {
+        Some(why) => Err(why),
+        None => tokio::select! {
+            response = answer::respond_to_burst(
+                &engines.pool,
+                &engines.embedder,
+                &policy,
+                generator.as_ref(),
+                &message,
+                &last,
+                &out,
+            ) => Ok(response),
+            Ok(why) = &mut stop_rx => Err(why),
+        },
     };
     drop(out);
+    // The forwarder has published its last piece before anything is stored.
     let _ = forward.await;
-    let Some(response) = response else {
-        tracing::info!("a person took over while the AI was writing; turn stopped");
-        let mut tx = engines.pool.begin().await?;
-        mark_handled(&mut tx, conversation_id, upto).await?;
-        tx.commit().await?;
-        return Ok(true);
+    let response = match response {
+        Ok(response) => response?,
+        Err(why) => return stopped(engines, workspace_id, conversation_id, upto, why).await,
     };
-    let response = response?;
     let decision = response.decision;
 
     let mut tx = engines.pool.begin().await?;
     let conversation = store::lock(&mut tx, conversation_id).await?;
-    if matches!(
+    // Checked again on the locked row: nothing can change it until commit.
+    let agent_typing: bool = sqlx::query_scalar(
+        "select exists(select 1 from typing where conversation_id = $1
+                         and party <> 'visitor' and until > now())",
+    )
+    .bind(conversation_id)
+    .fetch_one(&mut *tx)
+    .await?;
+    let why = if matches!(
         conversation.status(),
         ConversationStatus::Open | ConversationStatus::Resolved
     ) {
-        // A person took over (or resolved it) meanwhile: theirs now, as is.
-        tracing::info!("a person took over while the AI was deciding; nothing stored");
-        mark_handled(&mut tx, conversation_id, upto).await?;
-        tx.commit().await?;
-        return Ok(true);
+        Some(Stop::TakenOver)
+    } else if agent_typing {
+        Some(Stop::AgentTyping)
+    } else {
+        None
+    };
+    if let Some(why) = why {
+        tx.rollback().await?;
+        return stopped(engines, workspace_id, conversation_id, upto, why).await;
     }
     apply(&mut tx, conversation_id, &response.effects).await?;
+    drop_draft(&mut tx, workspace_id, conversation_id).await?;
     let answer_seq = match response.answer.filter(|_| decision.answered) {
         Some(answer) => {
             let body = EventBody::AiAnswer {
@@ -296,7 +681,7 @@ async fn step(engines: &Engines, conversation_id: Uuid) -> Result<bool, TurnErro
                 Some(decision.clone()),
             )
             .await?;
-            if !escalated && conversation.status() == ConversationStatus::WaitingHuman {
+            if escalated.is_none() && conversation.status() == ConversationStatus::WaitingHuman {
                 // Already waiting for a person: record what the AI did not answer.
                 let body = EventBody::StatusChange {
                     status: conversation.status(),
@@ -320,5 +705,5 @@ async fn step(engines: &Engines, conversation_id: Uuid) -> Result<bool, TurnErro
     .await?;
     mark_handled(&mut tx, conversation_id, upto).await?;
     tx.commit().await?;
-    Ok(true)
+    Ok(Ended::Stored)
 }

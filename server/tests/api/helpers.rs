@@ -10,9 +10,11 @@ use app::types::{ClientMsg, ServerMsg};
 use futures::{SinkExt, StreamExt};
 use sqlx::PgPool;
 use tandem::embed::Embedder;
+use tandem::http::LiveSettings;
 use tandem::ingest::crawl::CrawlSettings;
 use tandem::ingest::jobs::{self, JobRow};
 use tandem::thread::hub::Hub;
+use tandem::thread::turn::Turns;
 use tandem::{demo, AnswerSettings, AppState, Engines};
 use tokio::net::TcpStream;
 use tokio_tungstenite::{connect_async, tungstenite::Message, MaybeTlsStream, WebSocketStream};
@@ -36,9 +38,30 @@ pub struct TestApp {
     pub workspace_id: Uuid,
 }
 
+/// How a test instance is set up.
+#[derive(Clone, Copy)]
+pub struct Options {
+    /// How long the visitor must pause before the AI answers.
+    pub quiet: Duration,
+    pub heartbeat: Duration,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Self {
+            quiet: Duration::from_millis(300),
+            heartbeat: Duration::from_secs(15),
+        }
+    }
+}
+
 impl TestApp {
     /// Starts the real router with the demo workspace seeded (not crawled).
     pub async fn spawn(pool: PgPool) -> Self {
+        Self::spawn_with(pool, Options::default()).await
+    }
+
+    pub async fn spawn_with(pool: PgPool, options: Options) -> Self {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         let engines = Engines {
@@ -53,6 +76,10 @@ impl TestApp {
                 .unwrap(),
             }),
             turn_slots: Arc::new(tokio::sync::Semaphore::new(tandem::CONCURRENT_TURNS)),
+            turns: Arc::new(Turns::new(options.quiet)),
+            live: LiveSettings {
+                heartbeat: options.heartbeat,
+            },
         };
         let state = AppState::new(engines, tandem::leptos_options("target/site", addr));
         let router = tandem::http::router(state.clone());
@@ -136,13 +163,40 @@ impl TestApp {
         visitor
     }
 
-    /// An agent's inbox socket, signed in with a session cookie.
+    /// The demo admin's session token (a fresh sign-in).
+    pub async fn session(&self) -> String {
+        self.state
+            .desk
+            .0
+            .login(demo::ADMIN_EMAIL, ADMIN_PASSWORD)
+            .await
+            .expect("login")
+    }
+
+    /// An agent's socket on one conversation, having every event up to `after`.
+    pub async fn agent_socket(&self, session: &str, conversation: Uuid, after: i64) -> Client {
+        self.inbox_url_socket(
+            session,
+            &format!("/ws/inbox?conversation={conversation}&after={after}"),
+            conversation,
+        )
+        .await
+    }
+
+    /// An agent's inbox socket: the lists, or one conversation from its start.
     pub async fn inbox_socket(&self, session: &str, conversation: Option<Uuid>) -> Client {
-        use tokio_tungstenite::tungstenite::client::IntoClientRequest;
-        let mut url = format!("ws://{}/ws/inbox", self.addr);
-        if let Some(id) = conversation {
-            url.push_str(&format!("?conversation={id}"));
+        match conversation {
+            Some(id) => self.agent_socket(session, id, 0).await,
+            None => {
+                self.inbox_url_socket(session, "/ws/inbox", Uuid::nil())
+                    .await
+            }
         }
+    }
+
+    async fn inbox_url_socket(&self, session: &str, path: &str, conversation: Uuid) -> Client {
+        use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+        let url = format!("ws://{}{path}", self.addr);
         let mut request = url.into_client_request().unwrap();
         request.headers_mut().insert(
             "cookie",
@@ -154,7 +208,7 @@ impl TestApp {
         Client {
             socket,
             token: None,
-            conversation_id: conversation.unwrap_or_default(),
+            conversation_id: conversation,
         }
     }
 
@@ -224,11 +278,64 @@ impl Client {
     /// The next error the server reports to this client.
     pub async fn next_error(&mut self) -> String {
         self.until(|m| match m {
-            ServerMsg::Error { message } => Some(message.clone()),
+            ServerMsg::Error { message, .. } => Some(message.clone()),
             _ => None,
         })
         .await
         .0
+    }
+
+    /// Sends a message that stores something and waits for its answer: the
+    /// acknowledged seq, or the refusal.
+    pub async fn act(&mut self, msg: ClientMsg) -> Result<Option<i64>, String> {
+        let id = msg.client_id().expect("an action has a client id");
+        self.send(&msg).await;
+        self.until(|m| match m {
+            ServerMsg::Ack { client_id, seq } if *client_id == id => Some(Ok(*seq)),
+            ServerMsg::Error {
+                message,
+                client_id: Some(client_id),
+            } if *client_id == id => Some(Err(message.clone())),
+            _ => None,
+        })
+        .await
+        .0
+    }
+
+    /// An agent's reply; returns its seq.
+    pub async fn reply(&mut self, text: &str) -> i64 {
+        self.act(ClientMsg::Send {
+            client_id: Uuid::new_v4(),
+            text: text.into(),
+        })
+        .await
+        .expect("the reply is accepted")
+        .expect("the reply is stored")
+    }
+
+    /// The next stored event this client receives.
+    pub async fn next_event(&mut self) -> app::types::ThreadEvent {
+        self.until(|m| match m {
+            ServerMsg::Event { event } => Some(event.clone()),
+            _ => None,
+        })
+        .await
+        .0
+    }
+
+    /// Whether the server sends anything but pings within `wait`.
+    pub async fn quiet_for(&mut self, wait: Duration) -> Option<ServerMsg> {
+        let deadline = tokio::time::Instant::now() + wait;
+        loop {
+            match tokio::time::timeout_at(deadline, self.socket.next()).await {
+                Err(_) => return None,
+                Ok(Some(Ok(Message::Text(text)))) => {
+                    return Some(serde_json::from_str(text.as_str()).expect("a server message"))
+                }
+                Ok(Some(Ok(_))) => {}
+                Ok(other) => panic!("socket ended: {other:?}"),
+            }
+        }
     }
 
     /// Reads messages until `pick` returns something; collects what passed.

@@ -5,5 +5,6 @@ mod generator;
 mod helpers;
 mod ingestion;
 mod knowledge;
+mod live;
 mod policy;
 mod thread;

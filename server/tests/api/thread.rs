@@ -2,7 +2,7 @@
 
 use app::error::DeskError;
 use app::types::{
-    ClientMsg, ConversationStatus, EventBody, HandoffReason, MessageBody, RequestChannel, ServerMsg,
+    ClientMsg, ConversationStatus, EventBody, HandoffReason, Queue, RequestChannel, ServerMsg,
 };
 use sqlx::PgPool;
 use uuid::Uuid;
@@ -102,7 +102,7 @@ async fn a_conversation_from_question_to_human_reply(pool: PgPool) {
     // The agent sees it at the top of the inbox, with the thread.
     let agent = app.agent().await;
     let desk = &app.state.desk.0;
-    let list = desk.conversations(&agent).await.unwrap();
+    let list = desk.conversations(&agent, Queue::Waiting).await.unwrap();
     assert_eq!(list[0].conversation_id, visitor.conversation_id);
     assert_eq!(list[0].status, ConversationStatus::WaitingHuman);
     let view = desk
@@ -115,10 +115,9 @@ async fn a_conversation_from_question_to_human_reply(pool: PgPool) {
     );
 
     // The agent's reply reaches the visitor live.
-    let reply = MessageBody::parse("Your refund was issued today.").unwrap();
-    desk.reply(&agent, visitor.conversation_id, Uuid::new_v4(), reply)
-        .await
-        .unwrap();
+    let session = app.session().await;
+    let mut inbox = app.agent_socket(&session, visitor.conversation_id, 3).await;
+    inbox.reply("Your refund was issued today.").await;
     let (claimed, _) = visitor.until(stored).await;
     assert!(matches!(
         claimed,
@@ -266,16 +265,9 @@ async fn the_ai_stays_quiet_once_an_agent_has_claimed(pool: PgPool) {
         })
         .await;
     let _ = visitor.until(stored).await;
-    let agent = app.agent().await;
-    let desk = &app.state.desk.0;
-    desk.reply(
-        &agent,
-        visitor.conversation_id,
-        Uuid::new_v4(),
-        MessageBody::parse("Hi, I'm here.").unwrap(),
-    )
-    .await
-    .unwrap();
+    let session = app.session().await;
+    let mut inbox = app.agent_socket(&session, visitor.conversation_id, 0).await;
+    inbox.reply("Hi, I'm here.").await;
     visitor.ask("how long do refunds take?").await;
     // Run the AI's turn to completion: it must not answer.
     tandem::thread::turn::run(&app.state.engines, visitor.conversation_id)
@@ -314,19 +306,48 @@ async fn agents_see_only_their_workspace_and_need_a_session(pool: PgPool) {
         .await
         .unwrap();
     let eve = desk.signed_in(&token).await.unwrap();
-    assert!(desk.conversations(&eve).await.unwrap().is_empty());
+    for queue in Queue::ALL {
+        assert!(desk.conversations(&eve, queue).await.unwrap().is_empty());
+    }
     assert_eq!(
         desk.conversation(&eve, visitor.conversation_id)
             .await
             .unwrap_err(),
         DeskError::NotFound
     );
-    let reply = MessageBody::parse("hello").unwrap();
+    // Nor can Eve open its socket, nor does her list socket hear of it.
+    let refused = tokio_tungstenite::connect_async({
+        use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+        let mut request = format!(
+            "ws://{}/ws/inbox?conversation={}",
+            app.addr, visitor.conversation_id
+        )
+        .into_client_request()
+        .unwrap();
+        request
+            .headers_mut()
+            .insert("cookie", format!("tandem_session={token}").parse().unwrap());
+        request
+    })
+    .await;
+    assert!(refused.is_err(), "another workspace's conversation socket");
+    let mut eves_lists = app.inbox_socket(&token, None).await;
+    let counts = eves_lists
+        .until(|m| match m {
+            ServerMsg::Counts { counts } => Some(*counts),
+            _ => None,
+        })
+        .await
+        .0;
+    assert_eq!(counts, app::types::QueueCounts::default());
+    visitor.ask("still there?").await;
+    let _ = visitor.until(stored).await;
     assert_eq!(
-        desk.reply(&eve, visitor.conversation_id, Uuid::new_v4(), reply)
-            .await
-            .unwrap_err(),
-        DeskError::NotFound
+        eves_lists
+            .quiet_for(std::time::Duration::from_millis(500))
+            .await,
+        None,
+        "another workspace's changes never reach Eve"
     );
     assert_eq!(
         desk.login("eve@other.example", "wrong").await.unwrap_err(),
@@ -361,15 +382,32 @@ async fn a_reconnect_in_the_middle_of_a_streamed_answer_loses_nothing(pool: PgPo
     drop(visitor);
 
     let mut back = app.visitor(Some(&token), question_seq).await;
-    let (event, _) = back
+    let (event, before) = back
         .until(|m| match m {
             ServerMsg::Event { event } => Some(event.clone()),
             _ => None,
         })
         .await;
     assert_eq!(event.seq, question_seq + 1, "no gap, no repeat");
+    let EventBody::AiAnswer { text, .. } = &event.body else {
+        panic!("expected the answer, got {event:?}");
+    };
+    assert!(text.contains("5 business days"));
+    // What it gets of the draft after reconnecting starts from the beginning
+    // (offset 0) and continues without a hole: a prefix of the answer.
+    let mut draft = String::new();
+    for msg in &before {
+        if let ServerMsg::AiToken { offset, delta, .. } = msg {
+            if *offset == 0 {
+                draft.clear();
+            }
+            assert_eq!(*offset, draft.len());
+            draft.push_str(delta);
+        }
+    }
     assert!(
-        matches!(event.body, EventBody::AiAnswer { ref text, .. } if text.contains("5 business days"))
+        text.starts_with(&draft),
+        "{draft:?} is not how {text:?} starts"
     );
     assert_eq!(count_events(&pool, "ai_answer").await, 1);
 }
@@ -387,16 +425,29 @@ async fn two_instances_on_one_database_behave_as_one(pool: PgPool) {
         .unwrap();
     let mut inbox = a.inbox_socket(&session, None).await;
 
-    // A visitor talks to instance B; the agent on instance A hears of it live.
+    // A visitor talks to instance B; the agent on instance A hears of it
+    // live: the row, then the counts.
     let mut visitor = b.visitor(None, 0).await;
     visitor.ask("I want to talk to a person").await;
     let (changed, _) = inbox
         .until(|m| match m {
-            ServerMsg::ConversationChanged { conversation_id } => Some(*conversation_id),
+            ServerMsg::ConversationChanged { summary }
+                if summary.status == ConversationStatus::WaitingHuman =>
+            {
+                Some(summary.clone())
+            }
             _ => None,
         })
         .await;
-    assert_eq!(changed, visitor.conversation_id);
+    assert_eq!(changed.conversation_id, visitor.conversation_id);
+    assert_eq!(changed.last_message, "I want to talk to a person");
+    let (counts, _) = inbox
+        .until(|m| match m {
+            ServerMsg::Counts { counts } if counts.waiting_human == 1 => Some(*counts),
+            _ => None,
+        })
+        .await;
+    assert_eq!((counts.open, counts.ai), (1, 0));
 
     // A conversation socket on A receives B's events in order, then the
     // agent's reply (written through A) reaches the visitor on B.
@@ -410,18 +461,7 @@ async fn two_instances_on_one_database_behave_as_one(pool: PgPool) {
         }
     }
     assert_eq!(seqs, vec![1, 2]);
-    let agent = a.agent().await;
-    a.state
-        .desk
-        .0
-        .reply(
-            &agent,
-            visitor.conversation_id,
-            Uuid::new_v4(),
-            MessageBody::parse("Hello from A").unwrap(),
-        )
-        .await
-        .unwrap();
+    thread.reply("Hello from A").await;
     let (reply, _) = visitor
         .until(|m| stored(m).filter(|b| matches!(b, EventBody::HumanReply { .. })))
         .await;

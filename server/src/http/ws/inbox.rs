@@ -1,0 +1,260 @@
+//! The agent's socket (`/ws/inbox`): with `?conversation=ID&after=N`, one
+//! conversation's feed and the agent's actions on it; without, the live
+//! lists (changed rows and queue counts) of the agent's workspace. The
+//! session cookie is checked on connect and on every heartbeat.
+
+use app::types::{ClientMsg, MessageBody, ServerMsg};
+use axum::extract::ws::WebSocket;
+use axum::extract::{Query, State, WebSocketUpgrade};
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use futures::StreamExt;
+use serde::Deserialize;
+use uuid::Uuid;
+
+use super::feed::{Audience, Feed};
+use super::{
+    acknowledge, configure, decode, log_end, refuse, send, Frame, Heartbeat, Sink, SocketError,
+};
+use crate::auth::SessionAgent;
+use crate::thread::actions::{self, Agent, AgentAction};
+use crate::thread::hub::{Change, Signal};
+use crate::thread::store::{self, Party};
+use crate::{auth, desk, Engines};
+
+#[derive(Debug, Deserialize)]
+pub struct InboxParams {
+    conversation: Option<Uuid>,
+    after: Option<i64>,
+}
+
+/// Refuses a socket opened from another site's page (cross-site WebSocket hijacking).
+fn same_origin(headers: &HeaderMap) -> bool {
+    let host = headers.get(header::HOST).and_then(|h| h.to_str().ok());
+    match (
+        headers.get(header::ORIGIN).and_then(|o| o.to_str().ok()),
+        host,
+    ) {
+        (None, _) => true,
+        (Some(origin), Some(host)) => origin.split_once("://").map(|(_, rest)| rest) == Some(host),
+        (Some(_), None) => false,
+    }
+}
+
+pub async fn inbox(
+    ws: WebSocketUpgrade,
+    headers: HeaderMap,
+    Query(params): Query<InboxParams>,
+    State(engines): State<Engines>,
+) -> Response {
+    if !same_origin(&headers) {
+        return (StatusCode::FORBIDDEN, "cross-origin socket refused").into_response();
+    }
+    let Some(token) = app::desk::cookie_value(&headers, app::desk::SESSION_COOKIE) else {
+        return (StatusCode::UNAUTHORIZED, "sign in first").into_response();
+    };
+    let agent = match auth::session_agent(&engines.pool, &token).await {
+        Ok(Some(agent)) => agent,
+        Ok(None) => return (StatusCode::UNAUTHORIZED, "sign in first").into_response(),
+        Err(err) => {
+            tracing::warn!(error = %err, "inbox socket: session lookup failed");
+            return (StatusCode::SERVICE_UNAVAILABLE, "try again shortly").into_response();
+        }
+    };
+    if let Some(id) = params.conversation {
+        let owned: Result<Option<Uuid>, _> =
+            sqlx::query_scalar("select workspace_id from conversation where conversation_id = $1")
+                .bind(id)
+                .fetch_optional(&engines.pool)
+                .await;
+        match owned {
+            Ok(Some(w)) if w == agent.workspace_id => {}
+            Ok(_) => return (StatusCode::NOT_FOUND, "no such conversation").into_response(),
+            Err(err) => {
+                tracing::warn!(error = %err, "inbox socket: conversation lookup failed");
+                return (StatusCode::SERVICE_UNAVAILABLE, "try again shortly").into_response();
+            }
+        }
+    }
+    configure(ws).on_upgrade(move |socket| async move {
+        let result = match params.conversation {
+            Some(id) => conversation(socket, engines, token, agent, id, params.after).await,
+            None => lists(socket, engines, token, agent).await,
+        };
+        log_end("inbox", result);
+    })
+}
+
+/// Whether the session behind the socket is still valid.
+async fn still_signed_in(engines: &Engines, token: &str) -> Result<bool, SocketError> {
+    Ok(auth::session_agent(&engines.pool, token).await?.is_some())
+}
+
+/// One conversation: its feed, and the agent's actions on it.
+async fn conversation(
+    socket: WebSocket,
+    engines: Engines,
+    token: String,
+    agent: SessionAgent,
+    conversation_id: Uuid,
+    after: Option<i64>,
+) -> Result<(), SocketError> {
+    let (mut sink, mut stream) = socket.split();
+    let me = Party::Agent {
+        account_id: agent.account_id,
+        name: agent.name.clone(),
+    };
+    let actor = Agent {
+        account_id: agent.account_id,
+        name: agent.name.clone(),
+        workspace_id: agent.workspace_id,
+    };
+    let mut wakes = engines.hub.conversation(conversation_id);
+    let mut feed = Feed::new(
+        conversation_id,
+        Audience::Team,
+        me.clone(),
+        after.unwrap_or(0),
+    );
+    feed.everything(&mut sink, &engines.pool).await?;
+    let mut heartbeat = Heartbeat::new(engines.live);
+    let ended = loop {
+        tokio::select! {
+            frame = stream.next() => {
+                heartbeat.heard();
+                match decode(frame) {
+                    Frame::Msg(msg) => act(&engines, &actor, &me, conversation_id, &mut sink, msg).await?,
+                    Frame::Malformed(why) => refuse(&mut sink, why, None).await?,
+                    Frame::Nothing => {}
+                    Frame::Closed => break Ok(()),
+                }
+            }
+            signal = wakes.recv() => match signal {
+                Signal::Changed { change, .. } => feed.on(change, &mut sink, &engines.pool).await?,
+                Signal::Resync => feed.everything(&mut sink, &engines.pool).await?,
+            },
+            _ = heartbeat.tick() => {
+                if !still_signed_in(&engines, &token).await? {
+                    break Ok(());
+                }
+                if let Err(err) = heartbeat.beat(&mut sink).await {
+                    break Err(err);
+                }
+            }
+        }
+    };
+    // An agent who closes the conversation is no longer typing in it.
+    store::set_typing(
+        &engines.pool,
+        agent.workspace_id,
+        conversation_id,
+        &me,
+        false,
+    )
+    .await?;
+    ended
+}
+
+/// Does what the agent asked in a conversation.
+async fn act(
+    engines: &Engines,
+    agent: &Agent,
+    me: &Party,
+    conversation_id: Uuid,
+    sink: &mut Sink,
+    msg: ClientMsg,
+) -> Result<(), SocketError> {
+    let pool = &engines.pool;
+    let text_action = |text: &str, make: fn(MessageBody) -> AgentAction| {
+        MessageBody::parse(text)
+            .map(make)
+            .map_err(|e| e.to_string())
+    };
+    let (client_id, action) = match msg {
+        ClientMsg::Ping => return send(sink, &ServerMsg::Pong).await,
+        ClientMsg::Typing { typing } => {
+            return store::set_typing(pool, agent.workspace_id, conversation_id, me, typing)
+                .await
+                .map_err(Into::into);
+        }
+        ClientMsg::Seen { seq } => {
+            store::mark_seen(pool, agent.workspace_id, conversation_id, me, seq).await?;
+            return Ok(());
+        }
+        ClientMsg::Send { client_id, text } => (client_id, text_action(&text, AgentAction::Reply)),
+        ClientMsg::Note { client_id, text } => (client_id, text_action(&text, AgentAction::Note)),
+        ClientMsg::Claim { client_id } => (client_id, Ok(AgentAction::Claim)),
+        ClientMsg::Resolve { client_id } => (client_id, Ok(AgentAction::Resolve)),
+        ClientMsg::Reopen { client_id } => (client_id, Ok(AgentAction::Reopen)),
+        ClientMsg::TalkToTeam { client_id } => {
+            return refuse(
+                sink,
+                "Only a visitor can ask for the team.",
+                Some(client_id),
+            )
+            .await;
+        }
+    };
+    let action = match action {
+        Ok(action) => action,
+        Err(why) => return refuse(sink, why, Some(client_id)).await,
+    };
+    let replied = matches!(action, AgentAction::Reply(_));
+    let done = actions::agent_action(pool, agent, conversation_id, client_id, action).await;
+    if acknowledge(sink, client_id, done).await?.is_some() && replied {
+        store::set_typing(pool, agent.workspace_id, conversation_id, me, false).await?;
+    }
+    Ok(())
+}
+
+/// The workspace's lists: a changed row for every stored event, and the
+/// queue counts; `Refresh` when wake-ups may have been lost.
+async fn lists(
+    socket: WebSocket,
+    engines: Engines,
+    token: String,
+    agent: SessionAgent,
+) -> Result<(), SocketError> {
+    let (mut sink, mut stream) = socket.split();
+    let pool = &engines.pool;
+    let mut wakes = engines.hub.workspace(agent.workspace_id);
+    let mut counts = desk::queue_counts(pool, agent.workspace_id, agent.account_id).await?;
+    send(&mut sink, &ServerMsg::Counts { counts }).await?;
+    let mut heartbeat = Heartbeat::new(engines.live);
+    loop {
+        tokio::select! {
+            frame = stream.next() => {
+                heartbeat.heard();
+                match decode(frame) {
+                    Frame::Msg(ClientMsg::Ping) => send(&mut sink, &ServerMsg::Pong).await?,
+                    Frame::Msg(_) => refuse(&mut sink, "Open a conversation to act on it.", None).await?,
+                    Frame::Malformed(why) => refuse(&mut sink, why, None).await?,
+                    Frame::Nothing => {}
+                    Frame::Closed => return Ok(()),
+                }
+            }
+            signal = wakes.recv() => {
+                match signal {
+                    Signal::Changed { change: Change::Stored, conversation_id, .. } => {
+                        if let Some(summary) = desk::summary(pool, agent.workspace_id, conversation_id).await? {
+                            send(&mut sink, &ServerMsg::ConversationChanged { summary }).await?;
+                        }
+                    }
+                    Signal::Changed { .. } => continue,
+                    Signal::Resync => send(&mut sink, &ServerMsg::Refresh).await?,
+                }
+                let now = desk::queue_counts(pool, agent.workspace_id, agent.account_id).await?;
+                if now != counts {
+                    counts = now;
+                    send(&mut sink, &ServerMsg::Counts { counts }).await?;
+                }
+            }
+            _ = heartbeat.tick() => {
+                if !still_signed_in(&engines, &token).await? {
+                    return Ok(());
+                }
+                heartbeat.beat(&mut sink).await?;
+            }
+        }
+    }
+}

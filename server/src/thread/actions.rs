@@ -1,0 +1,262 @@
+//! What visitors and agents do to a conversation, each in one transaction on
+//! the locked conversation row: the socket handlers and the server functions
+//! both come here. Every action carries the client's id for it, so a resend
+//! after a reconnect stores nothing twice.
+
+use app::types::{ConversationStatus, EventBody, HandoffReason, MessageBody, RequestChannel};
+use sqlx::PgPool;
+use uuid::Uuid;
+
+use super::store::{self, Appended, Locked, StoreError};
+
+#[derive(Debug, thiserror::Error)]
+pub enum ActionError {
+    /// The client's request cannot be done; the message says why.
+    #[error("{0}")]
+    Refused(String),
+    #[error("conversation not found")]
+    NotFound,
+    #[error(transparent)]
+    Db(#[from] sqlx::Error),
+}
+
+impl From<StoreError> for ActionError {
+    fn from(err: StoreError) -> Self {
+        match err {
+            StoreError::IdReused => Self::Refused(err.to_string()),
+            StoreError::NotFound => Self::NotFound,
+            StoreError::Db(err) => Self::Db(err),
+        }
+    }
+}
+
+/// What an action did: the event it stored (or had stored, for a resend),
+/// or nothing when there was nothing to change.
+#[derive(Debug)]
+pub struct Done {
+    pub seq: Option<i64>,
+    /// Whether the AI has a visitor message to deal with.
+    pub ai_has_work: bool,
+}
+
+/// The agent acting, as the session says.
+#[derive(Clone, Debug)]
+pub struct Agent {
+    pub account_id: Uuid,
+    pub name: String,
+    pub workspace_id: Uuid,
+}
+
+/// An agent's action on a conversation.
+#[derive(Clone, Debug)]
+pub enum AgentAction {
+    Reply(MessageBody),
+    Note(MessageBody),
+    Claim,
+    Resolve,
+    Reopen,
+}
+
+fn seq_of(appended: Appended) -> Option<i64> {
+    Some(appended.event().seq)
+}
+
+/// A visitor's message. A message to a resolved conversation reopens it.
+pub async fn visitor_message(
+    pool: &PgPool,
+    conversation_id: Uuid,
+    client_id: Uuid,
+    text: MessageBody,
+) -> Result<Done, ActionError> {
+    let mut tx = pool.begin().await?;
+    let conversation = store::lock(&mut tx, conversation_id).await?;
+    let body = EventBody::VisitorMessage { text: text.into() };
+    // A resend of a message already stored: acknowledge it as it was.
+    if let Some(event) = store::existing(&mut tx, conversation_id, client_id).await? {
+        return if event.body == body {
+            Ok(Done {
+                seq: Some(event.seq),
+                ai_has_work: true,
+            })
+        } else {
+            Err(StoreError::IdReused.into())
+        };
+    }
+    if conversation.status() == ConversationStatus::Resolved {
+        set_status(&mut tx, conversation_id, ConversationStatus::Ai, None).await?;
+        let reopened = EventBody::StatusChange {
+            status: ConversationStatus::Ai,
+            reason: None,
+            agent_name: None,
+            decision: None,
+        };
+        store::append(&mut tx, &conversation, None, &reopened).await?;
+    }
+    let stored = store::append(&mut tx, &conversation, Some(client_id), &body).await?;
+    tx.commit().await?;
+    Ok(Done {
+        seq: seq_of(stored),
+        ai_has_work: true,
+    })
+}
+
+/// The visitor's "Talk to the team".
+pub async fn talk_to_team(
+    pool: &PgPool,
+    conversation_id: Uuid,
+    client_id: Uuid,
+) -> Result<Done, ActionError> {
+    let mut tx = pool.begin().await?;
+    let conversation = store::lock(&mut tx, conversation_id).await?;
+    let reason = HandoffReason::HumanRequested {
+        via: RequestChannel::Button,
+        matched: None,
+    };
+    if let Some(event) = store::existing(&mut tx, conversation_id, client_id).await? {
+        return match event.body {
+            EventBody::StatusChange { .. } => Ok(Done {
+                seq: Some(event.seq),
+                ai_has_work: false,
+            }),
+            _ => Err(StoreError::IdReused.into()),
+        };
+    }
+    let seq = store::escalate(&mut tx, &conversation, Some(client_id), reason, None).await?;
+    tx.commit().await?;
+    Ok(Done {
+        seq,
+        ai_has_work: false,
+    })
+}
+
+async fn set_status(
+    conn: &mut sqlx::PgConnection,
+    conversation_id: Uuid,
+    status: ConversationStatus,
+    assignee: Option<Uuid>,
+) -> Result<(), sqlx::Error> {
+    sqlx::query("update conversation set status = $2, assignee_id = $3 where conversation_id = $1")
+        .bind(conversation_id)
+        .bind(status.as_str())
+        .bind(assignee)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+/// Makes the conversation the agent's (status open), recording the change.
+async fn take(
+    conn: &mut sqlx::PgConnection,
+    conversation: &Locked,
+    agent: &Agent,
+    client_id: Option<Uuid>,
+) -> Result<Option<i64>, ActionError> {
+    if conversation.status() == ConversationStatus::Open
+        && conversation.assignee_id == Some(agent.account_id)
+    {
+        return Ok(None);
+    }
+    set_status(
+        conn,
+        conversation.conversation_id,
+        ConversationStatus::Open,
+        Some(agent.account_id),
+    )
+    .await?;
+    let claimed = EventBody::StatusChange {
+        status: ConversationStatus::Open,
+        reason: None,
+        agent_name: Some(agent.name.clone()),
+        decision: None,
+    };
+    Ok(seq_of(
+        store::append(conn, conversation, client_id, &claimed).await?,
+    ))
+}
+
+/// An agent's action, checked against the agent's workspace.
+pub async fn agent_action(
+    pool: &PgPool,
+    agent: &Agent,
+    conversation_id: Uuid,
+    client_id: Uuid,
+    action: AgentAction,
+) -> Result<Done, ActionError> {
+    let mut tx = pool.begin().await?;
+    let conversation = match store::lock(&mut tx, conversation_id).await {
+        Ok(c) if c.workspace_id == agent.workspace_id => c,
+        Ok(_) | Err(StoreError::NotFound) => return Err(ActionError::NotFound),
+        Err(err) => return Err(err.into()),
+    };
+    if let Some(event) = store::existing(&mut tx, conversation_id, client_id).await? {
+        let same = match (&action, &event.body) {
+            (AgentAction::Reply(t), EventBody::HumanReply { text, .. })
+            | (AgentAction::Note(t), EventBody::Note { text, .. }) => t.as_str() == text,
+            (
+                AgentAction::Claim | AgentAction::Resolve | AgentAction::Reopen,
+                EventBody::StatusChange { .. },
+            ) => true,
+            _ => false,
+        };
+        return if same {
+            Ok(Done {
+                seq: Some(event.seq),
+                ai_has_work: false,
+            })
+        } else {
+            Err(StoreError::IdReused.into())
+        };
+    }
+    let seq = match action {
+        AgentAction::Reply(text) => {
+            let body = EventBody::HumanReply {
+                text: text.into(),
+                agent_name: agent.name.clone(),
+            };
+            // Replying claims the conversation: the AI stops answering it.
+            take(&mut tx, &conversation, agent, None).await?;
+            seq_of(store::append(&mut tx, &conversation, Some(client_id), &body).await?)
+        }
+        AgentAction::Note(text) => {
+            let body = EventBody::Note {
+                text: text.into(),
+                agent_name: agent.name.clone(),
+            };
+            seq_of(store::append(&mut tx, &conversation, Some(client_id), &body).await?)
+        }
+        AgentAction::Claim => take(&mut tx, &conversation, agent, Some(client_id)).await?,
+        AgentAction::Resolve => {
+            if conversation.status() == ConversationStatus::Resolved {
+                None
+            } else {
+                set_status(
+                    &mut tx,
+                    conversation_id,
+                    ConversationStatus::Resolved,
+                    conversation.assignee_id,
+                )
+                .await?;
+                let body = EventBody::StatusChange {
+                    status: ConversationStatus::Resolved,
+                    reason: None,
+                    agent_name: Some(agent.name.clone()),
+                    decision: None,
+                };
+                seq_of(store::append(&mut tx, &conversation, Some(client_id), &body).await?)
+            }
+        }
+        AgentAction::Reopen => {
+            if conversation.status() != ConversationStatus::Resolved {
+                return Err(ActionError::Refused(
+                    "Only a resolved conversation can be reopened.".into(),
+                ));
+            }
+            take(&mut tx, &conversation, agent, Some(client_id)).await?
+        }
+    };
+    tx.commit().await?;
+    Ok(Done {
+        seq,
+        ai_has_work: false,
+    })
+}
