@@ -11,6 +11,9 @@ alter table event add constraint event_kind_check
 alter table conversation add column visitor_seq bigint not null default 0;
 update conversation c set visitor_seq = coalesce(
     (select max(seq) from event e where e.conversation_id = c.conversation_id and e.kind = 'visitor_message'), 0);
+-- What was written before this migration is history: the AI does not go back
+-- to answer it.
+update conversation set ai_handled_seq = greatest(ai_handled_seq, visitor_seq);
 -- One instance at a time runs a conversation's AI turn: it holds this lease
 -- and renews it while it works; a crashed instance's lease lapses.
 alter table conversation add column turn_owner uuid;
@@ -46,3 +49,12 @@ create table seen (
 );
 
 alter table answer_settings add column answer_while_waiting boolean not null default true;
+
+-- Which visitor messages each AI turn dealt with (seqs after `handled_from`
+-- up to `handled_upto`). Two turns never deal with the same messages: a turn
+-- stores its decision only if nobody handled anything since it started, and
+-- the index below refuses a second decision ending at the same message.
+alter table decision add column handled_from bigint;
+alter table decision add column handled_upto bigint;
+create unique index decision_handled_idx on decision (conversation_id, handled_upto)
+    where handled_upto is not null;

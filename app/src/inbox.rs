@@ -113,16 +113,18 @@ pub fn InboxLayout() -> impl IntoView {
 }
 
 /// The signed-in agent, for the panes inside the inbox.
-#[derive(Clone)]
+#[derive(Clone, Copy)]
 struct Me {
-    name: String,
+    account_id: Uuid,
 }
+
+/// The list rows changed live since the page loaded (newest copy of each).
+#[derive(Clone, Copy)]
+struct ChangedRows(RwSignal<HashMap<Uuid, ConversationSummary>>);
 
 #[component]
 fn Inbox(workspace_name: String, agent_name: String, me: Uuid, is_admin: bool) -> impl IntoView {
-    provide_context(Me {
-        name: agent_name.clone(),
-    });
+    provide_context(Me { account_id: me });
     let queue = RwSignal::new(Queue::Waiting);
     // Bumped to fetch the lists again: after a reconnect, or when told to.
     let version = RwSignal::new(0u64);
@@ -131,10 +133,14 @@ fn Inbox(workspace_name: String, agent_name: String, me: Uuid, is_admin: bool) -
         |(queue, _)| list_conversations(queue),
     );
     let changed = RwSignal::new(HashMap::<Uuid, ConversationSummary>::new());
+    provide_context(ChangedRows(changed));
     let counts = RwSignal::new(None::<QueueCounts>);
     let connected = RwSignal::new(false);
     let _live = use_live(
         || "/ws/inbox".to_owned(),
+        // The lists are fetched again on every connection: what changed
+        // before it (or while it was down) is not missed.
+        move || version.update(|v| *v += 1),
         move |msg| match msg {
             ServerMsg::ConversationChanged { summary } => changed.update(|c| {
                 c.insert(summary.conversation_id, summary);
@@ -145,16 +151,6 @@ fn Inbox(workspace_name: String, agent_name: String, me: Uuid, is_admin: bool) -
         },
         connected,
     );
-    // What changed while the socket was down is fetched again on its return.
-    let was_connected = StoredValue::new(false);
-    Effect::new(move |_| {
-        if connected.get() {
-            if was_connected.get_value() {
-                version.update(|v| *v += 1);
-            }
-            was_connected.set_value(true);
-        }
-    });
     let now = use_now();
     let logout = ServerAction::<Logout>::new();
     let params = use_params_map();
@@ -326,8 +322,15 @@ fn ConversationDetail(view: ConversationView) -> impl IntoView {
     let connected = RwSignal::new(false);
     let error = RwSignal::new(None::<String>);
     let pending = RwSignal::new(Vec::<Pending>::new());
+    // Read receipts: the agent has seen what the pane shows; sent again on
+    // every connection.
+    let seen = StoredValue::new(0i64);
     let live = use_live(
         move || format!("/ws/inbox?conversation={id}&after={}", state.last_seq()),
+        move || {
+            state.reconnected();
+            seen.set_value(0);
+        },
         move |msg| match msg {
             ServerMsg::Event { event } if event.conversation_id == id => {
                 let seq = event.seq;
@@ -368,11 +371,9 @@ fn ConversationDetail(view: ConversationView) -> impl IntoView {
         connected,
     );
     let typing = TypingNotifier::new(live);
-    // Read receipts: the agent has seen what the pane shows.
-    let seen = StoredValue::new(0i64);
     Effect::new(move |_| {
         let last = state.events.with(|e| e.last().map_or(0, |e| e.seq));
-        if last > seen.get_value() {
+        if connected.get() && last > seen.get_value() {
             seen.set_value(last);
             live.send(&ClientMsg::Seen { seq: last });
         }
@@ -383,6 +384,8 @@ fn ConversationDetail(view: ConversationView) -> impl IntoView {
         live.send(&msg);
     };
     let reply = RwSignal::new(String::new());
+    // Writing a private note instead of a reply.
+    let noting = RwSignal::new(false);
     let send = move |note: bool| {
         let text = reply.get_untracked();
         let body = match MessageBody::parse(&text) {
@@ -460,11 +463,22 @@ fn ConversationDetail(view: ConversationView) -> impl IntoView {
         })
     };
     let status = move || state.status();
-    let my_name = use_context::<Me>().map(|m| m.name).unwrap_or_default();
-    // Whether the signed-in agent has the conversation.
-    let mine = move || {
-        status() == ConversationStatus::Open && holder().as_deref() == Some(my_name.as_str())
+    // Whether the signed-in agent has the conversation: its assignee as the
+    // page loaded it, or as the live lists report it since.
+    let me = use_context::<Me>().map(|m| m.account_id);
+    let rows = use_context::<ChangedRows>();
+    let loaded = view.summary.clone();
+    let assignee = move || {
+        rows.and_then(|ChangedRows(rows)| {
+            rows.with(|r| {
+                r.get(&id)
+                    .filter(|row| row.updated_at >= loaded.updated_at)
+                    .map(|row| row.assignee_id)
+            })
+        })
+        .unwrap_or(loaded.assignee_id)
     };
+    let mine = move || status() == ConversationStatus::Open && me.is_some() && assignee() == me;
     // The visitor has seen the team's last reply.
     let reply_seen = move || {
         state.events.with(|events| {
@@ -540,23 +554,39 @@ fn ConversationDetail(view: ConversationView) -> impl IntoView {
                     <p class="typing mt-2 text-xs italic text-slate-500" aria-live="polite">{line}</p>
                 })}
             </div>
-            <form class="border-t border-slate-200 bg-white p-4" on:submit=move |ev| { ev.prevent_default(); send(false); }>
-                <label class="sr-only" for="reply">"Reply to the visitor"</label>
+            <form class="border-t border-slate-200 bg-white p-4" on:submit=move |ev| { ev.prevent_default(); send(noting.get_untracked()); }>
+                <div class="mb-2 flex gap-1 text-xs font-semibold" role="tablist" aria-label="Write">
+                    <button type="button" role="tab" class="rounded-full px-3 py-1"
+                        aria-selected=move || (!noting.get()).to_string()
+                        class=("bg-emerald-600", move || !noting.get()) class=("text-white", move || !noting.get())
+                        class=("text-slate-600", move || noting.get()) class=("hover:bg-slate-100", move || noting.get())
+                        on:click=move |_| noting.set(false)>"Reply"</button>
+                    <button type="button" role="tab" class="rounded-full px-3 py-1"
+                        aria-selected=move || noting.get().to_string()
+                        class=("bg-yellow-300", move || noting.get()) class=("text-yellow-950", move || noting.get())
+                        class=("text-slate-600", move || !noting.get()) class=("hover:bg-slate-100", move || !noting.get())
+                        on:click=move |_| noting.set(true)>"Private note"</button>
+                </div>
+                <label class="sr-only" for="reply">{move || if noting.get() { "Private note for the team" } else { "Reply to the visitor" }}</label>
                 <div class="flex items-end gap-2">
                     <textarea id="reply" rows="3" maxlength="4000"
-                        class="flex-1 resize-y rounded-xl border border-slate-300 px-3 py-2 text-sm focus:border-emerald-600 focus:outline-none"
-                        placeholder="Write a reply… (Ctrl+Enter sends; Markdown works)"
+                        class="flex-1 resize-y rounded-xl border px-3 py-2 text-sm focus:outline-none"
+                        class=("border-slate-300", move || !noting.get()) class=("focus:border-emerald-600", move || !noting.get())
+                        class=("border-yellow-300", move || noting.get()) class=("bg-yellow-50", move || noting.get())
+                        placeholder=move || if noting.get() { "A note only the team sees… (Ctrl+Enter adds it)" } else { "Write a reply… (Ctrl+Enter sends; Markdown works)" }
                         prop:value=move || reply.get()
                         on:input=move |ev| {
                             reply.set(event_target_value(&ev));
-                            typing.input();
+                            // A note is not news to the visitor, nor a reason for the AI to wait.
+                            if !noting.get_untracked() {
+                                typing.input();
+                            }
                         }
-                        on:keydown=move |ev| if ev.key() == "Enter" && (ev.ctrl_key() || ev.meta_key()) { ev.prevent_default(); send(false); }></textarea>
-                    <div class="flex flex-col gap-2">
+                        on:keydown=move |ev| if ev.key() == "Enter" && (ev.ctrl_key() || ev.meta_key()) { ev.prevent_default(); send(noting.get_untracked()); }></textarea>
+                    <Show when=move || !noting.get()
+                        fallback=|| view! { <button type="submit" class="add-note rounded-xl bg-yellow-300 px-4 py-2 text-sm font-semibold text-yellow-950 hover:bg-yellow-400">"Add note"</button> }>
                         <button type="submit" class="send-reply rounded-xl bg-emerald-600 px-4 py-2 text-sm font-semibold text-white hover:bg-emerald-700">"Send reply"</button>
-                        <button type="button" class="add-note rounded-xl bg-yellow-100 px-4 py-2 text-sm font-semibold text-yellow-900 ring-1 ring-yellow-300 hover:bg-yellow-200"
-                            title="Only the team sees notes" on:click=move |_| send(true)>"Add note"</button>
-                    </div>
+                    </Show>
                 </div>
                 {move || error.get().map(|e| view! { <p class="mt-2 text-sm text-red-700" role="alert">{e}</p> })}
             </form>

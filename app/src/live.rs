@@ -45,16 +45,24 @@ impl Live {
 }
 
 /// Opens the live connection for the current component. `path` is called on
-/// every (re)connect, so it can carry the last sequence number the page has.
+/// every (re)connect, so it can carry the last sequence number the page has;
+/// `on_open` runs when a connection opens, before any of its messages (the
+/// server then sends what the page lacks, and the AI's draft whole).
 pub fn use_live(
     path: impl Fn() -> String + 'static,
+    on_open: impl Fn() + 'static,
     on_message: impl Fn(ServerMsg) + 'static,
     connected: RwSignal<bool>,
 ) -> Live {
     let sender = StoredValue::new(None::<Sender>);
     #[cfg(feature = "hydrate")]
     {
-        let conn = browser::Conn::new(Box::new(path), Box::new(on_message), connected);
+        let conn = browser::Conn::new(
+            Box::new(path),
+            Box::new(on_open),
+            Box::new(on_message),
+            connected,
+        );
         browser::open(conn.clone());
         browser::heartbeat(&conn);
         // The browser knows when the network goes and comes back: drop the
@@ -80,7 +88,7 @@ pub fn use_live(
     }
     #[cfg(not(feature = "hydrate"))]
     {
-        let _ = (path, on_message, connected);
+        let _ = (path, on_open, on_message, connected);
     }
     Live { sender }
 }
@@ -162,6 +170,7 @@ mod browser {
 
     pub struct Conn {
         path: Box<dyn Fn() -> String>,
+        on_open: Box<dyn Fn()>,
         on_message: Box<dyn Fn(ServerMsg)>,
         connected: RwSignal<bool>,
         socket: RefCell<Option<WebSocket>>,
@@ -178,11 +187,13 @@ mod browser {
     impl Conn {
         pub fn new(
             path: Box<dyn Fn() -> String>,
+            on_open: Box<dyn Fn()>,
             on_message: Box<dyn Fn(ServerMsg)>,
             connected: RwSignal<bool>,
         ) -> Rc<Self> {
             Rc::new(Self {
                 path,
+                on_open,
                 on_message,
                 connected,
                 socket: RefCell::new(None),
@@ -230,6 +241,7 @@ mod browser {
             Closure::<dyn FnMut()>::new(move || {
                 conn.opened.set(js_sys::Date::now());
                 conn.heard.set(js_sys::Date::now());
+                (conn.on_open)();
                 conn.connected.set(true);
                 // Everything not yet acknowledged goes again, in order.
                 if let Some(ws) = conn.open_socket() {

@@ -36,12 +36,18 @@ impl ThreadState {
 
     /// Adds an event unless it is already there; keeps `seq` order.
     pub fn apply(&self, event: ThreadEvent) {
-        // An answer ends the draft; so does a status change (a person took
-        // over, or the AI handed off), after which the draft was dropped.
-        if matches!(
-            event.body,
-            EventBody::AiAnswer { .. } | EventBody::StatusChange { .. }
-        ) {
+        // An answer ends the draft; so does a person taking the conversation
+        // (or resolving it). A handoff does not: the AI may go on answering
+        // while the visitor waits, and a draft it drops is announced.
+        let ends_draft = match &event.body {
+            EventBody::AiAnswer { .. } => true,
+            EventBody::StatusChange { status, .. } => matches!(
+                status,
+                ConversationStatus::Open | ConversationStatus::Resolved
+            ),
+            _ => false,
+        };
+        if ends_draft {
             if let Some((turn_id, _)) = self.draft.get_untracked() {
                 self.ended_turn.set(Some(turn_id));
             }
@@ -75,6 +81,13 @@ impl ThreadState {
     pub fn last_seq(&self) -> i64 {
         self.events
             .with_untracked(|events| events.last().map_or(0, |e| e.seq))
+    }
+
+    /// A new connection: the server sends the draft whole and who is
+    /// typing again, so what the page had of them goes.
+    pub fn reconnected(&self) {
+        self.draft.set(None);
+        self.typists.set(Vec::new());
     }
 
     pub fn reset(&self) {

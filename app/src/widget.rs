@@ -165,7 +165,18 @@ fn Chat(settings: WidgetSettings, page: String) -> impl IntoView {
         | ServerMsg::Refresh
         | ServerMsg::Pong => {}
     };
-    let live = use_live(path, on_message, connected);
+    // Read receipts: the visitor has seen what the open chat shows. Sent
+    // again on every connection (one sent as a connection died is lost).
+    let seen = StoredValue::new(0i64);
+    let live = use_live(
+        path,
+        move || {
+            state.reconnected();
+            seen.set_value(0);
+        },
+        on_message,
+        connected,
+    );
 
     let typing = live::TypingNotifier::new(live);
     let send = move || {
@@ -197,11 +208,9 @@ fn Chat(settings: WidgetSettings, page: String) -> impl IntoView {
         )
     };
 
-    // Read receipts: the visitor has seen what the open chat shows.
-    let seen = StoredValue::new(0i64);
     Effect::new(move |_| {
         let last = state.events.with(|e| e.last().map_or(0, |e| e.seq));
-        if last > seen.get_value() {
+        if connected.get() && last > seen.get_value() {
             seen.set_value(last);
             live.send(&ClientMsg::Seen { seq: last });
         }

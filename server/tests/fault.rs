@@ -82,7 +82,11 @@ impl Instance {
             .env("TANDEM_MODEL_DIR", root().join("models/minilm-int8"))
             .env("TANDEM_SITE_ROOT", root().join("target/site"))
             .env("TANDEM_AI_QUIET_MS", "300")
-            .env("RUST_LOG", "error")
+            // FAULT_RUST_LOG=info shows what the instances did.
+            .env(
+                "RUST_LOG",
+                std::env::var("FAULT_RUST_LOG").unwrap_or_else(|_| "error".into()),
+            )
             .stdout(Stdio::null())
             .spawn()
             .expect("tandem serve");
@@ -511,9 +515,11 @@ async fn fault_run_clients_get_every_event_once_in_order_through_crashes_and_a_d
     responder.abort();
 
     // The log of each conversation, and what each client received.
-    let rows: Vec<(Uuid, i64, Option<Uuid>, String)> = sqlx::query_as(
-        "select e.conversation_id, e.seq, e.client_id, e.kind from event e
-         join conversation c using (conversation_id) where c.workspace_id = $1
+    let rows: Vec<(Uuid, i64, Option<Uuid>, String, bool)> = sqlx::query_as(
+        "select e.conversation_id, e.seq, e.client_id, e.kind,
+                e.kind = 'ai_answer'
+                  or (e.kind = 'status_change' and jsonb_typeof(e.payload->'decision') = 'object')
+         from event e join conversation c using (conversation_id) where c.workspace_id = $1
          order by e.conversation_id, e.seq",
     )
     .bind(workspace_id)
@@ -523,7 +529,27 @@ async fn fault_run_clients_get_every_event_once_in_order_through_crashes_and_a_d
     let mut log: HashMap<Uuid, Vec<i64>> = HashMap::new();
     let mut stored_ids: HashMap<Uuid, i64> = HashMap::new();
     let mut kinds: HashMap<String, usize> = HashMap::new();
-    for (conversation, seq, client_id, kind) in &rows {
+    // One AI turn per burst, across instances and crashes: the visitor
+    // messages each turn dealt with never overlap another's.
+    let turns: Vec<(Uuid, i64, i64)> = sqlx::query_as(
+        "select d.conversation_id, d.handled_from, d.handled_upto from decision d
+         join conversation c using (conversation_id) where c.workspace_id = $1
+         order by d.conversation_id, d.handled_upto",
+    )
+    .bind(workspace_id)
+    .fetch_all(&pool)
+    .await
+    .unwrap();
+    for pair in turns.windows(2) {
+        let ((c1, _, upto), (c2, from, _)) = (pair[0], pair[1]);
+        assert!(
+            c1 != c2 || from >= upto,
+            "two AI turns dealt with the same messages in {c2}: {pair:?}"
+        );
+    }
+    let ai_outputs = rows.iter().filter(|r| r.4).count();
+    assert_eq!(ai_outputs, turns.len(), "one thing said per AI turn");
+    for (conversation, seq, client_id, kind, _) in &rows {
         log.entry(*conversation).or_default().push(*seq);
         *kinds.entry(kind.clone()).or_default() += 1;
         if let Some(id) = client_id {
@@ -561,7 +587,7 @@ async fn fault_run_clients_get_every_event_once_in_order_through_crashes_and_a_d
          2 instances, 1 SIGKILL + restart, 1 PostgreSQL restart, {:.0} s\n\
          messages sent: {messages_sent} ({} by visitors, {} agent replies) + {CONVERSATIONS_WITH_AGENTS} claims; \
          stored once each: {}; acknowledged: {acked}\n\
-         events in the log: {} ({kinds:?})\n\
+         events in the log: {} ({kinds:?}); AI turns: {ai_outputs}, none dealing with the same messages\n\
          events delivered to {} clients: {delivered}; duplicates: {duplicates}; gaps or reorderings: 0\n\
          reconnects: {reconnects}; messages resent after a reconnect: {resent}",
         started.elapsed().as_secs_f64(),

@@ -114,25 +114,37 @@ pub async fn replay(
 }
 
 /// Stores a decision for the record and for later replays.
+/// Where a decision was made: a conversation's AI turn, and the visitor
+/// messages it dealt with (seqs after `from`, up to `upto`).
+#[derive(Clone, Copy, Debug)]
+pub struct Turn {
+    pub conversation_id: Uuid,
+    pub from: i64,
+    pub upto: i64,
+}
+
 pub async fn record(
     conn: &mut sqlx::PgConnection,
     workspace_id: Uuid,
-    conversation_id: Option<Uuid>,
+    turn: Option<Turn>,
     question: &str,
     decision: &Decision,
     answer_seq: Option<i64>,
 ) -> Result<Uuid, sqlx::Error> {
     let id = Uuid::new_v4();
     sqlx::query(
-        "insert into decision (decision_id, workspace_id, conversation_id, question, record, answer_seq)
-         values ($1, $2, $3, $4, $5, $6)",
+        "insert into decision (decision_id, workspace_id, conversation_id, question, record, answer_seq,
+                               handled_from, handled_upto)
+         values ($1, $2, $3, $4, $5, $6, $7, $8)",
     )
     .bind(id)
     .bind(workspace_id)
-    .bind(conversation_id)
+    .bind(turn.map(|t| t.conversation_id))
     .bind(question)
     .bind(Json(decision))
     .bind(answer_seq)
+    .bind(turn.map(|t| t.from))
+    .bind(turn.map(|t| t.upto))
     .execute(conn)
     .await?;
     Ok(id)

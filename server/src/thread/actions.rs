@@ -135,12 +135,19 @@ async fn set_status(
     status: ConversationStatus,
     assignee: Option<Uuid>,
 ) -> Result<(), sqlx::Error> {
-    sqlx::query("update conversation set status = $2, assignee_id = $3 where conversation_id = $1")
-        .bind(conversation_id)
-        .bind(status.as_str())
-        .bind(assignee)
-        .execute(conn)
-        .await?;
+    // A person who claims or resolves a conversation has dealt with what the
+    // visitor wrote so far: the AI never answers it later.
+    sqlx::query(
+        "update conversation set status = $2, assignee_id = $3,
+            ai_handled_seq = case when $2 in ('open', 'resolved')
+                                  then greatest(ai_handled_seq, visitor_seq) else ai_handled_seq end
+         where conversation_id = $1",
+    )
+    .bind(conversation_id)
+    .bind(status.as_str())
+    .bind(assignee)
+    .execute(conn)
+    .await?;
     Ok(())
 }
 

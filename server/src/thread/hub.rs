@@ -225,7 +225,16 @@ impl Hub {
                 if let Some(tx) = topics.conversations.get(&conversation_id) {
                     let _ = tx.send(signal);
                 }
-                if let Some(tx) = topics.workspaces.get(&workspace_id) {
+                // Lists change only with stored events; drafts and typing
+                // (many a second) would only crowd them out.
+                let stored = matches!(
+                    signal,
+                    Signal::Changed {
+                        change: Change::Stored,
+                        ..
+                    }
+                );
+                if let Some(tx) = topics.workspaces.get(&workspace_id).filter(|_| stored) {
                     let _ = tx.send(signal);
                 }
             }
@@ -263,21 +272,77 @@ impl Hub {
         }
         // Anything stored before this point was missed: sockets catch up.
         self.publish(Signal::Resync);
-        loop {
-            match listener.try_recv().await? {
-                Some(note) => {
-                    if let Some(signal) = parse(note.payload()) {
-                        self.publish(signal);
+        // A connection can die without closing (a half-open TCP link): every
+        // so often a ping goes through the database to this listener, and
+        // one that does not come back in time means reconnecting.
+        let mut check = tokio::time::interval(LIVENESS_EVERY);
+        check.reset();
+        let mut awaiting: Option<String> = None;
+        // The listener reads in a task of its own, so that giving up on it
+        // never interrupts a read half-way.
+        let (tx, mut payloads) = tokio::sync::mpsc::unbounded_channel::<String>();
+        let reader = tokio::spawn(async move {
+            loop {
+                match listener.try_recv().await {
+                    Ok(Some(note)) => {
+                        if tx.send(note.payload().to_owned()).is_err() {
+                            return;
+                        }
+                    }
+                    // Lost: a fresh listener is made, and only once it
+                    // listens again does every socket catch up.
+                    Ok(None) => return,
+                    Err(err) => {
+                        tracing::warn!(error = %err, "notification listener failed");
+                        return;
                     }
                 }
-                // The connection was lost. A fresh listener is made (by the
-                // caller), and only once it listens again does every socket
-                // catch up on what was sent meanwhile.
-                None => return Ok(()),
+            }
+        });
+        let _reader = AbortOnDrop(reader);
+        loop {
+            tokio::select! {
+                payload = payloads.recv() => match payload {
+                    Some(payload) if awaiting.as_deref() == Some(payload.as_str()) => awaiting = None,
+                    Some(payload) => {
+                        if let Some(signal) = parse(&payload) {
+                            self.publish(signal);
+                        }
+                    }
+                    None => return Ok(()),
+                },
+                _ = check.tick() => {
+                    if awaiting.is_some() {
+                        tracing::warn!("notification listener stopped hearing its own pings");
+                        return Ok(());
+                    }
+                    let ping = format!("ping:{}", Uuid::new_v4());
+                    let sent = sqlx::query("select pg_notify($1, $2)")
+                        .bind(CHANNEL)
+                        .bind(&ping)
+                        .execute(pool)
+                        .await;
+                    // When the database itself is away, the listener finds out.
+                    if sent.is_ok() {
+                        awaiting = Some(ping);
+                    }
+                }
             }
         }
     }
 }
+
+/// Aborts its task when dropped.
+struct AbortOnDrop(tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
+/// How often the listener checks that its connection still delivers.
+const LIVENESS_EVERY: Duration = Duration::from_secs(20);
 
 #[cfg(test)]
 mod tests {

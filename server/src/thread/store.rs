@@ -262,22 +262,30 @@ impl Party {
     }
 }
 
-/// Who is typing in a conversation now, in a stable order.
-pub async fn typists(pool: &PgPool, conversation_id: Uuid) -> Result<Vec<Typist>, sqlx::Error> {
-    let rows: Vec<(String, Option<String>)> = sqlx::query_as(
-        "select party, name from typing where conversation_id = $1 and until > now() order by party",
+/// Who is typing in a conversation now, in a stable order, each with the
+/// seconds until their typing lapses unless repeated.
+pub async fn typists(
+    pool: &PgPool,
+    conversation_id: Uuid,
+) -> Result<Vec<(Typist, f64)>, sqlx::Error> {
+    let rows: Vec<(String, Option<String>, f64)> = sqlx::query_as(
+        "select party, name, extract(epoch from until - now())::float8 from typing
+         where conversation_id = $1 and until > now() order by party",
     )
     .bind(conversation_id)
     .fetch_all(pool)
     .await?;
     Ok(rows
         .into_iter()
-        .filter_map(|(party, name)| match party.as_str() {
-            "visitor" => Some(Typist::Visitor),
-            id => Some(Typist::Agent {
-                account_id: Uuid::parse_str(id).ok()?,
-                name: name.unwrap_or_default(),
-            }),
+        .filter_map(|(party, name, left)| {
+            let typist = match party.as_str() {
+                "visitor" => Typist::Visitor,
+                id => Typist::Agent {
+                    account_id: Uuid::parse_str(id).ok()?,
+                    name: name.unwrap_or_default(),
+                },
+            };
+            Some((typist, left))
         })
         .collect())
 }

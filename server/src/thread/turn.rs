@@ -7,7 +7,13 @@
 //! - **Debounce.** A burst of visitor messages gets one answer: the turn waits
 //!   until the visitor has been quiet for `quiet` (and is not typing), or the
 //!   first unanswered message is `5 × quiet` old. A message that arrives
-//!   before any of the answer has been shown restarts the turn with it.
+//!   before any of the answer has been shown restarts the turn with it, until
+//!   the burst is `5 × quiet` old: a visitor who never pauses still gets
+//!   answers, and the next turn takes what came meanwhile.
+//! - **Lease checked at the end.** The answer is stored only if this
+//!   instance still holds the lease and nobody answered the messages
+//!   meanwhile: a turn whose lease lapsed (it could not renew in time) and
+//!   was taken over stores nothing.
 //! - **Human priority.** The AI never posts once a person has claimed or
 //!   resolved the conversation, nor while an agent is typing in it: a claim
 //!   drops what it was writing (nothing is stored), typing holds it.
@@ -184,6 +190,15 @@ async fn release_lease(engines: &Engines, conversation_id: Uuid) -> Result<(), s
     Ok(())
 }
 
+/// Aborts its task when dropped.
+struct AbortOnDrop(tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
 /// Deals with the conversation's pending messages while holding its lease.
 #[tracing::instrument(skip(engines), fields(conversation.id = %conversation_id))]
 pub async fn run(engines: &Engines, conversation_id: Uuid) -> Result<(), TurnError> {
@@ -192,21 +207,29 @@ pub async fn run(engines: &Engines, conversation_id: Uuid) -> Result<(), TurnErr
             // Another instance has it; the sweep covers it if that one dies.
             return Ok(());
         }
-        let renewal = tokio::spawn({
+        // Renewed while the work goes on; stopped however the work ends (a
+        // panic included), so a lease never outlives its turn.
+        let renewal = AbortOnDrop(tokio::spawn({
             let engines = engines.clone();
             async move {
                 let mut every = tokio::time::interval(RENEW);
                 every.tick().await;
                 loop {
                     every.tick().await;
-                    if let Err(err) = claim_lease(&engines, conversation_id).await {
-                        tracing::warn!(error = %err, "could not renew the AI turn's lease");
+                    match claim_lease(&engines, conversation_id).await {
+                        Ok(true) => {}
+                        // Another instance took it over (this one was too slow
+                        // to renew): whatever this turn writes is not stored.
+                        Ok(false) => tracing::warn!("the AI turn's lease was lost"),
+                        Err(err) => {
+                            tracing::warn!(error = %err, "could not renew the AI turn's lease")
+                        }
                     }
                 }
             }
-        });
+        }));
         let worked = work(engines, conversation_id).await;
-        renewal.abort();
+        drop(renewal);
         release_lease(engines, conversation_id).await?;
         worked?;
         // A message stored while the lease was being released is caught here:
@@ -312,27 +335,57 @@ async fn work(engines: &Engines, conversation_id: Uuid) -> Result<(), TurnError>
             .acquire()
             .await
             .expect("the semaphore is never closed");
-        if let Ended::Stopped(why) = step(engines, conversation_id).await? {
-            tracing::debug!(?why, "AI turn step stopped");
+        match step(engines, conversation_id).await? {
+            Ended::Stored => {}
+            // Another instance holds the lease now: it answers.
+            Ended::Stopped(Stop::LeaseLost) => return Ok(()),
+            Ended::Stopped(why) => tracing::debug!(?why, "AI turn step stopped"),
         }
     }
 }
 
-/// The visitor's messages the AI has not dealt with yet, and the last one's seq.
-async fn pending(
-    engines: &Engines,
-    conversation_id: Uuid,
-) -> Result<(i64, Vec<String>), sqlx::Error> {
-    let rows: Vec<(i64, String)> = sqlx::query_as(
-        "select e.seq, e.payload->>'text' from event e join conversation c using (conversation_id)
-         where e.conversation_id = $1 and e.kind = 'visitor_message' and e.seq > c.ai_handled_seq
+/// The visitor's messages the AI has not dealt with yet.
+struct Pending {
+    /// The AI had dealt with every message up to this seq when they were read.
+    from: i64,
+    /// The last one's seq.
+    upto: i64,
+    texts: Vec<String>,
+    /// How long ago the first one was sent.
+    waited: Duration,
+}
+
+async fn pending(engines: &Engines, conversation_id: Uuid) -> Result<Pending, sqlx::Error> {
+    // One statement, one snapshot: the messages are those after `from`.
+    #[derive(sqlx::FromRow)]
+    struct Row {
+        handled: i64,
+        seq: Option<i64>,
+        text: Option<String>,
+        age: Option<f64>,
+    }
+    let rows: Vec<Row> = sqlx::query_as(
+        "select c.ai_handled_seq as handled, e.seq, e.payload->>'text' as text,
+                extract(epoch from now() - e.created_at)::float8 as age
+         from conversation c left join event e on e.conversation_id = c.conversation_id
+           and e.kind = 'visitor_message' and e.seq > c.ai_handled_seq
+         where c.conversation_id = $1
          order by e.seq",
     )
     .bind(conversation_id)
     .fetch_all(&engines.pool)
     .await?;
-    let upto = rows.last().map_or(0, |(seq, _)| *seq);
-    Ok((upto, rows.into_iter().map(|(_, text)| text).collect()))
+    let from = rows.first().map_or(0, |r| r.handled);
+    let rows: Vec<(i64, String, f64)> = rows
+        .into_iter()
+        .filter_map(|r| Some((r.seq?, r.text.unwrap_or_default(), r.age?)))
+        .collect();
+    Ok(Pending {
+        from,
+        upto: rows.last().map_or(0, |(seq, _, _)| *seq),
+        waited: Duration::from_secs_f64(rows.first().map_or(0.0, |(_, _, age)| age.max(0.0))),
+        texts: rows.into_iter().map(|(_, text, _)| text).collect(),
+    })
 }
 
 async fn mark_handled(
@@ -348,14 +401,16 @@ async fn mark_handled(
     Ok(())
 }
 
-/// Removes the conversation's draft (and wakes its sockets).
+/// Removes this turn's draft, if it is still there (and wakes the sockets).
 async fn drop_draft(
     conn: &mut sqlx::PgConnection,
     workspace_id: Uuid,
     conversation_id: Uuid,
+    turn_id: Uuid,
 ) -> Result<(), sqlx::Error> {
-    let removed = sqlx::query("delete from ai_draft where conversation_id = $1")
+    let removed = sqlx::query("delete from ai_draft where conversation_id = $1 and turn_id = $2")
         .bind(conversation_id)
+        .bind(turn_id)
         .execute(&mut *conn)
         .await?;
     if removed.rows_affected() > 0 {
@@ -382,6 +437,9 @@ enum Stop {
     /// The visitor wrote again before any of the answer was shown: start over
     /// with every message.
     Superseded,
+    /// Another instance holds the conversation's lease now (this one failed
+    /// to renew it in time): that one answers.
+    LeaseLost,
 }
 
 /// How a step ended.
@@ -399,11 +457,14 @@ struct Watch {
 }
 
 /// Whether the turn must stop now, and why.
+/// Why the turn must stop now, if it must. `may_restart`: a newer visitor
+/// message may still restart it (nothing shown yet, and the burst has not
+/// waited its longest: a visitor who keeps writing still gets answers).
 async fn must_stop(
     pool: &sqlx::PgPool,
     conversation_id: Uuid,
     upto: i64,
-    shown: bool,
+    may_restart: bool,
 ) -> Option<Stop> {
     let watch = sqlx::query_as::<_, Watch>(
         "select status, visitor_seq,
@@ -419,25 +480,34 @@ async fn must_stop(
         Some(Stop::TakenOver)
     } else if watch.agent_typing {
         Some(Stop::AgentTyping)
-    } else if watch.visitor_seq > upto && !shown {
+    } else if watch.visitor_seq > upto && may_restart {
         Some(Stop::Superseded)
     } else {
         None
     }
 }
 
+/// The draft one turn is writing.
+#[derive(Clone, Copy)]
+struct Drafting {
+    workspace_id: Uuid,
+    conversation_id: Uuid,
+    turn_id: Uuid,
+    /// The last visitor message the turn answers.
+    upto: i64,
+    /// Until when a newer message restarts the turn (if nothing was shown).
+    restart_until: tokio::time::Instant,
+}
+
 /// Publishes the generator's pieces as the conversation's draft (read by
 /// every instance's sockets), and watches for a reason to stop.
 async fn forward_pieces(
     engines: Engines,
-    workspace_id: Uuid,
-    conversation_id: Uuid,
-    turn_id: Uuid,
-    upto: i64,
+    drafting: Drafting,
+    mut wakes: hub::Subscription,
     mut pieces: tokio::sync::mpsc::UnboundedReceiver<String>,
     stop: tokio::sync::oneshot::Sender<Stop>,
 ) {
-    let mut wakes = engines.hub.conversation(conversation_id);
     let mut stop = Some(stop);
     let mut text = String::new();
     let mut published = 0;
@@ -451,17 +521,13 @@ async fn forward_pieces(
                     // The generator is done: the draft's last piece goes out
                     // before the answer is stored.
                     if text.len() > published && stop.is_some() {
-                        if let Err(err) = publish_draft(&engines, workspace_id, conversation_id, turn_id, &text).await {
-                            tracing::warn!(error = %err, "could not publish the AI's draft");
-                        }
+                        publish_draft(&engines, drafting, &text).await;
                     }
                     return;
                 }
             },
             _ = every.tick(), if text.len() > published && stop.is_some() => {
-                if let Err(err) = publish_draft(&engines, workspace_id, conversation_id, turn_id, &text).await {
-                    tracing::warn!(error = %err, "could not publish the AI's draft");
-                }
+                publish_draft(&engines, drafting, &text).await;
                 published = text.len();
             }
             signal = wakes.recv(), if stop.is_some() => {
@@ -470,7 +536,9 @@ async fn forward_pieces(
                     Signal::Resync => true,
                 };
                 if relevant {
-                    if let Some(why) = must_stop(&engines.pool, conversation_id, upto, published > 0).await {
+                    let conversation_id = drafting.conversation_id;
+                    let may_restart = published == 0 && tokio::time::Instant::now() < drafting.restart_until;
+                    if let Some(why) = must_stop(&engines.pool, conversation_id, drafting.upto, may_restart).await {
                         if let Some(tell) = stop.take() {
                             let _ = tell.send(why);
                         }
@@ -481,28 +549,30 @@ async fn forward_pieces(
     }
 }
 
-async fn publish_draft(
-    engines: &Engines,
-    workspace_id: Uuid,
-    conversation_id: Uuid,
-    turn_id: Uuid,
-    text: &str,
-) -> Result<(), sqlx::Error> {
-    sqlx::query(
+/// Stores the draft so far and wakes the sockets (a failure only costs the
+/// live view: the answer is stored whole at the end).
+async fn publish_draft(engines: &Engines, drafting: Drafting, text: &str) {
+    let published = sqlx::query(
         "with draft as (
            insert into ai_draft (conversation_id, turn_id, text) values ($1, $2, $3)
            on conflict (conversation_id) do update
              set turn_id = excluded.turn_id, text = excluded.text, updated_at = now()
          ) select pg_notify($4, $5)",
     )
-    .bind(conversation_id)
-    .bind(turn_id)
+    .bind(drafting.conversation_id)
+    .bind(drafting.turn_id)
     .bind(text)
     .bind(hub::CHANNEL)
-    .bind(hub::payload(Change::Draft, workspace_id, conversation_id))
+    .bind(hub::payload(
+        Change::Draft,
+        drafting.workspace_id,
+        drafting.conversation_id,
+    ))
     .execute(&engines.pool)
-    .await?;
-    Ok(())
+    .await;
+    if let Err(err) = published {
+        tracing::warn!(error = %err, "could not publish the AI's draft");
+    }
 }
 
 /// Applies what the rules asked for besides the handoff.
@@ -536,12 +606,13 @@ async fn stopped(
     engines: &Engines,
     workspace_id: Uuid,
     conversation_id: Uuid,
+    turn_id: Uuid,
     upto: i64,
     why: Stop,
 ) -> Result<Ended, TurnError> {
     tracing::info!(?why, "the AI's turn stopped before its answer was stored");
     let mut tx = engines.pool.begin().await?;
-    drop_draft(&mut tx, workspace_id, conversation_id).await?;
+    drop_draft(&mut tx, workspace_id, conversation_id, turn_id).await?;
     if why == Stop::TakenOver {
         mark_handled(&mut tx, conversation_id, upto).await?;
     }
@@ -549,9 +620,36 @@ async fn stopped(
     Ok(Ended::Stopped(why))
 }
 
-/// One answer or handoff for what is pending.
+/// One answer or handoff for what is pending. However it ends, the draft it
+/// wrote does not outlive it.
 async fn step(engines: &Engines, conversation_id: Uuid) -> Result<Ended, TurnError> {
-    let (upto, pending) = pending(engines, conversation_id).await?;
+    let turn_id = Uuid::new_v4();
+    let ended = answer_pending(engines, conversation_id, turn_id).await;
+    if ended.is_err() {
+        let cleared =
+            sqlx::query("delete from ai_draft where conversation_id = $1 and turn_id = $2")
+                .bind(conversation_id)
+                .bind(turn_id)
+                .execute(&engines.pool)
+                .await;
+        if let Err(err) = cleared {
+            tracing::warn!(error = %err, "could not remove a failed turn's draft");
+        }
+    }
+    ended
+}
+
+async fn answer_pending(
+    engines: &Engines,
+    conversation_id: Uuid,
+    turn_id: Uuid,
+) -> Result<Ended, TurnError> {
+    let Pending {
+        from,
+        upto,
+        texts: pending,
+        waited,
+    } = pending(engines, conversation_id).await?;
     let context = sqlx::query_as::<_, Context>(
         "select c.workspace_id, c.page_url, v.attributes from conversation c
          join visitor v using (visitor_id) where c.conversation_id = $1",
@@ -592,21 +690,28 @@ async fn step(engines: &Engines, conversation_id: Uuid) -> Result<Ended, TurnErr
     };
 
     // The answer goes out as a draft while the generator writes it, until
-    // there is a reason to stop.
-    let turn_id = Uuid::new_v4();
+    // there is a reason to stop. The watch starts before the check below, so
+    // no claim or typing can fall between the two.
     let (out, pieces) = tokio::sync::mpsc::unbounded_channel::<String>();
     let (stop_tx, mut stop_rx) = tokio::sync::oneshot::channel::<Stop>();
+    let wakes = engines.hub.conversation(conversation_id);
     let forward = tokio::spawn(forward_pieces(
         engines.clone(),
-        workspace_id,
-        conversation_id,
-        turn_id,
-        upto,
+        Drafting {
+            workspace_id,
+            conversation_id,
+            turn_id,
+            upto,
+            restart_until: tokio::time::Instant::now()
+                + engines.turns.max_wait().saturating_sub(waited),
+        },
+        wakes,
         pieces,
         stop_tx,
     ));
     // Something may have changed between the readiness check and the watch.
-    let early = must_stop(&engines.pool, conversation_id, upto, false).await;
+    let may_restart = waited < engines.turns.max_wait();
+    let early = must_stop(&engines.pool, conversation_id, upto, may_restart).await;
     let generator = answer::generator(&policy.generator, TYPING_PACE);
     let response = match early {
         Some(why) => Err(why),
@@ -628,7 +733,9 @@ async fn step(engines: &Engines, conversation_id: Uuid) -> Result<Ended, TurnErr
     let _ = forward.await;
     let response = match response {
         Ok(response) => response?,
-        Err(why) => return stopped(engines, workspace_id, conversation_id, upto, why).await,
+        Err(why) => {
+            return stopped(engines, workspace_id, conversation_id, turn_id, upto, why).await
+        }
     };
     let decision = response.decision;
 
@@ -642,11 +749,24 @@ async fn step(engines: &Engines, conversation_id: Uuid) -> Result<Ended, TurnErr
     .bind(conversation_id)
     .fetch_one(&mut *tx)
     .await?;
+    // Still this instance's turn, and nobody dealt with any message since it
+    // read them (a lease that lapsed while this one wrote, taken over).
+    let ours: bool = sqlx::query_scalar(
+        "select turn_owner is not distinct from $2 and ai_handled_seq = $3
+         from conversation where conversation_id = $1",
+    )
+    .bind(conversation_id)
+    .bind(engines.turns.instance_id)
+    .bind(from)
+    .fetch_one(&mut *tx)
+    .await?;
     let why = if matches!(
         conversation.status(),
         ConversationStatus::Open | ConversationStatus::Resolved
     ) {
         Some(Stop::TakenOver)
+    } else if !ours {
+        Some(Stop::LeaseLost)
     } else if agent_typing {
         Some(Stop::AgentTyping)
     } else {
@@ -654,10 +774,10 @@ async fn step(engines: &Engines, conversation_id: Uuid) -> Result<Ended, TurnErr
     };
     if let Some(why) = why {
         tx.rollback().await?;
-        return stopped(engines, workspace_id, conversation_id, upto, why).await;
+        return stopped(engines, workspace_id, conversation_id, turn_id, upto, why).await;
     }
     apply(&mut tx, conversation_id, &response.effects).await?;
-    drop_draft(&mut tx, workspace_id, conversation_id).await?;
+    drop_draft(&mut tx, workspace_id, conversation_id, turn_id).await?;
     let answer_seq = match response.answer.filter(|_| decision.answered) {
         Some(answer) => {
             let body = EventBody::AiAnswer {
@@ -697,7 +817,11 @@ async fn step(engines: &Engines, conversation_id: Uuid) -> Result<Ended, TurnErr
     replay::record(
         &mut tx,
         workspace_id,
-        Some(conversation_id),
+        Some(replay::Turn {
+            conversation_id,
+            from,
+            upto,
+        }),
         &question,
         &decision,
         answer_seq,

@@ -501,3 +501,51 @@ async fn an_oversize_frame_closes_that_socket_only(pool: PgPool) {
         .until(|m| matches!(m, ServerMsg::Pong).then_some(()))
         .await;
 }
+
+#[sqlx::test(migrations = "../migrations")]
+async fn a_turn_that_lost_its_lease_stores_nothing_and_the_next_holder_answers_once(pool: PgPool) {
+    let app = TestApp::spawn_trained(pool.clone()).await;
+    let mut visitor = app.visitor(None, 0).await;
+    visitor.ask("how long do refunds take?").await;
+    visitor
+        .until(|m| matches!(m, ServerMsg::AiToken { .. }).then_some(()))
+        .await;
+    // While the AI writes, another instance takes the lease over, as when
+    // this one failed to renew it in time.
+    let conversation = visitor.conversation_id;
+    sqlx::query(
+        "update conversation set turn_owner = $2, turn_until = now() + interval '2 seconds'
+         where conversation_id = $1",
+    )
+    .bind(conversation)
+    .bind(Uuid::new_v4())
+    .execute(&pool)
+    .await
+    .unwrap();
+    // The writer stores nothing; once the taken lease lapses, a sweep answers.
+    let (answer, before) = visitor
+        .until(|m| match m {
+            ServerMsg::Event { event } if matches!(event.body, EventBody::AiAnswer { .. }) => {
+                Some(event.seq)
+            }
+            _ => None,
+        })
+        .await;
+    assert_eq!(answer, 2);
+    assert!(
+        before
+            .iter()
+            .any(|m| matches!(m, ServerMsg::DraftDropped { .. })),
+        "the first writer's draft was dropped: {before:?}"
+    );
+    let after = collect_for(&mut visitor, Duration::from_millis(1500)).await;
+    assert!(!after.iter().any(is_ai_output), "{after:?}");
+    assert_eq!(count_events(&pool, "ai_answer").await, 1);
+    let decisions = scalar(
+        &pool,
+        "select count(*) from decision where conversation_id = $1",
+        conversation,
+    )
+    .await;
+    assert_eq!(decisions, 1);
+}

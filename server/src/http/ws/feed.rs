@@ -3,6 +3,8 @@
 //! the last seq sent, the part of the AI's draft not yet sent, who is typing
 //! when that changed, how far the visitor has read (for the team).
 
+use std::time::Duration;
+
 use app::types::{ServerMsg, Typist};
 use sqlx::PgPool;
 use uuid::Uuid;
@@ -29,6 +31,9 @@ pub struct Feed {
     /// The AI turn whose draft was sent, and how many bytes of it.
     draft: Option<(Uuid, usize)>,
     typists: Vec<Typist>,
+    /// When the first of them stops typing unless they go on (typing lapses
+    /// without a wake-up, so the feed looks again then).
+    typing_lapses: Option<tokio::time::Instant>,
     /// How far the visitor has read, as last sent (team sockets).
     visitor_seen: i64,
 }
@@ -46,6 +51,7 @@ impl Feed {
             last: after.max(0),
             draft: None,
             typists: Vec::new(),
+            typing_lapses: None,
             visitor_seen: 0,
         }
     }
@@ -140,10 +146,25 @@ impl Feed {
         Ok(())
     }
 
-    /// Sends who is typing, when that changed.
+    /// Sends who is typing, when that changed. A visitor learns agents'
+    /// names, not their account ids.
     pub async fn typing(&mut self, sink: &mut Sink, pool: &PgPool) -> Result<(), SocketError> {
         let mut typists = store::typists(pool, self.conversation_id).await?;
-        typists.retain(|t| !self.me.is(t));
+        typists.retain(|(t, _)| !self.me.is(t));
+        let soonest = typists.iter().map(|(_, left)| *left).reduce(f64::min);
+        self.typing_lapses = soonest.map(|left| {
+            tokio::time::Instant::now() + Duration::from_secs_f64(left.max(0.0) + 0.05)
+        });
+        let typists: Vec<Typist> = typists
+            .into_iter()
+            .map(|(typist, _)| match (self.audience, typist) {
+                (Audience::Visitor, Typist::Agent { name, .. }) => Typist::Agent {
+                    account_id: Uuid::nil(),
+                    name,
+                },
+                (_, typist) => typist,
+            })
+            .collect();
         if typists != self.typists {
             self.typists = typists.clone();
             send(
@@ -156,6 +177,12 @@ impl Feed {
             .await?;
         }
         Ok(())
+    }
+
+    /// When someone's typing lapses, if anyone types: the session calls
+    /// [`Feed::typing`] then.
+    pub fn typing_lapses(&self) -> Option<tokio::time::Instant> {
+        self.typing_lapses
     }
 
     /// Sends how far the visitor has read (team sockets), when it moved.
@@ -176,5 +203,13 @@ impl Feed {
             .await?;
         }
         Ok(())
+    }
+}
+
+/// Waits until `at`, or forever.
+pub async fn until(at: Option<tokio::time::Instant>) {
+    match at {
+        Some(at) => tokio::time::sleep_until(at).await,
+        None => std::future::pending().await,
     }
 }

@@ -3,6 +3,8 @@
 //! lists (changed rows and queue counts) of the agent's workspace. The
 //! session cookie is checked on connect and on every heartbeat.
 
+use std::collections::HashSet;
+
 use app::types::{ClientMsg, MessageBody, ServerMsg};
 use axum::extract::ws::WebSocket;
 use axum::extract::{Query, State, WebSocketUpgrade};
@@ -12,7 +14,7 @@ use futures::StreamExt;
 use serde::Deserialize;
 use uuid::Uuid;
 
-use super::feed::{Audience, Feed};
+use super::feed::{self, Audience, Feed};
 use super::{
     acknowledge, configure, decode, log_end, refuse, send, Frame, Heartbeat, Sink, SocketError,
 };
@@ -119,6 +121,7 @@ async fn conversation(
     feed.everything(&mut sink, &engines.pool).await?;
     let mut heartbeat = Heartbeat::new(engines.live);
     let ended = loop {
+        let typing_lapses = feed.typing_lapses();
         tokio::select! {
             frame = stream.next() => {
                 heartbeat.heard();
@@ -133,6 +136,7 @@ async fn conversation(
                 Signal::Changed { change, .. } => feed.on(change, &mut sink, &engines.pool).await?,
                 Signal::Resync => feed.everything(&mut sink, &engines.pool).await?,
             },
+            _ = feed::until(typing_lapses) => feed.typing(&mut sink, &engines.pool).await?,
             _ = heartbeat.tick() => {
                 if !still_signed_in(&engines, &token).await? {
                     break Ok(());
@@ -208,7 +212,9 @@ async fn act(
 }
 
 /// The workspace's lists: a changed row for every stored event, and the
-/// queue counts; `Refresh` when wake-ups may have been lost.
+/// queue counts; `Refresh` when wake-ups may have been lost. Wake-ups are
+/// gathered for a moment, so a busy workspace costs one read per row and
+/// one count per [`LIST_EVERY`], not one per event.
 async fn lists(
     socket: WebSocket,
     engines: Engines,
@@ -221,6 +227,11 @@ async fn lists(
     let mut counts = desk::queue_counts(pool, agent.workspace_id, agent.account_id).await?;
     send(&mut sink, &ServerMsg::Counts { counts }).await?;
     let mut heartbeat = Heartbeat::new(engines.live);
+    let mut changed: HashSet<Uuid> = HashSet::new();
+    let mut refresh = false;
+    let flush = tokio::time::sleep(LIST_EVERY);
+    tokio::pin!(flush);
+    let mut armed = false;
     loop {
         tokio::select! {
             frame = stream.next() => {
@@ -236,12 +247,26 @@ async fn lists(
             signal = wakes.recv() => {
                 match signal {
                     Signal::Changed { change: Change::Stored, conversation_id, .. } => {
-                        if let Some(summary) = desk::summary(pool, agent.workspace_id, conversation_id).await? {
-                            send(&mut sink, &ServerMsg::ConversationChanged { summary }).await?;
-                        }
+                        changed.insert(conversation_id);
                     }
                     Signal::Changed { .. } => continue,
-                    Signal::Resync => send(&mut sink, &ServerMsg::Refresh).await?,
+                    Signal::Resync => refresh = true,
+                }
+                if !armed {
+                    flush.as_mut().reset(tokio::time::Instant::now() + LIST_EVERY);
+                    armed = true;
+                }
+            }
+            _ = &mut flush, if armed => {
+                armed = false;
+                if std::mem::take(&mut refresh) {
+                    changed.clear();
+                    send(&mut sink, &ServerMsg::Refresh).await?;
+                }
+                for conversation_id in changed.drain() {
+                    if let Some(summary) = desk::summary(pool, agent.workspace_id, conversation_id).await? {
+                        send(&mut sink, &ServerMsg::ConversationChanged { summary }).await?;
+                    }
                 }
                 let now = desk::queue_counts(pool, agent.workspace_id, agent.account_id).await?;
                 if now != counts {
@@ -258,3 +283,6 @@ async fn lists(
         }
     }
 }
+
+/// How long a list socket gathers wake-ups before it reads.
+const LIST_EVERY: std::time::Duration = std::time::Duration::from_millis(100);

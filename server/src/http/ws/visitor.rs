@@ -10,7 +10,7 @@ use futures::StreamExt;
 use serde::Deserialize;
 use uuid::Uuid;
 
-use super::feed::{Audience, Feed};
+use super::feed::{self, Audience, Feed};
 use super::{
     acknowledge, configure, decode, log_end, refuse, send, Frame, Heartbeat, Sink, SocketError,
 };
@@ -183,6 +183,7 @@ async fn session(
 
     let mut heartbeat = Heartbeat::new(engines.live);
     let ended = loop {
+        let typing_lapses = feed.typing_lapses();
         tokio::select! {
             frame = stream.next() => {
                 heartbeat.heard();
@@ -197,6 +198,7 @@ async fn session(
                 Signal::Changed { change, .. } => feed.on(change, &mut sink, &engines.pool).await?,
                 Signal::Resync => feed.everything(&mut sink, &engines.pool).await?,
             },
+            _ = feed::until(typing_lapses) => feed.typing(&mut sink, &engines.pool).await?,
             _ = heartbeat.tick() => {
                 if let Err(err) = heartbeat.beat(&mut sink).await {
                     break Err(err);
@@ -233,15 +235,16 @@ async fn handle(
                 Err(err) => return refuse(sink, err.to_string(), Some(client_id)).await,
             };
             let done = actions::visitor_message(pool, conversation_id, client_id, body).await;
-            if let Some(done) = acknowledge(sink, client_id, done).await? {
+            if let Ok(stored) = &done {
                 // Sent, so no longer typing: the AI need not wait for more.
+                // Both happen before the acknowledgement, which may fail.
                 store::set_typing(pool, workspace_id, conversation_id, &Party::Visitor, false)
                     .await?;
-                if done.ai_has_work {
+                if stored.ai_has_work {
                     turn::spawn(engines.clone(), conversation_id);
                 }
             }
-            Ok(())
+            acknowledge(sink, client_id, done).await.map(drop)
         }
         ClientMsg::TalkToTeam { client_id } => {
             let done = actions::talk_to_team(pool, conversation_id, client_id).await;
