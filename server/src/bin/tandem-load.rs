@@ -12,6 +12,7 @@ use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -304,6 +305,9 @@ async fn run(args: &Args, url: &str) -> Result<(), AnyError> {
     let session = tandem::auth::create_session(&pool, account).await?;
 
     let sent: Sent = Arc::default();
+    // Sockets that ended before the bench did (none should).
+    let dropped = Arc::new(AtomicUsize::new(0));
+    let finished = Arc::new(AtomicBool::new(false));
     let (ready_tx, mut ready) = mpsc::unbounded_channel();
     let (latency_tx, mut latencies) = mpsc::unbounded_channel();
     let open = |count: usize| {
@@ -315,6 +319,7 @@ async fn run(args: &Args, url: &str) -> Result<(), AnyError> {
                 sent.clone(),
                 latency_tx.clone(),
             );
+            let (dropped, finished) = (dropped.clone(), finished.clone());
             let addr = a.addr;
             tokio::spawn(async move {
                 let permit = gate.acquire_owned().await.unwrap();
@@ -324,8 +329,12 @@ async fn run(args: &Args, url: &str) -> Result<(), AnyError> {
                     let _ = ready.send(id);
                 }
                 drop(permit);
-                if let Ok(Err(err)) = socket.await {
-                    eprintln!("visitor socket ended: {err}");
+                let ended = socket.await;
+                if !finished.load(Ordering::Relaxed) {
+                    dropped.fetch_add(1, Ordering::Relaxed);
+                    if let Ok(Err(err)) = ended {
+                        eprintln!("a visitor socket ended early: {err}");
+                    }
                 }
             });
         }
@@ -395,6 +404,11 @@ async fn run(args: &Args, url: &str) -> Result<(), AnyError> {
     )
     .await?;
     println!("  agent send → visitor receipt: {}", percentiles(two));
-    println!("instance A now {:.1} MiB", a.rss_kib()? as f64 / 1024.0);
+    println!(
+        "instance A now {:.1} MiB; visitor sockets that ended early: {}",
+        a.rss_kib()? as f64 / 1024.0,
+        dropped.load(Ordering::Relaxed)
+    );
+    finished.store(true, Ordering::Relaxed);
     Ok(())
 }

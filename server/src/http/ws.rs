@@ -66,11 +66,14 @@ fn log_end(socket: &'static str, result: Result<(), SocketError>) {
     }
 }
 
-/// Small buffers: most sockets are idle, and every byte counts thousands of times.
+/// Small buffers: most sockets are idle, and every byte counts thousands of
+/// times (clients send small frames; a larger one grows the buffer). The
+/// sessions box their rare, large futures (database reads) for the same
+/// reason: an idle socket's task holds only what waiting needs.
 fn configure(ws: WebSocketUpgrade) -> WebSocketUpgrade {
     ws.max_message_size(MAX_FRAME)
         .max_frame_size(MAX_FRAME)
-        .read_buffer_size(4 * 1024)
+        .read_buffer_size(1024)
         .write_buffer_size(0)
 }
 

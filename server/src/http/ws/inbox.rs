@@ -118,7 +118,7 @@ async fn conversation(
         me.clone(),
         after.unwrap_or(0),
     );
-    feed.everything(&mut sink, &engines.pool).await?;
+    Box::pin(feed.everything(&mut sink, &engines.pool)).await?;
     let mut heartbeat = Heartbeat::new(engines.live);
     let ended = loop {
         let typing_lapses = feed.typing_lapses();
@@ -126,19 +126,19 @@ async fn conversation(
             frame = stream.next() => {
                 heartbeat.heard();
                 match decode(frame) {
-                    Frame::Msg(msg) => act(&engines, &actor, &me, conversation_id, &mut sink, msg).await?,
+                    Frame::Msg(msg) => Box::pin(act(&engines, &actor, &me, conversation_id, &mut sink, msg)).await?,
                     Frame::Malformed(why) => refuse(&mut sink, why, None).await?,
                     Frame::Nothing => {}
                     Frame::Closed => break Ok(()),
                 }
             }
             signal = wakes.recv() => match signal {
-                Signal::Changed { change, .. } => feed.on(change, &mut sink, &engines.pool).await?,
-                Signal::Resync => feed.everything(&mut sink, &engines.pool).await?,
+                Signal::Changed { change, .. } => Box::pin(feed.on(change, &mut sink, &engines.pool)).await?,
+                Signal::Resync => Box::pin(feed.everything(&mut sink, &engines.pool)).await?,
             },
-            _ = feed::until(typing_lapses) => feed.typing(&mut sink, &engines.pool).await?,
+            _ = feed::until(typing_lapses) => Box::pin(feed.typing(&mut sink, &engines.pool)).await?,
             _ = heartbeat.tick() => {
-                if !still_signed_in(&engines, &token).await? {
+                if !Box::pin(still_signed_in(&engines, &token)).await? {
                     break Ok(());
                 }
                 if let Err(err) = heartbeat.beat(&mut sink).await {
@@ -148,13 +148,13 @@ async fn conversation(
         }
     };
     // An agent who closes the conversation is no longer typing in it.
-    store::set_typing(
+    Box::pin(store::set_typing(
         &engines.pool,
         agent.workspace_id,
         conversation_id,
         &me,
         false,
-    )
+    ))
     .await?;
     ended
 }
@@ -275,7 +275,7 @@ async fn lists(
                 }
             }
             _ = heartbeat.tick() => {
-                if !still_signed_in(&engines, &token).await? {
+                if !Box::pin(still_signed_in(&engines, &token)).await? {
                     return Ok(());
                 }
                 heartbeat.beat(&mut sink).await?;

@@ -179,7 +179,7 @@ async fn session(
         false => 0,
     };
     let mut feed = Feed::new(conversation_id, Audience::Visitor, Party::Visitor, after);
-    feed.everything(&mut sink, &engines.pool).await?;
+    Box::pin(feed.everything(&mut sink, &engines.pool)).await?;
 
     let mut heartbeat = Heartbeat::new(engines.live);
     let ended = loop {
@@ -188,17 +188,17 @@ async fn session(
             frame = stream.next() => {
                 heartbeat.heard();
                 match decode(frame) {
-                    Frame::Msg(msg) => handle(&engines, &visitor, &mut sink, msg).await?,
+                    Frame::Msg(msg) => Box::pin(handle(&engines, &visitor, &mut sink, msg)).await?,
                     Frame::Malformed(why) => refuse(&mut sink, why, None).await?,
                     Frame::Nothing => {}
                     Frame::Closed => break Ok(()),
                 }
             }
             signal = wakes.recv() => match signal {
-                Signal::Changed { change, .. } => feed.on(change, &mut sink, &engines.pool).await?,
-                Signal::Resync => feed.everything(&mut sink, &engines.pool).await?,
+                Signal::Changed { change, .. } => Box::pin(feed.on(change, &mut sink, &engines.pool)).await?,
+                Signal::Resync => Box::pin(feed.everything(&mut sink, &engines.pool)).await?,
             },
-            _ = feed::until(typing_lapses) => feed.typing(&mut sink, &engines.pool).await?,
+            _ = feed::until(typing_lapses) => Box::pin(feed.typing(&mut sink, &engines.pool)).await?,
             _ = heartbeat.tick() => {
                 if let Err(err) = heartbeat.beat(&mut sink).await {
                     break Err(err);
@@ -207,13 +207,13 @@ async fn session(
         }
     };
     // A visitor who leaves mid-sentence is no longer typing.
-    store::set_typing(
+    Box::pin(store::set_typing(
         &engines.pool,
         visitor.workspace_id,
         conversation_id,
         &Party::Visitor,
         false,
-    )
+    ))
     .await?;
     ended
 }
