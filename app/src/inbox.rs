@@ -305,23 +305,12 @@ pub fn ConversationPane() -> impl IntoView {
     }
 }
 
-/// A message the agent sent that is not in the thread yet.
-#[derive(Clone)]
-struct Pending {
-    client_id: Uuid,
-    text: String,
-    note: bool,
-    /// The seq it was stored as, once acknowledged.
-    seq: Option<i64>,
-}
-
 #[component]
 fn ConversationDetail(view: ConversationView) -> impl IntoView {
     let id = view.summary.conversation_id;
     let state = ThreadState::new(view.events);
     let connected = RwSignal::new(false);
     let error = RwSignal::new(None::<String>);
-    let pending = RwSignal::new(Vec::<Pending>::new());
     // Read receipts: the agent has seen what the pane shows; sent again on
     // every connection.
     let seen = StoredValue::new(0i64);
@@ -332,25 +321,8 @@ fn ConversationDetail(view: ConversationView) -> impl IntoView {
             seen.set_value(0);
         },
         move |msg| match msg {
-            ServerMsg::Event { event } if event.conversation_id == id => {
-                let seq = event.seq;
-                state.apply(event);
-                pending.update(|p| p.retain(|m| m.seq != Some(seq)));
-            }
-            ServerMsg::Ack { client_id, seq } => {
-                let stored = seq.is_some_and(|seq| {
-                    state
-                        .events
-                        .with_untracked(|events| events.iter().any(|e| e.seq == seq))
-                });
-                pending.update(|p| {
-                    if stored || seq.is_none() {
-                        p.retain(|m| m.client_id != client_id);
-                    } else if let Some(m) = p.iter_mut().find(|m| m.client_id == client_id) {
-                        m.seq = seq;
-                    }
-                });
-            }
+            ServerMsg::Event { event } if event.conversation_id == id => state.apply(event),
+            ServerMsg::Ack { client_id, seq } => state.acknowledged(client_id, seq),
             ServerMsg::AiToken {
                 conversation_id,
                 turn_id,
@@ -362,7 +334,7 @@ fn ConversationDetail(view: ConversationView) -> impl IntoView {
             ServerMsg::VisitorSeen { seq, .. } => state.visitor_seen.set(seq),
             ServerMsg::Error { message, client_id } => {
                 if let Some(failed) = client_id {
-                    pending.update(|p| p.retain(|m| m.client_id != failed));
+                    state.refused(failed);
                 }
                 error.set(Some(message));
             }
@@ -396,14 +368,7 @@ fn ConversationDetail(view: ConversationView) -> impl IntoView {
             }
         };
         let client_id = Uuid::new_v4();
-        pending.update(|p| {
-            p.push(Pending {
-                client_id,
-                text: body.as_str().to_owned(),
-                note,
-                seq: None,
-            })
-        });
+        state.sending(client_id, body.as_str().to_owned(), note);
         let text: String = body.into();
         act(if note {
             ClientMsg::Note { client_id, text }
@@ -418,7 +383,7 @@ fn ConversationDetail(view: ConversationView) -> impl IntoView {
         state.events.track();
         state.draft.track();
         state.typists.track();
-        pending.track();
+        state.outgoing.track();
         crate::live::scroll_to_bottom(scroller);
     });
 
@@ -540,7 +505,7 @@ fn ConversationDetail(view: ConversationView) -> impl IntoView {
                 <Show when=reply_seen>
                     <p class="visitor-seen mt-1 text-right text-[11px] text-slate-500">"Seen by the visitor"</p>
                 </Show>
-                <For each=move || pending.get() key=|m| m.client_id let(m)>
+                <For each=move || state.outgoing.get() key=|m| m.client_id let(m)>
                     <div class="mt-2 flex justify-end opacity-60" data-kind="pending">
                         <div class="max-w-[85%] rounded-2xl px-3 py-2 text-sm"
                             class=("bg-emerald-600", !m.note) class=("text-white", !m.note)

@@ -10,11 +10,24 @@ use crate::types::{
     Citation, ConversationStatus, Decision, EventBody, HandoffReason, ThreadEvent, Typist,
 };
 
+/// A message this page sent that is not in the thread yet.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Outgoing {
+    pub client_id: Uuid,
+    pub text: String,
+    /// A private note (agents only).
+    pub note: bool,
+    /// The seq it was stored as, once acknowledged (its event may come later).
+    seq: Option<i64>,
+}
+
 /// The events a page has, in `seq` order, without duplicates, plus the AI
-/// answer being streamed, if any, and who else is typing.
+/// answer being streamed, if any, who else is typing, and what the page sent
+/// that is not in the thread yet.
 #[derive(Clone, Copy)]
 pub struct ThreadState {
     pub events: RwSignal<Vec<ThreadEvent>>,
+    pub outgoing: RwSignal<Vec<Outgoing>>,
     pub draft: RwSignal<Option<(Uuid, String)>>,
     /// The turn whose draft an event ended: its late pieces are ignored.
     ended_turn: RwSignal<Option<Uuid>>,
@@ -27,6 +40,7 @@ impl ThreadState {
     pub fn new(initial: Vec<ThreadEvent>) -> Self {
         Self {
             events: RwSignal::new(initial),
+            outgoing: RwSignal::new(Vec::new()),
             draft: RwSignal::new(None),
             ended_turn: RwSignal::new(None),
             typists: RwSignal::new(Vec::new()),
@@ -47,6 +61,8 @@ impl ThreadState {
             ),
             _ => false,
         };
+        let seq = event.seq;
+        self.outgoing.update(|o| o.retain(|m| m.seq != Some(seq)));
         if ends_draft {
             if let Some((turn_id, _)) = self.draft.get_untracked() {
                 self.ended_turn.set(Some(turn_id));
@@ -81,6 +97,40 @@ impl ThreadState {
     pub fn last_seq(&self) -> i64 {
         self.events
             .with_untracked(|events| events.last().map_or(0, |e| e.seq))
+    }
+
+    /// The page sent a message; it shows as "sending" until it is stored.
+    pub fn sending(&self, client_id: Uuid, text: String, note: bool) {
+        self.outgoing.update(|o| {
+            o.push(Outgoing {
+                client_id,
+                text,
+                note,
+                seq: None,
+            })
+        });
+    }
+
+    /// The server acknowledged a message: stored as `seq` (its event may
+    /// already be here, or come next), or nothing stored.
+    pub fn acknowledged(&self, client_id: Uuid, seq: Option<i64>) {
+        let here = seq.is_some_and(|seq| {
+            self.events
+                .with_untracked(|events| events.iter().any(|e| e.seq == seq))
+        });
+        self.outgoing.update(|o| {
+            if here || seq.is_none() {
+                o.retain(|m| m.client_id != client_id);
+            } else if let Some(m) = o.iter_mut().find(|m| m.client_id == client_id) {
+                m.seq = seq;
+            }
+        });
+    }
+
+    /// The server refused a message (the page says why).
+    pub fn refused(&self, client_id: Uuid) {
+        self.outgoing
+            .update(|o| o.retain(|m| m.client_id != client_id));
     }
 
     /// A new connection: the server sends the draft whole and who is
@@ -450,6 +500,33 @@ mod tests {
             events.iter().map(|e| e.seq).collect::<Vec<_>>(),
             vec![1, 2, 3]
         );
+    }
+
+    #[test]
+    fn a_sent_message_waits_until_its_event_is_here_whichever_comes_first() {
+        let owner = Owner::new();
+        owner.set();
+        let event = |seq| ThreadEvent {
+            conversation_id: Uuid::nil(),
+            seq,
+            at: chrono::Utc::now(),
+            body: EventBody::VisitorMessage { text: "hi".into() },
+        };
+        let state = ThreadState::new(Vec::new());
+        let (a, b, c) = (Uuid::new_v4(), Uuid::new_v4(), Uuid::new_v4());
+        for id in [a, b, c] {
+            state.sending(id, "hi".into(), false);
+        }
+        // Acknowledged first, event next.
+        state.acknowledged(a, Some(1));
+        assert_eq!(state.outgoing.get_untracked().len(), 3);
+        state.apply(event(1));
+        // Event first (a resend of something stored), acknowledgement next.
+        state.apply(event(2));
+        state.acknowledged(b, Some(2));
+        // Refused: the page says why elsewhere.
+        state.refused(c);
+        assert!(state.outgoing.get_untracked().is_empty());
     }
 
     #[test]

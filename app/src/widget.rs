@@ -89,8 +89,6 @@ fn Chat(settings: WidgetSettings, page: String) -> impl IntoView {
     let connected = RwSignal::new(false);
     let conversation = RwSignal::new(None::<Uuid>);
     let notice = RwSignal::new(None::<String>);
-    // Messages sent but not yet in the thread: (client id, text, seq once acknowledged).
-    let pending = RwSignal::new(Vec::<(Uuid, String, Option<i64>)>::new());
     let text = RwSignal::new(String::new());
     let token_key = format!("tandem.visitor.{}", settings.workspace_slug);
 
@@ -126,25 +124,8 @@ fn Chat(settings: WidgetSettings, page: String) -> impl IntoView {
             }
             conversation.set(Some(conversation_id));
         }
-        ServerMsg::Event { event } => {
-            let seq = event.seq;
-            state.apply(event);
-            pending.update(|p| p.retain(|(_, _, acked)| *acked != Some(seq)));
-        }
-        ServerMsg::Ack { client_id, seq } => {
-            let stored = seq.is_some_and(|seq| {
-                state
-                    .events
-                    .with_untracked(|events| events.iter().any(|e| e.seq == seq))
-            });
-            pending.update(|p| {
-                if stored {
-                    p.retain(|(id, _, _)| *id != client_id);
-                } else if let Some(entry) = p.iter_mut().find(|(id, _, _)| *id == client_id) {
-                    entry.2 = seq;
-                }
-            });
-        }
+        ServerMsg::Event { event } => state.apply(event),
+        ServerMsg::Ack { client_id, seq } => state.acknowledged(client_id, seq),
         ServerMsg::AiToken {
             turn_id,
             offset,
@@ -155,7 +136,7 @@ fn Chat(settings: WidgetSettings, page: String) -> impl IntoView {
         ServerMsg::Typing { typists, .. } => state.typists.set(typists),
         ServerMsg::Error { message, client_id } => {
             if let Some(id) = client_id {
-                pending.update(|p| p.retain(|(pending, _, _)| *pending != id));
+                state.refused(id);
             }
             notice.set(Some(message));
         }
@@ -184,7 +165,7 @@ fn Chat(settings: WidgetSettings, page: String) -> impl IntoView {
         match MessageBody::parse(&raw) {
             Ok(body) => {
                 let client_id = Uuid::new_v4();
-                pending.update(|p| p.push((client_id, body.as_str().to_owned(), None)));
+                state.sending(client_id, body.as_str().to_owned(), false);
                 live.send(&ClientMsg::Send {
                     client_id,
                     text: body.into(),
@@ -221,7 +202,7 @@ fn Chat(settings: WidgetSettings, page: String) -> impl IntoView {
         state.events.track();
         state.draft.track();
         state.typists.track();
-        pending.track();
+        state.outgoing.track();
         live::scroll_to_bottom(scroller);
     });
 
@@ -259,10 +240,10 @@ fn Chat(settings: WidgetSettings, page: String) -> impl IntoView {
                     </div>
                 </div>
                 <ThreadView state=state viewer=Viewer::Visitor/>
-                <For each=move || pending.get() key=|(id, _, _)| *id let((_, body, _))>
+                <For each=move || state.outgoing.get() key=|m| m.client_id let(m)>
                     <div class="mt-2 flex justify-end opacity-60" data-kind="pending">
                         <div class="max-w-[85%] rounded-2xl bg-[var(--brand)] px-3 py-2 text-sm text-white">
-                            <p class="whitespace-pre-wrap break-words">{body}</p>
+                            <p class="whitespace-pre-wrap break-words">{m.text}</p>
                             <p class="mt-1 text-[10px]">"Sending…"</p>
                         </div>
                     </div>

@@ -1,24 +1,5 @@
 import { test, expect, type Page, type Frame } from "@playwright/test";
-import { adminPassword } from "../playwright.config";
-import { watchErrors } from "./support";
-
-async function signIn(agent: Page) {
-  await agent.goto("/login");
-  await agent.getByLabel("Email").fill("admin@nimbus.example");
-  await agent.getByLabel("Password").fill(adminPassword);
-  await agent.getByRole("button", { name: "Sign in" }).click();
-  await expect(agent).toHaveURL(/\/inbox$/);
-  await expect(agent.getByText("live", { exact: true })).toBeVisible();
-}
-
-async function openWidget(visitor: Page) {
-  await visitor.goto("/demo/");
-  await visitor.locator("#tandem-launcher").click();
-  const chat = visitor.frameLocator("#tandem-frame");
-  // Connected means hydrated and the socket is open.
-  await expect(chat.getByText("AI assistant · answers from our help centre")).toBeVisible();
-  return chat;
-}
+import { openWidget, signIn, watchErrors } from "./support";
 
 function widgetFrame(visitor: Page): Frame {
   const frame = visitor.frames().find((f) => f.url().includes("/widget?"));

@@ -1,23 +1,5 @@
 import { test, expect, type Page } from "@playwright/test";
-import { adminPassword } from "../playwright.config";
-import { watchErrors } from "./support";
-
-async function signIn(agent: Page) {
-  await agent.goto("/login");
-  await agent.getByLabel("Email").fill("admin@nimbus.example");
-  await agent.getByLabel("Password").fill(adminPassword);
-  await agent.getByRole("button", { name: "Sign in" }).click();
-  await expect(agent).toHaveURL(/\/inbox$/);
-  await expect(agent.locator(".live-status")).toHaveText("live");
-}
-
-async function openWidget(visitor: Page) {
-  await visitor.goto("/demo/");
-  await visitor.locator("#tandem-launcher").click();
-  const chat = visitor.frameLocator("#tandem-frame");
-  await expect(chat.getByText("AI assistant · answers from our help centre")).toBeVisible();
-  return chat;
-}
+import { openWidget, signIn, watchErrors } from "./support";
 
 const count = (agent: Page, queue: string) => agent.locator(`.queue-tab[data-queue="${queue}"] .queue-count`);
 

@@ -1,22 +1,5 @@
-import { test, expect, type Page } from "@playwright/test";
-import { adminPassword } from "../playwright.config";
-import { watchErrors } from "./support";
-
-async function signIn(page: Page) {
-  await page.goto("/login");
-  await page.getByLabel("Email").fill("admin@nimbus.example");
-  await page.getByLabel("Password").fill(adminPassword);
-  await page.getByRole("button", { name: "Sign in" }).click();
-  await expect(page).toHaveURL(/\/inbox$/);
-}
-
-async function openChat(page: Page) {
-  await page.goto("/demo/");
-  await page.locator("#tandem-launcher").click();
-  const chat = page.frameLocator("#tandem-frame");
-  await expect(chat.getByText("AI assistant · answers from our help centre")).toBeVisible();
-  return chat;
-}
+import { test, expect } from "@playwright/test";
+import { openWidget, signIn, watchErrors } from "./support";
 
 test("an admin replays a stricter threshold, then adds a rule that the widget obeys", async ({ browser }) => {
   const admin = await (await browser.newContext()).newPage();
@@ -24,7 +7,7 @@ test("an admin replays a stricter threshold, then adds a rule that the widget ob
   const errors = [admin, visitor].map(watchErrors);
 
   // A past conversation the AI answered.
-  let chat = await openChat(visitor);
+  let chat = await openWidget(visitor);
   await chat.getByLabel("Your message").fill("can I pay with PayPal?");
   await chat.getByRole("button", { name: "Send" }).click();
   await expect(chat.locator('[data-kind="ai_answer"]').first()).toBeVisible({ timeout: 30_000 });

@@ -1,4 +1,5 @@
-import type { Page } from "@playwright/test";
+import { expect, type Page } from "@playwright/test";
+import { adminPassword } from "../playwright.config";
 
 // Collects console errors and uncaught exceptions (a broken hydration shows up here).
 export function watchErrors(page: Page): string[] {
@@ -8,4 +9,23 @@ export function watchErrors(page: Page): string[] {
   });
   page.on("pageerror", (err) => errors.push(`${page.url()}: ${err.message}`));
   return errors;
+}
+
+// Signs the demo admin in; the inbox is live (its socket open) when this returns.
+export async function signIn(agent: Page) {
+  await agent.goto("/login");
+  await agent.getByLabel("Email").fill("admin@nimbus.example");
+  await agent.getByLabel("Password").fill(adminPassword);
+  await agent.getByRole("button", { name: "Sign in" }).click();
+  await expect(agent).toHaveURL(/\/inbox$/);
+  await expect(agent.locator(".live-status")).toHaveText("live");
+}
+
+// Opens the demo site's chat; it is hydrated and connected when this returns.
+export async function openWidget(visitor: Page) {
+  await visitor.goto("/demo/");
+  await visitor.locator("#tandem-launcher").click();
+  const chat = visitor.frameLocator("#tandem-frame");
+  await expect(chat.getByText("AI assistant · answers from our help centre")).toBeVisible();
+  return chat;
 }

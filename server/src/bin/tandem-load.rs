@@ -377,33 +377,24 @@ async fn run(args: &Args, url: &str) -> Result<(), AnyError> {
         .take(args.conversations)
         .copied()
         .collect();
-    println!(
-        "fan-out, one instance: agents on A reply into {} conversations, visitors on A ({total} sockets open)",
-        targets.len()
-    );
-    let one = fan_out(
-        a.addr,
-        &session,
-        &targets,
-        args.replies,
-        args.rate,
-        &sent,
-        &mut latencies,
-    )
-    .await?;
-    println!("  agent send → visitor receipt: {}", percentiles(one));
-    println!("fan-out, two instances: agents on B reply, visitors on A");
-    let two = fan_out(
-        b.addr,
-        &session,
-        &targets,
-        args.replies,
-        args.rate,
-        &sent,
-        &mut latencies,
-    )
-    .await?;
-    println!("  agent send → visitor receipt: {}", percentiles(two));
+    let rounds = [
+        (a.addr, format!("fan-out, one instance: agents on A reply into {} conversations, visitors on A ({total} sockets open)", targets.len())),
+        (b.addr, "fan-out, two instances: agents on B reply, visitors on A".to_owned()),
+    ];
+    for (agents_on, title) in rounds {
+        println!("{title}");
+        let got = fan_out(
+            agents_on,
+            &session,
+            &targets,
+            args.replies,
+            args.rate,
+            &sent,
+            &mut latencies,
+        )
+        .await?;
+        println!("  agent send → visitor receipt: {}", percentiles(got));
+    }
     println!(
         "instance A now {:.1} MiB; visitor sockets that ended early: {}",
         a.rss_kib()? as f64 / 1024.0,

@@ -6,13 +6,15 @@
 //!
 //! - `feed`: what one socket has sent of a conversation (events, the AI's
 //!   draft, who is typing, how far the visitor has read).
-//! - `visitor` and `inbox`: the two sessions and what their clients may do.
+//! - `session`: one conversation's socket, whoever the client is.
+//! - `visitor` and `inbox`: who the client is and what it may do.
 //!
 //! Both sessions ping their client every [`LiveSettings::heartbeat`] and close
 //! a socket that has said nothing (not even a pong) for three of them.
 
 mod feed;
 mod inbox;
+mod session;
 mod visitor;
 
 use std::time::{Duration, Instant};

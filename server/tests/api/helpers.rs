@@ -323,6 +323,26 @@ impl Client {
         .0
     }
 
+    /// Waits until the AI's draft starts arriving.
+    pub async fn until_the_ai_writes(&mut self) {
+        self.until(|m| matches!(m, ServerMsg::AiToken { .. }).then_some(()))
+            .await;
+    }
+
+    /// Whether the server closes the socket within `wait`.
+    pub async fn closed_within(&mut self, wait: Duration) -> bool {
+        tokio::time::timeout(wait, async {
+            loop {
+                match self.socket.next().await {
+                    Some(Ok(Message::Close(_))) | None | Some(Err(_)) => return,
+                    Some(Ok(_)) => {}
+                }
+            }
+        })
+        .await
+        .is_ok()
+    }
+
     /// Whether the server sends anything but pings within `wait`.
     pub async fn quiet_for(&mut self, wait: Duration) -> Option<ServerMsg> {
         let deadline = tokio::time::Instant::now() + wait;

@@ -5,7 +5,7 @@
 use std::time::Duration;
 
 use app::types::{ClientMsg, ConversationStatus, EventBody, ServerMsg, ThreadEvent, Typist};
-use futures::{SinkExt, StreamExt};
+use futures::SinkExt;
 use sqlx::PgPool;
 use tokio_tungstenite::tungstenite::Message;
 use uuid::Uuid;
@@ -463,16 +463,10 @@ async fn a_silent_client_is_disconnected_and_a_live_one_is_not(pool: PgPool) {
     live.send(&ClientMsg::Ping).await;
     live.until(|m| matches!(m, ServerMsg::Pong).then_some(()))
         .await;
-    let ended = tokio::time::timeout(Duration::from_secs(5), async {
-        loop {
-            match silent.socket.next().await {
-                Some(Ok(Message::Close(_))) | None | Some(Err(_)) => return,
-                Some(Ok(_)) => {}
-            }
-        }
-    })
-    .await;
-    assert!(ended.is_ok(), "the server closed the silent socket");
+    assert!(
+        silent.closed_within(Duration::from_secs(5)).await,
+        "the server closed the silent socket"
+    );
 }
 
 #[sqlx::test(migrations = "../migrations")]
@@ -486,16 +480,10 @@ async fn an_oversize_frame_closes_that_socket_only(pool: PgPool) {
         "x".repeat(100 * 1024)
     );
     let _ = big.socket.send(Message::Text(frame.into())).await;
-    let closed = tokio::time::timeout(Duration::from_secs(5), async {
-        loop {
-            match big.socket.next().await {
-                Some(Ok(Message::Close(_))) | None | Some(Err(_)) => return,
-                Some(Ok(_)) => {}
-            }
-        }
-    })
-    .await;
-    assert!(closed.is_ok(), "the oversize socket is closed");
+    assert!(
+        big.closed_within(Duration::from_secs(5)).await,
+        "the oversize socket is closed"
+    );
     other.send(&ClientMsg::Ping).await;
     other
         .until(|m| matches!(m, ServerMsg::Pong).then_some(()))
@@ -507,9 +495,7 @@ async fn a_turn_that_lost_its_lease_stores_nothing_and_the_next_holder_answers_o
     let app = TestApp::spawn_trained(pool.clone()).await;
     let mut visitor = app.visitor(None, 0).await;
     visitor.ask("how long do refunds take?").await;
-    visitor
-        .until(|m| matches!(m, ServerMsg::AiToken { .. }).then_some(()))
-        .await;
+    visitor.until_the_ai_writes().await;
     // While the AI writes, another instance takes the lease over, as when
     // this one failed to renew it in time.
     let conversation = visitor.conversation_id;

@@ -376,9 +376,7 @@ async fn a_reconnect_in_the_middle_of_a_streamed_answer_loses_nothing(pool: PgPo
         })
         .await;
     // The answer starts streaming; the connection drops.
-    visitor
-        .until(|m| matches!(m, ServerMsg::AiToken { .. }).then_some(()))
-        .await;
+    visitor.until_the_ai_writes().await;
     drop(visitor);
 
     let mut back = app.visitor(Some(&token), question_seq).await;
@@ -490,9 +488,7 @@ async fn a_message_sent_while_the_ai_is_answering_is_not_lost(pool: PgPool) {
     let app = TestApp::spawn_trained(pool.clone()).await;
     let mut visitor = app.visitor(None, 0).await;
     visitor.ask("how long do refunds take?").await;
-    visitor
-        .until(|m| matches!(m, ServerMsg::AiToken { .. }).then_some(()))
-        .await;
+    visitor.until_the_ai_writes().await;
     visitor.ask("Do you ship to the United States?").await;
     let (second, _) = visitor
         .until(|m| match m {

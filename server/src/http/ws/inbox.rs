@@ -14,7 +14,8 @@ use futures::StreamExt;
 use serde::Deserialize;
 use uuid::Uuid;
 
-use super::feed::{self, Audience, Feed};
+use super::feed::{Audience, Feed};
+use super::session::{converse, Participant};
 use super::{
     acknowledge, configure, decode, log_end, refuse, send, Frame, Heartbeat, Sink, SocketError,
 };
@@ -92,6 +93,46 @@ async fn still_signed_in(engines: &Engines, token: &str) -> Result<bool, SocketE
     Ok(auth::session_agent(&engines.pool, token).await?.is_some())
 }
 
+/// An agent on a conversation's socket.
+struct AgentClient {
+    agent: Agent,
+    me: Party,
+    /// The session, checked on every heartbeat.
+    token: String,
+    conversation_id: Uuid,
+}
+
+impl Participant for AgentClient {
+    async fn act(
+        &self,
+        engines: &Engines,
+        sink: &mut Sink,
+        msg: ClientMsg,
+    ) -> Result<(), SocketError> {
+        act(
+            engines,
+            &self.agent,
+            &self.me,
+            self.conversation_id,
+            sink,
+            msg,
+        )
+        .await
+    }
+
+    async fn still_allowed(&self, engines: &Engines) -> Result<bool, SocketError> {
+        still_signed_in(engines, &self.token).await
+    }
+
+    fn party(&self) -> &Party {
+        &self.me
+    }
+
+    fn workspace_id(&self) -> Uuid {
+        self.agent.workspace_id
+    }
+}
+
 /// One conversation: its feed, and the agent's actions on it.
 async fn conversation(
     socket: WebSocket,
@@ -101,62 +142,28 @@ async fn conversation(
     conversation_id: Uuid,
     after: Option<i64>,
 ) -> Result<(), SocketError> {
-    let (mut sink, mut stream) = socket.split();
-    let me = Party::Agent {
-        account_id: agent.account_id,
-        name: agent.name.clone(),
+    let (sink, stream) = socket.split();
+    let client = AgentClient {
+        me: Party::Agent {
+            account_id: agent.account_id,
+            name: agent.name.clone(),
+        },
+        agent: Agent {
+            account_id: agent.account_id,
+            name: agent.name,
+            workspace_id: agent.workspace_id,
+        },
+        token,
+        conversation_id,
     };
-    let actor = Agent {
-        account_id: agent.account_id,
-        name: agent.name.clone(),
-        workspace_id: agent.workspace_id,
-    };
-    let mut wakes = engines.hub.conversation(conversation_id);
-    let mut feed = Feed::new(
+    let wakes = engines.hub.conversation(conversation_id);
+    let feed = Feed::new(
         conversation_id,
         Audience::Team,
-        me.clone(),
+        client.me.clone(),
         after.unwrap_or(0),
     );
-    Box::pin(feed.everything(&mut sink, &engines.pool)).await?;
-    let mut heartbeat = Heartbeat::new(engines.live);
-    let ended = loop {
-        let typing_lapses = feed.typing_lapses();
-        tokio::select! {
-            frame = stream.next() => {
-                heartbeat.heard();
-                match decode(frame) {
-                    Frame::Msg(msg) => Box::pin(act(&engines, &actor, &me, conversation_id, &mut sink, msg)).await?,
-                    Frame::Malformed(why) => refuse(&mut sink, why, None).await?,
-                    Frame::Nothing => {}
-                    Frame::Closed => break Ok(()),
-                }
-            }
-            signal = wakes.recv() => match signal {
-                Signal::Changed { change, .. } => Box::pin(feed.on(change, &mut sink, &engines.pool)).await?,
-                Signal::Resync => Box::pin(feed.everything(&mut sink, &engines.pool)).await?,
-            },
-            _ = feed::until(typing_lapses) => Box::pin(feed.typing(&mut sink, &engines.pool)).await?,
-            _ = heartbeat.tick() => {
-                if !Box::pin(still_signed_in(&engines, &token)).await? {
-                    break Ok(());
-                }
-                if let Err(err) = heartbeat.beat(&mut sink).await {
-                    break Err(err);
-                }
-            }
-        }
-    };
-    // An agent who closes the conversation is no longer typing in it.
-    Box::pin(store::set_typing(
-        &engines.pool,
-        agent.workspace_id,
-        conversation_id,
-        &me,
-        false,
-    ))
-    .await?;
-    ended
+    converse(sink, stream, &engines, wakes, feed, &client).await
 }
 
 /// Does what the agent asked in a conversation.

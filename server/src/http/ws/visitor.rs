@@ -10,11 +10,9 @@ use futures::StreamExt;
 use serde::Deserialize;
 use uuid::Uuid;
 
-use super::feed::{self, Audience, Feed};
-use super::{
-    acknowledge, configure, decode, log_end, refuse, send, Frame, Heartbeat, Sink, SocketError,
-};
-use crate::thread::hub::Signal;
+use super::feed::{Audience, Feed};
+use super::session::{converse, Participant};
+use super::{acknowledge, configure, log_end, refuse, send, Sink, SocketError};
 use crate::thread::store::{self, Party};
 use crate::thread::{actions, turn};
 use crate::{auth, Engines};
@@ -150,7 +148,7 @@ async fn session(
     visitor: Option<Visitor>,
     after: Option<i64>,
 ) -> Result<(), SocketError> {
-    let (mut sink, mut stream) = socket.split();
+    let (mut sink, stream) = socket.split();
     let Some(visitor) = visitor else {
         refuse(
             &mut sink,
@@ -164,7 +162,7 @@ async fn session(
     tracing::debug!(conversation.id = %conversation_id, "visitor connected");
 
     // Subscribe before reading the backlog: nothing falls between the two.
-    let mut wakes = engines.hub.conversation(conversation_id);
+    let wakes = engines.hub.conversation(conversation_id);
     send(
         &mut sink,
         &ServerMsg::Welcome {
@@ -178,44 +176,31 @@ async fn session(
         true => after.unwrap_or(0),
         false => 0,
     };
-    let mut feed = Feed::new(conversation_id, Audience::Visitor, Party::Visitor, after);
-    Box::pin(feed.everything(&mut sink, &engines.pool)).await?;
+    let feed = Feed::new(conversation_id, Audience::Visitor, Party::Visitor, after);
+    converse(sink, stream, &engines, wakes, feed, &visitor).await
+}
 
-    let mut heartbeat = Heartbeat::new(engines.live);
-    let ended = loop {
-        let typing_lapses = feed.typing_lapses();
-        tokio::select! {
-            frame = stream.next() => {
-                heartbeat.heard();
-                match decode(frame) {
-                    Frame::Msg(msg) => Box::pin(handle(&engines, &visitor, &mut sink, msg)).await?,
-                    Frame::Malformed(why) => refuse(&mut sink, why, None).await?,
-                    Frame::Nothing => {}
-                    Frame::Closed => break Ok(()),
-                }
-            }
-            signal = wakes.recv() => match signal {
-                Signal::Changed { change, .. } => Box::pin(feed.on(change, &mut sink, &engines.pool)).await?,
-                Signal::Resync => Box::pin(feed.everything(&mut sink, &engines.pool)).await?,
-            },
-            _ = feed::until(typing_lapses) => Box::pin(feed.typing(&mut sink, &engines.pool)).await?,
-            _ = heartbeat.tick() => {
-                if let Err(err) = heartbeat.beat(&mut sink).await {
-                    break Err(err);
-                }
-            }
-        }
-    };
-    // A visitor who leaves mid-sentence is no longer typing.
-    Box::pin(store::set_typing(
-        &engines.pool,
-        visitor.workspace_id,
-        conversation_id,
-        &Party::Visitor,
-        false,
-    ))
-    .await?;
-    ended
+impl Participant for Visitor {
+    async fn act(
+        &self,
+        engines: &Engines,
+        sink: &mut Sink,
+        msg: ClientMsg,
+    ) -> Result<(), SocketError> {
+        handle(engines, self, sink, msg).await
+    }
+
+    async fn still_allowed(&self, _: &Engines) -> Result<bool, SocketError> {
+        Ok(true)
+    }
+
+    fn party(&self) -> &Party {
+        &Party::Visitor
+    }
+
+    fn workspace_id(&self) -> Uuid {
+        self.workspace_id
+    }
 }
 
 /// Does what the visitor asked; answers with an acknowledgement or an error.
