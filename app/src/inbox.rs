@@ -11,7 +11,7 @@ use uuid::Uuid;
 use crate::auth::{me, Logout};
 use crate::error::DeskError;
 use crate::live::{use_live, TypingNotifier};
-use crate::thread::{current_status, typing_line, ThreadState, ThreadView, Viewer};
+use crate::thread::{current_status, ThreadState, ThreadTail, ThreadView, Viewer};
 use crate::types::{
     ClientMsg, ConversationStatus, ConversationSummary, ConversationView, EventBody, HandoffReason,
     MessageBody, Queue, QueueCounts, ServerMsg,
@@ -505,19 +505,7 @@ fn ConversationDetail(view: ConversationView) -> impl IntoView {
                 <Show when=reply_seen>
                     <p class="visitor-seen mt-1 text-right text-[11px] text-slate-500">"Seen by the visitor"</p>
                 </Show>
-                <For each=move || state.outgoing.get() key=|m| m.client_id let(m)>
-                    <div class="mt-2 flex justify-end opacity-60" data-kind="pending">
-                        <div class="max-w-[85%] rounded-2xl px-3 py-2 text-sm"
-                            class=("bg-emerald-600", !m.note) class=("text-white", !m.note)
-                            class=("bg-yellow-50", m.note) class=("ring-1", m.note) class=("ring-yellow-300", m.note)>
-                            <p class="whitespace-pre-wrap break-words">{m.text}</p>
-                            <p class="mt-1 text-[10px]">"Sending…"</p>
-                        </div>
-                    </div>
-                </For>
-                {move || state.typists.with(|t| typing_line(t)).map(|line| view! {
-                    <p class="typing mt-2 text-xs italic text-slate-500" aria-live="polite">{line}</p>
-                })}
+                <ThreadTail state=state viewer=Viewer::Agent/>
             </div>
             <form class="border-t border-slate-200 bg-white p-4" on:submit=move |ev| { ev.prevent_default(); send(noting.get_untracked()); }>
                 <div class="mb-2 flex gap-1 text-xs font-semibold" role="tablist" aria-label="Write">

@@ -456,6 +456,29 @@ pub fn EventItem(event: ThreadEvent, viewer: Viewer) -> impl IntoView {
     }
 }
 
+/// What follows the thread: the page's messages not stored yet, and who
+/// else is typing.
+#[component]
+pub fn ThreadTail(state: ThreadState, viewer: Viewer) -> impl IntoView {
+    let agent = viewer == Viewer::Agent;
+    view! {
+        <For each=move || state.outgoing.get() key=|m| m.client_id let(m)>
+            <div class="mt-2 flex justify-end opacity-60" data-kind="pending">
+                <div class="max-w-[85%] rounded-2xl px-3 py-2 text-sm"
+                    class=("bg-[var(--brand)]", !agent) class=("bg-emerald-600", agent && !m.note)
+                    class=("text-white", !m.note)
+                    class=("bg-yellow-50", m.note) class=("ring-1", m.note) class=("ring-yellow-300", m.note)>
+                    <p class="whitespace-pre-wrap break-words">{m.text}</p>
+                    <p class="mt-1 text-[10px]">"Sending…"</p>
+                </div>
+            </div>
+        </For>
+        {move || state.typists.with(|t| typing_line(t)).map(|line| view! {
+            <p class="typing mt-2 text-xs italic text-slate-500" aria-live="polite">{line}</p>
+        })}
+    }
+}
+
 /// The whole thread plus the answer being streamed.
 #[component]
 pub fn ThreadView(state: ThreadState, viewer: Viewer) -> impl IntoView {

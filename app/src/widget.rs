@@ -7,7 +7,7 @@ use uuid::Uuid;
 
 use crate::error::DeskError;
 use crate::live::{self, use_live};
-use crate::thread::{typing_line, ThreadState, ThreadView, Viewer};
+use crate::thread::{ThreadState, ThreadTail, ThreadView, Viewer};
 use crate::types::{ClientMsg, ConversationStatus, MessageBody, ServerMsg};
 
 /// What the widget shows before any conversation: the workspace's own texts.
@@ -240,17 +240,7 @@ fn Chat(settings: WidgetSettings, page: String) -> impl IntoView {
                     </div>
                 </div>
                 <ThreadView state=state viewer=Viewer::Visitor/>
-                <For each=move || state.outgoing.get() key=|m| m.client_id let(m)>
-                    <div class="mt-2 flex justify-end opacity-60" data-kind="pending">
-                        <div class="max-w-[85%] rounded-2xl bg-[var(--brand)] px-3 py-2 text-sm text-white">
-                            <p class="whitespace-pre-wrap break-words">{m.text}</p>
-                            <p class="mt-1 text-[10px]">"Sending…"</p>
-                        </div>
-                    </div>
-                </For>
-                {move || state.typists.with(|t| typing_line(t)).map(|line| view! {
-                    <p class="typing mt-2 text-xs italic text-slate-500" aria-live="polite">{line}</p>
-                })}
+                <ThreadTail state=state viewer=Viewer::Visitor/>
             </div>
             {move || notice.get().map(|n| view! {
                 <p class="px-4 py-1 text-xs text-red-700" role="alert">{n}</p>
