@@ -4,11 +4,13 @@
 # model, then the Playwright end-to-end specs in real Chromium.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+started=$SECONDS
+say() { echo "[test] $* (at $(( (SECONDS - started) / 60 )) min $(( (SECONDS - started) % 60 )) s)"; }
 scripts/setup.sh test
 scripts/db.sh
 export DATABASE_URL="${DATABASE_URL:-$(scripts/db.sh --url)}"
 
-echo "[test] format and lints"
+say "format and lints"
 cargo fmt --all --check
 cargo clippy --locked -p app -p server --all-targets -- -D warnings
 cargo clippy --locked -p frontend --target wasm32-unknown-unknown -- -D warnings
@@ -16,12 +18,14 @@ cargo clippy --locked -p frontend --target wasm32-unknown-unknown -- -D warnings
 # One invocation for both crates: `app` gets `ssr` from `server`, and the
 # dependencies are built once with one feature set. The fault run (two
 # instances, a SIGKILL, a PostgreSQL restart) goes last, printing its counts.
-echo "[test] app (ssr) and server"
+say "app (ssr) and server"
 cargo test --locked -p app -p server -- --skip fault_run
-echo "[test] the live thread's fault run"
+say "the live thread's fault run"
 cargo test --locked -p server --test fault -- --nocapture
 
+say "the UI and the debug server"
 scripts/build.sh debug
-echo "[test] end-to-end (Playwright, Chromium)"
+say "end-to-end (Playwright, Chromium)"
 cd end2end
 ../node_modules/.bin/playwright test
+say "all passed"

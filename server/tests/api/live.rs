@@ -222,6 +222,9 @@ async fn an_agent_claiming_while_the_ai_writes_stops_it_and_nothing_half_said_is
 ) {
     let app = TestApp::spawn_trained(pool.clone()).await;
     let mut visitor = app.visitor(None, 0).await;
+    // The agent is there first (signing in takes a while), watching.
+    let session = app.session().await;
+    let mut agent = app.agent_socket(&session, visitor.conversation_id, 0).await;
     visitor.ask("how long do refunds take?").await;
     let question = visitor.next_event().await.seq;
     let (first, _) = visitor
@@ -231,11 +234,6 @@ async fn an_agent_claiming_while_the_ai_writes_stops_it_and_nothing_half_said_is
         })
         .await;
     assert_eq!(first, 0, "a draft starts at offset 0");
-
-    let session = app.session().await;
-    let mut agent = app
-        .agent_socket(&session, visitor.conversation_id, question)
-        .await;
     let claimed = agent.act(claim()).await.unwrap().unwrap();
 
     // The visitor sees the agent join and the draft go; nothing more from the AI.
