@@ -1,5 +1,5 @@
 # The two commands: `make run` and `make test`. Both set up whatever is missing.
-.PHONY: run test setup db db-stop build lint bench bench-live eval clean-data
+.PHONY: run test setup db db-stop build lint bench bench-live bench-widget eval clean-data
 
 run:
 	scripts/run.sh
@@ -32,6 +32,10 @@ bench: build db
 # The live thread's load bench alone: idle sockets, fan-out latency, memory.
 bench-live: build db
 	DATABASE_URL="$${DATABASE_URL:-$$(scripts/db.sh --url)}" target/release/tandem-load
+
+# The widget alone: transfer sizes and times on a third-party page.
+bench-widget: build db
+	scripts/widget-bench.sh
 
 # The answer engine's figures on ../shared/eval (tune and report sets).
 eval: build db

@@ -43,7 +43,7 @@ export default defineConfig({
       env: { E2E_ADMIN_PASSWORD: adminPassword },
     },
     {
-      command: `node fixtures/site-server.mjs ${sitePort} 1500`,
+      command: `node fixtures/site-server.mjs ${sitePort} 1500 ${port}`,
       url: `http://127.0.0.1:${sitePort}/robots.txt`,
       timeout: 30_000,
       reuseExistingServer: false,

@@ -26,3 +26,5 @@ target/release/tandem bench
 node scripts/sizes.mjs
 say "live thread: sockets, fan-out latency, memory (tandem-load)"
 target/release/tandem-load
+say "the widget on a third-party page: transfer sizes and times (headless Chromium)"
+scripts/widget-bench.sh

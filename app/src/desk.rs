@@ -8,6 +8,7 @@ use uuid::Uuid;
 use crate::error::DeskError;
 use crate::knowledge::{NewWebsite, SnippetView, SourceDetail, SourceView};
 use crate::types::policy::{Policy, Replay};
+use crate::types::widget::{Expectation, Identity, WidgetAdmin, WidgetLook};
 use crate::types::{AgentProfile, ConversationSummary, ConversationView, Queue};
 use crate::widget::WidgetSettings;
 
@@ -32,7 +33,24 @@ pub trait SupportDesk: Send + Sync + 'static {
     ) -> Result<Vec<ConversationSummary>, DeskError>;
     async fn conversation(&self, agent: &SignedIn, id: Uuid)
         -> Result<ConversationView, DeskError>;
-    async fn widget_settings(&self, workspace_slug: &str) -> Result<WidgetSettings, DeskError>;
+    /// The chat frame's settings, if `host` may embed it and `identity`
+    /// (if any) is signed with the workspace's secret. `tandem_host` is the
+    /// request's `Host` (Tandem's own pages may always embed it).
+    async fn widget_settings(
+        &self,
+        workspace_slug: &str,
+        host: Option<String>,
+        tandem_host: Option<String>,
+        identity: Option<Identity>,
+        accept_language: Option<String>,
+    ) -> Result<WidgetSettings, DeskError>;
+    /// What a visitor waiting for a person is told.
+    async fn expectation(&self, workspace_slug: &str) -> Result<Expectation, DeskError>;
+
+    // The widget's settings (admins only).
+    async fn widget_admin(&self, admin: &SignedIn) -> Result<WidgetAdmin, DeskError>;
+    async fn save_widget(&self, admin: &SignedIn, look: WidgetLook) -> Result<(), DeskError>;
+    async fn rotate_identity_secret(&self, admin: &SignedIn) -> Result<String, DeskError>;
 
     // Knowledge (admins only; the server functions check the role).
     async fn sources(&self, admin: &SignedIn) -> Result<Vec<SourceView>, DeskError>;

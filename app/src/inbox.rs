@@ -167,6 +167,7 @@ fn Inbox(workspace_name: String, agent_name: String, me: Uuid, is_admin: bool) -
                     {is_admin.then(|| view! {
                         <A href="/admin/knowledge" attr:class="text-slate-300 hover:text-white">"Knowledge"</A>
                         <A href="/admin/policy" attr:class="text-slate-300 hover:text-white">"Handoff policy"</A>
+                        <A href="/admin/widget" attr:class="text-slate-300 hover:text-white">"Widget"</A>
                     })}
                     <span class="live-status flex items-center gap-1">
                         <span class="inline-block h-2 w-2 rounded-full"
@@ -258,6 +259,12 @@ fn ConversationRow(
                         class=("text-slate-500", status != ConversationStatus::WaitingHuman)>{status.label()}</span>
                     {badge.map(|b| view! { <span class="rounded bg-amber-100 px-1.5 text-[11px] text-amber-900">{b}</span> })}
                 </div>
+                {summary.visitor.map(|who| view! {
+                    <p class="visitor mt-1 truncate text-xs font-medium text-slate-700">
+                        {who}
+                        {summary.verified.then(|| view! { <span class="ml-1 rounded bg-emerald-100 px-1 text-[10px] text-emerald-800" title="Signed in on your site">"verified"</span> })}
+                    </p>
+                })}
                 <p class="mt-1 truncate text-sm text-slate-800">{summary.last_message}</p>
                 <p class="mt-0.5 text-xs text-slate-500">
                     {waiting}
@@ -566,6 +573,8 @@ mod tests {
             assignee_name: None,
             escalated_at: Some(at),
             updated_at: at,
+            visitor: None,
+            verified: false,
         }
     }
 

@@ -14,6 +14,7 @@ pub mod knowledge;
 pub mod live;
 pub mod markdown;
 pub mod policy;
+pub mod setup;
 pub mod thread;
 pub mod types;
 pub mod widget;
@@ -42,6 +43,29 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
     }
 }
 
+/// The chat frame's document (`/widget`). It hydrates with its own, smaller
+/// bundle (`/pkg/widget.js`, built from `frontend` with the `widget`
+/// feature), which holds the chat and nothing of the inbox or admin pages.
+pub fn widget_shell(options: LeptosOptions) -> impl IntoView {
+    let mut options = options;
+    options.output_name = "widget".into();
+    view! {
+        <!DOCTYPE html>
+        <html lang="en">
+            <head>
+                <meta charset="utf-8"/>
+                <meta name="viewport" content="width=device-width, initial-scale=1"/>
+                <title>"Support chat"</title>
+                <link rel="stylesheet" href="/pkg/tandem.css"/>
+                <HydrationScripts options/>
+            </head>
+            <body>
+                <widget::WidgetApp/>
+            </body>
+        </html>
+    }
+}
+
 #[component]
 pub fn App() -> impl IntoView {
     provide_meta_context();
@@ -52,10 +76,10 @@ pub fn App() -> impl IntoView {
             <Routes fallback=|| view! { <NotFound/> }>
                 <Route path=path!("/") view=Home/>
                 <Route path=path!("/login") view=auth::LoginPage/>
-                <Route path=path!("/widget") view=widget::WidgetPage/>
                 <Route path=path!("/admin/knowledge") view=knowledge::KnowledgePage/>
                 <Route path=path!("/admin/knowledge/:id") view=knowledge::SourcePage/>
                 <Route path=path!("/admin/policy") view=policy::PolicyPage/>
+                <Route path=path!("/admin/widget") view=setup::WidgetSetupPage/>
                 <ParentRoute path=path!("/inbox") view=inbox::InboxLayout>
                     <Route path=path!("") view=inbox::NoConversation/>
                     <Route path=path!(":id") view=inbox::ConversationPane/>

@@ -281,9 +281,15 @@ mod browser {
         };
         let on_close = {
             let conn = conn.clone();
-            Closure::<dyn FnMut()>::new(move || {
+            Closure::<dyn FnMut(web_sys::CloseEvent)>::new(move |event: web_sys::CloseEvent| {
                 conn.connected.set(false);
                 conn.socket.borrow_mut().take();
+                // A server that will never serve this client (it said why
+                // before closing): no reconnecting.
+                if event.code() == crate::types::CLOSE_REFUSED {
+                    conn.closed.set(true);
+                    return;
+                }
                 // A connection that lasted is a success: the next attempt is
                 // quick. One dropped at once (a server that cannot serve yet)
                 // counts as a failure, so clients back off instead of spinning.
@@ -431,12 +437,50 @@ pub fn scroll_to_bottom(node: NodeRef<leptos::html::Div>) {
     let _ = node;
 }
 
-/// Asks the page embedding the widget (widget.js) to close the chat frame.
-pub fn close_widget() {
+/// Tells the page embedding the widget (widget.js) something:
+/// `{tandem: kind, count}`. `target` is that page's origin when known.
+pub fn tell_parent(kind: &str, count: Option<u32>, target: &str) {
     #[cfg(feature = "hydrate")]
     if let Ok(Some(parent)) = window().parent() {
         let message = js_sys::Object::new();
-        let _ = js_sys::Reflect::set(&message, &"tandem".into(), &"close".into());
-        let _ = parent.post_message(&message, "*");
+        let _ = js_sys::Reflect::set(&message, &"tandem".into(), &kind.into());
+        if let Some(count) = count {
+            let _ = js_sys::Reflect::set(&message, &"count".into(), &count.into());
+        }
+        let target = if target.is_empty() { "*" } else { target };
+        let _ = parent.post_message(&message, target);
     }
+    #[cfg(not(feature = "hydrate"))]
+    let _ = (kind, count, target);
+}
+
+/// Calls `on_visible` when the embedding page shows or hides the chat
+/// (`{tandem: "visible", open: bool}` from widget.js).
+pub fn on_parent_visibility(on_visible: impl Fn(bool) + 'static) {
+    #[cfg(feature = "hydrate")]
+    {
+        let handle = window_event_listener(leptos::ev::message, move |event| {
+            let from_parent = match (event.source(), window().parent()) {
+                (Some(source), Ok(Some(parent))) => {
+                    source.loose_eq(&wasm_bindgen::JsValue::from(parent))
+                }
+                _ => false,
+            };
+            if !from_parent {
+                return;
+            }
+            let data = event.data();
+            let kind = js_sys::Reflect::get(&data, &"tandem".into()).ok();
+            if kind.and_then(|k| k.as_string()).as_deref() == Some("visible") {
+                let open = js_sys::Reflect::get(&data, &"open".into())
+                    .ok()
+                    .and_then(|o| o.as_bool())
+                    .unwrap_or(true);
+                on_visible(open);
+            }
+        });
+        on_cleanup(move || handle.remove());
+    }
+    #[cfg(not(feature = "hydrate"))]
+    let _ = on_visible;
 }

@@ -938,6 +938,7 @@ fn default_hours() -> SupportHours {
             None,
             None,
         ],
+        holidays: Vec::new(),
     }
 }
 
@@ -991,6 +992,54 @@ fn HoursFields(policy: RwSignal<Policy>) -> impl IntoView {
         <ul class="flex flex-col gap-1" aria-label="Opening hours">
             {(0..DAYS.len()).map(|day| view! { <DayRow policy=policy day=day/> }).collect::<Vec<_>>()}
         </ul>
+        <HolidayField policy=policy/>
+    }
+}
+
+/// Whole days the team is closed, one `YYYY-MM-DD` per line.
+#[component]
+fn HolidayField(policy: RwSignal<Policy>) -> impl IntoView {
+    let text = RwSignal::new(policy.with_untracked(|p| {
+        p.support_hours
+            .as_ref()
+            .map(|h| {
+                h.holidays
+                    .iter()
+                    .map(|d| d.to_string())
+                    .collect::<Vec<_>>()
+                    .join("\n")
+            })
+            .unwrap_or_default()
+    }));
+    let unreadable = Memo::new(move |_| {
+        text.with(|t| {
+            t.lines()
+                .map(str::trim)
+                .filter(|l| !l.is_empty() && l.parse::<chrono::NaiveDate>().is_err())
+                .map(str::to_owned)
+                .collect::<Vec<_>>()
+        })
+    });
+    view! {
+        <div class="flex flex-col gap-1">
+            <label for="holidays" class=LABEL>"Holidays (closed all day; one date per line, like 2026-12-24)"</label>
+            <textarea id="holidays" rows="3" class=INPUT
+                prop:value=move || text.get()
+                on:input=move |ev| {
+                    let typed = event_target_value(&ev);
+                    let mut days: Vec<chrono::NaiveDate> =
+                        typed.lines().filter_map(|l| l.trim().parse().ok()).collect();
+                    days.sort();
+                    days.dedup();
+                    text.set(typed);
+                    edit_hours(policy, move |h| h.holidays = days);
+                }></textarea>
+            {move || (!unreadable.with(Vec::is_empty)).then(|| view! {
+                <p class="text-sm text-red-700" role="alert">
+                    {move || format!("Not a date (ignored): {}", unreadable.get().join(", "))}
+                </p>
+            })}
+        </div>
     }
 }
 

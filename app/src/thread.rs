@@ -6,9 +6,59 @@ use leptos::prelude::*;
 use uuid::Uuid;
 
 use crate::markdown::{self, Block, Inline};
+use crate::types::widget::{Language, Texts};
 use crate::types::{
     Citation, ConversationStatus, Decision, EventBody, HandoffReason, ThreadEvent, Typist,
 };
+
+/// The visitor's language, which the widget provides; English elsewhere.
+#[derive(Clone, Copy, Debug)]
+pub struct VisitorTexts(pub &'static Texts);
+
+fn visitor_texts() -> &'static Texts {
+    use_context::<VisitorTexts>().map_or(Language::En.texts(), |t| t.0)
+}
+
+/// The visitor's thumbs up/down on AI answers, which the widget provides.
+#[derive(Clone, Copy)]
+pub struct Ratings {
+    /// Answer seq → helpful.
+    pub rated: RwSignal<std::collections::HashMap<i64, bool>>,
+    pub rate: Callback<(i64, bool)>,
+}
+
+/// A person's initials on a colour of their own (the same name, the same colour).
+#[component]
+pub fn Avatar(name: String, #[prop(optional)] large: bool) -> impl IntoView {
+    const COLOURS: [&str; 6] = [
+        "bg-emerald-600",
+        "bg-sky-600",
+        "bg-violet-600",
+        "bg-rose-600",
+        "bg-teal-600",
+        "bg-indigo-600",
+    ];
+    let initials: String = name
+        .split_whitespace()
+        .filter_map(|w| w.chars().next())
+        .filter(|c| c.is_alphanumeric())
+        .take(2)
+        .flat_map(char::to_uppercase)
+        .collect();
+    let hash = name
+        .bytes()
+        .fold(7u32, |h, b| h.wrapping_mul(31).wrapping_add(b as u32));
+    let colour = COLOURS[hash as usize % COLOURS.len()];
+    let size = if large {
+        "h-8 w-8 text-xs"
+    } else {
+        "h-6 w-6 text-[10px]"
+    };
+    view! {
+        <span class=format!("avatar inline-flex shrink-0 select-none items-center justify-center rounded-full font-semibold text-white {size} {colour}")
+            aria-hidden="true">{initials}</span>
+    }
+}
 
 /// A message this page sent that is not in the thread yet.
 #[derive(Clone, Debug, PartialEq)]
@@ -185,6 +235,46 @@ pub fn typing_line(typists: &[Typist]) -> Option<String> {
     }
 }
 
+/// What a visitor sees while the team types: "Dana is typing…".
+fn visitor_typing_line(typists: &[Typist]) -> Option<String> {
+    let texts = visitor_texts();
+    typists.iter().find_map(|t| match t {
+        Typist::Agent { name, .. } => Some(texts.is_typing.replace("{name}", name)),
+        Typist::Visitor => None,
+    })
+}
+
+/// Thumbs up and down under an AI answer; the visitor's choice shows pressed.
+#[component]
+fn Thumbs(seq: i64, ratings: Ratings) -> impl IntoView {
+    let texts = visitor_texts();
+    let rated = move || ratings.rated.with(|r| r.get(&seq).copied());
+    let button = move |helpful: bool| {
+        let (label, path) = if helpful {
+            (texts.helpful, "M7 10v9H4v-9h3zm2 9h7.5a2 2 0 0 0 2-1.6l1.2-6A2 2 0 0 0 17.7 9H13l.7-3.4a1.5 1.5 0 0 0-2.8-1L9 9.5V19z")
+        } else {
+            (texts.not_helpful, "M7 14V5H4v9h3zm2-9h7.5a2 2 0 0 1 2 1.6l1.2 6a2 2 0 0 1-2 2.4H13l.7 3.4a1.5 1.5 0 0 1-2.8 1L9 14.5V5z")
+        };
+        view! {
+            <button type="button" class="thumb rounded-full p-1 text-slate-500 hover:bg-slate-200 hover:text-slate-800 aria-pressed:bg-[var(--brand)] aria-pressed:text-white"
+                aria-label=label title=label
+                aria-pressed=move || (rated() == Some(helpful)).to_string()
+                on:click=move |_| ratings.rate.run((seq, helpful))>
+                <svg aria-hidden="true" viewBox="0 0 24 24" class="h-4 w-4" fill="currentColor"><path d=path/></svg>
+            </button>
+        }
+    };
+    view! {
+        <div class="thumbs mt-1 flex items-center gap-1" role="group" aria-label=texts.rate_prompt>
+            {button(true)}
+            {button(false)}
+            {move || rated().is_some().then(|| view! {
+                <span class="text-[11px] text-slate-500" role="status">{texts.thanks_feedback}</span>
+            })}
+        </div>
+    }
+}
+
 /// Inserts `event` in `seq` order unless an event with its `seq` is present.
 pub fn merge(events: &mut Vec<ThreadEvent>, event: ThreadEvent) {
     match events.binary_search_by_key(&event.seq, |e| e.seq) {
@@ -358,7 +448,7 @@ pub fn EventItem(event: ThreadEvent, viewer: Viewer) -> impl IntoView {
                         class=("bg-[var(--brand)]", mine) class=("text-white", mine)
                         class=("bg-white", !mine) class=("ring-1", !mine) class=("ring-slate-200", !mine)>
                         <p class="whitespace-pre-wrap break-words">{text}</p>
-                        <p class="mt-1 text-[10px] opacity-70">{if mine { "You" } else { "Visitor" }}" · "{time}</p>
+                        <p class="mt-1 text-[10px] opacity-70">{if mine { visitor_texts().you } else { "Visitor" }}" · "{time}</p>
                     </div>
                 </div>
             }
@@ -378,14 +468,23 @@ pub fn EventItem(event: ThreadEvent, viewer: Viewer) -> impl IntoView {
             });
             let cites = (!citations.is_empty())
                 .then(|| view! { <Citations citations=citations.clone() viewer=viewer/> });
+            let label = match viewer {
+                Viewer::Visitor => visitor_texts().ai_answer,
+                Viewer::Agent => "AI answer",
+            };
+            let thumbs = (viewer == Viewer::Visitor)
+                .then(use_context::<Ratings>)
+                .flatten()
+                .map(|ratings| view! { <Thumbs seq=event.seq ratings=ratings/> });
             view! {
                 <div class="flex" data-kind="ai_answer">
                     <div class="ai-answer max-w-[85%] rounded-2xl bg-slate-100 px-3 py-2 text-sm text-slate-900 shadow-sm">
                         <p class="mb-1 text-[10px] font-semibold uppercase tracking-wide text-slate-500">
-                            "AI answer · "{time}{confidence}
+                            {label}" · "{time}{confidence}
                         </p>
                         <MarkdownText text=text citations=citations/>
                         {cites}
+                        {thumbs}
                         {(viewer == Viewer::Agent).then(|| view! { <DecisionDetails decision=decision.clone()/> })}
                     </div>
                 </div>
@@ -394,14 +493,32 @@ pub fn EventItem(event: ThreadEvent, viewer: Viewer) -> impl IntoView {
         }
         EventBody::HumanReply { text, agent_name } => {
             let mine = viewer == Viewer::Agent;
+            let team = match viewer {
+                Viewer::Visitor => visitor_texts().team,
+                Viewer::Agent => "team",
+            };
+            let avatar = (!mine).then(|| view! { <Avatar name=agent_name.clone()/> });
             view! {
-                <div class="flex" class:justify-end=mine data-kind="human_reply">
+                <div class="flex items-end gap-1.5" class:justify-end=mine data-kind="human_reply">
+                    {avatar}
                     <div class="human-reply max-w-[85%] rounded-2xl px-3 py-2 text-sm shadow-sm"
                         class=("bg-emerald-600", mine) class=("text-white", mine)
                         class=("bg-emerald-50", !mine) class=("ring-1", !mine) class=("ring-emerald-200", !mine)>
-                        <p class="mb-1 text-[10px] font-semibold uppercase tracking-wide opacity-80">{agent_name}" · team · "{time}</p>
+                        <p class="mb-1 text-[10px] font-semibold uppercase tracking-wide opacity-80">{agent_name}" · "{team}" · "{time}</p>
                         <MarkdownText text=text citations=Vec::new()/>
                     </div>
+                </div>
+            }
+            .into_any()
+        }
+        EventBody::EmailLeft { email } => {
+            let line = match viewer {
+                Viewer::Visitor => visitor_texts().email_left.replace("{email}", &email),
+                Viewer::Agent => format!("The visitor left their email for follow-up: {email}"),
+            };
+            view! {
+                <div class="status-line email-left my-1 text-center text-xs text-slate-500" data-kind="email_left" role="status">
+                    <span class="inline-block rounded-full bg-sky-50 px-3 py-1 ring-1 ring-sky-200">{line}" · "{time}</span>
                 </div>
             }
             .into_any()
@@ -424,17 +541,18 @@ pub fn EventItem(event: ThreadEvent, viewer: Viewer) -> impl IntoView {
             let details = decision
                 .filter(|_| viewer == Viewer::Agent)
                 .map(|d| view! { <DecisionDetails decision=d/> });
+            let texts = visitor_texts();
             let line = match (viewer, status) {
                 (Viewer::Visitor, ConversationStatus::WaitingHuman) => match reason {
-                    Some(HandoffReason::LowConfidence { .. } | HandoffReason::NotGrounded | HandoffReason::GeneratorFailed { .. }) => "I could not find a reliable answer in our help centre, so I passed your question to the team: someone will reply here.".to_owned(),
-                    Some(HandoffReason::Sensitive { .. } | HandoffReason::Rule { .. }) => "This is something our team handles personally: someone will reply here.".to_owned(),
-                    _ => "You asked for a person: someone from the team will reply here. You can keep asking the AI meanwhile.".to_owned(),
+                    Some(HandoffReason::LowConfidence { .. } | HandoffReason::NotGrounded | HandoffReason::GeneratorFailed { .. }) => texts.handoff_unsure.to_owned(),
+                    Some(HandoffReason::Sensitive { .. } | HandoffReason::Rule { .. }) => texts.handoff_personal.to_owned(),
+                    _ => texts.handoff_asked.to_owned(),
                 },
                 (Viewer::Visitor, ConversationStatus::Open) => {
-                    format!("{} from the team joined the conversation.", agent_name.unwrap_or_else(|| "A person".into()))
+                    texts.joined.replace("{name}", &agent_name.unwrap_or_else(|| texts.team.into()))
                 }
-                (Viewer::Visitor, ConversationStatus::Resolved) => "The conversation was marked as resolved.".to_owned(),
-                (Viewer::Visitor, ConversationStatus::Ai) => "The AI assistant is back.".to_owned(),
+                (Viewer::Visitor, ConversationStatus::Resolved) => texts.resolved.to_owned(),
+                (Viewer::Visitor, ConversationStatus::Ai) => texts.ai_back.to_owned(),
                 (Viewer::Agent, ConversationStatus::WaitingHuman) => format!(
                     "Escalated to the team: {}",
                     reason.as_ref().map(|r| r.describe()).unwrap_or_else(|| "no reason recorded".into())
@@ -469,11 +587,11 @@ pub fn ThreadTail(state: ThreadState, viewer: Viewer) -> impl IntoView {
                     class=("text-white", !m.note)
                     class=("bg-yellow-50", m.note) class=("ring-1", m.note) class=("ring-yellow-300", m.note)>
                     <p class="whitespace-pre-wrap break-words">{m.text}</p>
-                    <p class="mt-1 text-[10px]">"Sending…"</p>
+                    <p class="mt-1 text-[10px]">{if agent { "Sending…" } else { visitor_texts().sending }}</p>
                 </div>
             </div>
         </For>
-        {move || state.typists.with(|t| typing_line(t)).map(|line| view! {
+        {move || state.typists.with(|t| if agent { typing_line(t) } else { visitor_typing_line(t) }).map(|line| view! {
             <p class="typing mt-2 text-xs italic text-slate-500" aria-live="polite">{line}</p>
         })}
     }
@@ -491,7 +609,12 @@ pub fn ThreadView(state: ThreadState, viewer: Viewer) -> impl IntoView {
                 state.draft.get().map(|(_, text)| view! {
                     <div class="flex" data-kind="ai_draft">
                         <div class="max-w-[85%] rounded-2xl bg-slate-100 px-3 py-2 text-sm text-slate-900 shadow-sm">
-                            <p class="mb-1 text-[10px] font-semibold uppercase tracking-wide text-slate-500">"AI answer · writing…"</p>
+                            <p class="mb-1 text-[10px] font-semibold uppercase tracking-wide text-slate-500">
+                                {match viewer {
+                                    Viewer::Visitor => format!("{} · {}", visitor_texts().ai_answer, visitor_texts().writing),
+                                    Viewer::Agent => "AI answer · writing…".to_owned(),
+                                }}
+                            </p>
                             <p class="whitespace-pre-wrap break-words">{text}</p>
                         </div>
                     </div>

@@ -1,6 +1,7 @@
 //! Types that cross the wire between the server, the widget and the inbox.
 
 pub mod policy;
+pub mod widget;
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -331,7 +332,9 @@ impl ThreadEvent {
                 *reason = reason.as_ref().map(HandoffReason::for_visitor);
             }
             EventBody::Note { .. } => return None,
-            EventBody::VisitorMessage { .. } | EventBody::HumanReply { .. } => {}
+            EventBody::VisitorMessage { .. }
+            | EventBody::HumanReply { .. }
+            | EventBody::EmailLeft { .. } => {}
         }
         Some(self)
     }
@@ -366,6 +369,10 @@ pub enum EventBody {
         /// The answer engine's decision, when it handed off.
         decision: Option<Decision>,
     },
+    /// The visitor left an email address for the team to follow up.
+    EmailLeft {
+        email: String,
+    },
 }
 
 impl EventBody {
@@ -376,6 +383,7 @@ impl EventBody {
             Self::HumanReply { .. } => "human_reply",
             Self::Note { .. } => "note",
             Self::StatusChange { .. } => "status_change",
+            Self::EmailLeft { .. } => "email_left",
         }
     }
 }
@@ -400,6 +408,13 @@ pub struct ConversationSummary {
     pub assignee_name: Option<String>,
     pub escalated_at: Option<DateTime<Utc>>,
     pub updated_at: DateTime<Utc>,
+    /// Who the visitor is, when known: the name or email their site vouched
+    /// for, or the email they left.
+    #[serde(default)]
+    pub visitor: Option<String>,
+    /// Whether the visitor's site vouched for them (a signed identity).
+    #[serde(default)]
+    pub verified: bool,
 }
 
 /// One conversation as an agent sees it.
@@ -470,6 +485,17 @@ pub enum ClientMsg {
     Seen {
         seq: i64,
     },
+    /// The visitor's thumbs up or down on an AI answer (its seq); a second
+    /// rating replaces the first.
+    Rate {
+        seq: i64,
+        helpful: bool,
+    },
+    /// The visitor's email, for the team to follow up when they are gone.
+    LeaveEmail {
+        client_id: Uuid,
+        email: String,
+    },
     Ping,
 }
 
@@ -482,8 +508,9 @@ impl ClientMsg {
             | Self::TalkToTeam { client_id }
             | Self::Claim { client_id }
             | Self::Resolve { client_id }
-            | Self::Reopen { client_id } => Some(*client_id),
-            Self::Typing { .. } | Self::Seen { .. } | Self::Ping => None,
+            | Self::Reopen { client_id }
+            | Self::LeaveEmail { client_id, .. } => Some(*client_id),
+            Self::Typing { .. } | Self::Seen { .. } | Self::Rate { .. } | Self::Ping => None,
         }
     }
 }
@@ -549,6 +576,12 @@ pub enum ServerMsg {
     /// Changes may have been missed (the server lost its database for a
     /// moment): the client fetches its lists again.
     Refresh,
+    /// The visitor's rating of an AI answer (sent on connect for each, and
+    /// after each `Rate`).
+    Rated {
+        seq: i64,
+        helpful: bool,
+    },
     /// A request from this client was refused; nothing else is affected.
     /// `client_id` names the refused message when it had one.
     Error {
@@ -558,6 +591,10 @@ pub enum ServerMsg {
     },
     Pong,
 }
+
+/// The close code of a socket the server will never serve (a site not
+/// allowed to embed the widget, a forged identity): clients do not reconnect.
+pub const CLOSE_REFUSED: u16 = 4403;
 
 /// The inbox's queues.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]

@@ -1,4 +1,8 @@
-//! The chat a visitor sees inside the widget's frame (`/widget?workspace=…`).
+//! The chat a visitor sees inside the widget's frame (`/widget?workspace=…`),
+//! in the workspace's (or the visitor's) language, with the embedding page's
+//! origin (`host`) and, for a site's signed-in user, a signed identity.
+
+use std::collections::HashMap;
 
 use leptos::prelude::*;
 use leptos_router::hooks::use_query_map;
@@ -7,21 +11,53 @@ use uuid::Uuid;
 
 use crate::error::DeskError;
 use crate::live::{self, use_live};
-use crate::thread::{ThreadState, ThreadTail, ThreadView, Viewer};
-use crate::types::{ClientMsg, ConversationStatus, MessageBody, ServerMsg};
+use crate::thread::{Avatar, Ratings, ThreadState, ThreadTail, ThreadView, Viewer, VisitorTexts};
+use crate::types::widget::{Expectation, Identity, Language, Texts};
+use crate::types::{ClientMsg, ConversationStatus, EventBody, MessageBody, ServerMsg};
 
-/// What the widget shows before any conversation: the workspace's own texts.
+/// What the chat shows before any conversation: the workspace's own texts.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct WidgetSettings {
     pub workspace_slug: String,
     pub workspace_name: String,
     pub greeting: String,
     pub brand_color: String,
+    pub language: Language,
 }
 
+/// The chat's settings, once the embedding site and the visitor's identity
+/// (if any) check out; else why the chat cannot open.
 #[server]
-pub async fn fetch_widget_settings(workspace: String) -> Result<WidgetSettings, DeskError> {
-    crate::desk::desk_only()?.widget_settings(&workspace).await
+pub async fn fetch_widget_settings(
+    workspace: String,
+    host: Option<String>,
+    user_id: Option<String>,
+    user_hash: Option<String>,
+) -> Result<WidgetSettings, DeskError> {
+    let headers: axum::http::HeaderMap = leptos_axum::extract().await.unwrap_or_default();
+    let header = |name: axum::http::HeaderName| {
+        headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned)
+    };
+    let accept_language = header(axum::http::header::ACCEPT_LANGUAGE);
+    let tandem_host = header(axum::http::header::HOST);
+    let identity = user_id.map(|user_id| Identity {
+        user_id,
+        user_hash: user_hash.unwrap_or_default(),
+        name: None,
+        email: None,
+    });
+    crate::desk::desk_only()?
+        .widget_settings(&workspace, host, tandem_host, identity, accept_language)
+        .await
+}
+
+/// What a visitor waiting for a person is told now.
+#[server]
+pub async fn fetch_expectation(workspace: String) -> Result<Expectation, DeskError> {
+    crate::desk::desk_only()?.expectation(&workspace).await
 }
 
 fn slug_only(text: &str) -> String {
@@ -51,31 +87,101 @@ fn percent_encode(text: &str) -> String {
         .collect()
 }
 
+/// What the frame's address says: the workspace, the page it is on, the
+/// page's origin, and the site's signed-in user (if `Tandem.identify` ran).
+#[derive(Clone, Debug, Default)]
+struct Embedding {
+    workspace: String,
+    page: String,
+    host: String,
+    identity: Option<Identity>,
+}
+
+impl Embedding {
+    /// The socket's query, less `after` and the token.
+    fn query(&self) -> String {
+        let mut query = format!("workspace={}", self.workspace);
+        for (key, value) in [("page", &self.page), ("host", &self.host)] {
+            if !value.is_empty() {
+                query.push_str(&format!("&{key}={}", percent_encode(value)));
+            }
+        }
+        if let Some(identity) = &self.identity {
+            query.push_str(&format!(
+                "&user_id={}&user_hash={}",
+                percent_encode(&identity.user_id),
+                percent_encode(&identity.user_hash)
+            ));
+            for (key, value) in [("name", &identity.name), ("email", &identity.email)] {
+                if let Some(value) = value {
+                    query.push_str(&format!("&{key}={}", percent_encode(value)));
+                }
+            }
+        }
+        query
+    }
+}
+
+fn bounded(text: Option<String>, max: usize) -> String {
+    text.unwrap_or_default().chars().take(max).collect()
+}
+
+/// The chat frame's whole UI, on its own (see [`crate::widget_shell`]).
+#[component]
+pub fn WidgetApp() -> impl IntoView {
+    use leptos_router::components::{Route, Router, Routes};
+    use leptos_router::path;
+    view! {
+        <Router>
+            <Routes fallback=|| view! { <p class="p-4 text-sm">"Not found"</p> }>
+                <Route path=path!("/widget") view=WidgetPage/>
+            </Routes>
+        </Router>
+    }
+}
+
 #[component]
 pub fn WidgetPage() -> impl IntoView {
     let query = use_query_map();
-    let workspace = slug_only(&query.read_untracked().get("workspace").unwrap_or_default());
-    // The page the widget is embedded on, for the handoff rules.
-    let page: String = query
-        .read_untracked()
-        .get("page")
-        .unwrap_or_default()
-        .chars()
-        .take(2000)
-        .collect();
+    let embedding = query.with_untracked(|q| {
+        let user_id = bounded(q.get("user_id"), 200);
+        Embedding {
+            workspace: slug_only(&q.get("workspace").unwrap_or_default()),
+            // The page the widget is on, for the handoff rules.
+            page: bounded(q.get("page"), 2000),
+            host: bounded(q.get("host"), 300),
+            identity: (!user_id.is_empty()).then(|| Identity {
+                user_id,
+                user_hash: bounded(q.get("user_hash"), 128),
+                name: q.get("name").map(|n| n.chars().take(100).collect()),
+                email: q.get("email").map(|e| e.chars().take(254).collect()),
+            }),
+        }
+    });
     let settings = Resource::new(move || (), {
-        let workspace = workspace.clone();
-        move |_| fetch_widget_settings(workspace.clone())
+        let e = embedding.clone();
+        move |_| {
+            fetch_widget_settings(
+                e.workspace.clone(),
+                (!e.host.is_empty()).then(|| e.host.clone()),
+                e.identity.as_ref().map(|i| i.user_id.clone()),
+                e.identity.as_ref().map(|i| i.user_hash.clone()),
+            )
+        }
     });
     view! {
-        <Suspense fallback=|| view! { <p class="p-4 text-sm text-slate-500">"Loading…"</p> }>
+        <Suspense fallback=|| view! { <p class="p-4 text-sm text-slate-500">"…"</p> }>
             {move || {
-                let page = page.clone();
+                let embedding = embedding.clone();
                 Suspend::new(async move {
                 match settings.await {
-                    Ok(settings) => view! { <Chat settings=settings page=page/> }.into_any(),
+                    Ok(settings) => view! { <Chat settings=settings embedding=embedding/> }.into_any(),
                     Err(err) => view! {
-                        <p class="p-4 text-sm text-red-700" role="alert">{err.to_string()}</p>
+                        <div class="widget-refused flex h-dvh flex-col items-center justify-center gap-2 bg-slate-50 p-6 text-center">
+                            <p class="text-sm text-red-700" role="alert">{err.to_string()}</p>
+                            <button type="button" class="rounded-full px-3 py-1 text-sm text-slate-600 ring-1 ring-slate-300 hover:bg-white"
+                                on:click=move |_| live::tell_parent("close", None, "")>"×"</button>
+                        </div>
                     }.into_any(),
                 }
             })}}
@@ -83,33 +189,69 @@ pub fn WidgetPage() -> impl IntoView {
     }
 }
 
+/// The agent who has the conversation, from its latest status change.
+fn joined_agent(state: &ThreadState) -> Option<String> {
+    state
+        .events
+        .with(|events| {
+            events.iter().rev().find_map(|e| match &e.body {
+                EventBody::StatusChange {
+                    status, agent_name, ..
+                } => Some(match status {
+                    ConversationStatus::Open => agent_name.clone(),
+                    _ => None,
+                }),
+                _ => None,
+            })
+        })
+        .flatten()
+}
+
+/// Messages from the team or the AI, after `seq`.
+fn replies_after(state: &ThreadState, seq: i64) -> u32 {
+    state.events.with(|events| {
+        events
+            .iter()
+            .filter(|e| e.seq > seq)
+            .filter(|e| {
+                matches!(
+                    e.body,
+                    EventBody::AiAnswer { .. } | EventBody::HumanReply { .. }
+                )
+            })
+            .count() as u32
+    })
+}
+
 #[component]
-fn Chat(settings: WidgetSettings, page: String) -> impl IntoView {
+fn Chat(settings: WidgetSettings, embedding: Embedding) -> impl IntoView {
+    let texts: &'static Texts = settings.language.texts();
+    provide_context(VisitorTexts(texts));
     let state = ThreadState::new(Vec::new());
     let connected = RwSignal::new(false);
     let conversation = RwSignal::new(None::<Uuid>);
     let notice = RwSignal::new(None::<String>);
     let text = RwSignal::new(String::new());
+    // Shown on the embedding page (widget.js says when it hides the chat).
+    let visible = RwSignal::new(true);
+    // Identified visitors are known by the site's signature, not a token.
     let token_key = format!("tandem.visitor.{}", settings.workspace_slug);
+    let identified = embedding.identity.is_some();
+    let host = StoredValue::new(embedding.host.clone());
 
     let path = {
-        let slug = settings.workspace_slug.clone();
         let key = token_key.clone();
-        let page = if page.is_empty() {
-            String::new()
-        } else {
-            format!("&page={}", percent_encode(&page))
-        };
+        let query = embedding.query();
         move || {
-            let token = live::stored(&key)
+            let token = (!identified)
+                .then(|| live::stored(&key))
+                .flatten()
                 .map(|t| format!("&token={}", token_only(&t)))
                 .unwrap_or_default();
-            format!(
-                "/ws/visitor?workspace={slug}&after={}{token}{page}",
-                state.last_seq()
-            )
+            format!("/ws/visitor?{query}&after={}{token}", state.last_seq())
         }
     };
+    let rated = RwSignal::new(HashMap::<i64, bool>::new());
     let on_message = move |msg: ServerMsg| match msg {
         ServerMsg::Welcome {
             conversation_id,
@@ -121,6 +263,7 @@ fn Chat(settings: WidgetSettings, page: String) -> impl IntoView {
             let known = conversation.get_untracked();
             if known.is_some() && known != Some(conversation_id) {
                 state.reset();
+                rated.set(HashMap::new());
             }
             conversation.set(Some(conversation_id));
         }
@@ -134,6 +277,9 @@ fn Chat(settings: WidgetSettings, page: String) -> impl IntoView {
         } => state.append_token(turn_id, offset, &delta),
         ServerMsg::DraftDropped { turn_id, .. } => state.drop_draft(turn_id),
         ServerMsg::Typing { typists, .. } => state.typists.set(typists),
+        ServerMsg::Rated { seq, helpful } => rated.update(|r| {
+            r.insert(seq, helpful);
+        }),
         ServerMsg::Error { message, client_id } => {
             if let Some(id) = client_id {
                 state.refused(id);
@@ -158,6 +304,15 @@ fn Chat(settings: WidgetSettings, page: String) -> impl IntoView {
         on_message,
         connected,
     );
+    provide_context(Ratings {
+        rated,
+        rate: Callback::new(move |(seq, helpful): (i64, bool)| {
+            rated.update(|r| {
+                r.insert(seq, helpful);
+            });
+            live.send(&ClientMsg::Rate { seq, helpful });
+        }),
+    });
 
     let typing = live::TypingNotifier::new(live);
     let send = move || {
@@ -189,11 +344,43 @@ fn Chat(settings: WidgetSettings, page: String) -> impl IntoView {
         )
     };
 
+    // Seen only while the chat shows; what arrives while it is hidden is
+    // unread, and the launcher shows how much.
+    // Focus goes to the message box whenever the chat shows (keyboard users
+    // land where they type; the launcher gets it back on close).
+    let input = NodeRef::<leptos::html::Textarea>::new();
+    let focus_input = move || {
+        if let Some(el) = input.get_untracked() {
+            let _ = el.focus();
+        }
+    };
+    live::on_parent_visibility(move |open| {
+        visible.set(open);
+        if open {
+            focus_input();
+        }
+    });
+    Effect::new(move |_| {
+        if input.get().is_some() {
+            focus_input();
+        }
+    });
     Effect::new(move |_| {
         let last = state.events.with(|e| e.last().map_or(0, |e| e.seq));
-        if connected.get() && last > seen.get_value() {
+        if visible.get() && connected.get() && last > seen.get_value() {
             seen.set_value(last);
             live.send(&ClientMsg::Seen { seq: last });
+        }
+    });
+    let shown_upto = StoredValue::new(0i64);
+    Effect::new(move |_| {
+        let last = state.events.with(|e| e.last().map_or(0, |e| e.seq));
+        if visible.get() {
+            shown_upto.set_value(last);
+            live::tell_parent("unread", Some(0), &host.get_value());
+        } else {
+            let unread = replies_after(&state, shown_upto.get_value());
+            live::tell_parent("unread", Some(unread), &host.get_value());
         }
     });
 
@@ -205,23 +392,45 @@ fn Chat(settings: WidgetSettings, page: String) -> impl IntoView {
         state.outgoing.track();
         live::scroll_to_bottom(scroller);
     });
+    let agent = Memo::new(move |_| joined_agent(&state));
+    let workspace = settings.workspace_slug.clone();
 
     view! {
-        <div class="widget flex h-dvh flex-col bg-slate-50 text-slate-900" style=format!("--brand: {}", settings.brand_color)>
+        <div class="widget flex h-dvh flex-col bg-slate-50 text-slate-900" lang=settings.language.code()
+            style=format!("--brand: {}", settings.brand_color)>
             <header class="flex items-center justify-between gap-2 bg-[var(--brand)] px-4 py-3 text-white shadow">
-                <div>
-                    <h1 class="text-base font-semibold leading-tight">{settings.workspace_name.clone()}</h1>
-                    <p class="text-xs opacity-90">
-                        {move || if connected.get() { "AI assistant · answers from our help centre" } else { "Connecting…" }}
-                    </p>
-                </div>
+                {move || match agent.get() {
+                    Some(name) => view! {
+                        <div class="flex min-w-0 items-center gap-2">
+                            <Avatar name=name.clone() large=true/>
+                            <div class="min-w-0">
+                                <h1 class="agent-name truncate text-base font-semibold leading-tight">{name}</h1>
+                                <p class="text-xs opacity-90">
+                                    {
+                                        let team = format!("{} · {}", settings.workspace_name, texts.team);
+                                        move || if connected.get() { team.clone() } else { texts.connecting.to_owned() }
+                                    }
+                                </p>
+                            </div>
+                        </div>
+                    }.into_any(),
+                    None => view! {
+                        <div class="min-w-0">
+                            <h1 class="truncate text-base font-semibold leading-tight">{settings.workspace_name.clone()}</h1>
+                            <p class="text-xs opacity-90">
+                                {move || if connected.get() { texts.subtitle_ai } else { texts.connecting }}
+                            </p>
+                        </div>
+                    }.into_any(),
+                }}
                 <div class="flex shrink-0 items-center gap-1">
-                    <button type="button" class="talk-to-team shrink-0 whitespace-nowrap rounded-full bg-white/95 px-3 py-1.5 text-sm font-semibold text-slate-900 shadow hover:bg-white disabled:opacity-70"
+                    <button type="button" class="talk-to-team shrink-0 whitespace-nowrap rounded-full bg-white/95 px-3 py-1.5 text-sm font-semibold text-slate-900 shadow hover:bg-white focus-visible:outline focus-visible:outline-2 focus-visible:outline-white disabled:opacity-70"
                         on:click=talk_to_team disabled=waiting>
-                        {move || if waiting() { "Team notified" } else { "Talk to the team" }}
+                        {move || if waiting() { texts.team_notified } else { texts.talk_to_team }}
                     </button>
-                    <button type="button" class="close-chat rounded-full p-1.5 text-white/90 hover:bg-white/20 hover:text-white"
-                        aria-label="Close the chat" title="Close" on:click=move |_| live::close_widget()>
+                    <button type="button" class="close-chat rounded-full p-1.5 text-white/90 hover:bg-white/20 hover:text-white focus-visible:outline focus-visible:outline-2 focus-visible:outline-white"
+                        aria-label=texts.close_chat title=texts.close_chat
+                        on:click=move |_| live::tell_parent("close", None, &host.get_value())>
                         <svg aria-hidden="true" viewBox="0 0 20 20" class="h-5 w-5" fill="none" stroke="currentColor" stroke-width="2">
                             <path d="M5 5l10 10M15 5L5 15" stroke-linecap="round"/>
                         </svg>
@@ -229,13 +438,11 @@ fn Chat(settings: WidgetSettings, page: String) -> impl IntoView {
                 </div>
             </header>
             <Show when=move || state.status() == ConversationStatus::WaitingHuman>
-                <p class="handoff-banner border-b border-amber-200 bg-amber-50 px-4 py-2 text-sm text-amber-900" role="status">
-                    "A person from the team will reply here. You can keep asking the AI meanwhile."
-                </p>
+                <Expecting workspace=workspace.clone() state=state live=live texts=texts language=settings.language/>
             </Show>
-            <div node_ref=scroller class="flex-1 overflow-y-auto px-3 py-4" role="log" aria-label="Conversation">
+            <div node_ref=scroller class="flex-1 overflow-y-auto px-3 py-4" role="log" aria-label=texts.conversation>
                 <div class="mb-2 flex">
-                    <div class="max-w-[85%] rounded-2xl bg-slate-100 px-3 py-2 text-sm shadow-sm">
+                    <div class="greeting max-w-[85%] rounded-2xl bg-slate-100 px-3 py-2 text-sm shadow-sm">
                         <p class="whitespace-pre-wrap">{settings.greeting.clone()}</p>
                     </div>
                 </div>
@@ -247,10 +454,10 @@ fn Chat(settings: WidgetSettings, page: String) -> impl IntoView {
             })}
             <form class="flex items-end gap-2 border-t border-slate-200 bg-white p-3"
                 on:submit=move |ev| { ev.prevent_default(); send(); }>
-                <label class="sr-only" for="tandem-message">"Your message"</label>
-                <textarea id="tandem-message" rows="1" maxlength="4000"
-                    class="max-h-32 min-h-10 flex-1 resize-none rounded-xl border border-slate-300 px-3 py-2 text-sm focus:border-[var(--brand)] focus:outline-none"
-                    placeholder="Ask a question…"
+                <label class="sr-only" for="tandem-message">{texts.your_message}</label>
+                <textarea id="tandem-message" node_ref=input rows="1" maxlength="4000"
+                    class="max-h-32 min-h-10 flex-1 resize-none rounded-xl border border-slate-300 px-3 py-2 text-sm focus:border-[var(--brand)] focus:outline-none focus:ring-2 focus:ring-[var(--brand)]/30"
+                    placeholder=texts.placeholder
                     prop:value=move || text.get()
                     on:input=move |ev| {
                         text.set(event_target_value(&ev));
@@ -260,10 +467,109 @@ fn Chat(settings: WidgetSettings, page: String) -> impl IntoView {
                         if ev.key() == "Enter" && !ev.shift_key() {
                             ev.prevent_default();
                             send();
+                        } else if ev.key() == "Escape" {
+                            live::tell_parent("close", None, &host.get_value());
                         }
                     }></textarea>
-                <button type="submit" class="rounded-xl bg-[var(--brand)] px-4 py-2 text-sm font-semibold text-white hover:opacity-90">"Send"</button>
+                <button type="submit" class="rounded-xl bg-[var(--brand)] px-4 py-2 text-sm font-semibold text-white hover:opacity-90 focus-visible:outline focus-visible:outline-2 focus-visible:outline-offset-2 focus-visible:outline-[var(--brand)]">{texts.send}</button>
             </form>
+        </div>
+    }
+}
+
+/// "Back Monday 09:00", in the visitor's own time zone and the widget's language.
+fn local_time(at: chrono::DateTime<chrono::Utc>, language: Language) -> String {
+    #[cfg(feature = "hydrate")]
+    {
+        let date = js_sys::Date::new(&wasm_bindgen::JsValue::from_f64(
+            at.timestamp_millis() as f64
+        ));
+        let options = js_sys::Object::new();
+        for (key, value) in [
+            ("weekday", "long"),
+            ("hour", "2-digit"),
+            ("minute", "2-digit"),
+        ] {
+            let _ = js_sys::Reflect::set(&options, &key.into(), &value.into());
+        }
+        date.to_locale_string(language.code(), &options).into()
+    }
+    #[cfg(not(feature = "hydrate"))]
+    {
+        let _ = language;
+        at.format("%A %H:%M UTC").to_string()
+    }
+}
+
+/// What the waiting visitor is told: an estimate, or when the team is
+/// back, and a form to leave an email when nobody can answer live.
+#[component]
+fn Expecting(
+    workspace: String,
+    state: ThreadState,
+    live: live::Live,
+    texts: &'static Texts,
+    language: Language,
+) -> impl IntoView {
+    // Asked again every minute while the visitor waits.
+    let tick = RwSignal::new(0u32);
+    #[cfg(feature = "hydrate")]
+    {
+        let handle = set_interval_with_handle(
+            move || tick.update(|t| *t += 1),
+            std::time::Duration::from_secs(60),
+        );
+        if let Ok(handle) = handle {
+            on_cleanup(move || handle.clear());
+        }
+    }
+    let expectation = LocalResource::new(move || {
+        tick.track();
+        fetch_expectation(workspace.clone())
+    });
+    let email_left = move || {
+        state.events.with(|events| {
+            events
+                .iter()
+                .any(|e| matches!(e.body, EventBody::EmailLeft { .. }))
+        })
+    };
+    let email = RwSignal::new(String::new());
+    let leave_email = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        let address = email.get_untracked().trim().to_owned();
+        if !address.is_empty() {
+            live.send(&ClientMsg::LeaveEmail {
+                client_id: Uuid::new_v4(),
+                email: address,
+            });
+        }
+    };
+    view! {
+        <div class="handoff-banner border-b border-amber-200 bg-amber-50 px-4 py-2 text-sm text-amber-900" role="status">
+            {move || {
+                let current = expectation.get().and_then(Result::ok);
+                let (line, offer_email) = match current {
+                    Some(Expectation::ReplyIn { minutes: Some(n) }) => (texts.reply_in.replace("{n}", &n.to_string()), false),
+                    Some(Expectation::ReplyIn { minutes: None }) | None => (texts.reply_soon.to_owned(), false),
+                    Some(Expectation::TeamAway) => (texts.team_away.to_owned(), true),
+                    Some(Expectation::BackAt { at }) => (texts.back_at.replace("{when}", &local_time(at, language)), true),
+                };
+                view! {
+                    <p class="expectation">{line}" "{texts.keep_asking}</p>
+                    {(offer_email && !email_left()).then(|| view! {
+                        <form class="email-form mt-2 flex flex-wrap items-center gap-2" on:submit=leave_email>
+                            <label class="w-full text-xs" for="tandem-email">{texts.email_prompt}</label>
+                            <input id="tandem-email" type="email" required maxlength="254" autocomplete="email"
+                                class="min-w-0 flex-1 rounded-lg border border-amber-300 bg-white px-2 py-1 text-sm text-slate-900 focus:outline-none focus:ring-2 focus:ring-[var(--brand)]/40"
+                                placeholder=texts.email_label aria-label=texts.email_label
+                                prop:value=move || email.get()
+                                on:input=move |ev| email.set(event_target_value(&ev))/>
+                            <button type="submit" class="rounded-lg bg-[var(--brand)] px-3 py-1 text-sm font-semibold text-white hover:opacity-90">{texts.email_submit}</button>
+                        </form>
+                    })}
+                }
+            }}
         </div>
     }
 }

@@ -97,7 +97,8 @@ test("a visitor who loses the network gets everything once when it returns", asy
 
   // Back online: the reply arrives, the message goes out, each exactly once.
   await visitorContext.setOffline(false);
-  await expect(chat.getByText("AI assistant · answers from our help centre")).toBeVisible();
+  // Connected again: the header (the agent's, since they joined) names the team.
+  await expect(chat.getByText("Nimbus Support · Team")).toBeVisible();
   await expect(chat.locator('[data-kind="human_reply"]')).toContainText("while you were offline");
   await expect(chat.locator('[data-kind="visitor_message"]', { hasText: "Written on the train" })).toHaveCount(1);
   await expect(chat.locator('[data-kind="pending"]')).toHaveCount(0);

@@ -6,6 +6,7 @@ mod policy;
 use app::desk::{SignedIn, SupportDesk};
 use app::error::DeskError;
 use app::types::policy::{Policy, Replay};
+use app::types::widget::{Expectation, Identity, WidgetAdmin, WidgetLook};
 use app::types::{
     AgentProfile, ConversationStatus, ConversationSummary, ConversationView, HandoffReason, Queue,
     QueueCounts,
@@ -16,7 +17,13 @@ use sqlx::types::Json;
 use uuid::Uuid;
 
 use crate::thread::store;
-use crate::{auth, Engines};
+use crate::{auth, widget, Engines};
+
+/// Why a chat frame or socket is refused on a site not on the list.
+pub const NOT_ALLOWED_HERE: &str = "This chat is not enabled on this website.";
+/// Why a visitor whose identity does not check out is refused.
+pub const IDENTITY_REFUSED: &str =
+    "This chat could not verify who you are. Please reload the page or sign in again.";
 
 pub struct EngineDesk {
     pub engines: Engines,
@@ -38,6 +45,8 @@ struct SummaryRow {
     assignee_name: Option<String>,
     escalated_at: Option<DateTime<Utc>>,
     updated_at: DateTime<Utc>,
+    visitor: Option<String>,
+    verified: bool,
 }
 
 impl SummaryRow {
@@ -51,16 +60,20 @@ impl SummaryRow {
             assignee_name: self.assignee_name,
             escalated_at: self.escalated_at,
             updated_at: self.updated_at,
+            visitor: self.visitor,
+            verified: self.verified,
         }
     }
 }
 
 const SUMMARY_SELECT: &str = "select c.conversation_id, c.status, c.handoff_reason, c.escalated_at, c.updated_at,
         c.assignee_id, a.name as assignee_name,
+        coalesce(v.name, v.email, c.follow_up_email) as visitor, v.verified,
         (select coalesce(e.payload->>'text', '') from event e
           where e.conversation_id = c.conversation_id and e.kind in ('visitor_message', 'ai_answer', 'human_reply')
           order by e.seq desc limit 1) as last_message
-     from conversation c left join account a on a.account_id = c.assignee_id";
+     from conversation c left join account a on a.account_id = c.assignee_id
+     join visitor v on v.visitor_id = c.visitor_id";
 
 /// One row of the inbox's lists, if the conversation is the workspace's and
 /// has anything in it.
@@ -197,24 +210,79 @@ impl SupportDesk for EngineDesk {
         Ok(ConversationView { summary, events })
     }
 
-    async fn widget_settings(&self, workspace_slug: &str) -> Result<WidgetSettings, DeskError> {
-        let name: Option<String> = sqlx::query_scalar("select name from workspace where slug = $1")
-            .bind(workspace_slug)
-            .fetch_optional(&self.engines.pool)
+    async fn widget_settings(
+        &self,
+        workspace_slug: &str,
+        host: Option<String>,
+        tandem_host: Option<String>,
+        identity: Option<Identity>,
+        accept_language: Option<String>,
+    ) -> Result<WidgetSettings, DeskError> {
+        let row = widget::by_slug(&self.engines.pool, workspace_slug)
             .await
-            .map_err(internal)?;
-        let name = name.ok_or_else(|| {
-            DeskError::Invalid("This chat is not set up (unknown workspace).".into())
-        })?;
+            .map_err(internal)?
+            .ok_or_else(|| {
+                DeskError::Invalid("This chat is not set up (unknown workspace).".into())
+            })?;
+        if !row.allows_page(host.as_deref(), tandem_host.as_deref()) {
+            return Err(DeskError::Invalid(NOT_ALLOWED_HERE.into()));
+        }
+        if let Some(identity) = &identity {
+            if let Err(err) = widget::verify(&row.identity_secret, identity) {
+                tracing::warn!(error = %err, workspace = workspace_slug, "widget: identity refused");
+                return Err(DeskError::Invalid(IDENTITY_REFUSED.into()));
+            }
+        }
+        let language = row.language(accept_language.as_deref());
         Ok(WidgetSettings {
             workspace_slug: workspace_slug.to_owned(),
-            greeting: format!(
-                "Hi! I'm the {name} AI assistant. I answer from our help centre and cite my sources. \
-                 You can talk to the team at any time."
-            ),
-            workspace_name: name,
-            brand_color: "#b45309".to_owned(),
+            greeting: row.greeting(language),
+            workspace_name: row.workspace_name.clone(),
+            brand_color: row.brand_color.clone(),
+            language,
         })
+    }
+
+    async fn expectation(&self, workspace_slug: &str) -> Result<Expectation, DeskError> {
+        let pool = &self.engines.pool;
+        let id: Option<Uuid> =
+            sqlx::query_scalar("select workspace_id from workspace where slug = $1")
+                .bind(workspace_slug)
+                .fetch_optional(pool)
+                .await
+                .map_err(internal)?;
+        let id = id.ok_or_else(|| DeskError::Invalid("Unknown workspace.".into()))?;
+        widget::expectation(pool, id).await.map_err(internal)
+    }
+
+    async fn widget_admin(&self, admin: &SignedIn) -> Result<WidgetAdmin, DeskError> {
+        let row = widget::settings(&self.engines.pool, admin.workspace_id)
+            .await
+            .map_err(internal)?;
+        Ok(WidgetAdmin {
+            look: row.look(),
+            workspace_slug: admin.profile.workspace_slug.clone(),
+            identity_secret: row.identity_secret,
+        })
+    }
+
+    async fn save_widget(&self, admin: &SignedIn, look: WidgetLook) -> Result<(), DeskError> {
+        match widget::save(&self.engines.pool, admin.workspace_id, look).await {
+            Ok(()) => {
+                tracing::info!(workspace.id = %admin.workspace_id, agent.id = %admin.profile.account_id, "widget settings saved");
+                Ok(())
+            }
+            Err(widget::SaveError::Invalid(why)) => Err(DeskError::Invalid(why)),
+            Err(widget::SaveError::Db(err)) => Err(internal(err)),
+        }
+    }
+
+    async fn rotate_identity_secret(&self, admin: &SignedIn) -> Result<String, DeskError> {
+        let secret = widget::rotate_secret(&self.engines.pool, admin.workspace_id)
+            .await
+            .map_err(internal)?;
+        tracing::info!(workspace.id = %admin.workspace_id, agent.id = %admin.profile.account_id, "identity secret rotated");
+        Ok(secret)
     }
 
     async fn sources(

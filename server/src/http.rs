@@ -6,8 +6,8 @@ mod ws;
 
 pub use ws::LiveSettings;
 
-use axum::extract::{Path, State};
-use axum::http::{header, HeaderValue, Request, StatusCode};
+use axum::extract::{Path, Query, State};
+use axum::http::{header, HeaderMap, HeaderValue, Request, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::get;
 use axum::Router;
@@ -17,7 +17,7 @@ use tower_http::compression::CompressionLayer;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::trace::{DefaultOnFailure, TraceLayer};
 
-use crate::{demo, AppState, Engines};
+use crate::{demo, desk, widget, AppState, Engines};
 
 const WIDGET_JS: &str = include_str!("http/widget.js");
 
@@ -25,8 +25,27 @@ pub fn router(state: AppState) -> Router {
     let routes = generate_route_list(app::App);
     let desk = state.desk.clone();
     let options = state.leptos_options.clone();
+    let widget_page = {
+        let desk = state.desk.clone();
+        let options = state.leptos_options.clone();
+        leptos_axum::render_app_to_stream_with_context(
+            move || provide_context(desk.clone()),
+            move || app::widget_shell(options.clone()),
+        )
+    };
+    // The UI bundles, sent as built: brotli or gzip files written by
+    // scripts/build.sh at the highest levels (no compression per request).
+    let pkg = std::path::Path::new(&*options.site_root).join(&*options.site_pkg_dir);
     Router::new()
+        .nest_service(
+            "/pkg",
+            tower_http::services::ServeDir::new(pkg)
+                .precompressed_br()
+                .precompressed_gzip(),
+        )
+        .route("/widget", get(move |request: axum::extract::Request| widget_page(request)))
         .route("/widget.js", get(widget_js))
+        .route("/widget/config", get(widget_config))
         .route("/favicon.svg", get(favicon))
         .route("/favicon.ico", get(favicon))
         .route("/demo/favicon.ico", get(favicon))
@@ -47,6 +66,10 @@ pub fn router(state: AppState) -> Router {
             app::shell(options.clone())
         })
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(app::shell))
+        .layer(axum::middleware::from_fn_with_state(
+            state.engines.clone(),
+            frame_policy,
+        ))
         .layer(CompressionLayer::new())
         .layer(PropagateRequestIdLayer::x_request_id())
         .layer(TraceLayer::new_for_http().on_failure(DefaultOnFailure::new().level(tracing::Level::WARN)).make_span_with(|request: &Request<_>| {
@@ -62,6 +85,116 @@ pub fn router(state: AppState) -> Router {
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .with_state(state)
+}
+
+/// Refuses a socket opened from another site's page (cross-site WebSocket hijacking).
+pub(crate) fn same_origin(headers: &HeaderMap) -> bool {
+    let host = headers.get(header::HOST).and_then(|h| h.to_str().ok());
+    match (
+        headers.get(header::ORIGIN).and_then(|o| o.to_str().ok()),
+        host,
+    ) {
+        (None, _) => true,
+        (Some(origin), Some(host)) => origin.split_once("://").map(|(_, rest)| rest) == Some(host),
+        (Some(_), None) => false,
+    }
+}
+
+#[derive(serde::Deserialize)]
+struct ConfigParams {
+    workspace: String,
+}
+
+fn json_response(status: StatusCode, body: String, allow_origin: Option<&str>) -> Response {
+    let mut response = (
+        status,
+        [
+            (
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("application/json"),
+            ),
+            (header::CACHE_CONTROL, HeaderValue::from_static("no-store")),
+            (
+                header::VARY,
+                HeaderValue::from_static("Origin, Accept-Language"),
+            ),
+        ],
+        body,
+    )
+        .into_response();
+    if let Some(value) = allow_origin.and_then(|o| HeaderValue::from_str(o).ok()) {
+        response
+            .headers_mut()
+            .insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, value);
+    }
+    response
+}
+
+/// What the launcher script needs (colour, corner, texts), for a page of an
+/// allowed site; a page elsewhere gets 403 and shows no launcher.
+async fn widget_config(
+    State(engines): State<Engines>,
+    headers: HeaderMap,
+    Query(params): Query<ConfigParams>,
+) -> Response {
+    let origin = headers.get(header::ORIGIN).and_then(|o| o.to_str().ok());
+    let error = |status, message: &str, origin| {
+        json_response(
+            status,
+            serde_json::json!({ "error": message }).to_string(),
+            origin,
+        )
+    };
+    let row = match widget::by_slug(&engines.pool, &params.workspace).await {
+        Ok(Some(row)) => row,
+        Ok(None) => return error(StatusCode::NOT_FOUND, "unknown workspace", origin),
+        Err(err) => {
+            tracing::warn!(error = %err, "widget config: database unreachable");
+            return error(StatusCode::SERVICE_UNAVAILABLE, "try again shortly", origin);
+        }
+    };
+    if !same_origin(&headers) && !row.allows(origin) {
+        return error(StatusCode::FORBIDDEN, desk::NOT_ALLOWED_HERE, origin);
+    }
+    let accept = headers
+        .get(header::ACCEPT_LANGUAGE)
+        .and_then(|v| v.to_str().ok());
+    let config = row.launcher(row.language(accept));
+    json_response(
+        StatusCode::OK,
+        serde_json::to_string(&config).expect("launcher config serialises"),
+        origin,
+    )
+}
+
+/// Which pages may frame Tandem's: the chat frame (`/widget`) only on the
+/// workspace's allowed sites (any, while it has no list), everything else
+/// only on Tandem itself (no clickjacking of the inbox).
+async fn frame_policy(
+    State(engines): State<Engines>,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let widget_of = (request.uri().path() == "/widget").then(|| {
+        url::form_urlencoded::parse(request.uri().query().unwrap_or_default().as_bytes())
+            .find(|(k, _)| k == "workspace")
+            .map(|(_, v)| v.into_owned())
+            .unwrap_or_default()
+    });
+    let mut response = next.run(request).await;
+    let ancestors = match widget_of {
+        Some(slug) => match widget::by_slug(&engines.pool, &slug).await {
+            Ok(Some(row)) => row.frame_ancestors(),
+            _ => "'self'".to_owned(),
+        },
+        None => "'self'".to_owned(),
+    };
+    if let Ok(value) = HeaderValue::from_str(&format!("frame-ancestors {ancestors}")) {
+        response
+            .headers_mut()
+            .insert(header::CONTENT_SECURITY_POLICY, value);
+    }
+    response
 }
 
 /// 200 once the database answers.

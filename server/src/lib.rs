@@ -14,6 +14,7 @@ pub mod ingest;
 pub mod policy;
 pub mod retrieve;
 pub mod thread;
+pub mod widget;
 
 use std::sync::Arc;
 

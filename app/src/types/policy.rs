@@ -168,6 +168,9 @@ pub struct SupportHours {
     pub time_zone: String,
     /// Monday first; each day's opening and closing time as "HH:MM", or none.
     pub days: [Option<(String, String)>; 7],
+    /// Days the team is closed all day (in the schedule's time zone).
+    #[serde(default)]
+    pub holidays: Vec<chrono::NaiveDate>,
 }
 
 /// One past decision as a replayed policy would have made it.

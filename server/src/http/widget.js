@@ -1,6 +1,10 @@
 /* Tandem widget launcher: a button that opens the chat in an isolated frame.
    Embed with <script src="https://TANDEM/widget.js" data-workspace="KEY" async></script>.
-   Nothing is stored and no cookie is set until the visitor opens the chat. */
+   Nothing is stored and no cookie is set until the visitor opens the chat.
+   API: Tandem.open(), Tandem.close(), Tandem.identify({user_id, user_hash, name, email}),
+   Tandem.on("unread" | "open" | "close", fn), Tandem.off(name, fn). A page may also set
+   window.tandemSettings = {user_id, user_hash, name, email} before the script loads;
+   window fires "tandem:ready" once Tandem is there. */
 (function () {
   "use strict";
   if (window.Tandem && window.Tandem.loaded) return;
@@ -8,55 +12,131 @@
   if (!script) return;
   var workspace = script.getAttribute("data-workspace") || "";
   var origin = new URL(script.src, location.href).origin;
-  var frame = null;
-  var isOpen = false;
-  var button = document.createElement("button");
-  button.type = "button";
-  button.id = "tandem-launcher";
-  button.setAttribute("aria-haspopup", "dialog");
-  button.setAttribute("aria-expanded", "false");
-  button.textContent = "Chat with us";
-  button.style.cssText = "position:fixed;right:20px;bottom:20px;z-index:2147483646;border:0;border-radius:999px;" +
-    "padding:13px 20px;font:600 15px/1 system-ui,-apple-system,sans-serif;color:#fff;background:#b45309;" +
-    "box-shadow:0 6px 24px rgba(0,0,0,.25);cursor:pointer";
+  var config = null, frame = null, button = null, badge = null;
+  var isOpen = false, unread = 0, pendingOpen = false;
+  var identity = window.tandemSettings && window.tandemSettings.user_id ? window.tandemSettings : null;
+  var listeners = {};
 
+  function emit(name, value) {
+    (listeners[name] || []).slice().forEach(function (fn) {
+      try { fn(value); } catch (e) { setTimeout(function () { throw e; }); }
+    });
+  }
+  function tell(message) {
+    if (frame && frame.contentWindow) frame.contentWindow.postMessage(message, origin);
+  }
+  function side() { return config.position === "left" ? "left:20px;" : "right:20px;"; }
   function place() {
     if (!frame) return;
     var small = window.innerWidth < 480;
-    frame.style.cssText = "position:fixed;z-index:2147483647;border:0;background:#fff;display:" + (isOpen ? "block" : "none") + ";" +
+    frame.style.cssText = "position:fixed;z-index:2147483647;border:0;background:#fff;color-scheme:normal;display:" + (isOpen ? "block" : "none") + ";" +
       (small ? "inset:0;width:100%;height:100%;border-radius:0"
-             : "right:20px;bottom:80px;width:380px;height:620px;max-height:calc(100vh - 100px);border-radius:16px;" +
+             : side() + "bottom:84px;width:380px;height:620px;max-height:calc(100vh - 104px);border-radius:16px;" +
                "box-shadow:0 12px 48px rgba(0,0,0,.3)");
   }
+  function label() {
+    var text = isOpen ? config.close_text : config.launcher_text;
+    var shown = unread > 0 && !isOpen;
+    button.firstChild.textContent = text;
+    button.setAttribute("aria-expanded", String(isOpen));
+    button.setAttribute("aria-label", shown ? text + ", " + config.unread_label.replace("{n}", unread) : text);
+    badge.textContent = shown ? (unread > 99 ? "99+" : String(unread)) : "";
+    badge.style.display = shown ? "inline-block" : "none";
+  }
+  function frameSrc() {
+    var q = "workspace=" + encodeURIComponent(workspace) + "&page=" + encodeURIComponent(location.href.slice(0, 2000)) +
+      "&host=" + encodeURIComponent(location.origin);
+    if (identity) {
+      ["user_id", "user_hash", "name", "email"].forEach(function (k) {
+        if (identity[k] != null && identity[k] !== "") q += "&" + k + "=" + encodeURIComponent(String(identity[k]));
+      });
+    }
+    return origin + "/widget?" + q;
+  }
   function open() {
+    if (!config) { pendingOpen = true; return; }
     if (!frame) {
       frame = document.createElement("iframe");
       frame.id = "tandem-frame";
-      frame.title = "Support chat";
+      frame.title = config.frame_title;
       frame.setAttribute("allow", "clipboard-write");
-      frame.src = origin + "/widget?workspace=" + encodeURIComponent(workspace) +
-        "&page=" + encodeURIComponent(location.href.slice(0, 2000));
+      frame.src = frameSrc();
+      frame.addEventListener("load", function () { tell({ tandem: "visible", open: isOpen }); });
       document.body.appendChild(frame);
     }
-    isOpen = true;
+    if (!isOpen) { isOpen = true; unread = 0; emit("open"); }
     place();
-    button.textContent = "Close chat";
-    button.setAttribute("aria-expanded", "true");
+    label();
+    tell({ tandem: "visible", open: true });
+    frame.focus();
   }
   function close() {
+    if (!isOpen) return;
     isOpen = false;
     place();
-    button.textContent = "Chat with us";
-    button.setAttribute("aria-expanded", "false");
+    label();
+    tell({ tandem: "visible", open: false });
     button.focus();
+    emit("close");
   }
-  button.addEventListener("click", function () { isOpen ? close() : open(); });
-  // The chat's own close button (needed on phones, where the chat covers the launcher).
+  function identify(who) {
+    var next = who && who.user_id ? who : null;
+    if (JSON.stringify(next) === JSON.stringify(identity)) return;
+    identity = next;
+    // Another visitor: a new frame (and socket) the next time the chat shows.
+    if (frame) {
+      frame.remove();
+      frame = null;
+      if (isOpen) { isOpen = false; open(); }
+    }
+  }
   window.addEventListener("message", function (event) {
-    if (event.origin === origin && event.data && event.data.tandem === "close") close();
+    if (event.origin !== origin || !frame || event.source !== frame.contentWindow || !event.data) return;
+    if (event.data.tandem === "close") close();
+    if (event.data.tandem === "unread" && typeof event.data.count === "number") {
+      var count = isOpen ? 0 : event.data.count;
+      if (count !== unread) { unread = count; label(); emit("unread", unread); }
+    }
   });
   window.addEventListener("resize", place);
-  function mount() { document.body.appendChild(button); }
-  if (document.body) mount(); else document.addEventListener("DOMContentLoaded", mount);
-  window.Tandem = { loaded: true, open: open, close: close };
+
+  function mount() {
+    button = document.createElement("button");
+    button.type = "button";
+    button.id = "tandem-launcher";
+    button.setAttribute("aria-haspopup", "dialog");
+    button.appendChild(document.createTextNode(""));
+    badge = document.createElement("span");
+    badge.id = "tandem-unread";
+    badge.setAttribute("aria-hidden", "true");
+    badge.style.cssText = "display:none;margin-left:8px;min-width:20px;padding:3px 6px;border-radius:999px;background:#fff;" +
+      "color:" + config.brand_color + ";font:700 12px/14px system-ui,sans-serif;text-align:center";
+    button.appendChild(badge);
+    button.style.cssText = "position:fixed;" + side() + "bottom:20px;z-index:2147483646;border:0;border-radius:999px;" +
+      "padding:13px 20px;font:600 15px/1 system-ui,-apple-system,sans-serif;color:#fff;background:" + config.brand_color + ";" +
+      "box-shadow:0 6px 24px rgba(0,0,0,.25);cursor:pointer";
+    button.lang = config.language;
+    button.addEventListener("click", function () { isOpen ? close() : open(); });
+    label();
+    document.body.appendChild(button);
+    if (pendingOpen) open();
+  }
+  fetch(origin + "/widget/config?workspace=" + encodeURIComponent(workspace), { credentials: "omit" })
+    .then(function (r) { return r.json().then(function (body) { return { ok: r.ok, body: body }; }); })
+    .then(function (res) {
+      if (!res.ok) { console.warn("Tandem: " + (res.body && res.body.error || "the chat is unavailable")); return; }
+      config = res.body;
+      if (document.body) mount(); else document.addEventListener("DOMContentLoaded", mount);
+    })
+    .catch(function (e) { console.warn("Tandem: the chat is unavailable (" + e + ")"); });
+
+  window.Tandem = {
+    loaded: true,
+    open: open,
+    close: close,
+    identify: identify,
+    on: function (name, fn) { (listeners[name] = listeners[name] || []).push(fn); },
+    off: function (name, fn) { listeners[name] = (listeners[name] || []).filter(function (f) { return f !== fn; }); }
+  };
+  window.dispatchEvent(new Event("tandem:ready"));
 })();

@@ -21,6 +21,8 @@ use std::time::{Duration, Instant};
 
 use app::types::ServerMsg;
 use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
+
+use super::same_origin;
 use futures::stream::SplitSink;
 use futures::SinkExt;
 

@@ -2,7 +2,7 @@
 //! in the workspace's time zone.
 
 use app::types::policy::SupportHours;
-use chrono::{DateTime, Datelike, NaiveTime, Utc};
+use chrono::{DateTime, Datelike, Days, NaiveTime, TimeZone, Utc};
 
 fn parse(time: &str) -> Option<NaiveTime> {
     NaiveTime::parse_from_str(time.trim(), "%H:%M").ok()
@@ -27,16 +27,46 @@ pub fn validate(hours: &SupportHours) -> Result<(), String> {
     Ok(())
 }
 
-/// True when `at` is outside every opening window of its weekday.
+/// A day's opening window, unless the team is closed that day.
+fn window(hours: &SupportHours, day: chrono::NaiveDate) -> Option<(NaiveTime, NaiveTime)> {
+    if hours.holidays.contains(&day) {
+        return None;
+    }
+    let (open, close) = hours.days[day.weekday().num_days_from_monday() as usize].as_ref()?;
+    Some((parse(open)?, parse(close)?))
+}
+
+/// True when `at` is outside every opening window of its day (a holiday has none).
 pub fn outside(hours: &SupportHours, at: DateTime<Utc>) -> bool {
     let Ok(zone) = hours.time_zone.parse::<chrono_tz::Tz>() else {
         return false;
     };
     let local = at.with_timezone(&zone);
-    let day = local.weekday().num_days_from_monday() as usize;
     let now = local.time();
-    !hours.days[day].as_ref().is_some_and(|(open, close)| {
-        matches!((parse(open), parse(close)), (Some(o), Some(c)) if o <= now && now < c)
+    !window(hours, local.date_naive()).is_some_and(|(o, c)| o <= now && now < c)
+}
+
+/// When the team opens next after `at` (when it is closed then), looking up
+/// to 366 days ahead; `None` when open now or never open.
+pub fn next_opening(hours: &SupportHours, at: DateTime<Utc>) -> Option<DateTime<Utc>> {
+    let zone = hours.time_zone.parse::<chrono_tz::Tz>().ok()?;
+    if !outside(hours, at) {
+        return None;
+    }
+    let today = at.with_timezone(&zone).date_naive();
+    (0..=366).find_map(|ahead| {
+        let day = today.checked_add_days(Days::new(ahead))?;
+        let (open, _) = window(hours, day)?;
+        // An opening time a clock change skips opens at the first moment after it.
+        let opens = zone
+            .from_local_datetime(&day.and_time(open))
+            .earliest()
+            .or_else(|| {
+                zone.from_local_datetime(&day.and_time(open + chrono::Duration::hours(1)))
+                    .earliest()
+            })?
+            .with_timezone(&Utc);
+        (opens > at).then_some(opens)
     })
 }
 
@@ -57,14 +87,42 @@ mod tests {
                 None,
                 None,
             ],
+            holidays: Vec::new(),
         }
+    }
+
+    fn at(s: &str) -> DateTime<Utc> {
+        s.parse().unwrap()
+    }
+
+    #[test]
+    fn holidays_are_closed_and_the_next_opening_skips_them() {
+        let mut hours = weekdays_9_to_17("Europe/Berlin");
+        // Thursday 2026-12-24 is a holiday; Friday the 25th too.
+        hours.holidays = vec!["2026-12-24".parse().unwrap(), "2026-12-25".parse().unwrap()];
+        assert!(outside(&hours, at("2026-12-24T10:00:00Z")));
+        assert!(!outside(&hours, at("2026-12-23T10:00:00Z")));
+        // Wednesday evening: back Monday the 28th at 09:00 Berlin (08:00 UTC).
+        assert_eq!(
+            next_opening(&hours, at("2026-12-23T18:00:00Z")),
+            Some(at("2026-12-28T08:00:00Z"))
+        );
+        // Early on a working day: later the same day.
+        assert_eq!(
+            next_opening(&hours, at("2026-12-22T05:00:00Z")),
+            Some(at("2026-12-22T08:00:00Z"))
+        );
+        // Open now: nothing to wait for.
+        assert_eq!(next_opening(&hours, at("2026-12-22T10:00:00Z")), None);
+        // Never open: no date to promise.
+        hours.days = Default::default();
+        assert_eq!(next_opening(&hours, at("2026-12-22T10:00:00Z")), None);
     }
 
     #[test]
     fn follows_the_time_zone_and_the_weekday() {
         let hours = weekdays_9_to_17("Europe/Berlin");
         // Wednesday 2026-11-25 08:30 UTC = 09:30 in Berlin.
-        let at = |s: &str| s.parse::<DateTime<Utc>>().unwrap();
         assert!(!outside(&hours, at("2026-11-25T08:30:00Z")));
         assert!(outside(&hours, at("2026-11-25T07:30:00Z")));
         assert!(

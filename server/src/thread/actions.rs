@@ -129,6 +129,99 @@ pub async fn talk_to_team(
     })
 }
 
+/// Checks an email address the way a form would: one `@`, a dotted domain,
+/// no spaces or angle brackets, at most 254 characters. Returns it trimmed.
+pub fn email_address(text: &str) -> Option<String> {
+    let email = text.trim();
+    let (local, domain) = email.split_once('@')?;
+    let plain = |s: &str| {
+        !s.is_empty()
+            && !s.chars().any(|c| {
+                c.is_whitespace()
+                    || c.is_control()
+                    || matches!(c, '<' | '>' | '@' | ',' | ';' | '"')
+            })
+    };
+    (email.len() <= 254
+        && plain(local)
+        && plain(domain)
+        && domain.contains('.')
+        && !domain.starts_with('.')
+        && !domain.ends_with('.'))
+    .then(|| email.to_owned())
+}
+
+/// The visitor's email for follow-up: stored in the thread (the team sees it
+/// there) and on the conversation and the visitor.
+pub async fn leave_email(
+    pool: &PgPool,
+    conversation_id: Uuid,
+    client_id: Uuid,
+    email: &str,
+) -> Result<Done, ActionError> {
+    let email = email_address(email)
+        .ok_or_else(|| ActionError::Refused("That does not look like an email address.".into()))?;
+    let mut tx = pool.begin().await?;
+    let conversation = store::lock(&mut tx, conversation_id).await?;
+    let body = EventBody::EmailLeft {
+        email: email.clone(),
+    };
+    let stored = store::append(&mut tx, &conversation, Some(client_id), &body).await?;
+    sqlx::query("update conversation set follow_up_email = $2 where conversation_id = $1")
+        .bind(conversation_id)
+        .bind(&email)
+        .execute(&mut *tx)
+        .await?;
+    sqlx::query(
+        "update visitor set email = $2
+          where visitor_id = (select visitor_id from conversation where conversation_id = $1)",
+    )
+    .bind(conversation_id)
+    .bind(&email)
+    .execute(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    Ok(Done {
+        seq: seq_of(stored),
+        ai_has_work: false,
+    })
+}
+
+/// The visitor's thumbs up or down on one of the conversation's AI answers;
+/// false when `seq` is not an AI answer of this conversation.
+pub async fn rate_answer(
+    pool: &PgPool,
+    conversation_id: Uuid,
+    seq: i64,
+    helpful: bool,
+) -> Result<bool, sqlx::Error> {
+    let rated = sqlx::query(
+        "insert into answer_feedback (conversation_id, seq, helpful)
+         select $1, $2, $3 where exists (
+             select 1 from event where conversation_id = $1 and seq = $2 and kind = 'ai_answer')
+         on conflict (conversation_id, seq) do update set helpful = excluded.helpful, created_at = now()",
+    )
+    .bind(conversation_id)
+    .bind(seq)
+    .bind(helpful)
+    .execute(pool)
+    .await?;
+    Ok(rated.rows_affected() == 1)
+}
+
+/// The visitor's ratings in a conversation, for a client that connects.
+pub async fn ratings(
+    pool: &PgPool,
+    conversation_id: Uuid,
+) -> Result<Vec<(i64, bool)>, sqlx::Error> {
+    sqlx::query_as(
+        "select seq, helpful from answer_feedback where conversation_id = $1 order by seq",
+    )
+    .bind(conversation_id)
+    .fetch_all(pool)
+    .await
+}
+
 async fn set_status(
     conn: &mut sqlx::PgConnection,
     conversation_id: Uuid,
@@ -266,4 +359,35 @@ pub async fn agent_action(
         seq,
         ai_has_work: false,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::email_address;
+
+    #[test]
+    fn email_addresses_are_checked_like_a_form_would() {
+        assert_eq!(
+            email_address("  ada@example.com ").as_deref(),
+            Some("ada@example.com")
+        );
+        assert!(email_address("ada.lovelace+tandem@mail.example.co.uk").is_some());
+        for bad in [
+            "",
+            "ada",
+            "ada@",
+            "@example.com",
+            "ada@example",
+            "ada@@example.com",
+            "ada @example.com",
+            "<script>@example.com",
+            "ada@example.com.",
+        ] {
+            assert_eq!(email_address(bad), None, "{bad}");
+        }
+        assert_eq!(
+            email_address(&format!("{}@example.com", "a".repeat(250))),
+            None
+        );
+    }
 }

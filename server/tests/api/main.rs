@@ -8,3 +8,4 @@ mod knowledge;
 mod live;
 mod policy;
 mod thread;
+mod widget;

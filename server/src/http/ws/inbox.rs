@@ -8,7 +8,7 @@ use std::collections::HashSet;
 use app::types::{ClientMsg, MessageBody, ServerMsg};
 use axum::extract::ws::WebSocket;
 use axum::extract::{Query, State, WebSocketUpgrade};
-use axum::http::{header, HeaderMap, StatusCode};
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use futures::StreamExt;
 use serde::Deserialize;
@@ -17,31 +17,19 @@ use uuid::Uuid;
 use super::feed::{Audience, Feed};
 use super::session::{converse, Participant};
 use super::{
-    acknowledge, configure, decode, log_end, refuse, send, Frame, Heartbeat, Sink, SocketError,
+    acknowledge, configure, decode, log_end, refuse, same_origin, send, Frame, Heartbeat, Sink,
+    SocketError,
 };
 use crate::auth::SessionAgent;
 use crate::thread::actions::{self, Agent, AgentAction};
 use crate::thread::hub::{Change, Signal};
 use crate::thread::store::{self, Party};
-use crate::{auth, desk, Engines};
+use crate::{auth, desk, widget, Engines};
 
 #[derive(Debug, Deserialize)]
 pub struct InboxParams {
     conversation: Option<Uuid>,
     after: Option<i64>,
-}
-
-/// Refuses a socket opened from another site's page (cross-site WebSocket hijacking).
-fn same_origin(headers: &HeaderMap) -> bool {
-    let host = headers.get(header::HOST).and_then(|h| h.to_str().ok());
-    match (
-        headers.get(header::ORIGIN).and_then(|o| o.to_str().ok()),
-        host,
-    ) {
-        (None, _) => true,
-        (Some(origin), Some(host)) => origin.split_once("://").map(|(_, rest)| rest) == Some(host),
-        (Some(_), None) => false,
-    }
 }
 
 pub async fn inbox(
@@ -79,6 +67,10 @@ pub async fn inbox(
             }
         }
     }
+    if let Err(err) = widget::agent_seen(&engines.pool, agent.account_id, agent.workspace_id).await
+    {
+        tracing::warn!(error = %err, "inbox socket: presence not recorded");
+    }
     configure(ws).on_upgrade(move |socket| async move {
         let result = match params.conversation {
             Some(id) => conversation(socket, engines, token, agent, id, params.after).await,
@@ -88,9 +80,16 @@ pub async fn inbox(
     })
 }
 
-/// Whether the session behind the socket is still valid.
+/// Whether the session behind the socket is still valid; an agent whose
+/// inbox is open counts as online (presence, for the widget's estimates).
 async fn still_signed_in(engines: &Engines, token: &str) -> Result<bool, SocketError> {
-    Ok(auth::session_agent(&engines.pool, token).await?.is_some())
+    match auth::session_agent(&engines.pool, token).await? {
+        Some(agent) => {
+            widget::agent_seen(&engines.pool, agent.account_id, agent.workspace_id).await?;
+            Ok(true)
+        }
+        None => Ok(false),
+    }
 }
 
 /// An agent on a conversation's socket.
@@ -204,6 +203,12 @@ async fn act(
                 Some(client_id),
             )
             .await;
+        }
+        ClientMsg::LeaveEmail { client_id, .. } => {
+            return refuse(sink, "Only a visitor can leave an email.", Some(client_id)).await;
+        }
+        ClientMsg::Rate { .. } => {
+            return refuse(sink, "Only a visitor can rate answers.", None).await;
         }
     };
     let action = match action {

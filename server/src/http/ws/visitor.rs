@@ -1,21 +1,29 @@
-//! The visitor's socket (`/ws/visitor?workspace=SLUG&token=T&after=N`): who the
-//! visitor is, their conversation's feed, and what a visitor may do.
+//! The visitor's socket (`/ws/visitor?workspace=SLUG&token=T&after=N`, plus
+//! `host`, the embedding page's origin, and for a site's signed-in user
+//! `user_id`, `user_hash`, `name`, `email`): who the visitor is, their
+//! conversation's feed, and what a visitor may do.
+//!
+//! A socket from a site the workspace does not allow, or with an identity
+//! whose signature does not check out, gets an error and the close code
+//! [`CLOSE_REFUSED`], so the client does not come back.
 
-use app::types::{ClientMsg, MessageBody, ServerMsg};
-use axum::extract::ws::WebSocket;
+use app::types::widget::Identity;
+use app::types::{ClientMsg, MessageBody, ServerMsg, CLOSE_REFUSED};
+use axum::extract::ws::{CloseFrame, Message, WebSocket};
 use axum::extract::{Query, State, WebSocketUpgrade};
-use axum::http::StatusCode;
+use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use futures::StreamExt;
+use futures::{SinkExt, StreamExt};
 use serde::Deserialize;
 use uuid::Uuid;
 
 use super::feed::{Audience, Feed};
 use super::session::{converse, Participant};
-use super::{acknowledge, configure, log_end, refuse, send, Sink, SocketError};
+use super::{acknowledge, configure, log_end, refuse, same_origin, send, Sink, SocketError};
 use crate::thread::store::{self, Party};
 use crate::thread::{actions, turn};
-use crate::{auth, Engines};
+use crate::widget::WidgetRow;
+use crate::{auth, desk, widget, Engines};
 
 #[derive(Debug, Deserialize)]
 pub struct VisitorParams {
@@ -24,16 +32,74 @@ pub struct VisitorParams {
     after: Option<i64>,
     /// The page the widget is on (for the handoff rules).
     page: Option<String>,
+    /// The embedding page's origin.
+    host: Option<String>,
+    user_id: Option<String>,
+    user_hash: Option<String>,
+    name: Option<String>,
+    email: Option<String>,
+}
+
+impl VisitorParams {
+    fn identity(&self) -> Option<Identity> {
+        self.user_id.as_ref().map(|user_id| Identity {
+            user_id: user_id.clone(),
+            user_hash: self.user_hash.clone().unwrap_or_default(),
+            name: self
+                .name
+                .as_deref()
+                .map(|n| n.trim().chars().take(100).collect())
+                .filter(|n: &String| !n.is_empty()),
+            email: self.email.as_deref().and_then(actions::email_address),
+        })
+    }
+}
+
+/// Whether the workspace serves this socket; `Err` says why not.
+fn admitted(
+    row: &WidgetRow,
+    headers: &HeaderMap,
+    params: &VisitorParams,
+) -> Result<(), &'static str> {
+    // The socket comes from the chat frame, on Tandem's own origin; a page
+    // elsewhere opening it directly must be on the list too. The frame says
+    // which page embeds it (and the browser enforced that on the frame).
+    let origin = headers.get(header::ORIGIN).and_then(|o| o.to_str().ok());
+    let direct_allowed = same_origin(headers) || row.allows(origin);
+    let tandem_host = headers.get(header::HOST).and_then(|h| h.to_str().ok());
+    if !direct_allowed || !row.allows_page(params.host.as_deref(), tandem_host) {
+        return Err(desk::NOT_ALLOWED_HERE);
+    }
+    if let Some(identity) = params.identity() {
+        if let Err(err) = widget::verify(&row.identity_secret, &identity) {
+            tracing::warn!(error = %err, workspace = %params.workspace, "visitor socket: identity refused");
+            return Err(desk::IDENTITY_REFUSED);
+        }
+    }
+    Ok(())
 }
 
 pub async fn visitor(
     ws: WebSocketUpgrade,
+    headers: HeaderMap,
     Query(params): Query<VisitorParams>,
     State(engines): State<Engines>,
 ) -> Response {
     // Found before the upgrade: when the database is away, the handshake
     // fails and the client backs off, rather than connecting to be dropped.
-    let visitor = match identify(&engines, &params).await {
+    let row = match widget::by_slug(&engines.pool, &params.workspace).await {
+        Ok(row) => row,
+        Err(err) => {
+            tracing::warn!(error = %err, "visitor socket: cannot read the widget settings");
+            return (StatusCode::SERVICE_UNAVAILABLE, "try again shortly").into_response();
+        }
+    };
+    if let Some(row) = &row {
+        if let Err(why) = admitted(row, &headers, &params) {
+            return configure(ws).on_upgrade(move |socket| refused(socket, why));
+        }
+    }
+    let visitor = match identify(&engines, row.as_ref(), &params).await {
         Ok(visitor) => visitor,
         Err(err) => {
             tracing::warn!(error = %err, "visitor socket: cannot identify the visitor");
@@ -48,6 +114,19 @@ pub async fn visitor(
     })
 }
 
+/// Says why, then closes with [`CLOSE_REFUSED`] (browsers cannot read a
+/// refused handshake's reason, and would retry it).
+async fn refused(socket: WebSocket, why: &'static str) {
+    let (mut sink, _) = socket.split();
+    let _ = refuse(&mut sink, why, None).await;
+    let _ = sink
+        .send(Message::Close(Some(CloseFrame {
+            code: CLOSE_REFUSED,
+            reason: "refused".into(),
+        })))
+        .await;
+}
+
 /// The visitor's conversation, found or started.
 struct Visitor {
     workspace_id: Uuid,
@@ -60,22 +139,18 @@ struct Visitor {
 
 async fn identify(
     engines: &Engines,
+    row: Option<&WidgetRow>,
     params: &VisitorParams,
 ) -> Result<Option<Visitor>, SocketError> {
     let pool = &engines.pool;
-    let workspace_id: Option<Uuid> =
-        sqlx::query_scalar("select workspace_id from workspace where slug = $1")
-            .bind(&params.workspace)
-            .fetch_optional(pool)
-            .await?;
-    let Some(workspace_id) = workspace_id else {
+    let Some(workspace_id) = row.map(|r| r.workspace_id) else {
         return Ok(None);
     };
-    // The token they kept, or a new visitor.
-    let known: Option<Uuid> = match &params.token {
+    // The token they kept, if any.
+    let known: Option<(Uuid, Option<String>)> = match &params.token {
         Some(token) => {
-            sqlx::query_scalar(
-                "select visitor_id from visitor where token_hash = $1 and workspace_id = $2",
+            sqlx::query_as(
+                "select visitor_id, external_id from visitor where token_hash = $1 and workspace_id = $2",
             )
             .bind(auth::token_hash(token))
             .bind(workspace_id)
@@ -84,21 +159,26 @@ async fn identify(
         }
         None => None,
     };
-    let (visitor_id, new_token) = match known {
-        Some(id) => (id, None),
-        None => {
-            let token = auth::new_token();
-            let id = Uuid::new_v4();
-            sqlx::query(
-                "insert into visitor (visitor_id, workspace_id, token_hash) values ($1, $2, $3)",
-            )
-            .bind(id)
-            .bind(workspace_id)
-            .bind(auth::token_hash(&token))
-            .execute(pool)
-            .await?;
-            (id, Some(token))
-        }
+    let (visitor_id, new_token) = match params.identity() {
+        // A user the site vouched for (checked in `admitted`).
+        Some(identity) => (vouched(pool, workspace_id, &identity, known).await?, None),
+        None => match known {
+            Some((id, None)) => (id, None),
+            // A token of a signed-in user is not enough without the signature.
+            Some((_, Some(_))) | None => {
+                let token = auth::new_token();
+                let id = Uuid::new_v4();
+                sqlx::query(
+                    "insert into visitor (visitor_id, workspace_id, token_hash) values ($1, $2, $3)",
+                )
+                .bind(id)
+                .bind(workspace_id)
+                .bind(auth::token_hash(&token))
+                .execute(pool)
+                .await?;
+                (id, Some(token))
+            }
+        },
     };
     let existing: Option<Uuid> = sqlx::query_scalar(
         "select conversation_id from conversation where visitor_id = $1 order by created_at desc limit 1",
@@ -142,6 +222,69 @@ async fn identify(
     }))
 }
 
+/// The visitor a signed identity names: the one with that user id, else the
+/// anonymous visitor whose token this browser kept (their conversation
+/// continues, now verified), else a new one.
+async fn vouched(
+    pool: &sqlx::PgPool,
+    workspace_id: Uuid,
+    identity: &Identity,
+    known: Option<(Uuid, Option<String>)>,
+) -> Result<Uuid, sqlx::Error> {
+    let existing: Option<Uuid> = sqlx::query_scalar(
+        "update visitor set name = coalesce($3, name), email = coalesce($4, email), verified = true
+          where workspace_id = $1 and external_id = $2 returning visitor_id",
+    )
+    .bind(workspace_id)
+    .bind(&identity.user_id)
+    .bind(&identity.name)
+    .bind(&identity.email)
+    .fetch_optional(pool)
+    .await?;
+    if let Some(id) = existing {
+        return Ok(id);
+    }
+    if let Some((anonymous, None)) = known {
+        // Unique per workspace: a concurrent first connection of the same
+        // user makes this update fail, and the client's retry finds them.
+        sqlx::query(
+            "update visitor set external_id = $2, name = $3, email = $4, verified = true
+              where visitor_id = $1 and external_id is null",
+        )
+        .bind(anonymous)
+        .bind(&identity.user_id)
+        .bind(&identity.name)
+        .bind(&identity.email)
+        .execute(pool)
+        .await?;
+        return Ok(anonymous);
+    }
+    let id = Uuid::new_v4();
+    sqlx::query(
+        "insert into visitor (visitor_id, workspace_id, token_hash, external_id, name, email, verified)
+         values ($1, $2, $3, $4, $5, $6, true)
+         on conflict (workspace_id, external_id) where external_id is not null
+         do update set verified = true
+         returning visitor_id",
+    )
+    .bind(id)
+    .bind(workspace_id)
+    // Never handed out: a signed-in user is known by the signature.
+    .bind(auth::token_hash(&auth::new_token()))
+    .bind(&identity.user_id)
+    .bind(&identity.name)
+    .bind(&identity.email)
+    .execute(pool)
+    .await?;
+    sqlx::query_scalar(
+        "select visitor_id from visitor where workspace_id = $1 and external_id = $2",
+    )
+    .bind(workspace_id)
+    .bind(&identity.user_id)
+    .fetch_one(pool)
+    .await
+}
+
 async fn session(
     socket: WebSocket,
     engines: Engines,
@@ -171,6 +314,9 @@ async fn session(
         },
     )
     .await?;
+    for (seq, helpful) in actions::ratings(&engines.pool, conversation_id).await? {
+        send(&mut sink, &ServerMsg::Rated { seq, helpful }).await?;
+    }
     // A client's `after` only means something for the conversation it had.
     let after = match visitor.resumed {
         true => after.unwrap_or(0),
@@ -243,6 +389,17 @@ async fn handle(
         ClientMsg::Seen { seq } => {
             store::mark_seen(pool, workspace_id, conversation_id, &Party::Visitor, seq).await?;
             Ok(())
+        }
+        ClientMsg::Rate { seq, helpful } => {
+            if actions::rate_answer(pool, conversation_id, seq, helpful).await? {
+                send(sink, &ServerMsg::Rated { seq, helpful }).await
+            } else {
+                refuse(sink, "Only answers from the AI can be rated.", None).await
+            }
+        }
+        ClientMsg::LeaveEmail { client_id, email } => {
+            let done = actions::leave_email(pool, conversation_id, client_id, &email).await;
+            acknowledge(sink, client_id, done).await.map(drop)
         }
         ClientMsg::Note { client_id, .. }
         | ClientMsg::Claim { client_id }

@@ -1,0 +1,222 @@
+//! The widget's setup page (`/admin/widget`, admins only): how it looks and
+//! speaks, which sites may embed it, the script tag to paste, and the secret
+//! a site signs its signed-in users with.
+
+use leptos::prelude::*;
+use leptos::server_fn::codec::Json;
+use leptos_router::components::Redirect;
+
+use crate::error::DeskError;
+use crate::knowledge::{AdminOnly, BUTTON, INPUT, SMALL_BUTTON};
+use crate::types::widget::{Language, Position, WidgetAdmin, WidgetLook};
+
+#[server]
+pub async fn get_widget_admin() -> Result<WidgetAdmin, DeskError> {
+    let (desk, admin) = crate::desk::admin().await?;
+    desk.widget_admin(&admin).await
+}
+
+/// JSON: the default URL encoding drops an empty origin list.
+#[server(input = Json)]
+pub async fn save_widget(look: WidgetLook) -> Result<(), DeskError> {
+    let (desk, admin) = crate::desk::admin().await?;
+    desk.save_widget(&admin, look).await
+}
+
+#[server]
+pub async fn rotate_identity_secret() -> Result<String, DeskError> {
+    let (desk, admin) = crate::desk::admin().await?;
+    desk.rotate_identity_secret(&admin).await
+}
+
+const SECTION: &str = "flex flex-col gap-3 rounded-lg border border-slate-200 bg-white p-4";
+const HEADING: &str = "text-lg font-semibold";
+const HELP: &str = "text-xs text-slate-500";
+const LABEL: &str = "text-sm font-medium";
+const CODE: &str =
+    "overflow-x-auto whitespace-pre rounded bg-slate-900 p-3 font-mono text-xs text-slate-100";
+
+#[component]
+pub fn WidgetSetupPage() -> impl IntoView {
+    view! { <AdminOnly section="widget"><WidgetSetup/></AdminOnly> }
+}
+
+#[component]
+fn WidgetSetup() -> impl IntoView {
+    let loaded = Resource::new(|| (), |_| get_widget_admin());
+    view! {
+        <Suspense fallback=|| view! { <p class="p-6 text-sm text-slate-500">"Loading…"</p> }>
+            {move || Suspend::new(async move {
+                match loaded.await {
+                    Ok(admin) => view! { <SetupForm initial=admin/> }.into_any(),
+                    Err(DeskError::NotSignedIn) => view! { <Redirect path="/login"/> }.into_any(),
+                    Err(err) => view! { <p role="alert" class="p-6 text-red-700">{err.to_string()}</p> }.into_any(),
+                }
+            })}
+        </Suspense>
+    }
+}
+
+/// Where this Tandem is reached, for the script tag (the browser knows).
+fn own_origin() -> String {
+    #[cfg(feature = "hydrate")]
+    if let Ok(origin) = window().location().origin() {
+        return origin;
+    }
+    "https://YOUR-TANDEM".to_owned()
+}
+
+#[component]
+fn SetupForm(initial: WidgetAdmin) -> impl IntoView {
+    let look = RwSignal::new(initial.look);
+    let origins_text = RwSignal::new(look.with_untracked(|l| l.allowed_origins.join("\n")));
+    let secret = RwSignal::new(initial.identity_secret);
+    let reveal = RwSignal::new(false);
+    let save = ServerAction::<SaveWidget>::new();
+    let rotate = ServerAction::<RotateIdentitySecret>::new();
+    Effect::new(move |_| {
+        if let Some(Ok(new_secret)) = rotate.value().get() {
+            secret.set(new_secret);
+            reveal.set(true);
+        }
+    });
+    // The script tag to paste; the origin is filled in once the page runs.
+    let origin = RwSignal::new("https://YOUR-TANDEM".to_owned());
+    Effect::new(move |_| origin.set(own_origin()));
+    let slug = initial.workspace_slug;
+    let snippet = move || {
+        format!(
+            "<script src=\"{}/widget.js\" data-workspace=\"{slug}\" async></script>",
+            origin.get()
+        )
+    };
+    let outcome = move || {
+        match save.value().get() {
+        Some(Ok(())) => Some(view! { <p role="status" class="text-sm text-emerald-700">"Saved."</p> }.into_any()),
+        Some(Err(err)) => Some(view! {
+            <p role="alert" class="rounded border border-red-200 bg-red-50 px-3 py-2 text-sm text-red-800">{err.to_string()}</p>
+        }.into_any()),
+        None => None,
+    }
+    };
+    let on_save = move |_| {
+        let mut chosen = look.get_untracked();
+        chosen.allowed_origins = origins_text
+            .get_untracked()
+            .lines()
+            .map(str::trim)
+            .filter(|l| !l.is_empty())
+            .map(str::to_owned)
+            .collect();
+        save.dispatch(SaveWidget { look: chosen });
+    };
+    view! {
+        <main class="mx-auto flex w-full max-w-3xl flex-col gap-4 p-4">
+            <div>
+                <h1 class="text-xl font-semibold">"Chat widget"</h1>
+                <p class="text-sm text-slate-600">"How the widget looks and speaks on your site, where it may appear, and how your site vouches for signed-in users."</p>
+            </div>
+
+            <section class=SECTION aria-labelledby="embed-title">
+                <h2 id="embed-title" class=HEADING>"Add it to your site"</h2>
+                <p class=HELP>"Paste this before the closing </body> tag of every page that should show the chat."</p>
+                <pre class=CODE><code class="embed-snippet">{snippet}</code></pre>
+                <p class=HELP>"Sites can also call Tandem.open(), Tandem.close(), Tandem.identify({ user_id, user_hash, name, email }) and Tandem.on(\"unread\", count => …)."</p>
+            </section>
+
+            <section class=SECTION aria-labelledby="look-title">
+                <h2 id="look-title" class=HEADING>"Look and language"</h2>
+                <div class="grid gap-3 sm:grid-cols-2">
+                    <div class="flex flex-col gap-1">
+                        <label for="brand-color" class=LABEL>"Brand colour"</label>
+                        <div class="flex items-center gap-2">
+                            <input type="color" aria-label="Pick the brand colour" class="h-9 w-12 cursor-pointer rounded border border-slate-300"
+                                prop:value=move || look.with(|l| l.brand_color.clone())
+                                on:input=move |ev| { let v = event_target_value(&ev); look.update(|l| l.brand_color = v); }/>
+                            <input id="brand-color" class=INPUT maxlength="7"
+                                prop:value=move || look.with(|l| l.brand_color.clone())
+                                on:input=move |ev| { let v = event_target_value(&ev); look.update(|l| l.brand_color = v); }/>
+                        </div>
+                    </div>
+                    <div class="flex flex-col gap-1">
+                        <label for="position" class=LABEL>"Launcher position"</label>
+                        <select id="position" class=INPUT
+                            prop:value=move || look.with(|l| l.position.as_str())
+                            on:change=move |ev| {
+                                let p = Position::parse(&event_target_value(&ev)).unwrap_or_default();
+                                look.update(|l| l.position = p);
+                            }>
+                            <option value="right">"Bottom right"</option>
+                            <option value="left">"Bottom left"</option>
+                        </select>
+                    </div>
+                    <div class="flex flex-col gap-1">
+                        <label for="language" class=LABEL>"Language of the widget's texts"</label>
+                        <select id="language" class=INPUT
+                            prop:value=move || look.with(|l| l.language.map_or("auto", Language::code))
+                            on:change=move |ev| {
+                                let l = Language::parse(&event_target_value(&ev));
+                                look.update(|look| look.language = l);
+                            }>
+                            <option value="auto">"The visitor's browser language"</option>
+                            {Language::ALL.into_iter().map(|l| view! { <option value=l.code()>{l.name()}</option> }).collect::<Vec<_>>()}
+                        </select>
+                    </div>
+                    <div class="flex flex-col gap-1">
+                        <label for="launcher-text" class=LABEL>"Launcher text"</label>
+                        <input id="launcher-text" class=INPUT maxlength="40" placeholder="Chat with us (in the widget's language)"
+                            prop:value=move || look.with(|l| l.launcher_text.clone())
+                            on:input=move |ev| { let v = event_target_value(&ev); look.update(|l| l.launcher_text = v); }/>
+                    </div>
+                </div>
+                <div class="flex flex-col gap-1">
+                    <label for="greeting" class=LABEL>"Greeting"</label>
+                    <textarea id="greeting" rows="3" maxlength="500" class=INPUT
+                        placeholder="Empty: a greeting in the widget's language that says the AI answers from your help centre and the team is one click away."
+                        prop:value=move || look.with(|l| l.greeting.clone())
+                        on:input=move |ev| { let v = event_target_value(&ev); look.update(|l| l.greeting = v); }></textarea>
+                </div>
+            </section>
+
+            <section class=SECTION aria-labelledby="origins-title">
+                <h2 id="origins-title" class=HEADING>"Allowed websites"</h2>
+                <p class=HELP>"One origin per line, like https://shop.example. The chat refuses to open, and its socket refuses to connect, on any other site. Empty: any site."</p>
+                <textarea id="allowed-origins" rows="3" class=INPUT aria-labelledby="origins-title"
+                    placeholder="https://shop.example"
+                    prop:value=move || origins_text.get()
+                    on:input=move |ev| origins_text.set(event_target_value(&ev))></textarea>
+            </section>
+
+            <div class="flex flex-wrap items-center gap-3">
+                <button id="save-widget" type="button" class=BUTTON disabled=move || save.pending().get() on:click=on_save>
+                    "Save widget settings"
+                </button>
+                {outcome}
+            </div>
+
+            <section class=SECTION aria-labelledby="identity-title">
+                <h2 id="identity-title" class=HEADING>"Identity verification"</h2>
+                <p class=HELP>
+                    "For users signed in to your site: your server signs their user id with this secret, and the page passes both to Tandem.identify. The chat then shows the team a verified identity and keeps their conversation across devices. An identity with a missing or wrong signature is refused. Keep the secret on your server."
+                </p>
+                <div class="flex flex-wrap items-center gap-2">
+                    <code class="identity-secret min-w-0 flex-1 truncate rounded bg-slate-100 px-2 py-1 font-mono text-xs">
+                        {move || if reveal.get() { secret.get() } else { "•".repeat(32) }}
+                    </code>
+                    <button type="button" class=SMALL_BUTTON on:click=move |_| reveal.update(|r| *r = !*r)>
+                        {move || if reveal.get() { "Hide" } else { "Show" }}
+                    </button>
+                    <button type="button" class=SMALL_BUTTON disabled=move || rotate.pending().get()
+                        on:click=move |_| { rotate.dispatch(RotateIdentitySecret {}); }>
+                        "Replace the secret"
+                    </button>
+                </div>
+                {move || rotate.value().get().and_then(Result::err).map(|err| view! {
+                    <p role="alert" class="text-sm text-red-700">{err.to_string()}</p>
+                })}
+                <p class=HELP>"Signing on your server (user_hash = hex HMAC-SHA256 of the user id):"</p>
+                <pre class=CODE>{"// Node.js\nconst user_hash = require(\"crypto\").createHmac(\"sha256\", SECRET).update(user.id).digest(\"hex\");\n\n# Python\nuser_hash = hmac.new(SECRET.encode(), user.id.encode(), hashlib.sha256).hexdigest()\n\n<script>Tandem.identify({ user_id: \"42\", user_hash: \"…\", name: \"Ada\", email: \"ada@example.com\" });</script>"}</pre>
+            </section>
+        </main>
+    }
+}
