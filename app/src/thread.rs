@@ -40,8 +40,8 @@ pub fn Avatar(name: String, #[prop(optional)] large: bool) -> impl IntoView {
     ];
     let initials: String = name
         .split_whitespace()
-        .filter_map(|w| w.chars().next())
-        .filter(|c| c.is_alphanumeric())
+        // "Alex (support)" is A, not A( or AS.
+        .map_while(|w| w.chars().next().filter(|c| c.is_alphanumeric()))
         .take(2)
         .flat_map(char::to_uppercase)
         .collect();

@@ -12,6 +12,7 @@ use sqlx::PgPool;
 use uuid::Uuid;
 
 use crate::policy::hours;
+pub use crate::policy::settings::SaveError;
 
 /// An agent whose inbox showed signs of life this recently counts as online.
 pub const ONLINE_SECS: i64 = 60;
@@ -218,15 +219,6 @@ pub fn verify(secret: &str, identity: &Identity) -> Result<(), IdentityError> {
     mac.update(id.as_bytes());
     mac.verify_slice(&given)
         .map_err(|_| IdentityError::WrongSignature)
-}
-
-/// Why settings were not saved.
-#[derive(Debug, thiserror::Error)]
-pub enum SaveError {
-    #[error("{0}")]
-    Invalid(String),
-    #[error(transparent)]
-    Db(#[from] sqlx::Error),
 }
 
 /// Checks and normalises an admin's settings; the error says what is wrong.
@@ -548,23 +540,6 @@ mod tests {
             .contains("not a site origin"));
     }
 
-    fn weekdays(zone: &str) -> SupportHours {
-        let day = Some(("09:00".to_owned(), "17:00".to_owned()));
-        SupportHours {
-            time_zone: zone.into(),
-            days: [
-                day.clone(),
-                day.clone(),
-                day.clone(),
-                day.clone(),
-                day,
-                None,
-                None,
-            ],
-            holidays: vec![],
-        }
-    }
-
     #[test]
     fn the_expectation_is_honest() {
         let at = |s: &str| s.parse::<DateTime<Utc>>().unwrap();
@@ -577,7 +552,7 @@ mod tests {
         // Within hours, two agents, four ahead: 2.5 min × (1 + 4/2) → 8 min.
         let tuesday = at("2026-12-01T10:00:00Z");
         assert_eq!(
-            expect(Some(&weekdays("UTC")), queue, tuesday),
+            expect(Some(&hours::weekdays_9_to_17("UTC")), queue, tuesday),
             Expectation::ReplyIn { minutes: Some(8) }
         );
         // Too little history: no number.
@@ -598,7 +573,7 @@ mod tests {
         // Saturday: back Monday 09:00 in Berlin, even with agents online.
         assert_eq!(
             expect(
-                Some(&weekdays("Europe/Berlin")),
+                Some(&hours::weekdays_9_to_17("Europe/Berlin")),
                 queue,
                 at("2026-12-05T12:00:00Z")
             ),

@@ -70,26 +70,28 @@ pub fn next_opening(hours: &SupportHours, at: DateTime<Utc>) -> Option<DateTime<
     })
 }
 
+/// Weekdays 09:00–17:00 in `zone` (for tests).
+#[cfg(test)]
+pub(crate) fn weekdays_9_to_17(zone: &str) -> SupportHours {
+    let day = Some(("09:00".to_owned(), "17:00".to_owned()));
+    SupportHours {
+        time_zone: zone.into(),
+        days: [
+            day.clone(),
+            day.clone(),
+            day.clone(),
+            day.clone(),
+            day,
+            None,
+            None,
+        ],
+        holidays: Vec::new(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn weekdays_9_to_17(zone: &str) -> SupportHours {
-        let day = Some(("09:00".to_owned(), "17:00".to_owned()));
-        SupportHours {
-            time_zone: zone.into(),
-            days: [
-                day.clone(),
-                day.clone(),
-                day.clone(),
-                day.clone(),
-                day,
-                None,
-                None,
-            ],
-            holidays: Vec::new(),
-        }
-    }
 
     fn at(s: &str) -> DateTime<Utc> {
         s.parse().unwrap()

@@ -274,6 +274,7 @@ pub async fn save(pool: &PgPool, workspace_id: Uuid, policy: &Policy) -> Result<
     Ok(())
 }
 
+/// Why settings (the policy, the widget's) were not saved.
 #[derive(Debug, thiserror::Error)]
 pub enum SaveError {
     #[error("{0}")]
