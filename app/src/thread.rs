@@ -435,10 +435,25 @@ fn Citations(citations: Vec<Citation>, viewer: Viewer) -> impl IntoView {
     view! { <ol class="citations mt-2 flex flex-col items-start gap-1" aria-label="Sources">{items}</ol> }
 }
 
+/// "14:05": in the visitor's own time zone in the widget (its thread is only
+/// ever rendered in the browser), in UTC for agents (the inbox is rendered
+/// on the server first, and hydration must find the same text).
+fn clock(at: chrono::DateTime<chrono::Utc>, viewer: Viewer) -> String {
+    #[cfg(feature = "hydrate")]
+    if viewer == Viewer::Visitor {
+        let local = js_sys::Date::new(&wasm_bindgen::JsValue::from_f64(
+            at.timestamp_millis() as f64
+        ));
+        return format!("{:02}:{:02}", local.get_hours(), local.get_minutes());
+    }
+    let _ = viewer;
+    at.format("%H:%M").to_string()
+}
+
 /// One stored event, as a chat bubble or a status line.
 #[component]
 pub fn EventItem(event: ThreadEvent, viewer: Viewer) -> impl IntoView {
-    let time = event.at.format("%H:%M").to_string();
+    let time = clock(event.at, viewer);
     match event.body {
         EventBody::VisitorMessage { text } => {
             let mine = viewer == Viewer::Visitor;

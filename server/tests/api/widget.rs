@@ -43,7 +43,11 @@ enum Attempt {
 }
 
 async fn attempt(app: &TestApp, query: &str, origin: Option<&str>) -> Attempt {
-    let url = format!("ws://{}/ws/visitor?workspace=demo&after=0{query}", app.addr);
+    attempt_at(app, &format!("workspace=demo&after=0{query}"), origin).await
+}
+
+async fn attempt_at(app: &TestApp, query: &str, origin: Option<&str>) -> Attempt {
+    let url = format!("ws://{}/ws/visitor?{query}", app.addr);
     let mut request = url.into_client_request().unwrap();
     if let Some(origin) = origin {
         request
@@ -223,6 +227,9 @@ async fn sockets_from_sites_not_allowed_are_refused_for_good(pool: PgPool) {
         .await,
     );
     refused(attempt(&app, "", Some(&own)).await);
+    // A workspace that does not exist: refused for good too.
+    let why = refused(attempt_at(&app, "workspace=nobody&after=0", None).await);
+    assert!(why.contains("unknown workspace"), "{why}");
     assert_eq!(
         visitors().await,
         before,

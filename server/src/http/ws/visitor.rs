@@ -55,6 +55,8 @@ impl VisitorParams {
     }
 }
 
+const UNKNOWN_WORKSPACE: &str = "This chat is not set up (unknown workspace).";
+
 /// Whether the workspace serves this socket; `Err` says why not.
 fn admitted(
     row: &WidgetRow,
@@ -94,12 +96,15 @@ pub async fn visitor(
             return (StatusCode::SERVICE_UNAVAILABLE, "try again shortly").into_response();
         }
     };
-    if let Some(row) = &row {
-        if let Err(why) = admitted(row, &headers, &params) {
-            return configure(ws).on_upgrade(move |socket| refused(socket, why));
-        }
-    }
-    let visitor = match identify(&engines, row.as_ref(), &params).await {
+    let admission = match &row {
+        Some(row) => admitted(row, &headers, &params).map(|()| row),
+        None => Err(UNKNOWN_WORKSPACE),
+    };
+    let row = match admission {
+        Ok(row) => row,
+        Err(why) => return configure(ws).on_upgrade(move |socket| refused(socket, why)),
+    };
+    let visitor = match identify(&engines, row, &params).await {
         Ok(visitor) => visitor,
         Err(err) => {
             tracing::warn!(error = %err, "visitor socket: cannot identify the visitor");
@@ -139,13 +144,11 @@ struct Visitor {
 
 async fn identify(
     engines: &Engines,
-    row: Option<&WidgetRow>,
+    row: &WidgetRow,
     params: &VisitorParams,
-) -> Result<Option<Visitor>, SocketError> {
+) -> Result<Visitor, SocketError> {
     let pool = &engines.pool;
-    let Some(workspace_id) = row.map(|r| r.workspace_id) else {
-        return Ok(None);
-    };
+    let workspace_id = row.workspace_id;
     // The token they kept, if any.
     let known: Option<(Uuid, Option<String>)> = match &params.token {
         Some(token) => {
@@ -214,12 +217,12 @@ async fn identify(
         .execute(pool)
         .await?;
     }
-    Ok(Some(Visitor {
+    Ok(Visitor {
         workspace_id,
         conversation_id,
         resumed: new_token.is_none() && existing.is_some(),
         new_token,
-    }))
+    })
 }
 
 /// The visitor a signed identity names: the one with that user id, else the
@@ -288,19 +291,10 @@ async fn vouched(
 async fn session(
     socket: WebSocket,
     engines: Engines,
-    visitor: Option<Visitor>,
+    visitor: Visitor,
     after: Option<i64>,
 ) -> Result<(), SocketError> {
     let (mut sink, stream) = socket.split();
-    let Some(visitor) = visitor else {
-        refuse(
-            &mut sink,
-            "This chat is not set up (unknown workspace).",
-            None,
-        )
-        .await?;
-        return Ok(());
-    };
     let conversation_id = visitor.conversation_id;
     tracing::debug!(conversation.id = %conversation_id, "visitor connected");
 
