@@ -262,7 +262,7 @@ fn ConversationRow(
                 {summary.visitor.map(|who| view! {
                     <p class="visitor mt-1 truncate text-xs font-medium text-slate-700">
                         {who}
-                        {summary.verified.then(|| view! { <span class="ml-1 rounded bg-emerald-100 px-1 text-[10px] text-emerald-800" title="Signed in on your site">"verified"</span> })}
+                        {summary.verified.then(|| view! { <span class="ml-1 rounded bg-emerald-100 px-1 text-[10px] text-emerald-800" title="Your site signed this user id; the name and email are as your site gave them">"verified"</span> })}
                     </p>
                 })}
                 <p class="mt-1 truncate text-sm text-slate-800">{summary.last_message}</p>

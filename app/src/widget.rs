@@ -95,6 +95,9 @@ struct Embedding {
     page: String,
     host: String,
     identity: Option<Identity>,
+    /// Loaded hidden (a later page of a site where the chat was opened), to
+    /// count unread replies until the visitor opens it.
+    hidden: bool,
 }
 
 impl Embedding {
@@ -146,10 +149,15 @@ pub fn WidgetPage() -> impl IntoView {
     let embedding = query.with_untracked(|q| {
         let user_id = bounded(q.get("user_id"), 200);
         Embedding {
-            workspace: slug_only(&q.get("workspace").unwrap_or_default()),
+            // One workspace only (the frame's policy header names one).
+            workspace: match q.get_all("workspace").as_deref() {
+                Some([one]) => slug_only(one),
+                _ => String::new(),
+            },
             // The page the widget is on, for the handoff rules.
             page: bounded(q.get("page"), 2000),
             host: bounded(q.get("host"), 300),
+            hidden: q.get("hidden").as_deref() == Some("1"),
             identity: (!user_id.is_empty()).then(|| Identity {
                 user_id,
                 user_hash: bounded(q.get("user_hash"), 128),
@@ -233,19 +241,21 @@ fn Chat(settings: WidgetSettings, embedding: Embedding) -> impl IntoView {
     let notice = RwSignal::new(None::<String>);
     let text = RwSignal::new(String::new());
     // Shown on the embedding page (widget.js says when it hides the chat).
-    let visible = RwSignal::new(true);
-    // Identified visitors are known by the site's signature, not a token.
+    let visible = RwSignal::new(!embedding.hidden);
+    // How far the visitor has seen this conversation, kept in the frame's
+    // storage so a later page's hidden frame counts only what is new.
+    let shown_key = format!("tandem.shown.{}", settings.workspace_slug);
+    let shown_upto = StoredValue::new(0i64);
     let token_key = format!("tandem.visitor.{}", settings.workspace_slug);
-    let identified = embedding.identity.is_some();
     let host = StoredValue::new(embedding.host.clone());
 
     let path = {
         let key = token_key.clone();
         let query = embedding.query();
         move || {
-            let token = (!identified)
-                .then(|| live::stored(&key))
-                .flatten()
+            // Sent with an identity too: an anonymous conversation started
+            // before the visitor signed in on the site becomes theirs.
+            let token = live::stored(&key)
                 .map(|t| format!("&token={}", token_only(&t)))
                 .unwrap_or_default();
             format!("/ws/visitor?{query}&after={}{token}", state.last_seq())
@@ -266,6 +276,12 @@ fn Chat(settings: WidgetSettings, embedding: Embedding) -> impl IntoView {
                 rated.set(HashMap::new());
             }
             conversation.set(Some(conversation_id));
+            let saved = live::stored(&shown_key).unwrap_or_default();
+            if let Some((id, seq)) = saved.split_once(':') {
+                if id == conversation_id.to_string() {
+                    shown_upto.set_value(seq.parse().unwrap_or(0));
+                }
+            }
         }
         ServerMsg::Event { event } => state.apply(event),
         ServerMsg::Ack { client_id, seq } => state.acknowledged(client_id, seq),
@@ -354,6 +370,9 @@ fn Chat(settings: WidgetSettings, embedding: Embedding) -> impl IntoView {
             let _ = el.focus();
         }
     };
+    // Hydrated: ask the launcher whether the chat shows (a message it sent
+    // before this listener existed is lost).
+    Effect::new(move |_| live::tell_parent("ready", None, &host.get_value()));
     live::on_parent_visibility(move |open| {
         visible.set(open);
         if open {
@@ -361,7 +380,8 @@ fn Chat(settings: WidgetSettings, embedding: Embedding) -> impl IntoView {
         }
     });
     Effect::new(move |_| {
-        if input.get().is_some() {
+        // A hidden frame must not take the focus from the page.
+        if input.get().is_some() && visible.get_untracked() {
             focus_input();
         }
     });
@@ -372,11 +392,14 @@ fn Chat(settings: WidgetSettings, embedding: Embedding) -> impl IntoView {
             live.send(&ClientMsg::Seen { seq: last });
         }
     });
-    let shown_upto = StoredValue::new(0i64);
+    let shown_key = format!("tandem.shown.{}", settings.workspace_slug);
     Effect::new(move |_| {
         let last = state.events.with(|e| e.last().map_or(0, |e| e.seq));
         if visible.get() {
             shown_upto.set_value(last);
+            if let Some(id) = conversation.get_untracked() {
+                live::store(&shown_key, &format!("{id}:{last}"));
+            }
             live::tell_parent("unread", Some(0), &host.get_value());
         } else {
             let unread = replies_after(&state, shown_upto.get_value());
@@ -491,6 +514,12 @@ fn local_time(at: chrono::DateTime<chrono::Utc>, language: Language) -> String {
             ("minute", "2-digit"),
         ] {
             let _ = js_sys::Reflect::set(&options, &key.into(), &value.into());
+        }
+        // A weekday alone is ambiguous a week or more ahead (long holidays).
+        if at - chrono::Utc::now() > chrono::Duration::days(6) {
+            for (key, value) in [("day", "numeric"), ("month", "long")] {
+                let _ = js_sys::Reflect::set(&options, &key.into(), &value.into());
+            }
         }
         date.to_locale_string(language.code(), &options).into()
     }

@@ -108,10 +108,21 @@ test("a site owner pastes the script tag: ask, cite, rate, hand off outside hour
   expect(await visitor.evaluate(() => (window as any).tandemEvents)).toContainEqual(["unread", 1]);
   await visitor.locator("#tandem-launcher").click();
   await expect(visitor.locator("#tandem-unread")).toBeHidden();
+  expect(await visitor.evaluate(() => (window as any).tandemEvents)).toContainEqual(["unread", 0]);
   // The person's name and avatar, in the header and by the reply.
   await expect(again.locator(".agent-name")).toContainText("Alex");
   await expect(again.locator('[data-kind="human_reply"] .avatar')).toBeVisible();
   await visitor.screenshot({ path: "test-results/screenshots/widget-agent-joined.png" });
+
+  // On the next page the chat loads hidden: a reply there is unread at once,
+  // and what was already seen is not.
+  await visitor.goto(`${shop}?page=3`);
+  await expect(visitor.locator("#tandem-frame")).toBeHidden();
+  await expect(visitor.locator("#tandem-frame")).toHaveCount(1);
+  await admin.getByLabel("Reply to the visitor").fill("One more thing: the lamp ships Monday.");
+  await admin.getByRole("button", { name: "Send reply" }).click();
+  await expect(visitor.locator("#tandem-unread")).toHaveText("1");
+  await expect(visitor.locator("#tandem-launcher")).toHaveAttribute("aria-label", "Chat with us, 1 unread");
 
   // Back to no support hours for whatever runs next.
   await admin.goto("/admin/policy");
@@ -132,6 +143,15 @@ test("a site not on the list gets no launcher, and a forged identity gets no cha
   await visitor.goto(shop);
   await expect.poll(() => warnings.join("\n")).toContain("This chat is not enabled on this website.");
   await expect(visitor.locator("#tandem-launcher")).toHaveCount(0);
+  // Framed on the shop anyway, the browser refuses it (frame-ancestors).
+  const forcedUrl = `http://127.0.0.1:${sitePort - 1}/widget?workspace=demo&host=${encodeURIComponent(shopOrigin)}`;
+  await visitor.evaluate((src) => {
+    const frame = document.createElement("iframe");
+    frame.src = src;
+    document.body.appendChild(frame);
+  }, forcedUrl);
+  await expect.poll(() => visitor.frames().map((f) => f.url()).join(" ")).toContain("chrome-error://");
+  expect(visitor.frames().some((f) => f.url().includes("/widget?"))).toBe(false);
   // The frame itself refuses to show the chat for the shop.
   await visitor.goto(`/widget?workspace=demo&host=${encodeURIComponent(shopOrigin)}`);
   await expect(visitor.getByRole("alert")).toHaveText("This chat is not enabled on this website.");

@@ -68,7 +68,10 @@ impl SummaryRow {
 
 const SUMMARY_SELECT: &str = "select c.conversation_id, c.status, c.handoff_reason, c.escalated_at, c.updated_at,
         c.assignee_id, a.name as assignee_name,
-        coalesce(v.name, v.email, c.follow_up_email) as visitor, v.verified,
+        case when v.verified
+             then concat_ws(' · ', coalesce(v.name, v.email), 'id ' || v.external_id)
+             else coalesce(v.name, v.email, c.follow_up_email) end as visitor,
+        v.verified,
         (select coalesce(e.payload->>'text', '') from event e
           where e.conversation_id = c.conversation_id and e.kind in ('visitor_message', 'ai_answer', 'human_reply')
           order by e.seq desc limit 1) as last_message

@@ -175,11 +175,17 @@ async fn frame_policy(
     request: axum::extract::Request,
     next: axum::middleware::Next,
 ) -> Response {
+    // Exactly one `workspace`: with two, the page could render one
+    // workspace's chat under another's policy.
     let widget_of = (request.uri().path() == "/widget").then(|| {
-        url::form_urlencoded::parse(request.uri().query().unwrap_or_default().as_bytes())
-            .find(|(k, _)| k == "workspace")
-            .map(|(_, v)| v.into_owned())
-            .unwrap_or_default()
+        let mut named =
+            url::form_urlencoded::parse(request.uri().query().unwrap_or_default().as_bytes())
+                .filter(|(k, _)| k == "workspace")
+                .map(|(_, v)| v.into_owned());
+        match (named.next(), named.next()) {
+            (Some(slug), None) => slug,
+            _ => String::new(),
+        }
     });
     let mut response = next.run(request).await;
     let ancestors = match widget_of {

@@ -320,7 +320,8 @@ pub struct Queue {
     pub agents_online: i64,
     /// Conversations waiting for a person.
     pub waiting: i64,
-    /// Median seconds from handoff to the first human reply, last 30 days.
+    /// Median seconds from handoff to the first human reply, last 30 days,
+    /// over handoffs made within support hours.
     pub typical_first_reply: Option<f64>,
     /// How many handoffs that median is over.
     pub samples: i64,
@@ -344,36 +345,66 @@ pub fn expect(hours: Option<&SupportHours>, queue: Queue, now: DateTime<Utc>) ->
         .typical_first_reply
         .filter(|_| queue.samples >= MIN_SAMPLES)
         .map(|secs| {
-            // Each agent takes the queue in turn: the ones ahead of this
-            // visitor add to the typical wait in proportion.
+            // The typical wait already holds a usual queue; a backlog of more
+            // than one visitor ahead per agent online stretches it.
             let ahead = (queue.waiting - 1).max(0) as f64 / queue.agents_online as f64;
-            let minutes = (secs / 60.0 * (1.0 + ahead)).round();
+            let minutes = (secs / 60.0 * ahead.max(1.0)).round();
             minutes.clamp(1.0, 24.0 * 60.0) as u32
         });
     Expectation::ReplyIn { minutes }
 }
 
-pub async fn queue(pool: &PgPool, workspace_id: Uuid) -> Result<Queue, sqlx::Error> {
-    let (agents_online, waiting, typical_first_reply, samples): (i64, i64, Option<f64>, i64) =
-        sqlx::query_as(
-            "select
-                (select count(*) from membership
-                  where workspace_id = $1 and last_seen_at > now() - make_interval(secs => $2)),
-                (select count(*) from conversation where workspace_id = $1 and status = 'waiting_human'),
-                r.median, r.samples
-             from (select percentile_cont(0.5) within group (order by extract(epoch from first_reply - c.escalated_at)) as median,
-                          count(*) as samples
-                     from conversation c
-                     cross join lateral (select min(e.created_at) as first_reply from event e
-                                          where e.conversation_id = c.conversation_id and e.kind = 'human_reply'
-                                            and e.created_at >= c.escalated_at) f
-                    where c.workspace_id = $1 and c.escalated_at > now() - interval '30 days'
-                      and f.first_reply is not null) r",
-        )
-        .bind(workspace_id)
-        .bind(ONLINE_SECS as f64)
-        .fetch_one(pool)
-        .await?;
+/// The median of the first-reply delays (seconds) of handoffs made within
+/// support hours (one made at night is answered in the morning: no measure
+/// of a wait during the day), and how many there were.
+pub fn typical_first_reply(
+    handoffs: &[(DateTime<Utc>, f64)],
+    hours: Option<&SupportHours>,
+) -> (Option<f64>, i64) {
+    let mut delays: Vec<f64> = handoffs
+        .iter()
+        .filter(|(at, _)| !hours.is_some_and(|h| hours::outside(h, *at)))
+        .map(|(_, secs)| *secs)
+        .collect();
+    delays.sort_by(f64::total_cmp);
+    let n = delays.len();
+    let median = match n {
+        0 => None,
+        _ if n % 2 == 1 => Some(delays[n / 2]),
+        _ => Some((delays[n / 2 - 1] + delays[n / 2]) / 2.0),
+    };
+    (median, n as i64)
+}
+
+pub async fn queue(
+    pool: &PgPool,
+    workspace_id: Uuid,
+    hours: Option<&SupportHours>,
+) -> Result<Queue, sqlx::Error> {
+    let (agents_online, waiting): (i64, i64) = sqlx::query_as(
+        "select
+            (select count(*) from membership
+              where workspace_id = $1 and last_seen_at > now() - make_interval(secs => $2)),
+            (select count(*) from conversation where workspace_id = $1 and status = 'waiting_human')",
+    )
+    .bind(workspace_id)
+    .bind(ONLINE_SECS as f64)
+    .fetch_one(pool)
+    .await?;
+    let handoffs: Vec<(DateTime<Utc>, f64)> = sqlx::query_as(
+        "select c.escalated_at, extract(epoch from f.first_reply - c.escalated_at)::float8
+           from conversation c
+           cross join lateral (select min(e.created_at) as first_reply from event e
+                                where e.conversation_id = c.conversation_id and e.kind = 'human_reply'
+                                  and e.created_at >= c.escalated_at) f
+          where c.workspace_id = $1 and c.escalated_at > now() - interval '30 days'
+            and f.first_reply is not null
+          order by c.escalated_at desc limit 2000",
+    )
+    .bind(workspace_id)
+    .fetch_all(pool)
+    .await?;
+    let (typical_first_reply, samples) = typical_first_reply(&handoffs, hours);
     Ok(Queue {
         agents_online,
         waiting,
@@ -389,8 +420,9 @@ pub async fn expectation(pool: &PgPool, workspace_id: Uuid) -> Result<Expectatio
             .fetch_optional(pool)
             .await?
             .flatten();
-    let queue = queue(pool, workspace_id).await?;
-    Ok(expect(hours.as_ref().map(|h| &h.0), queue, Utc::now()))
+    let hours = hours.map(|h| h.0);
+    let queue = queue(pool, workspace_id, hours.as_ref()).await?;
+    Ok(expect(hours.as_ref(), queue, Utc::now()))
 }
 
 #[cfg(test)]
@@ -541,6 +573,26 @@ mod tests {
     }
 
     #[test]
+    fn only_handoffs_within_hours_make_the_typical_wait() {
+        let at = |s: &str| s.parse::<DateTime<Utc>>().unwrap();
+        let handoffs = [
+            (at("2026-12-01T10:00:00Z"), 120.0),
+            (at("2026-12-01T11:00:00Z"), 300.0),
+            // At night, answered in the morning: not a daytime wait.
+            (at("2026-12-01T23:00:00Z"), 36_000.0),
+            (at("2026-12-02T10:00:00Z"), 240.0),
+        ];
+        let hours = hours::weekdays_9_to_17("UTC");
+        assert_eq!(
+            typical_first_reply(&handoffs, Some(&hours)),
+            (Some(240.0), 3)
+        );
+        // Without support hours every handoff counts (an even count averages).
+        assert_eq!(typical_first_reply(&handoffs, None), (Some(270.0), 4));
+        assert_eq!(typical_first_reply(&[], None), (None, 0));
+    }
+
+    #[test]
     fn the_expectation_is_honest() {
         let at = |s: &str| s.parse::<DateTime<Utc>>().unwrap();
         let queue = Queue {
@@ -549,11 +601,11 @@ mod tests {
             typical_first_reply: Some(150.0),
             samples: 10,
         };
-        // Within hours, two agents, four ahead: 2.5 min × (1 + 4/2) → 8 min.
+        // Within hours, two agents, four ahead (two each): 2.5 min × 2 → 5 min.
         let tuesday = at("2026-12-01T10:00:00Z");
         assert_eq!(
             expect(Some(&hours::weekdays_9_to_17("UTC")), queue, tuesday),
-            Expectation::ReplyIn { minutes: Some(8) }
+            Expectation::ReplyIn { minutes: Some(5) }
         );
         // Too little history: no number.
         let new_team = Queue {

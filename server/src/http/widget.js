@@ -53,25 +53,36 @@
     }
     return origin + "/widget?" + q;
   }
+  // Set once the visitor opened the chat on this site (this tab): later pages
+  // load the chat hidden, so replies that come meanwhile show as unread.
+  var opened = "tandem.opened." + workspace;
+  function remembered() { try { return !!sessionStorage.getItem(opened); } catch (e) { return false; } }
+  function ensureFrame(hidden) {
+    if (frame) return;
+    frame = document.createElement("iframe");
+    frame.id = "tandem-frame";
+    frame.title = config.frame_title;
+    frame.setAttribute("allow", "clipboard-write");
+    frame.src = frameSrc() + (hidden ? "&hidden=1" : "");
+    document.body.appendChild(frame);
+    place();
+  }
   function open() {
-    if (!config) { pendingOpen = true; return; }
-    if (!frame) {
-      frame = document.createElement("iframe");
-      frame.id = "tandem-frame";
-      frame.title = config.frame_title;
-      frame.setAttribute("allow", "clipboard-write");
-      frame.src = frameSrc();
-      frame.addEventListener("load", function () { tell({ tandem: "visible", open: isOpen }); });
-      document.body.appendChild(frame);
+    if (!button) { pendingOpen = true; return; }
+    ensureFrame(false);
+    try { sessionStorage.setItem(opened, "1"); } catch (e) { /* storage off: no hidden frame later */ }
+    if (!isOpen) {
+      isOpen = true;
+      if (unread) { unread = 0; emit("unread", 0); }
+      emit("open");
     }
-    if (!isOpen) { isOpen = true; unread = 0; emit("open"); }
     place();
     label();
     tell({ tandem: "visible", open: true });
     frame.focus();
   }
   function close() {
-    if (!isOpen) return;
+    if (!isOpen || !button) return;
     isOpen = false;
     place();
     label();
@@ -83,16 +94,17 @@
     var next = who && who.user_id ? who : null;
     if (JSON.stringify(next) === JSON.stringify(identity)) return;
     identity = next;
-    // Another visitor: a new frame (and socket) the next time the chat shows.
+    // Another visitor: a new frame (and socket).
     if (frame) {
       frame.remove();
       frame = null;
-      if (isOpen) { isOpen = false; open(); }
+      if (isOpen) { isOpen = false; open(); } else ensureFrame(true);
     }
   }
   window.addEventListener("message", function (event) {
     if (event.origin !== origin || !frame || event.source !== frame.contentWindow || !event.data) return;
     if (event.data.tandem === "close") close();
+    if (event.data.tandem === "ready") tell({ tandem: "visible", open: isOpen });
     if (event.data.tandem === "unread" && typeof event.data.count === "number") {
       var count = isOpen ? 0 : event.data.count;
       if (count !== unread) { unread = count; label(); emit("unread", unread); }
@@ -120,6 +132,7 @@
     label();
     document.body.appendChild(button);
     if (pendingOpen) open();
+    else if (remembered()) ensureFrame(true);
   }
   fetch(origin + "/widget/config?workspace=" + encodeURIComponent(workspace), { credentials: "omit" })
     .then(function (r) { return r.json().then(function (body) { return { ok: r.ok, body: body }; }); })

@@ -57,12 +57,12 @@ pub fn next_opening(hours: &SupportHours, at: DateTime<Utc>) -> Option<DateTime<
     (0..=366).find_map(|ahead| {
         let day = today.checked_add_days(Days::new(ahead))?;
         let (open, _) = window(hours, day)?;
-        // An opening time a clock change skips opens at the first moment after it.
-        let opens = zone
-            .from_local_datetime(&day.and_time(open))
-            .earliest()
-            .or_else(|| {
-                zone.from_local_datetime(&day.and_time(open + chrono::Duration::hours(1)))
+        // An opening time a clock change skips opens at the first minute
+        // after the gap (gaps are at most two hours).
+        let local = day.and_time(open);
+        let opens = (0..=120)
+            .find_map(|minute| {
+                zone.from_local_datetime(&(local + chrono::Duration::minutes(minute)))
                     .earliest()
             })?
             .with_timezone(&Utc);
@@ -116,6 +116,14 @@ mod tests {
         );
         // Open now: nothing to wait for.
         assert_eq!(next_opening(&hours, at("2026-12-22T10:00:00Z")), None);
+        // An opening time inside the spring-forward gap (Berlin, 2026-03-29:
+        // 02:00 → 03:00) opens when the clocks say 03:00, 01:00 UTC.
+        let mut night = weekdays_9_to_17("Europe/Berlin");
+        night.days[6] = Some(("02:30".into(), "05:00".into()));
+        assert_eq!(
+            next_opening(&night, at("2026-03-28T20:00:00Z")),
+            Some(at("2026-03-29T01:00:00Z"))
+        );
         // Never open: no date to promise.
         hours.days = Default::default();
         assert_eq!(next_opening(&hours, at("2026-12-22T10:00:00Z")), None);

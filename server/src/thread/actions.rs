@@ -172,9 +172,11 @@ pub async fn leave_email(
         .bind(&email)
         .execute(&mut *tx)
         .await?;
+    // A signed-in user's email is the one their site gave.
     sqlx::query(
         "update visitor set email = $2
-          where visitor_id = (select visitor_id from conversation where conversation_id = $1)",
+          where visitor_id = (select visitor_id from conversation where conversation_id = $1)
+            and not verified",
     )
     .bind(conversation_id)
     .bind(&email)

@@ -183,11 +183,18 @@ async fn identify(
             }
         },
     };
+    // One conversation however many tabs or devices connect at once: the
+    // visitor's row is locked while it is found or started.
+    let mut tx = pool.begin().await?;
+    sqlx::query("select 1 from visitor where visitor_id = $1 for update")
+        .bind(visitor_id)
+        .execute(&mut *tx)
+        .await?;
     let existing: Option<Uuid> = sqlx::query_scalar(
         "select conversation_id from conversation where visitor_id = $1 order by created_at desc limit 1",
     )
     .bind(visitor_id)
-    .fetch_optional(pool)
+    .fetch_optional(&mut *tx)
     .await?;
     let conversation_id = match existing {
         Some(id) => id,
@@ -199,11 +206,12 @@ async fn identify(
             .bind(id)
             .bind(workspace_id)
             .bind(visitor_id)
-            .execute(pool)
+            .execute(&mut *tx)
             .await?;
             id
         }
     };
+    tx.commit().await?;
     if let Some(page) = params
         .page
         .as_deref()
@@ -248,9 +256,10 @@ async fn vouched(
         return Ok(id);
     }
     if let Some((anonymous, None)) = known {
-        // Unique per workspace: a concurrent first connection of the same
-        // user makes this update fail, and the client's retry finds them.
-        sqlx::query(
+        // Only if still anonymous (another tab may have just signed it in as
+        // someone else); a concurrent first connection of the same user makes
+        // this fail on the unique index, and the client's retry finds them.
+        let merged = sqlx::query(
             "update visitor set external_id = $2, name = $3, email = $4, verified = true
               where visitor_id = $1 and external_id is null",
         )
@@ -260,7 +269,9 @@ async fn vouched(
         .bind(&identity.email)
         .execute(pool)
         .await?;
-        return Ok(anonymous);
+        if merged.rows_affected() == 1 {
+            return Ok(anonymous);
+        }
     }
     let id = Uuid::new_v4();
     sqlx::query(
