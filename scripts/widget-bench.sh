@@ -5,15 +5,10 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 port="${BENCH_PORT:-3517}"
-master="${DATABASE_URL:-$(scripts/db.sh --url)}"
-db="tandem_widget_bench"
-with_db() {
-  python3 -c 'import sys, urllib.parse as u; p = u.urlsplit(sys.argv[1]); print(u.urlunsplit(p._replace(path="/" + sys.argv[2])))' "$master" "$1"
-}
-psql "$master" -qc "drop database if exists $db" >/dev/null
-psql "$master" -qc "create database $db" >/dev/null
+export DATABASE_URL="${DATABASE_URL:-$(scripts/db.sh --url)}"
+url="$(scripts/fresh-db.sh tandem_widget_bench)"
 data="$(mktemp -d)"
-DATABASE_URL="$(with_db "$db")" TANDEM_ADDR="127.0.0.1:$port" TANDEM_DATA_DIR="$data" RUST_LOG=warn \
+DATABASE_URL="$url" TANDEM_ADDR="127.0.0.1:$port" TANDEM_DATA_DIR="$data" RUST_LOG=warn \
   target/release/tandem serve >"$data/serve.log" 2>&1 &
 server=$!
 node end2end/fixtures/site-server.mjs $((port + 1)) 0 "$port" >/dev/null &
