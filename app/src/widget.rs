@@ -244,10 +244,13 @@ fn Chat(settings: WidgetSettings, embedding: Embedding) -> impl IntoView {
     let visible = RwSignal::new(!embedding.hidden);
     // How far the visitor has seen this conversation, kept in the frame's
     // storage so a later page's hidden frame counts only what is new.
-    let shown_key = format!("tandem.shown.{}", settings.workspace_slug);
+    let shown_key = StoredValue::new(format!("tandem.shown.{}", settings.workspace_slug));
     let shown_upto = StoredValue::new(0i64);
     let token_key = format!("tandem.visitor.{}", settings.workspace_slug);
     let host = StoredValue::new(embedding.host.clone());
+    // Tells the embedding page (its origin, when known) something.
+    let tell =
+        move |kind: &str, count: Option<u32>| live::tell_parent(kind, count, &host.get_value());
 
     let path = {
         let key = token_key.clone();
@@ -276,7 +279,9 @@ fn Chat(settings: WidgetSettings, embedding: Embedding) -> impl IntoView {
                 rated.set(HashMap::new());
             }
             conversation.set(Some(conversation_id));
-            let saved = live::stored(&shown_key).unwrap_or_default();
+            let saved = shown_key
+                .with_value(|k| live::stored(k))
+                .unwrap_or_default();
             if let Some((id, seq)) = saved.split_once(':') {
                 if id == conversation_id.to_string() {
                     shown_upto.set_value(seq.parse().unwrap_or(0));
@@ -372,7 +377,7 @@ fn Chat(settings: WidgetSettings, embedding: Embedding) -> impl IntoView {
     };
     // Hydrated: ask the launcher whether the chat shows (a message it sent
     // before this listener existed is lost).
-    Effect::new(move |_| live::tell_parent("ready", None, &host.get_value()));
+    Effect::new(move |_| tell("ready", None));
     live::on_parent_visibility(move |open| {
         visible.set(open);
         if open {
@@ -392,18 +397,17 @@ fn Chat(settings: WidgetSettings, embedding: Embedding) -> impl IntoView {
             live.send(&ClientMsg::Seen { seq: last });
         }
     });
-    let shown_key = format!("tandem.shown.{}", settings.workspace_slug);
     Effect::new(move |_| {
         let last = state.events.with(|e| e.last().map_or(0, |e| e.seq));
         if visible.get() {
             shown_upto.set_value(last);
             if let Some(id) = conversation.get_untracked() {
-                live::store(&shown_key, &format!("{id}:{last}"));
+                shown_key.with_value(|k| live::store(k, &format!("{id}:{last}")));
             }
-            live::tell_parent("unread", Some(0), &host.get_value());
+            tell("unread", Some(0));
         } else {
             let unread = replies_after(&state, shown_upto.get_value());
-            live::tell_parent("unread", Some(unread), &host.get_value());
+            tell("unread", Some(unread));
         }
     });
 
@@ -453,7 +457,7 @@ fn Chat(settings: WidgetSettings, embedding: Embedding) -> impl IntoView {
                     </button>
                     <button type="button" class="close-chat rounded-full p-1.5 text-white/90 hover:bg-white/20 hover:text-white focus-visible:outline focus-visible:outline-2 focus-visible:outline-white"
                         aria-label=texts.close_chat title=texts.close_chat
-                        on:click=move |_| live::tell_parent("close", None, &host.get_value())>
+                        on:click=move |_| tell("close", None)>
                         <svg aria-hidden="true" viewBox="0 0 20 20" class="h-5 w-5" fill="none" stroke="currentColor" stroke-width="2">
                             <path d="M5 5l10 10M15 5L5 15" stroke-linecap="round"/>
                         </svg>
@@ -491,7 +495,7 @@ fn Chat(settings: WidgetSettings, embedding: Embedding) -> impl IntoView {
                             ev.prevent_default();
                             send();
                         } else if ev.key() == "Escape" {
-                            live::tell_parent("close", None, &host.get_value());
+                            tell("close", None);
                         }
                     }></textarea>
                 <button type="submit" class="rounded-xl bg-[var(--brand)] px-4 py-2 text-sm font-semibold text-white hover:opacity-90 focus-visible:outline focus-visible:outline-2 focus-visible:outline-offset-2 focus-visible:outline-[var(--brand)]">{texts.send}</button>

@@ -53,18 +53,33 @@ async fn ensure(pool: &PgPool, workspace_id: Uuid) -> Result<(), sqlx::Error> {
     Ok(())
 }
 
+/// The workspace's settings, created on first read (sockets, frames and
+/// launchers read them on every connection: one query once they exist).
 pub async fn settings(pool: &PgPool, workspace_id: Uuid) -> Result<WidgetRow, sqlx::Error> {
+    let read = || {
+        sqlx::query_as::<_, WidgetRow>(sqlx::AssertSqlSafe(format!(
+            "{SELECT} where s.workspace_id = $1"
+        )))
+        .bind(workspace_id)
+    };
+    if let Some(row) = read().fetch_optional(pool).await? {
+        return Ok(row);
+    }
     ensure(pool, workspace_id).await?;
-    sqlx::query_as::<_, WidgetRow>(sqlx::AssertSqlSafe(format!(
-        "{SELECT} where s.workspace_id = $1"
-    )))
-    .bind(workspace_id)
-    .fetch_one(pool)
-    .await
+    read().fetch_one(pool).await
 }
 
 /// The settings of the workspace a widget names (`data-workspace`), if any.
 pub async fn by_slug(pool: &PgPool, slug: &str) -> Result<Option<WidgetRow>, sqlx::Error> {
+    let row =
+        sqlx::query_as::<_, WidgetRow>(sqlx::AssertSqlSafe(format!("{SELECT} where w.slug = $1")))
+            .bind(slug)
+            .fetch_optional(pool)
+            .await?;
+    if row.is_some() {
+        return Ok(row);
+    }
+    // A workspace whose settings were never read yet.
     let id: Option<Uuid> = sqlx::query_scalar("select workspace_id from workspace where slug = $1")
         .bind(slug)
         .fetch_optional(pool)

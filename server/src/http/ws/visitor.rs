@@ -273,28 +273,22 @@ async fn vouched(
             return Ok(anonymous);
         }
     }
-    let id = Uuid::new_v4();
-    sqlx::query(
+    // A concurrent first connection of the same user may have inserted them
+    // meanwhile: the conflict's update returns their row.
+    sqlx::query_scalar(
         "insert into visitor (visitor_id, workspace_id, token_hash, external_id, name, email, verified)
          values ($1, $2, $3, $4, $5, $6, true)
          on conflict (workspace_id, external_id) where external_id is not null
          do update set verified = true
          returning visitor_id",
     )
-    .bind(id)
+    .bind(Uuid::new_v4())
     .bind(workspace_id)
     // Never handed out: a signed-in user is known by the signature.
     .bind(auth::token_hash(&auth::new_token()))
     .bind(&identity.user_id)
     .bind(&identity.name)
     .bind(&identity.email)
-    .execute(pool)
-    .await?;
-    sqlx::query_scalar(
-        "select visitor_id from visitor where workspace_id = $1 and external_id = $2",
-    )
-    .bind(workspace_id)
-    .bind(&identity.user_id)
     .fetch_one(pool)
     .await
 }
