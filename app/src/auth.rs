@@ -11,12 +11,20 @@ pub async fn login(email: String, password: String) -> Result<(), DeskError> {
     use axum::http::{header, HeaderValue};
 
     let desk = crate::desk::desk_only()?;
-    let token = match desk.login(email.trim(), &password).await {
+    let address = leptos_axum::extract::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+        .await
+        .ok()
+        .map(|info| info.0.ip());
+    let token = match desk.login(email.trim(), &password, address).await {
         Ok(token) => token,
         Err(err) => {
-            if err == DeskError::BadCredentials {
-                expect_context::<leptos_axum::ResponseOptions>()
-                    .set_status(axum::http::StatusCode::UNAUTHORIZED);
+            let status = match err {
+                DeskError::BadCredentials => Some(axum::http::StatusCode::UNAUTHORIZED),
+                DeskError::TooManyAttempts => Some(axum::http::StatusCode::TOO_MANY_REQUESTS),
+                _ => None,
+            };
+            if let Some(status) = status {
+                expect_context::<leptos_axum::ResponseOptions>().set_status(status);
             }
             return Err(err);
         }

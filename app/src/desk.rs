@@ -7,9 +7,12 @@ use uuid::Uuid;
 
 use crate::error::DeskError;
 use crate::knowledge::{NewWebsite, SnippetView, SourceDetail, SourceView};
+use crate::types::inbox::{
+    Directory, InboxSettings, InvitationView, ListFilter, Suggestion, TeamAdmin, WorkspaceChoice,
+};
 use crate::types::policy::{Policy, Replay};
 use crate::types::widget::{Expectation, Identity, WidgetAdmin, WidgetLook};
-use crate::types::{AgentProfile, ConversationSummary, ConversationView, Queue};
+use crate::types::{AgentProfile, ConversationSummary, ConversationView};
 use crate::widget::WidgetSettings;
 
 /// A signed-in agent, with the token of their session.
@@ -22,15 +25,82 @@ pub struct SignedIn {
 /// What the UI's server functions need from the server's engines.
 #[async_trait::async_trait]
 pub trait SupportDesk: Send + Sync + 'static {
-    /// Checks credentials; returns a new session token for the cookie.
-    async fn login(&self, email: &str, password: &str) -> Result<String, DeskError>;
+    /// Checks credentials (throttled per email and per client address);
+    /// returns a new session token for the cookie.
+    async fn login(
+        &self,
+        email: &str,
+        password: &str,
+        address: Option<std::net::IpAddr>,
+    ) -> Result<String, DeskError>;
     async fn logout(&self, session_token: &str) -> Result<(), DeskError>;
     async fn signed_in(&self, session_token: &str) -> Result<SignedIn, DeskError>;
+    /// Ends the account's other sessions.
+    async fn change_password(
+        &self,
+        agent: &SignedIn,
+        session_token: &str,
+        current: &str,
+        new: &str,
+    ) -> Result<(), DeskError>;
+    async fn invitation(&self, token: &str) -> Result<InvitationView, DeskError>;
+    /// Creates the account (or adds the existing one); returns a session token.
+    async fn accept_invitation(
+        &self,
+        token: &str,
+        name: &str,
+        password: &str,
+    ) -> Result<String, DeskError>;
+    async fn workspaces(&self, agent: &SignedIn) -> Result<Vec<WorkspaceChoice>, DeskError>;
+    async fn switch_workspace(
+        &self,
+        session_token: &str,
+        workspace_id: Uuid,
+    ) -> Result<(), DeskError>;
+
+    // The inbox.
     async fn conversations(
         &self,
         agent: &SignedIn,
-        queue: Queue,
+        filter: ListFilter,
     ) -> Result<Vec<ConversationSummary>, DeskError>;
+    async fn directory(&self, agent: &SignedIn) -> Result<Directory, DeskError>;
+    async fn set_tags(
+        &self,
+        agent: &SignedIn,
+        id: Uuid,
+        tags: Vec<String>,
+    ) -> Result<Vec<String>, DeskError>;
+    async fn suggest_reply(&self, agent: &SignedIn, id: Uuid) -> Result<Suggestion, DeskError>;
+
+    // The team (admins only).
+    async fn team_admin(&self, admin: &SignedIn) -> Result<TeamAdmin, DeskError>;
+    /// Returns the invitation link's path.
+    async fn invite(&self, admin: &SignedIn, email: &str, role: &str) -> Result<String, DeskError>;
+    async fn save_member(
+        &self,
+        admin: &SignedIn,
+        account_id: Uuid,
+        role: &str,
+        teams: Vec<String>,
+        max_open: Option<i32>,
+    ) -> Result<(), DeskError>;
+    async fn remove_member(&self, admin: &SignedIn, account_id: Uuid) -> Result<(), DeskError>;
+    async fn add_team(&self, admin: &SignedIn, name: &str) -> Result<(), DeskError>;
+    async fn delete_team(&self, admin: &SignedIn, name: &str) -> Result<(), DeskError>;
+    async fn save_canned(
+        &self,
+        admin: &SignedIn,
+        id: Option<Uuid>,
+        shortcut: &str,
+        body: &str,
+    ) -> Result<Uuid, DeskError>;
+    async fn delete_canned(&self, admin: &SignedIn, id: Uuid) -> Result<(), DeskError>;
+    async fn save_inbox_settings(
+        &self,
+        admin: &SignedIn,
+        settings: InboxSettings,
+    ) -> Result<(), DeskError>;
     async fn conversation(&self, agent: &SignedIn, id: Uuid)
         -> Result<ConversationView, DeskError>;
     /// The chat frame's settings, if `host` may embed it and `identity`

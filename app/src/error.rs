@@ -10,6 +10,8 @@ pub enum DeskError {
     NotSignedIn,
     #[error("Wrong email or password.")]
     BadCredentials,
+    #[error("Too many failed sign-ins. Wait 15 minutes and try again.")]
+    TooManyAttempts,
     #[error("That conversation does not exist.")]
     NotFound,
     #[error("Only admins can do that.")]

@@ -1,26 +1,51 @@
-//! The agents' inbox: the live list of conversations and one conversation
-//! with its full context and a reply composer.
+//! The agents' inbox: the live, filtered list of conversations with queue
+//! counts, presence, notifications and keyboard shortcuts; one conversation
+//! is in [`conversation`].
+
+mod browser;
+mod conversation;
+
+pub use conversation::ConversationPane;
 
 use std::collections::HashMap;
 
 use leptos::prelude::*;
+use leptos_meta::Title;
 use leptos_router::components::{Outlet, Redirect, A};
 use leptos_router::hooks::use_params_map;
 use uuid::Uuid;
 
 use crate::auth::{me, Logout};
 use crate::error::DeskError;
-use crate::live::{use_live, TypingNotifier};
-use crate::thread::{current_status, ThreadState, ThreadTail, ThreadView, Viewer};
+use crate::live::use_live;
+use crate::types::inbox::{Directory, ListFilter, Suggestion, REASONS};
 use crate::types::{
-    ClientMsg, ConversationStatus, ConversationSummary, ConversationView, EventBody, HandoffReason,
-    MessageBody, Queue, QueueCounts, ServerMsg,
+    AgentProfile, ClientMsg, ConversationStatus, ConversationSummary, ConversationView,
+    HandoffReason, Queue, QueueCounts, ServerMsg,
 };
 
 #[server]
-pub async fn list_conversations(queue: Queue) -> Result<Vec<ConversationSummary>, DeskError> {
+pub async fn list_conversations(filter: ListFilter) -> Result<Vec<ConversationSummary>, DeskError> {
     let (desk, agent) = crate::desk::agent().await?;
-    desk.conversations(&agent, queue).await
+    desk.conversations(&agent, filter).await
+}
+
+#[server]
+pub async fn get_directory() -> Result<Directory, DeskError> {
+    let (desk, agent) = crate::desk::agent().await?;
+    desk.directory(&agent).await
+}
+
+#[server]
+pub async fn set_tags(id: Uuid, tags: Vec<String>) -> Result<Vec<String>, DeskError> {
+    let (desk, agent) = crate::desk::agent().await?;
+    desk.set_tags(&agent, id, tags).await
+}
+
+#[server]
+pub async fn suggest_reply(id: Uuid) -> Result<Suggestion, DeskError> {
+    let (desk, agent) = crate::desk::agent().await?;
+    desk.suggest_reply(&agent, id).await
 }
 
 #[server]
@@ -34,9 +59,10 @@ pub async fn get_conversation(id: Uuid) -> Result<ConversationView, DeskError> {
 pub fn queue_rows(
     fetched: &[ConversationSummary],
     changed: &HashMap<Uuid, ConversationSummary>,
-    queue: Queue,
+    filter: &ListFilter,
     me: Uuid,
 ) -> Vec<ConversationSummary> {
+    let queue = filter.queue;
     let mut rows: HashMap<Uuid, ConversationSummary> = fetched
         .iter()
         .map(|c| (c.conversation_id, c.clone()))
@@ -44,9 +70,15 @@ pub fn queue_rows(
     for (id, row) in changed {
         match rows.get(id) {
             Some(old) if old.updated_at > row.updated_at => {}
-            _ => {
+            // Matched the filters when fetched: the newer copy replaces it.
+            Some(_) => {
                 rows.insert(*id, row.clone());
             }
+            // New to this list: only if it matches the filters.
+            None if filter.admits(row) => {
+                rows.insert(*id, row.clone());
+            }
+            None => {}
         }
     }
     let mut rows: Vec<_> = rows.into_values().filter(|c| queue.holds(c, me)).collect();
@@ -103,7 +135,7 @@ pub fn InboxLayout() -> impl IntoView {
         <Suspense fallback=|| view! { <p class="p-6 text-slate-500">"Loading…"</p> }>
             {move || Suspend::new(async move {
                 match profile.await {
-                    Ok(profile) => view! { <Inbox is_admin=profile.role == "admin" me=profile.account_id workspace_name=profile.workspace_name agent_name=profile.name/> }.into_any(),
+                    Ok(profile) => view! { <Inbox profile=profile/> }.into_any(),
                     Err(DeskError::NotSignedIn) => view! { <Redirect path="/login"/> }.into_any(),
                     Err(err) => view! { <p class="p-6 text-red-700" role="alert">{err.to_string()}</p> }.into_any(),
                 }
@@ -112,31 +144,90 @@ pub fn InboxLayout() -> impl IntoView {
     }
 }
 
-/// The signed-in agent, for the panes inside the inbox.
-#[derive(Clone, Copy)]
-struct Me {
-    account_id: Uuid,
+/// A keyboard command for the open conversation.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Command {
+    /// Claim it, or take it over from whoever has it.
+    Claim,
+    Resolve,
+    Reopen,
+    HandBack,
+    Reply,
+    Note,
+    Suggest,
+    Assign,
 }
 
-/// The list rows changed live since the page loaded (newest copy of each).
+/// What the inbox shares with its panes.
 #[derive(Clone, Copy)]
-struct ChangedRows(RwSignal<HashMap<Uuid, ConversationSummary>>);
+pub struct InboxContext {
+    pub me: Uuid,
+    /// The list rows changed live since the page loaded (newest copy of each).
+    pub changed: RwSignal<HashMap<Uuid, ConversationSummary>>,
+    /// Members, teams, canned replies and tags.
+    pub directory: Resource<Result<Directory, DeskError>>,
+    /// The last keyboard command (numbered, so a repeat is a change).
+    pub command: RwSignal<(u32, Option<Command>)>,
+    /// When the agent last had each conversation open (its unread mark goes).
+    pub opened: RwSignal<HashMap<Uuid, chrono::DateTime<chrono::Utc>>>,
+}
+
+/// The keyboard shortcuts, as `?` lists them.
+pub const SHORTCUTS: [(&str, &str); 15] = [
+    ("j / k", "next / previous conversation"),
+    ("1 … 5", "queues: waiting, mine, all open, AI, resolved"),
+    ("/", "search conversations"),
+    ("c", "claim (or take over)"),
+    ("a", "assign"),
+    ("h", "hand back to the AI"),
+    ("e", "resolve"),
+    ("o", "reopen"),
+    ("r", "write a reply"),
+    ("n", "write a private note"),
+    ("s", "suggest a reply from the knowledge"),
+    ("Ctrl+Enter", "send the reply or add the note"),
+    (
+        "Ctrl+/",
+        "insert a canned reply (or type / and its shortcut)",
+    ),
+    ("Esc", "leave the text box, close this list"),
+    ("?", "show or hide this list"),
+];
+
+/// Minutes without a key press or pointer move before the inbox sets the
+/// agent away (and back when they return).
+const IDLE_MINUTES: f64 = 5.0;
 
 #[component]
-fn Inbox(workspace_name: String, agent_name: String, me: Uuid, is_admin: bool) -> impl IntoView {
-    provide_context(Me { account_id: me });
-    let queue = RwSignal::new(Queue::Waiting);
+fn Inbox(profile: AgentProfile) -> impl IntoView {
+    let me = profile.account_id;
+    let is_admin = profile.role == "admin";
+    let filter = RwSignal::new(ListFilter::default());
     // Bumped to fetch the lists again: after a reconnect, or when told to.
     let version = RwSignal::new(0u64);
     let fetched = Resource::new(
-        move || (queue.get(), version.get()),
-        |(queue, _)| list_conversations(queue),
+        move || (filter.get(), version.get()),
+        |(filter, _)| list_conversations(filter),
     );
     let changed = RwSignal::new(HashMap::<Uuid, ConversationSummary>::new());
-    provide_context(ChangedRows(changed));
+    let directory = Resource::new(move || version.get(), |_| get_directory());
+    let command = RwSignal::new((0u32, None::<Command>));
+    let opened = RwSignal::new(HashMap::new());
+    provide_context(InboxContext {
+        me,
+        changed,
+        directory,
+        command,
+        opened,
+    });
     let counts = RwSignal::new(None::<QueueCounts>);
     let connected = RwSignal::new(false);
-    let _live = use_live(
+    // Presence: away by choice, or by idleness.
+    let away = RwSignal::new(false);
+    let idle = RwSignal::new(false);
+    let notify_on = RwSignal::new(false);
+    let help = RwSignal::new(false);
+    let live = use_live(
         || "/ws/inbox".to_owned(),
         // The lists are fetched again on every connection: what changed
         // before it (or while it was down) is not missed.
@@ -145,26 +236,173 @@ fn Inbox(workspace_name: String, agent_name: String, me: Uuid, is_admin: bool) -
             ServerMsg::ConversationChanged { summary } => changed.update(|c| {
                 c.insert(summary.conversation_id, summary);
             }),
-            ServerMsg::Counts { counts: now } => counts.set(Some(now)),
+            ServerMsg::Counts { counts: now } => {
+                if let Some(before) = counts.get_untracked() {
+                    if notify_on.get_untracked() {
+                        if now.waiting_human > before.waiting_human {
+                            browser::notify("New escalation", "A visitor is waiting for a person.");
+                        } else if now.mine > before.mine {
+                            browser::notify(
+                                "Assigned to you",
+                                "A conversation was assigned to you.",
+                            );
+                        }
+                    }
+                }
+                counts.set(Some(now));
+            }
             ServerMsg::Refresh => version.update(|v| *v += 1),
             _ => {}
         },
         connected,
     );
+    // Presence goes out on every connection and every change.
+    Effect::new(move |_| {
+        let away = away.get() || idle.get();
+        if connected.get() {
+            live.send(&ClientMsg::Presence { away });
+        }
+    });
+    let last_active = StoredValue::new(browser::now_ms());
+    Effect::new(move |_| {
+        notify_on.set(browser::notifications_wanted());
+        last_active.set_value(browser::now_ms());
+        let active = move || {
+            last_active.set_value(browser::now_ms());
+            if idle.get_untracked() {
+                idle.set(false);
+            }
+        };
+        let keys = window_event_listener(leptos::ev::keydown, move |_| active());
+        let moves = window_event_listener(leptos::ev::pointermove, move |_| active());
+        if let Ok(handle) = set_interval_with_handle(
+            move || {
+                let quiet = browser::now_ms() - last_active.get_value();
+                if quiet > IDLE_MINUTES * 60_000.0 && !idle.get_untracked() {
+                    idle.set(true);
+                }
+            },
+            std::time::Duration::from_secs(20),
+        ) {
+            on_cleanup(move || handle.clear());
+        }
+        on_cleanup(move || {
+            keys.remove();
+            moves.remove();
+        });
+    });
+
     let now = use_now();
     let logout = ServerAction::<Logout>::new();
     let params = use_params_map();
     let selected = move || params.read().get("id");
+    let search = RwSignal::new(String::new());
+    // The search is sent a moment after the agent stops typing.
+    let search_version = StoredValue::new(0u32);
+    let on_search = move |text: String| {
+        search.set(text.clone());
+        search_version.update_value(|v| *v += 1);
+        let mine = search_version.get_value();
+        set_timeout(
+            move || {
+                if search_version.get_value() == mine {
+                    let words = text.trim().to_owned();
+                    filter.update(|f| f.search = (!words.is_empty()).then_some(words));
+                }
+            },
+            std::time::Duration::from_millis(300),
+        );
+    };
+    // The rows as shown: fetched, merged with live changes, filtered.
+    let rows = move || {
+        let list = fetched.get().and_then(Result::ok).unwrap_or_default();
+        changed.with(|c| filter.with(|f| queue_rows(&list, c, f, me)))
+    };
+    let navigate = leptos_router::hooks::use_navigate();
+    #[cfg(feature = "hydrate")]
+    {
+        let shortcuts = window_event_listener(leptos::ev::keydown, move |ev| {
+            if ev.ctrl_key() || ev.meta_key() || ev.alt_key() {
+                return;
+            }
+            let key = ev.key();
+            if key == "Escape" {
+                help.set(false);
+                if browser::in_field(&ev) {
+                    if let Some(el) = leptos::prelude::document().active_element() {
+                        use wasm_bindgen::JsCast;
+                        if let Ok(el) = el.dyn_into::<web_sys::HtmlElement>() {
+                            let _ = el.blur();
+                        }
+                    }
+                }
+                return;
+            }
+            if browser::in_field(&ev) {
+                return;
+            }
+            let run = |c: Command| {
+                command.update(|(n, cmd)| {
+                    *n += 1;
+                    *cmd = Some(c);
+                })
+            };
+            match key.as_str() {
+                "?" => help.update(|h| *h = !*h),
+                "j" | "k" => {
+                    let rows = rows();
+                    let at = selected()
+                        .and_then(|s| rows.iter().position(|r| r.conversation_id.to_string() == s));
+                    let next = match (at, key.as_str()) {
+                        (None, _) => 0,
+                        (Some(i), "j") => (i + 1).min(rows.len().saturating_sub(1)),
+                        (Some(i), _) => i.saturating_sub(1),
+                    };
+                    if let Some(row) = rows.get(next) {
+                        navigate(
+                            &format!("/inbox/{}", row.conversation_id),
+                            Default::default(),
+                        );
+                    }
+                }
+                "1" | "2" | "3" | "4" | "5" => {
+                    let i: usize = key.parse().unwrap_or(1);
+                    filter.update(|f| f.queue = Queue::ALL[i - 1]);
+                }
+                "/" => browser::focus("inbox-search"),
+                "c" => run(Command::Claim),
+                "e" => run(Command::Resolve),
+                "o" => run(Command::Reopen),
+                "h" => run(Command::HandBack),
+                "r" => run(Command::Reply),
+                "n" => run(Command::Note),
+                "s" => run(Command::Suggest),
+                "a" => run(Command::Assign),
+                _ => return,
+            }
+            ev.prevent_default();
+        });
+        on_cleanup(move || shortcuts.remove());
+    }
+    #[cfg(not(feature = "hydrate"))]
+    let _ = (navigate, command);
 
+    let waiting_title = move || match counts.get().map(|c| c.waiting_human).filter(|n| *n > 0) {
+        Some(n) => format!("({n}) Inbox · Tandem"),
+        None => "Inbox · Tandem".to_owned(),
+    };
+    let select_class = "rounded border border-slate-300 bg-white px-1 py-1 text-xs";
     view! {
+        <Title text=waiting_title/>
         <div class="flex h-dvh flex-col bg-slate-100 text-slate-900">
             <header class="flex items-center justify-between bg-slate-900 px-4 py-2 text-white">
                 <div class="flex items-baseline gap-3">
                     <A href="/inbox" attr:class="font-bold tracking-tight">"tandem"</A>
-                    <span class="text-sm text-slate-300">{workspace_name}" · inbox"</span>
+                    <span class="text-sm text-slate-300">{profile.workspace_name.clone()}" · inbox"</span>
                 </div>
                 <div class="flex items-center gap-3 text-sm">
                     {is_admin.then(|| view! {
+                        <A href="/admin/team" attr:class="text-slate-300 hover:text-white">"Team"</A>
                         <A href="/admin/knowledge" attr:class="text-slate-300 hover:text-white">"Knowledge"</A>
                         <A href="/admin/policy" attr:class="text-slate-300 hover:text-white">"Handoff policy"</A>
                         <A href="/admin/widget" attr:class="text-slate-300 hover:text-white">"Widget"</A>
@@ -175,7 +413,28 @@ fn Inbox(workspace_name: String, agent_name: String, me: Uuid, is_admin: bool) -
                             class=("bg-slate-500", move || !connected.get())></span>
                         {move || if connected.get() { "live" } else { "connecting" }}
                     </span>
-                    <span class="text-slate-300">{agent_name}</span>
+                    <button type="button" class="presence-toggle flex items-center gap-1 rounded px-2 py-1 hover:bg-slate-700"
+                        title="Away: the widget does not count you as online, and automatic assignment skips you"
+                        aria-pressed=move || (away.get() || idle.get()).to_string()
+                        on:click=move |_| { idle.set(false); away.update(|a| *a = !*a); }>
+                        <span class="inline-block h-2 w-2 rounded-full"
+                            class=("bg-amber-400", move || away.get() || idle.get())
+                            class=("bg-emerald-400", move || !(away.get() || idle.get()))></span>
+                        {move || if away.get() || idle.get() { "Away" } else { "Online" }}
+                    </button>
+                    <button type="button" class="notify-toggle rounded px-2 py-1 hover:bg-slate-700"
+                        title="A desktop notification and a sound for each new escalation and each conversation assigned to you"
+                        aria-pressed=move || notify_on.get().to_string()
+                        on:click=move |_| {
+                            let on = !notify_on.get_untracked();
+                            browser::want_notifications(on);
+                            notify_on.set(on);
+                        }>
+                        {move || if notify_on.get() { "Notifications on" } else { "Notifications off" }}
+                    </button>
+                    <button type="button" class="rounded px-2 py-1 text-slate-300 hover:bg-slate-700 hover:text-white" title="Keyboard shortcuts"
+                        on:click=move |_| help.update(|h| *h = !*h)>"?"</button>
+                    <A href="/account" attr:class="text-slate-300 hover:text-white">{profile.name.clone()}</A>
                     <ActionForm action=logout>
                         <button type="submit" class="rounded bg-slate-700 px-2 py-1 hover:bg-slate-600">"Sign out"</button>
                     </ActionForm>
@@ -185,17 +444,18 @@ fn Inbox(workspace_name: String, agent_name: String, me: Uuid, is_admin: bool) -
                 <nav class="flex w-80 shrink-0 flex-col border-r border-slate-200 bg-white" aria-label="Conversations">
                     <div class="queues grid grid-cols-5 gap-1 border-b border-slate-100 p-2" role="tablist" aria-label="Queues">
                         {Queue::ALL.into_iter().map(|q| {
+                            let current = move || filter.with(|f| f.queue == q);
                             let urgent = move || q == Queue::Waiting && counts.get().is_some_and(|c| c.of(q) > 0);
                             view! {
                                 <button type="button" role="tab" data-queue=q.as_str()
                                     class="queue-tab flex flex-col items-center rounded-lg px-1 py-1.5 leading-tight"
-                                    class=("bg-slate-900", move || queue.get() == q) class=("text-white", move || queue.get() == q)
-                                    class=("text-slate-700", move || queue.get() != q) class=("hover:bg-slate-100", move || queue.get() != q)
-                                    aria-selected=move || (queue.get() == q).to_string()
-                                    on:click=move |_| queue.set(q)>
+                                    class=("bg-slate-900", current) class=("text-white", current)
+                                    class=("text-slate-700", move || !current()) class=("hover:bg-slate-100", move || !current())
+                                    aria-selected=move || current().to_string()
+                                    on:click=move |_| filter.update(|f| f.queue = q)>
                                     <span class="queue-count min-h-5 text-base font-semibold tabular-nums"
-                                        class=("text-amber-600", move || urgent() && queue.get() != q)
-                                        class=("text-amber-300", move || urgent() && queue.get() == q)>
+                                        class=("text-amber-600", move || urgent() && !current())
+                                        class=("text-amber-300", move || urgent() && current())>
                                         {move || counts.get().map(|c| c.of(q).to_string()).unwrap_or_default()}
                                     </span>
                                     <span class="text-[11px]">{q.label()}</span>
@@ -203,15 +463,46 @@ fn Inbox(workspace_name: String, agent_name: String, me: Uuid, is_admin: bool) -
                             }
                         }).collect::<Vec<_>>()}
                     </div>
+                    <div class="filters flex flex-col gap-1 border-b border-slate-100 p-2">
+                        <input id="inbox-search" type="search" maxlength="200" placeholder="Search messages, notes, visitors (/)"
+                            aria-label="Search conversations"
+                            class="w-full rounded border border-slate-300 px-2 py-1 text-sm focus:border-amber-500 focus:outline-none"
+                            prop:value=move || search.get() on:input=move |ev| on_search(event_target_value(&ev))/>
+                        <div class="grid grid-cols-3 gap-1">
+                            <select class=select_class aria-label="Filter by reason"
+                                on:change=move |ev| { let v = event_target_value(&ev); filter.update(|f| f.reason = (!v.is_empty()).then_some(v)); }>
+                                <option value="">"Any reason"</option>
+                                {REASONS.into_iter().map(|r| view! { <option value=r>{r}</option> }).collect::<Vec<_>>()}
+                            </select>
+                            <Transition fallback=|| ()>
+                                {move || Suspend::new(async move {
+                                    let dir = directory.await.unwrap_or_default();
+                                    view! {
+                                        <select class=select_class aria-label="Filter by tag"
+                                            on:change=move |ev| { let v = event_target_value(&ev); filter.update(|f| f.tag = (!v.is_empty()).then_some(v)); }>
+                                            <option value="">"Any tag"</option>
+                                            {dir.tags.into_iter().map(|t| { let selected = filter.with_untracked(|f| f.tag.as_deref() == Some(t.as_str())); let label = t.clone(); view! { <option value=t selected=selected>{label}</option> } }).collect::<Vec<_>>()}
+                                        </select>
+                                        <select class=select_class aria-label="Filter by team"
+                                            on:change=move |ev| { let v = event_target_value(&ev); filter.update(|f| f.team = (!v.is_empty()).then_some(v)); }>
+                                            <option value="">"Any team"</option>
+                                            {dir.teams.into_iter().map(|t| { let selected = filter.with_untracked(|f| f.team.as_deref() == Some(t.as_str())); let label = t.clone(); view! { <option value=t selected=selected>{label}</option> } }).collect::<Vec<_>>()}
+                                        </select>
+                                    }
+                                })}
+                            </Transition>
+                        </div>
+                    </div>
                     <div class="min-h-0 flex-1 overflow-y-auto">
                         <Transition fallback=|| view! { <p class="px-4 py-3 text-sm text-slate-500">"Loading…"</p> }>
                             {move || Suspend::new(async move {
                                 match fetched.await {
-                                    Ok(list) => view! {
+                                    Ok(_) => view! {
                                         {move || {
-                                            let rows = changed.with(|c| queue_rows(&list, c, queue.get_untracked(), me));
+                                            let rows = rows();
                                             if rows.is_empty() {
-                                                view! { <p class="px-4 py-3 text-sm text-slate-500">"Nothing here. Conversations appear live."</p> }.into_any()
+                                                let narrowed = filter.with(ListFilter::is_narrowed);
+                                                view! { <p class="px-4 py-3 text-sm text-slate-500">{if narrowed { "Nothing matches these filters." } else { "Nothing here. Conversations appear live." }}</p> }.into_any()
                                             } else {
                                                 view! {
                                                     <ul class="conversation-list">
@@ -231,6 +522,23 @@ fn Inbox(workspace_name: String, agent_name: String, me: Uuid, is_admin: bool) -
                     <Outlet/>
                 </main>
             </div>
+            <Show when=move || help.get()>
+                <div class="shortcuts fixed inset-0 z-50 flex items-center justify-center bg-slate-900/40 p-4" role="dialog" aria-modal="true" aria-label="Keyboard shortcuts"
+                    on:click=move |_| help.set(false)>
+                    <div class="w-full max-w-md rounded-2xl bg-white p-6 shadow-xl" on:click=|ev| ev.stop_propagation()>
+                        <div class="flex items-center justify-between">
+                            <h2 class="text-lg font-semibold">"Keyboard shortcuts"</h2>
+                            <button type="button" class="rounded px-2 text-slate-500 hover:bg-slate-100" aria-label="Close" on:click=move |_| help.set(false)>"×"</button>
+                        </div>
+                        <dl class="mt-3 grid grid-cols-[auto_1fr] gap-x-4 gap-y-1.5 text-sm">
+                            {SHORTCUTS.into_iter().map(|(keys, what)| view! {
+                                <dt><kbd class="rounded bg-slate-100 px-1.5 py-0.5 font-mono text-xs ring-1 ring-slate-300">{keys}</kbd></dt>
+                                <dd class="text-slate-700">{what}</dd>
+                            }).collect::<Vec<_>>()}
+                        </dl>
+                    </div>
+                </div>
+            </Show>
         </div>
     }
 }
@@ -241,23 +549,58 @@ fn ConversationRow(
     now: RwSignal<Option<chrono::DateTime<chrono::Utc>>>,
     selected: impl Fn() -> Option<String> + Send + Sync + 'static,
 ) -> impl IntoView {
-    let id = summary.conversation_id.to_string();
+    let id = summary.conversation_id;
+    let id_text = id.to_string();
     let href = format!("/inbox/{id}");
-    let is_selected = move || selected().as_deref() == Some(id.as_str());
+    let is_selected = move || selected().as_deref() == Some(id_text.as_str());
     let status = summary.status;
     let badge = summary.handoff_reason.as_ref().map(HandoffReason::short);
     let waiting = summary
         .escalated_at
         .filter(|_| status == ConversationStatus::WaitingHuman)
         .map(|since| move || waiting_label(since, now.get()));
+    // Unread until the agent opens it (after its last change).
+    let updated = summary.updated_at;
+    let opened = use_context::<InboxContext>().map(|c| c.opened);
+    let unread = summary.unread;
+    let unread = move || {
+        unread
+            && opened
+                .map(|o| o.with(|o| o.get(&id).is_none_or(|at| *at < updated)))
+                .unwrap_or(true)
+    };
+    let with = summary
+        .assignee_name
+        .clone()
+        .filter(|_| {
+            matches!(
+                status,
+                ConversationStatus::Open | ConversationStatus::WaitingHuman
+            )
+        })
+        .map(|n| {
+            if status == ConversationStatus::Open {
+                format!("with {n}")
+            } else {
+                format!("assigned to {n}")
+            }
+        });
     view! {
         <li>
             <A href=href attr:class="conversation-row block border-b border-slate-100 px-4 py-3 hover:bg-amber-50">
                 <div class="flex items-center justify-between gap-2" class:font-semibold=is_selected>
-                    <span class="text-xs"
+                    <span class="flex items-center gap-1 text-xs"
                         class=("text-amber-700", status == ConversationStatus::WaitingHuman)
-                        class=("text-slate-500", status != ConversationStatus::WaitingHuman)>{status.label()}</span>
-                    {badge.map(|b| view! { <span class="rounded bg-amber-100 px-1.5 text-[11px] text-amber-900">{b}</span> })}
+                        class=("text-slate-500", status != ConversationStatus::WaitingHuman)>
+                        <Show when=unread>
+                            <span class="unread inline-block h-2 w-2 rounded-full bg-sky-500" title="New messages from the visitor"></span>
+                        </Show>
+                        {status.label()}
+                    </span>
+                    <span class="flex flex-wrap justify-end gap-1">
+                        {summary.team.clone().map(|t| view! { <span class="rounded bg-indigo-50 px-1.5 text-[11px] text-indigo-800">{t}</span> })}
+                        {badge.map(|b| view! { <span class="rounded bg-amber-100 px-1.5 text-[11px] text-amber-900">{b}</span> })}
+                    </span>
                 </div>
                 {summary.visitor.map(|who| view! {
                     <p class="visitor mt-1 truncate text-xs font-medium text-slate-700">
@@ -265,10 +608,11 @@ fn ConversationRow(
                         {summary.verified.then(|| view! { <span class="ml-1 rounded bg-emerald-100 px-1 text-[10px] text-emerald-800" title="Your site signed this user id; the name and email are as your site gave them">"verified"</span> })}
                     </p>
                 })}
-                <p class="mt-1 truncate text-sm text-slate-800">{summary.last_message}</p>
-                <p class="mt-0.5 text-xs text-slate-500">
+                <p class="mt-1 truncate text-sm text-slate-800" class:font-semibold=unread>{summary.last_message}</p>
+                <p class="mt-0.5 flex flex-wrap gap-x-2 text-xs text-slate-500">
                     {waiting}
-                    {summary.assignee_name.filter(|_| status == ConversationStatus::Open).map(|n| format!("with {n}"))}
+                    {with.map(|w| view! { <span>{w}</span> })}
+                    {summary.tags.into_iter().map(|t| view! { <span class="tag text-slate-500">"#"{t}</span> }).collect::<Vec<_>>()}
                 </p>
             </A>
         </li>
@@ -279,277 +623,9 @@ fn ConversationRow(
 #[component]
 pub fn NoConversation() -> impl IntoView {
     view! {
-        <div class="flex h-full items-center justify-center text-slate-500">
+        <div class="flex h-full flex-col items-center justify-center gap-1 text-slate-500">
             <p>"Choose a conversation. Escalations waiting for a person come first."</p>
-        </div>
-    }
-}
-
-#[component]
-pub fn ConversationPane() -> impl IntoView {
-    let params = use_params_map();
-    let id = move || {
-        params
-            .read()
-            .get("id")
-            .and_then(|s| Uuid::parse_str(&s).ok())
-    };
-    let conversation = Resource::new(id, |id| async move {
-        match id {
-            Some(id) => get_conversation(id).await,
-            None => Err(DeskError::NotFound),
-        }
-    });
-    view! {
-        <Suspense fallback=|| view! { <p class="p-6 text-slate-500">"Loading…"</p> }>
-            {move || Suspend::new(async move {
-                match conversation.await {
-                    Ok(view) => view! { <ConversationDetail view=view/> }.into_any(),
-                    Err(err) => view! { <p class="p-6 text-red-700" role="alert">{err.to_string()}</p> }.into_any(),
-                }
-            })}
-        </Suspense>
-    }
-}
-
-#[component]
-fn ConversationDetail(view: ConversationView) -> impl IntoView {
-    let id = view.summary.conversation_id;
-    let state = ThreadState::new(view.events);
-    let connected = RwSignal::new(false);
-    let error = RwSignal::new(None::<String>);
-    // Read receipts: the agent has seen what the pane shows; sent again on
-    // every connection.
-    let seen = StoredValue::new(0i64);
-    let live = use_live(
-        move || format!("/ws/inbox?conversation={id}&after={}", state.last_seq()),
-        move || {
-            state.reconnected();
-            seen.set_value(0);
-        },
-        move |msg| match msg {
-            ServerMsg::Event { event } if event.conversation_id == id => state.apply(event),
-            ServerMsg::Ack { client_id, seq } => state.acknowledged(client_id, seq),
-            ServerMsg::AiToken {
-                conversation_id,
-                turn_id,
-                offset,
-                delta,
-            } if conversation_id == id => state.append_token(turn_id, offset, &delta),
-            ServerMsg::DraftDropped { turn_id, .. } => state.drop_draft(turn_id),
-            ServerMsg::Typing { typists, .. } => state.typists.set(typists),
-            ServerMsg::VisitorSeen { seq, .. } => state.visitor_seen.set(seq),
-            ServerMsg::Error { message, client_id } => {
-                if let Some(failed) = client_id {
-                    state.refused(failed);
-                }
-                error.set(Some(message));
-            }
-            _ => {}
-        },
-        connected,
-    );
-    let typing = TypingNotifier::new(live);
-    Effect::new(move |_| {
-        let last = state.events.with(|e| e.last().map_or(0, |e| e.seq));
-        if connected.get() && last > seen.get_value() {
-            seen.set_value(last);
-            live.send(&ClientMsg::Seen { seq: last });
-        }
-    });
-
-    let act = move |msg: ClientMsg| {
-        error.set(None);
-        live.send(&msg);
-    };
-    let reply = RwSignal::new(String::new());
-    // Writing a private note instead of a reply.
-    let noting = RwSignal::new(false);
-    let send = move |note: bool| {
-        let text = reply.get_untracked();
-        let body = match MessageBody::parse(&text) {
-            Ok(body) => body,
-            Err(err) => {
-                error.set(Some(err.to_string()));
-                return;
-            }
-        };
-        let client_id = Uuid::new_v4();
-        state.sending(client_id, body.as_str().to_owned(), note);
-        let text: String = body.into();
-        act(if note {
-            ClientMsg::Note { client_id, text }
-        } else {
-            ClientMsg::Send { client_id, text }
-        });
-        reply.set(String::new());
-        typing.sent();
-    };
-    let scroller = NodeRef::<leptos::html::Div>::new();
-    Effect::new(move |_| {
-        state.events.track();
-        state.draft.track();
-        state.typists.track();
-        state.outgoing.track();
-        crate::live::scroll_to_bottom(scroller);
-    });
-
-    // Why the AI escalated, with the scores of its last answer.
-    let context = move || {
-        state.events.with(|events| {
-            let reason = events.iter().rev().find_map(|e| match &e.body {
-                EventBody::StatusChange {
-                    status: ConversationStatus::WaitingHuman,
-                    reason,
-                    ..
-                } => reason.clone(),
-                _ => None,
-            });
-            let last_answer = events.iter().rev().find_map(|e| match &e.body {
-                EventBody::AiAnswer { decision, .. } => Some(decision.clone()),
-                EventBody::StatusChange {
-                    decision: Some(decision),
-                    ..
-                } => Some(decision.clone()),
-                _ => None,
-            });
-            let first_question = events.iter().find_map(|e| match &e.body {
-                EventBody::VisitorMessage { text } => Some(text.clone()),
-                _ => None,
-            });
-            (reason, last_answer, first_question, current_status(events))
-        })
-    };
-    // Who has the conversation (the last person to claim or reopen it).
-    let holder = move || {
-        state.events.with(|events| {
-            events.iter().rev().find_map(|e| match &e.body {
-                EventBody::StatusChange {
-                    status: ConversationStatus::Open,
-                    agent_name,
-                    ..
-                } => agent_name.clone(),
-                EventBody::StatusChange { .. } => Some(String::new()),
-                _ => None,
-            })
-        })
-    };
-    let status = move || state.status();
-    // Whether the signed-in agent has the conversation: its assignee as the
-    // page loaded it, or as the live lists report it since.
-    let me = use_context::<Me>().map(|m| m.account_id);
-    let rows = use_context::<ChangedRows>();
-    let loaded = view.summary.clone();
-    let assignee = move || {
-        rows.and_then(|ChangedRows(rows)| {
-            rows.with(|r| {
-                r.get(&id)
-                    .filter(|row| row.updated_at >= loaded.updated_at)
-                    .map(|row| row.assignee_id)
-            })
-        })
-        .unwrap_or(loaded.assignee_id)
-    };
-    let mine = move || status() == ConversationStatus::Open && me.is_some() && assignee() == me;
-    // The visitor has seen the team's last reply.
-    let reply_seen = move || {
-        state.events.with(|events| {
-            events
-                .iter()
-                .rev()
-                .find(|e| matches!(e.body, EventBody::HumanReply { .. }))
-                .is_some_and(|e| state.visitor_seen.get() >= e.seq)
-        })
-    };
-
-    view! {
-        <div class="flex h-full flex-col">
-            <section class="handoff-context border-b border-slate-200 bg-white px-6 py-4" aria-label="Handoff context">
-                {move || {
-                    let (reason, last_answer, first_question, status) = context();
-                    let holder = holder().filter(|n| !n.is_empty() && status == ConversationStatus::Open);
-                    view! {
-                        <div class="flex flex-wrap items-center gap-2">
-                            <span class="conversation-status rounded-full bg-slate-900 px-2 py-0.5 text-xs font-semibold text-white">{status.label()}</span>
-                            {holder.map(|n| view! { <span class="text-xs text-slate-600">"with "{n}</span> })}
-                            {reason.map(|r| view! {
-                                <span class="handoff-reason rounded-full bg-amber-100 px-2 py-0.5 text-xs font-medium text-amber-900">{r.describe()}</span>
-                            })}
-                        </div>
-                        <dl class="mt-2 grid grid-cols-[auto_1fr] gap-x-4 gap-y-1 text-sm">
-                            <dt class="text-slate-500">"Visitor wants"</dt>
-                            <dd class="truncate">{first_question.unwrap_or_else(|| "—".to_owned())}</dd>
-                            <dt class="text-slate-500">"Last AI decision"</dt>
-                            <dd>{last_answer.map(|d| {
-                                let top = d.retrieved.first().map(|p| format!(", top passage similarity {:.2}", p.similarity)).unwrap_or_default();
-                                format!("{}, confidence {:.2}{top}, {} passages retrieved", if d.answered { "answered" } else { "did not answer" }, d.confidence.value(), d.retrieved.len())
-                            }).unwrap_or_else(|| "none".to_owned())}</dd>
-                        </dl>
-                    }
-                }}
-                <div class="conversation-actions mt-3 flex flex-wrap gap-2">
-                    <Show when=move || status() != ConversationStatus::Resolved && !mine()>
-                        <button type="button" class="claim rounded-lg bg-slate-900 px-3 py-1.5 text-sm font-semibold text-white hover:bg-slate-700"
-                            on:click=move |_| act(ClientMsg::Claim { client_id: Uuid::new_v4() })>
-                            {move || if status() == ConversationStatus::Open { "Take over" } else { "Claim" }}
-                        </button>
-                    </Show>
-                    <Show when=move || status() != ConversationStatus::Resolved>
-                        <button type="button" class="resolve rounded-lg bg-white px-3 py-1.5 text-sm font-semibold text-slate-900 ring-1 ring-slate-300 hover:bg-slate-50"
-                            on:click=move |_| act(ClientMsg::Resolve { client_id: Uuid::new_v4() })>"Resolve"</button>
-                    </Show>
-                    <Show when=move || status() == ConversationStatus::Resolved>
-                        <button type="button" class="reopen rounded-lg bg-white px-3 py-1.5 text-sm font-semibold text-slate-900 ring-1 ring-slate-300 hover:bg-slate-50"
-                            on:click=move |_| act(ClientMsg::Reopen { client_id: Uuid::new_v4() })>"Reopen"</button>
-                    </Show>
-                    <span class="self-center text-xs text-slate-500">
-                        {move || if connected.get() { "" } else { "Reconnecting… what you send goes out when the connection is back." }}
-                    </span>
-                </div>
-            </section>
-            <div node_ref=scroller class="flex-1 overflow-y-auto px-6 py-4">
-                <ThreadView state=state viewer=Viewer::Agent/>
-                <Show when=reply_seen>
-                    <p class="visitor-seen mt-1 text-right text-[11px] text-slate-500">"Seen by the visitor"</p>
-                </Show>
-                <ThreadTail state=state viewer=Viewer::Agent/>
-            </div>
-            <form class="border-t border-slate-200 bg-white p-4" on:submit=move |ev| { ev.prevent_default(); send(noting.get_untracked()); }>
-                <div class="mb-2 flex gap-1 text-xs font-semibold" role="tablist" aria-label="Write">
-                    <button type="button" role="tab" class="rounded-full px-3 py-1"
-                        aria-selected=move || (!noting.get()).to_string()
-                        class=("bg-emerald-600", move || !noting.get()) class=("text-white", move || !noting.get())
-                        class=("text-slate-600", move || noting.get()) class=("hover:bg-slate-100", move || noting.get())
-                        on:click=move |_| noting.set(false)>"Reply"</button>
-                    <button type="button" role="tab" class="rounded-full px-3 py-1"
-                        aria-selected=move || noting.get().to_string()
-                        class=("bg-yellow-300", move || noting.get()) class=("text-yellow-950", move || noting.get())
-                        class=("text-slate-600", move || !noting.get()) class=("hover:bg-slate-100", move || !noting.get())
-                        on:click=move |_| noting.set(true)>"Private note"</button>
-                </div>
-                <label class="sr-only" for="reply">{move || if noting.get() { "Private note for the team" } else { "Reply to the visitor" }}</label>
-                <div class="flex items-end gap-2">
-                    <textarea id="reply" rows="3" maxlength="4000"
-                        class="flex-1 resize-y rounded-xl border px-3 py-2 text-sm focus:outline-none"
-                        class=("border-slate-300", move || !noting.get()) class=("focus:border-emerald-600", move || !noting.get())
-                        class=("border-yellow-300", move || noting.get()) class=("bg-yellow-50", move || noting.get())
-                        placeholder=move || if noting.get() { "A note only the team sees… (Ctrl+Enter adds it)" } else { "Write a reply… (Ctrl+Enter sends; Markdown works)" }
-                        prop:value=move || reply.get()
-                        on:input=move |ev| {
-                            reply.set(event_target_value(&ev));
-                            // A note is not news to the visitor, nor a reason for the AI to wait.
-                            if !noting.get_untracked() {
-                                typing.input();
-                            }
-                        }
-                        on:keydown=move |ev| if ev.key() == "Enter" && (ev.ctrl_key() || ev.meta_key()) { ev.prevent_default(); send(noting.get_untracked()); }></textarea>
-                    <Show when=move || !noting.get()
-                        fallback=|| view! { <button type="submit" class="add-note rounded-xl bg-yellow-300 px-4 py-2 text-sm font-semibold text-yellow-950 hover:bg-yellow-400">"Add note"</button> }>
-                        <button type="submit" class="send-reply rounded-xl bg-emerald-600 px-4 py-2 text-sm font-semibold text-white hover:bg-emerald-700">"Send reply"</button>
-                    </Show>
-                </div>
-                {move || error.get().map(|e| view! { <p class="mt-2 text-sm text-red-700" role="alert">{e}</p> })}
-            </form>
+            <p class="text-xs">"Press "<kbd class="rounded bg-white px-1 ring-1 ring-slate-300">"j"</kbd>" for the first, "<kbd class="rounded bg-white px-1 ring-1 ring-slate-300">"?"</kbd>" for every shortcut."</p>
         </div>
     }
 }
@@ -575,6 +651,16 @@ mod tests {
             updated_at: at,
             visitor: None,
             verified: false,
+            team: None,
+            tags: Vec::new(),
+            unread: false,
+        }
+    }
+
+    fn only(queue: Queue) -> ListFilter {
+        ListFilter {
+            queue,
+            ..Default::default()
         }
     }
 
@@ -586,7 +672,7 @@ mod tests {
         let fetched = vec![newer.clone(), old.clone()];
         let none = HashMap::new();
         // Waiting: oldest escalation first.
-        let ids: Vec<_> = queue_rows(&fetched, &none, Queue::Waiting, me)
+        let ids: Vec<_> = queue_rows(&fetched, &none, &only(Queue::Waiting), me)
             .iter()
             .map(|c| c.conversation_id)
             .collect();
@@ -598,22 +684,28 @@ mod tests {
         claimed.assignee_id = Some(me);
         claimed.updated_at += chrono::Duration::minutes(10);
         let changed = HashMap::from([(claimed.conversation_id, claimed.clone())]);
-        let waiting = queue_rows(&fetched, &changed, Queue::Waiting, me);
+        let waiting = queue_rows(&fetched, &changed, &only(Queue::Waiting), me);
         assert_eq!(waiting.len(), 1);
         assert_eq!(waiting[0].conversation_id, newer.conversation_id);
-        let mine = queue_rows(&fetched, &changed, Queue::Mine, me);
+        let mine = queue_rows(&fetched, &changed, &only(Queue::Mine), me);
         assert_eq!(mine[0].conversation_id, claimed.conversation_id);
         // A list fetched after the change is newer than it: the fetched row wins.
         let mut resolved = claimed.clone();
         resolved.status = ConversationStatus::Resolved;
         resolved.updated_at += chrono::Duration::minutes(1);
         let refetched = vec![resolved.clone()];
-        assert!(queue_rows(&refetched, &changed, Queue::Mine, me).is_empty());
+        assert!(queue_rows(&refetched, &changed, &only(Queue::Mine), me).is_empty());
         assert_eq!(
-            queue_rows(&refetched, &changed, Queue::Resolved, me).len(),
+            queue_rows(&refetched, &changed, &only(Queue::Resolved), me).len(),
             1
         );
         // Someone else's conversation is not mine.
-        assert!(queue_rows(&refetched, &HashMap::new(), Queue::Mine, Uuid::new_v4()).is_empty());
+        assert!(queue_rows(
+            &refetched,
+            &HashMap::new(),
+            &only(Queue::Mine),
+            Uuid::new_v4()
+        )
+        .is_empty());
     }
 }

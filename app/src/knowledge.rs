@@ -193,6 +193,7 @@ pub(crate) fn AdminOnly(section: &'static str, children: ChildrenFn) -> impl Int
                                 </div>
                                 <nav class="flex items-center gap-4 text-sm" aria-label="Sections">
                                     <A href="/inbox" attr:class="text-slate-300 hover:text-white">"Inbox"</A>
+                                    <A href="/admin/team" attr:class=if section == "team" { "text-white" } else { "text-slate-300 hover:text-white" }>"Team"</A>
                                     <A href="/admin/knowledge" attr:class=if section == "knowledge" { "text-white" } else { "text-slate-300 hover:text-white" }>"Knowledge"</A>
                                     <A href="/admin/policy" attr:class=if section == "policy" { "text-white" } else { "text-slate-300 hover:text-white" }>"Handoff policy"</A>
                                     <A href="/admin/widget" attr:class=if section == "widget" { "text-white" } else { "text-slate-300 hover:text-white" }>"Widget"</A>

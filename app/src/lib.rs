@@ -5,6 +5,7 @@
 // The policy editor's nested views exceed the default type-normalisation depth.
 #![recursion_limit = "256"]
 
+pub mod account;
 pub mod auth;
 #[cfg(feature = "ssr")]
 pub mod desk;
@@ -15,6 +16,7 @@ pub mod live;
 pub mod markdown;
 pub mod policy;
 pub mod setup;
+pub mod team;
 pub mod thread;
 pub mod types;
 pub mod widget;
@@ -76,6 +78,9 @@ pub fn App() -> impl IntoView {
             <Routes fallback=|| view! { <NotFound/> }>
                 <Route path=path!("/") view=Home/>
                 <Route path=path!("/login") view=auth::LoginPage/>
+                <Route path=path!("/account") view=account::AccountPage/>
+                <Route path=path!("/invite/:token") view=account::InvitePage/>
+                <Route path=path!("/admin/team") view=team::TeamPage/>
                 <Route path=path!("/admin/knowledge") view=knowledge::KnowledgePage/>
                 <Route path=path!("/admin/knowledge/:id") view=knowledge::SourcePage/>
                 <Route path=path!("/admin/policy") view=policy::PolicyPage/>

@@ -408,7 +408,7 @@ fn DecisionDetails(decision: Decision) -> impl IntoView {
 }
 
 #[component]
-fn Citations(citations: Vec<Citation>, viewer: Viewer) -> impl IntoView {
+pub fn Citations(citations: Vec<Citation>, viewer: Viewer) -> impl IntoView {
     let items = citations
         .into_iter()
         .map(|c| {
@@ -534,6 +534,34 @@ pub fn EventItem(event: ThreadEvent, viewer: Viewer) -> impl IntoView {
             view! {
                 <div class="status-line email-left my-1 text-center text-xs text-slate-500" data-kind="email_left" role="status">
                     <span class="inline-block rounded-full bg-sky-50 px-3 py-1 ring-1 ring-sky-200">{line}" · "{time}</span>
+                </div>
+            }
+            .into_any()
+        }
+        EventBody::WaitNotice { minutes } => {
+            let line = match viewer {
+                Viewer::Visitor => visitor_texts().wait_notice.replace("{n}", &minutes.to_string()),
+                Viewer::Agent => format!(
+                    "Nobody took this within {minutes} min: the visitor was told and offered email follow-up"
+                ),
+            };
+            view! {
+                <div class="status-line wait-notice my-1 text-center text-xs text-slate-500" data-kind="wait_notice" role="status">
+                    <span class="inline-block rounded-full bg-rose-50 px-3 py-1 ring-1 ring-rose-200">{line}" · "{time}</span>
+                </div>
+            }
+            .into_any()
+        }
+        EventBody::Assigned { by, agent, team } => {
+            let to = match (agent, team) {
+                (Some(agent), Some(team)) => format!("{agent} ({team})"),
+                (Some(agent), None) => agent,
+                (None, Some(team)) => format!("team {team}"),
+                (None, None) => "nobody".to_owned(),
+            };
+            view! {
+                <div class="status-line assigned my-1 text-center text-xs text-slate-500" data-kind="assigned" role="status">
+                    <span class="inline-block rounded-full bg-slate-50 px-3 py-1 ring-1 ring-slate-200">{format!("{by} assigned this to {to}")}" · "{time}</span>
                 </div>
             }
             .into_any()

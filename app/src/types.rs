@@ -1,5 +1,6 @@
 //! Types that cross the wire between the server, the widget and the inbox.
 
+pub mod inbox;
 pub mod policy;
 pub mod widget;
 
@@ -178,6 +179,8 @@ pub enum HandoffReason {
     GeneratorFailed {
         error: String,
     },
+    /// The visitor wrote again after the conversation was resolved.
+    Reopened,
 }
 
 impl HandoffReason {
@@ -217,6 +220,7 @@ impl HandoffReason {
                 "AI unsure: its reply cited none of the sources it was given".to_owned()
             }
             Self::GeneratorFailed { error } => format!("AI could not answer: {error}"),
+            Self::Reopened => "The visitor wrote again after it was resolved".to_owned(),
         }
     }
 
@@ -227,6 +231,7 @@ impl HandoffReason {
             Self::LowConfidence { .. } | Self::NotGrounded => "AI unsure",
             Self::Rule { .. } => "rule",
             Self::GeneratorFailed { .. } => "AI failed",
+            Self::Reopened => "reopened",
         }
     }
 }
@@ -300,6 +305,7 @@ impl HandoffReason {
             Self::GeneratorFailed { .. } => Self::GeneratorFailed {
                 error: String::new(),
             },
+            Self::Reopened => Self::Reopened,
         }
     }
 }
@@ -331,10 +337,11 @@ impl ThreadEvent {
                 *decision = None;
                 *reason = reason.as_ref().map(HandoffReason::for_visitor);
             }
-            EventBody::Note { .. } => return None,
+            EventBody::Note { .. } | EventBody::Assigned { .. } => return None,
             EventBody::VisitorMessage { .. }
             | EventBody::HumanReply { .. }
-            | EventBody::EmailLeft { .. } => {}
+            | EventBody::EmailLeft { .. }
+            | EventBody::WaitNotice { .. } => {}
         }
         Some(self)
     }
@@ -373,6 +380,18 @@ pub enum EventBody {
     EmailLeft {
         email: String,
     },
+    /// An agent gave the conversation to an agent or a team, or took it from
+    /// whoever had it (both `None`). Team only.
+    Assigned {
+        by: String,
+        agent: Option<String>,
+        team: Option<String>,
+    },
+    /// Nobody took the conversation within the workspace's maximum wait: the
+    /// visitor was told so and offered email follow-up.
+    WaitNotice {
+        minutes: i32,
+    },
 }
 
 impl EventBody {
@@ -384,6 +403,8 @@ impl EventBody {
             Self::Note { .. } => "note",
             Self::StatusChange { .. } => "status_change",
             Self::EmailLeft { .. } => "email_left",
+            Self::Assigned { .. } => "assigned",
+            Self::WaitNotice { .. } => "wait_notice",
         }
     }
 }
@@ -415,6 +436,14 @@ pub struct ConversationSummary {
     /// Whether the visitor's site vouched for them (a signed identity).
     #[serde(default)]
     pub verified: bool,
+    /// The team it is routed to, by a rule or an agent.
+    #[serde(default)]
+    pub team: Option<String>,
+    #[serde(default)]
+    pub tags: Vec<String>,
+    /// Whether the visitor wrote after the signed-in agent last looked.
+    #[serde(default)]
+    pub unread: bool,
 }
 
 /// One conversation as an agent sees it.
@@ -422,6 +451,21 @@ pub struct ConversationSummary {
 pub struct ConversationView {
     pub summary: ConversationSummary,
     pub events: Vec<ThreadEvent>,
+    #[serde(default)]
+    pub details: ConversationDetails,
+}
+
+/// What the summary packet at the top of a conversation shows besides the
+/// thread: where the visitor is and how to reach them.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct ConversationDetails {
+    /// The page the widget was on, last.
+    pub page_url: Option<String>,
+    /// The chat's language (its name).
+    pub language: Option<String>,
+    /// The email the visitor left, or their site gave.
+    pub email: Option<String>,
+    pub priority: String,
 }
 
 /// The signed-in agent, as the UI sees it (never any secret).
@@ -475,6 +519,26 @@ pub enum ClientMsg {
     Reopen {
         client_id: Uuid,
     },
+    /// An agent takes a conversation another agent has: the only way to
+    /// reply into it (the collision guard).
+    TakeOver {
+        client_id: Uuid,
+    },
+    /// Gives the conversation to an agent and/or a team; both `None`
+    /// unassigns it (it goes back to waiting for whoever takes it).
+    Assign {
+        client_id: Uuid,
+        agent: Option<Uuid>,
+        team: Option<String>,
+    },
+    /// Hands the conversation back to the AI.
+    HandBack {
+        client_id: Uuid,
+    },
+    /// The agent's presence (inbox list socket): away or back.
+    Presence {
+        away: bool,
+    },
     /// Typing started or stopped. Clients repeat `true` every few seconds
     /// while typing goes on; it lapses on its own after [`TYPING_LAPSE_SECS`].
     Typing {
@@ -509,8 +573,15 @@ impl ClientMsg {
             | Self::Claim { client_id }
             | Self::Resolve { client_id }
             | Self::Reopen { client_id }
+            | Self::TakeOver { client_id }
+            | Self::Assign { client_id, .. }
+            | Self::HandBack { client_id }
             | Self::LeaveEmail { client_id, .. } => Some(*client_id),
-            Self::Typing { .. } | Self::Seen { .. } | Self::Rate { .. } | Self::Ping => None,
+            Self::Typing { .. }
+            | Self::Seen { .. }
+            | Self::Rate { .. }
+            | Self::Presence { .. }
+            | Self::Ping => None,
         }
     }
 }
@@ -560,6 +631,11 @@ pub enum ServerMsg {
         conversation_id: Uuid,
         typists: Vec<Typist>,
     },
+    /// The other agents who have the conversation open now (team sockets).
+    Viewers {
+        conversation_id: Uuid,
+        agents: Vec<Typist>,
+    },
     /// The visitor has seen the conversation up to `seq` (team sockets).
     VisitorSeen {
         conversation_id: Uuid,
@@ -603,7 +679,7 @@ pub enum Queue {
     /// Handed off and waiting for a person, oldest first.
     #[default]
     Waiting,
-    /// Claimed by the agent looking.
+    /// Assigned to the agent looking (claimed, or given to them).
     Mine,
     /// Everything with the team: waiting or claimed.
     Open,
@@ -650,7 +726,10 @@ impl Queue {
         match self {
             Self::Waiting => summary.status == ConversationStatus::WaitingHuman,
             Self::Mine => {
-                summary.status == ConversationStatus::Open && summary.assignee_id == Some(me)
+                matches!(
+                    summary.status,
+                    ConversationStatus::WaitingHuman | ConversationStatus::Open
+                ) && summary.assignee_id == Some(me)
             }
             Self::Open => matches!(
                 summary.status,
@@ -666,7 +745,7 @@ impl Queue {
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct QueueCounts {
     pub waiting_human: i64,
-    /// Open and assigned to the agent the counts are for.
+    /// With the team and assigned to the agent the counts are for.
     pub mine: i64,
     pub open: i64,
     pub ai: i64,

@@ -98,6 +98,9 @@ struct Embedding {
     /// Loaded hidden (a later page of a site where the chat was opened), to
     /// count unread replies until the visitor opens it.
     hidden: bool,
+    /// The key of a follow-up email's link: this browser continues that
+    /// visitor's conversation.
+    resume: Option<String>,
 }
 
 impl Embedding {
@@ -158,6 +161,9 @@ pub fn WidgetPage() -> impl IntoView {
             page: bounded(q.get("page"), 2000),
             host: bounded(q.get("host"), 300),
             hidden: q.get("hidden").as_deref() == Some("1"),
+            resume: q
+                .get("resume")
+                .filter(|k| k.len() <= 128 && k.chars().all(|c| c.is_ascii_hexdigit())),
             identity: (!user_id.is_empty()).then(|| Identity {
                 user_id,
                 user_hash: bounded(q.get("user_hash"), 128),
@@ -252,6 +258,11 @@ fn Chat(settings: WidgetSettings, embedding: Embedding) -> impl IntoView {
     let tell =
         move |kind: &str, count: Option<u32>| live::tell_parent(kind, count, &host.get_value());
 
+    let settings_language = settings.language;
+    // Opened from a follow-up email: that conversation is this browser's now.
+    if let Some(key) = &embedding.resume {
+        live::store(&token_key, key);
+    }
     let path = {
         let key = token_key.clone();
         let query = embedding.query();
@@ -261,7 +272,11 @@ fn Chat(settings: WidgetSettings, embedding: Embedding) -> impl IntoView {
             let token = live::stored(&key)
                 .map(|t| format!("&token={}", token_only(&t)))
                 .unwrap_or_default();
-            format!("/ws/visitor?{query}&after={}{token}", state.last_seq())
+            format!(
+                "/ws/visitor?{query}&lang={}&after={}{token}",
+                settings_language.code(),
+                state.last_seq()
+            )
         }
     };
     let rated = RwSignal::new(HashMap::<i64, bool>::new());
@@ -308,6 +323,7 @@ fn Chat(settings: WidgetSettings, embedding: Embedding) -> impl IntoView {
             notice.set(Some(message));
         }
         ServerMsg::VisitorSeen { .. }
+        | ServerMsg::Viewers { .. }
         | ServerMsg::ConversationChanged { .. }
         | ServerMsg::Counts { .. }
         | ServerMsg::Refresh
@@ -567,6 +583,15 @@ fn Expecting(
                 .any(|e| matches!(e.body, EventBody::EmailLeft { .. }))
         })
     };
+    // Nobody took it within the workspace's maximum wait: email is offered
+    // whatever the estimate says.
+    let overdue = move || {
+        state.events.with(|events| {
+            events
+                .iter()
+                .any(|e| matches!(e.body, EventBody::WaitNotice { .. }))
+        })
+    };
     let email = RwSignal::new(String::new());
     let leave_email = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
@@ -590,7 +615,7 @@ fn Expecting(
                 };
                 view! {
                     <p class="expectation">{line}" "{texts.keep_asking}</p>
-                    {(offer_email && !email_left()).then(|| view! {
+                    {((offer_email || overdue()) && !email_left()).then(|| view! {
                         <form class="email-form mt-2 flex flex-wrap items-center gap-2" on:submit=leave_email>
                             <label class="w-full text-xs" for="tandem-email">{texts.email_prompt}</label>
                             <input id="tandem-email" type="email" required maxlength="254" autocomplete="email"

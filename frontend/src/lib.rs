@@ -2,6 +2,9 @@
 //! UI. Built twice: as `tandem` (every page) and, with the `widget` feature,
 //! as `widget` (the chat frame alone, a fraction of the size).
 
+// The inbox's view types are deep; hydrating them is instantiated here.
+#![recursion_limit = "256"]
+
 #[wasm_bindgen::prelude::wasm_bindgen]
 pub fn hydrate() {
     console_error_panic_hook::set_once();

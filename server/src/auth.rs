@@ -79,14 +79,24 @@ static DUMMY_HASH: std::sync::LazyLock<String> =
     std::sync::LazyLock::new(|| hash_password(&new_token()));
 
 pub async fn create_session(pool: &PgPool, account_id: Uuid) -> Result<String, sqlx::Error> {
+    create_session_in(pool, account_id, None).await
+}
+
+/// A session looking at `workspace_id` (their first workspace: `None`).
+pub async fn create_session_in(
+    pool: &PgPool,
+    account_id: Uuid,
+    workspace_id: Option<Uuid>,
+) -> Result<String, sqlx::Error> {
     let token = new_token();
     sqlx::query(
-        "insert into session (token_hash, account_id, expires_at)
-         values ($1, $2, now() + make_interval(days => $3))",
+        "insert into session (token_hash, account_id, expires_at, workspace_id)
+         values ($1, $2, now() + make_interval(days => $3), $4)",
     )
     .bind(token_hash(&token))
     .bind(account_id)
     .bind(SESSION_DAYS)
+    .bind(workspace_id)
     .execute(pool)
     .await?;
     Ok(token)
@@ -100,7 +110,252 @@ pub async fn end_session(pool: &PgPool, token: &str) -> Result<(), sqlx::Error> 
     Ok(())
 }
 
-/// The signed-in agent behind a session token, with their (first) workspace.
+/// Failed sign-ins allowed per email within [`THROTTLE_MINUTES`].
+pub const FAILURES_PER_EMAIL: i64 = 5;
+/// Failed sign-ins allowed per client address within [`THROTTLE_MINUTES`].
+pub const FAILURES_PER_ADDRESS: i64 = 30;
+pub const THROTTLE_MINUTES: i32 = 15;
+
+fn throttle_keys(email: &str, address: Option<std::net::IpAddr>) -> Vec<String> {
+    let mut keys = vec![format!("email:{}", email.trim().to_lowercase())];
+    keys.extend(address.map(|a| format!("ip:{a}")));
+    keys
+}
+
+/// Whether sign-ins for this email or from this address are paused (too
+/// many failures lately), checked before the password is.
+pub async fn throttled(
+    pool: &PgPool,
+    email: &str,
+    address: Option<std::net::IpAddr>,
+) -> Result<bool, sqlx::Error> {
+    let keys = throttle_keys(email, address);
+    let counts: Vec<(String, i64)> = sqlx::query_as(
+        "select key, count(*) from login_failure
+          where key = any($1) and at > now() - make_interval(mins => $2) group by key",
+    )
+    .bind(&keys)
+    .bind(THROTTLE_MINUTES)
+    .fetch_all(pool)
+    .await?;
+    Ok(counts.iter().any(|(key, n)| {
+        *n >= if key.starts_with("ip:") {
+            FAILURES_PER_ADDRESS
+        } else {
+            FAILURES_PER_EMAIL
+        }
+    }))
+}
+
+/// Records a failed sign-in (and forgets old ones).
+pub async fn failed(
+    pool: &PgPool,
+    email: &str,
+    address: Option<std::net::IpAddr>,
+) -> Result<(), sqlx::Error> {
+    sqlx::query("delete from login_failure where at < now() - make_interval(mins => $1)")
+        .bind(THROTTLE_MINUTES)
+        .execute(pool)
+        .await?;
+    sqlx::query("insert into login_failure (key) select unnest($1::text[])")
+        .bind(throttle_keys(email, address))
+        .execute(pool)
+        .await?;
+    Ok(())
+}
+
+/// A successful sign-in clears the email's failures.
+pub async fn succeeded(pool: &PgPool, email: &str) -> Result<(), sqlx::Error> {
+    sqlx::query("delete from login_failure where key = $1")
+        .bind(format!("email:{}", email.trim().to_lowercase()))
+        .execute(pool)
+        .await?;
+    Ok(())
+}
+
+/// Changes an account's password if `current` is right; every other session
+/// of the account ends.
+pub async fn change_password(
+    pool: &PgPool,
+    account_id: Uuid,
+    keep_session: &str,
+    current: &str,
+    new: &str,
+) -> Result<bool, sqlx::Error> {
+    let hash: String =
+        sqlx::query_scalar("select password_hash from account where account_id = $1")
+            .bind(account_id)
+            .fetch_one(pool)
+            .await?;
+    let (current, new) = (current.to_owned(), new.to_owned());
+    let new_hash = tokio::task::spawn_blocking(move || {
+        verify_password(&current, &hash).then(|| hash_password(&new))
+    })
+    .await
+    .unwrap_or(None);
+    let Some(new_hash) = new_hash else {
+        return Ok(false);
+    };
+    let mut tx = pool.begin().await?;
+    sqlx::query("update account set password_hash = $2 where account_id = $1")
+        .bind(account_id)
+        .bind(new_hash)
+        .execute(&mut *tx)
+        .await?;
+    sqlx::query("delete from session where account_id = $1 and token_hash <> $2")
+        .bind(account_id)
+        .bind(token_hash(keep_session))
+        .execute(&mut *tx)
+        .await?;
+    tx.commit().await?;
+    Ok(true)
+}
+
+/// How long an invitation link works.
+pub const INVITATION_DAYS: i32 = 7;
+
+/// A new invitation to the workspace; returns the link's token.
+pub async fn invite(
+    pool: &PgPool,
+    workspace_id: Uuid,
+    email: &str,
+    role: &str,
+    invited_by: Uuid,
+) -> Result<String, sqlx::Error> {
+    let token = new_token();
+    sqlx::query(
+        "insert into invitation (token_hash, workspace_id, email, role, invited_by, expires_at)
+         values ($1, $2, $3, $4, $5, now() + make_interval(days => $6))",
+    )
+    .bind(token_hash(&token))
+    .bind(workspace_id)
+    .bind(email)
+    .bind(role)
+    .bind(invited_by)
+    .bind(INVITATION_DAYS)
+    .execute(pool)
+    .await?;
+    Ok(token)
+}
+
+/// An invitation that can still be accepted: (workspace, its name, email, role).
+pub async fn invitation(
+    pool: &PgPool,
+    token: &str,
+) -> Result<Option<(Uuid, String, String, String)>, sqlx::Error> {
+    sqlx::query_as(
+        "select i.workspace_id, w.name, i.email, i.role from invitation i join workspace w using (workspace_id)
+          where i.token_hash = $1 and i.accepted_at is null and i.expires_at > now()",
+    )
+    .bind(token_hash(token))
+    .fetch_optional(pool)
+    .await
+}
+
+/// Why an invitation could not be accepted.
+#[derive(Debug, thiserror::Error)]
+pub enum AcceptError {
+    #[error("This invitation link is no longer valid. Ask for a new one.")]
+    Invalid,
+    #[error("That password is wrong for the existing account of this email.")]
+    WrongPassword,
+    #[error(transparent)]
+    Db(#[from] sqlx::Error),
+}
+
+/// Accepts an invitation: a new account with this name and password, or,
+/// when the email already has an account (of another workspace), a
+/// membership for it if the password is theirs. Returns the account.
+pub async fn accept_invitation(
+    pool: &PgPool,
+    token: &str,
+    name: &str,
+    password: &str,
+) -> Result<(Uuid, Uuid), AcceptError> {
+    let (workspace_id, _, email, role) =
+        invitation(pool, token).await?.ok_or(AcceptError::Invalid)?;
+    let existing: Option<(Uuid, String)> = sqlx::query_as(
+        "select account_id, password_hash from account where lower(email) = lower($1)",
+    )
+    .bind(&email)
+    .fetch_optional(pool)
+    .await?;
+    let password = password.to_owned();
+    let (account_id, new_hash) = match existing {
+        Some((account_id, hash)) => {
+            let ok = tokio::task::spawn_blocking(move || verify_password(&password, &hash))
+                .await
+                .unwrap_or(false);
+            if !ok {
+                return Err(AcceptError::WrongPassword);
+            }
+            (account_id, None)
+        }
+        None => (
+            Uuid::new_v4(),
+            Some(
+                tokio::task::spawn_blocking(move || hash_password(&password))
+                    .await
+                    .expect("hashing task"),
+            ),
+        ),
+    };
+    let mut tx = pool.begin().await?;
+    let claimed = sqlx::query(
+        "update invitation set accepted_at = now()
+          where token_hash = $1 and accepted_at is null and expires_at > now()",
+    )
+    .bind(token_hash(token))
+    .execute(&mut *tx)
+    .await?;
+    if claimed.rows_affected() != 1 {
+        return Err(AcceptError::Invalid);
+    }
+    if let Some(hash) = new_hash {
+        sqlx::query(
+            "insert into account (account_id, email, name, password_hash) values ($1, $2, $3, $4)",
+        )
+        .bind(account_id)
+        .bind(&email)
+        .bind(name)
+        .bind(hash)
+        .execute(&mut *tx)
+        .await?;
+    }
+    sqlx::query(
+        "insert into membership (account_id, workspace_id, role) values ($1, $2, $3)
+         on conflict (account_id, workspace_id) do nothing",
+    )
+    .bind(account_id)
+    .bind(workspace_id)
+    .bind(&role)
+    .execute(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    Ok((account_id, workspace_id))
+}
+
+/// Points a session at another workspace of its account; false when the
+/// account is not a member of it.
+pub async fn switch_workspace(
+    pool: &PgPool,
+    token: &str,
+    workspace_id: Uuid,
+) -> Result<bool, sqlx::Error> {
+    let switched = sqlx::query(
+        "update session s set workspace_id = $2
+          where s.token_hash = $1 and exists (
+            select 1 from membership m where m.account_id = s.account_id and m.workspace_id = $2)",
+    )
+    .bind(token_hash(token))
+    .bind(workspace_id)
+    .execute(pool)
+    .await?;
+    Ok(switched.rows_affected() == 1)
+}
+
+/// The signed-in agent behind a session token, in the workspace the session
+/// looks at (their first one until they switch).
 #[derive(Clone, Debug, sqlx::FromRow)]
 pub struct SessionAgent {
     pub account_id: Uuid,
@@ -121,9 +376,9 @@ pub async fn session_agent(
          from session s
          join account a using (account_id)
          join membership m using (account_id)
-         join workspace w using (workspace_id)
+         join workspace w on w.workspace_id = m.workspace_id
          where s.token_hash = $1 and s.expires_at > now()
-         order by m.created_at limit 1",
+         order by (m.workspace_id = s.workspace_id) is true desc, m.created_at limit 1",
     )
     .bind(token_hash(token))
     .fetch_optional(pool)

@@ -78,6 +78,26 @@ pub struct ServeArgs {
     #[arg(long, env = "TANDEM_HEARTBEAT_SECS", default_value_t = 15)]
     pub heartbeat_secs: u64,
 
+    /// SMTP server for email follow-ups and reminders:
+    /// `smtp://user:pass@host:587` (STARTTLS when offered; `?tls=required`
+    /// to insist) or `smtps://…:465`. Unset: no email is sent.
+    #[arg(long, env = "TANDEM_SMTP_URL", hide_env_values = true)]
+    pub smtp_url: Option<String>,
+
+    /// The sender of Tandem's emails (the agent's or workspace's name is
+    /// put in front of the address).
+    #[arg(
+        long,
+        env = "TANDEM_MAIL_FROM",
+        default_value = "Tandem <tandem@localhost>"
+    )]
+    pub mail_from: String,
+
+    /// How long after a team reply its email follow-up waits (the visitor
+    /// may come back and see it in the chat first), in seconds.
+    #[arg(long, env = "TANDEM_FOLLOW_UP_DELAY_SECS", default_value_t = 60)]
+    pub follow_up_delay_secs: u64,
+
     /// Answers whose confidence is below this go to a person instead.
     #[arg(long, env = "TANDEM_CONFIDENCE_THRESHOLD", default_value_t = crate::policy::confidence::DEFAULT_THRESHOLD)]
     pub confidence_threshold: f32,

@@ -1,15 +1,19 @@
 //! The UI's server functions, implemented over the engines.
 
+mod inbox;
 mod knowledge;
 mod policy;
 
 use app::desk::{SignedIn, SupportDesk};
 use app::error::DeskError;
+use app::types::inbox::{
+    Directory, InboxSettings, InvitationView, ListFilter, Suggestion, TeamAdmin, WorkspaceChoice,
+};
 use app::types::policy::{Policy, Replay};
 use app::types::widget::{Expectation, Identity, WidgetAdmin, WidgetLook};
 use app::types::{
-    AgentProfile, ConversationStatus, ConversationSummary, ConversationView, HandoffReason, Queue,
-    QueueCounts,
+    AgentProfile, ConversationDetails, ConversationStatus, ConversationSummary, ConversationView,
+    HandoffReason, Queue, QueueCounts,
 };
 use app::widget::WidgetSettings;
 use chrono::{DateTime, Utc};
@@ -24,6 +28,17 @@ pub const NOT_ALLOWED_HERE: &str = "This chat is not enabled on this website.";
 /// Why a visitor whose identity does not check out is refused.
 pub const IDENTITY_REFUSED: &str =
     "This chat could not verify who you are. Please reload the page or sign in again.";
+
+/// A new password: 10 to 200 characters.
+fn check_new_password(password: &str) -> Result<(), DeskError> {
+    let n = password.chars().count();
+    if !(10..=200).contains(&n) {
+        return Err(DeskError::Invalid(
+            "A password is 10 to 200 characters.".into(),
+        ));
+    }
+    Ok(())
+}
 
 pub struct EngineDesk {
     pub engines: Engines,
@@ -47,6 +62,9 @@ struct SummaryRow {
     updated_at: DateTime<Utc>,
     visitor: Option<String>,
     verified: bool,
+    team: Option<String>,
+    tags: Vec<String>,
+    unread: bool,
 }
 
 impl SummaryRow {
@@ -62,6 +80,9 @@ impl SummaryRow {
             updated_at: self.updated_at,
             visitor: self.visitor,
             verified: self.verified,
+            team: self.team,
+            tags: self.tags,
+            unread: self.unread,
         }
     }
 }
@@ -71,25 +92,29 @@ const SUMMARY_SELECT: &str = "select c.conversation_id, c.status, c.handoff_reas
         case when v.verified
              then concat_ws(' · ', coalesce(v.name, v.email), 'id ' || v.external_id)
              else coalesce(v.name, v.email, c.follow_up_email) end as visitor,
-        v.verified,
+        v.verified, c.team, c.tags,
+        c.visitor_seq > coalesce((select s.seq from seen s
+            where s.conversation_id = c.conversation_id and s.party = $2::text), 0) as unread,
         (select coalesce(e.payload->>'text', '') from event e
           where e.conversation_id = c.conversation_id and e.kind in ('visitor_message', 'ai_answer', 'human_reply')
           order by e.seq desc limit 1) as last_message
      from conversation c left join account a on a.account_id = c.assignee_id
      join visitor v on v.visitor_id = c.visitor_id";
 
-/// One row of the inbox's lists, if the conversation is the workspace's and
-/// has anything in it.
+/// One row of the inbox's lists as `account_id` sees it, if the
+/// conversation is the workspace's and has anything in it.
 pub async fn summary(
     pool: &sqlx::PgPool,
     workspace_id: Uuid,
+    account_id: Uuid,
     id: Uuid,
 ) -> Result<Option<ConversationSummary>, sqlx::Error> {
     let sql = format!(
-        "{SUMMARY_SELECT} where c.workspace_id = $1 and c.conversation_id = $2 and c.last_seq > 0"
+        "{SUMMARY_SELECT} where c.workspace_id = $1 and c.conversation_id = $3 and c.last_seq > 0"
     );
     Ok(sqlx::query_as::<_, SummaryRow>(sqlx::AssertSqlSafe(sql))
         .bind(workspace_id)
+        .bind(account_id)
         .bind(id)
         .fetch_optional(pool)
         .await?
@@ -104,7 +129,7 @@ pub async fn queue_counts(
 ) -> Result<QueueCounts, sqlx::Error> {
     let (waiting_human, mine, open, ai, resolved) = sqlx::query_as(
         "select count(*) filter (where status = 'waiting_human'),
-                count(*) filter (where status = 'open' and assignee_id = $2),
+                count(*) filter (where status in ('waiting_human', 'open') and assignee_id = $2),
                 count(*) filter (where status in ('waiting_human', 'open')),
                 count(*) filter (where status = 'ai'),
                 count(*) filter (where status = 'resolved')
@@ -128,7 +153,7 @@ fn queue_sql(queue: Queue) -> (&'static str, &'static str) {
     match queue {
         Queue::Waiting => ("c.status = 'waiting_human'", "c.escalated_at asc"),
         Queue::Mine => (
-            "c.status = 'open' and c.assignee_id = $2",
+            "c.status in ('waiting_human', 'open') and c.assignee_id = $2",
             "c.updated_at desc",
         ),
         Queue::Open => (
@@ -142,23 +167,150 @@ fn queue_sql(queue: Queue) -> (&'static str, &'static str) {
 
 #[async_trait::async_trait]
 impl SupportDesk for EngineDesk {
-    async fn login(&self, email: &str, password: &str) -> Result<String, DeskError> {
+    async fn login(
+        &self,
+        email: &str,
+        password: &str,
+        address: Option<std::net::IpAddr>,
+    ) -> Result<String, DeskError> {
         let pool = &self.engines.pool;
+        if auth::throttled(pool, email, address)
+            .await
+            .map_err(internal)?
+        {
+            tracing::warn!(?address, "sign-in throttled");
+            return Err(DeskError::TooManyAttempts);
+        }
         match auth::check_credentials(pool, email, password)
             .await
             .map_err(internal)?
         {
-            Some(account_id) => auth::create_session(pool, account_id)
-                .await
-                .map_err(internal),
-            None => Err(DeskError::BadCredentials),
+            Some(account_id) => {
+                auth::succeeded(pool, email).await.map_err(internal)?;
+                auth::create_session(pool, account_id)
+                    .await
+                    .map_err(internal)
+            }
+            None => {
+                auth::failed(pool, email, address).await.map_err(internal)?;
+                Err(DeskError::BadCredentials)
+            }
         }
     }
 
     async fn logout(&self, session_token: &str) -> Result<(), DeskError> {
-        auth::end_session(&self.engines.pool, session_token)
+        let pool = &self.engines.pool;
+        if let Some(agent) = auth::session_agent(pool, session_token)
+            .await
+            .map_err(internal)?
+        {
+            crate::presence::signed_out(pool, agent.account_id)
+                .await
+                .map_err(internal)?;
+        }
+        auth::end_session(pool, session_token)
             .await
             .map_err(internal)
+    }
+
+    async fn change_password(
+        &self,
+        agent: &SignedIn,
+        session_token: &str,
+        current: &str,
+        new: &str,
+    ) -> Result<(), DeskError> {
+        check_new_password(new)?;
+        if auth::change_password(
+            &self.engines.pool,
+            agent.profile.account_id,
+            session_token,
+            current,
+            new,
+        )
+        .await
+        .map_err(internal)?
+        {
+            tracing::info!(agent.id = %agent.profile.account_id, "password changed");
+            Ok(())
+        } else {
+            Err(DeskError::Invalid(
+                "Your current password is not right.".into(),
+            ))
+        }
+    }
+
+    async fn invitation(&self, token: &str) -> Result<InvitationView, DeskError> {
+        let (_, workspace_name, email, role) = auth::invitation(&self.engines.pool, token)
+            .await
+            .map_err(internal)?
+            .ok_or_else(|| DeskError::Invalid(auth::AcceptError::Invalid.to_string()))?;
+        Ok(InvitationView {
+            email,
+            workspace_name,
+            role,
+        })
+    }
+
+    async fn accept_invitation(
+        &self,
+        token: &str,
+        name: &str,
+        password: &str,
+    ) -> Result<String, DeskError> {
+        let name = name.trim();
+        if name.is_empty() || name.chars().count() > 80 {
+            return Err(DeskError::Invalid(
+                "Your name is 1 to 80 characters.".into(),
+            ));
+        }
+        check_new_password(password)?;
+        let pool = &self.engines.pool;
+        let (account_id, workspace_id) = auth::accept_invitation(pool, token, name, password)
+            .await
+            .map_err(|err| match err {
+                auth::AcceptError::Db(err) => internal(err),
+                other => DeskError::Invalid(other.to_string()),
+            })?;
+        tracing::info!(agent.id = %account_id, workspace.id = %workspace_id, "invitation accepted");
+        auth::create_session_in(pool, account_id, Some(workspace_id))
+            .await
+            .map_err(internal)
+    }
+
+    async fn workspaces(&self, agent: &SignedIn) -> Result<Vec<WorkspaceChoice>, DeskError> {
+        let rows: Vec<(Uuid, String, String)> = sqlx::query_as(
+            "select w.workspace_id, w.name, m.role from membership m join workspace w using (workspace_id)
+              where m.account_id = $1 order by m.created_at",
+        )
+        .bind(agent.profile.account_id)
+        .fetch_all(&self.engines.pool)
+        .await
+        .map_err(internal)?;
+        Ok(rows
+            .into_iter()
+            .map(|(workspace_id, name, role)| WorkspaceChoice {
+                current: workspace_id == agent.workspace_id,
+                workspace_id,
+                name,
+                role,
+            })
+            .collect())
+    }
+
+    async fn switch_workspace(
+        &self,
+        session_token: &str,
+        workspace_id: Uuid,
+    ) -> Result<(), DeskError> {
+        if auth::switch_workspace(&self.engines.pool, session_token, workspace_id)
+            .await
+            .map_err(internal)?
+        {
+            Ok(())
+        } else {
+            Err(DeskError::NotFound)
+        }
     }
 
     async fn signed_in(&self, session_token: &str) -> Result<SignedIn, DeskError> {
@@ -182,20 +334,79 @@ impl SupportDesk for EngineDesk {
     async fn conversations(
         &self,
         agent: &SignedIn,
-        queue: Queue,
+        filter: ListFilter,
     ) -> Result<Vec<ConversationSummary>, DeskError> {
-        let (condition, order) = queue_sql(queue);
-        let sql = format!(
-            "{SUMMARY_SELECT} where c.workspace_id = $1 and c.last_seq > 0 and {condition}
-             order by {order}, c.conversation_id limit 200"
-        );
-        let rows = sqlx::query_as::<_, SummaryRow>(sqlx::AssertSqlSafe(sql))
-            .bind(agent.workspace_id)
-            .bind(agent.profile.account_id)
-            .fetch_all(&self.engines.pool)
-            .await
-            .map_err(internal)?;
-        Ok(rows.into_iter().map(SummaryRow::into_summary).collect())
+        inbox::conversations(&self.engines, agent, filter).await
+    }
+
+    async fn directory(&self, agent: &SignedIn) -> Result<Directory, DeskError> {
+        inbox::directory(&self.engines, agent).await
+    }
+
+    async fn set_tags(
+        &self,
+        agent: &SignedIn,
+        id: Uuid,
+        tags: Vec<String>,
+    ) -> Result<Vec<String>, DeskError> {
+        inbox::set_tags(&self.engines, agent, id, tags).await
+    }
+
+    async fn suggest_reply(&self, agent: &SignedIn, id: Uuid) -> Result<Suggestion, DeskError> {
+        inbox::suggest_reply(&self.engines, agent, id).await
+    }
+
+    async fn team_admin(&self, admin: &SignedIn) -> Result<TeamAdmin, DeskError> {
+        inbox::team_admin(&self.engines, admin).await
+    }
+
+    async fn invite(&self, admin: &SignedIn, email: &str, role: &str) -> Result<String, DeskError> {
+        inbox::invite(&self.engines, admin, email, role).await
+    }
+
+    async fn save_member(
+        &self,
+        admin: &SignedIn,
+        account_id: Uuid,
+        role: &str,
+        teams: Vec<String>,
+        max_open: Option<i32>,
+    ) -> Result<(), DeskError> {
+        inbox::save_member(&self.engines, admin, account_id, role, teams, max_open).await
+    }
+
+    async fn remove_member(&self, admin: &SignedIn, account_id: Uuid) -> Result<(), DeskError> {
+        inbox::remove_member(&self.engines, admin, account_id).await
+    }
+
+    async fn add_team(&self, admin: &SignedIn, name: &str) -> Result<(), DeskError> {
+        inbox::add_team(&self.engines, admin, name).await
+    }
+
+    async fn delete_team(&self, admin: &SignedIn, name: &str) -> Result<(), DeskError> {
+        inbox::delete_team(&self.engines, admin, name).await
+    }
+
+    async fn save_canned(
+        &self,
+        admin: &SignedIn,
+        id: Option<Uuid>,
+        shortcut: &str,
+        body: &str,
+    ) -> Result<Uuid, DeskError> {
+        inbox::save_canned(&self.engines, admin, id, shortcut, body).await
+    }
+
+    async fn delete_canned(&self, admin: &SignedIn, id: Uuid) -> Result<(), DeskError> {
+        inbox::delete_canned(&self.engines, admin, id).await
+    }
+
+    async fn save_inbox_settings(
+        &self,
+        admin: &SignedIn,
+        settings: InboxSettings,
+    ) -> Result<(), DeskError> {
+        inbox::save_settings(&self.engines, admin, settings).await
     }
 
     async fn conversation(
@@ -203,14 +414,41 @@ impl SupportDesk for EngineDesk {
         agent: &SignedIn,
         id: Uuid,
     ) -> Result<ConversationView, DeskError> {
-        let summary = summary(&self.engines.pool, agent.workspace_id, id)
-            .await
-            .map_err(internal)?
-            .ok_or(DeskError::NotFound)?;
+        let summary = summary(
+            &self.engines.pool,
+            agent.workspace_id,
+            agent.profile.account_id,
+            id,
+        )
+        .await
+        .map_err(internal)?
+        .ok_or(DeskError::NotFound)?;
         let events = store::events_after(&self.engines.pool, id, 0, 10_000)
             .await
             .map_err(internal)?;
-        Ok(ConversationView { summary, events })
+        let (page_url, language, email, priority): (Option<String>, Option<String>, Option<String>, String) =
+            sqlx::query_as(
+                "select c.page_url, c.language, coalesce(c.follow_up_email, v.email), c.priority
+                   from conversation c join visitor v using (visitor_id) where c.conversation_id = $1",
+            )
+            .bind(id)
+            .fetch_one(&self.engines.pool)
+            .await
+            .map_err(internal)?;
+        let details = ConversationDetails {
+            page_url,
+            language: language
+                .as_deref()
+                .and_then(app::types::widget::Language::parse)
+                .map(|l| l.name().to_owned()),
+            email,
+            priority,
+        };
+        Ok(ConversationView {
+            summary,
+            events,
+            details,
+        })
     }
 
     async fn widget_settings(

@@ -1,6 +1,9 @@
 //! Tandem's server: start-up, configuration, the HTTP and WebSocket edges,
 //! and the server-only engines, one module each.
 
+// The inbox's view types are deep; rendering them is instantiated here.
+#![recursion_limit = "256"]
+
 pub mod answer;
 pub mod auth;
 pub mod config;
@@ -11,7 +14,9 @@ pub mod embed;
 pub mod eval;
 pub mod http;
 pub mod ingest;
+pub mod mail;
 pub mod policy;
+pub mod presence;
 pub mod retrieve;
 pub mod thread;
 pub mod widget;
@@ -51,6 +56,8 @@ pub struct Engines {
     pub turns: Arc<thread::turn::Turns>,
     /// The sockets' heartbeat.
     pub live: http::LiveSettings,
+    /// Email follow-ups and reminders (off without an SMTP URL).
+    pub mail: Arc<mail::Mail>,
 }
 
 /// The default for [`Engines::turn_slots`]: well below the pool's 20 connections.
@@ -65,10 +72,17 @@ pub struct AppState {
 
 impl AppState {
     /// Builds the state and starts this instance's notification listener and
-    /// its sweep for AI turns left pending (by a crash, a restart).
+    /// its sweeps for AI turns left pending (by a crash, a restart) and for
+    /// escalations waiting past their workspace's maximum.
     pub fn new(engines: Engines, leptos_options: LeptosOptions) -> Self {
         engines.hub.listen(engines.pool.clone());
         thread::turn::sweep(engines.clone());
+        thread::waits::sweep(engines.pool.clone());
+        mail::spawn_sender(
+            engines.pool.clone(),
+            engines.mail.clone(),
+            engines.public_url.clone(),
+        );
         let desk = Desk(Arc::new(desk::EngineDesk {
             engines: engines.clone(),
         }));

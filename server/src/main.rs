@@ -766,6 +766,11 @@ async fn serve(args: ServeArgs) -> Result<(), AnyError> {
         live: LiveSettings {
             heartbeat: Duration::from_secs(args.heartbeat_secs.max(1)),
         },
+        mail: tandem::mail::Mail::new(
+            args.smtp_url.as_deref(),
+            &args.mail_from,
+            Duration::from_secs(args.follow_up_delay_secs),
+        )?,
     };
     // Every socket is a file descriptor: allow as many as the system does.
     match rlimit::increase_nofile_limit(u64::MAX) {
@@ -830,10 +835,14 @@ async fn serve(args: ServeArgs) -> Result<(), AnyError> {
             tracing::warn!(error = %err, "could not set TCP_NODELAY");
         }
     });
-    axum::serve(listener, http::router(state))
-        .with_graceful_shutdown(async {
-            let _ = tokio::signal::ctrl_c().await;
-        })
-        .await?;
+    // Connection addresses: sign-in throttling counts failures per address.
+    axum::serve(
+        listener,
+        http::router(state).into_make_service_with_connect_info::<std::net::SocketAddr>(),
+    )
+    .with_graceful_shutdown(async {
+        let _ = tokio::signal::ctrl_c().await;
+    })
+    .await?;
     Ok(())
 }

@@ -399,7 +399,7 @@ pub async fn queue(
     let (agents_online, waiting): (i64, i64) = sqlx::query_as(
         "select
             (select count(*) from membership
-              where workspace_id = $1 and last_seen_at > now() - make_interval(secs => $2)),
+              where workspace_id = $1 and not away and last_seen_at > now() - make_interval(secs => $2)),
             (select count(*) from conversation where workspace_id = $1 and status = 'waiting_human')",
     )
     .bind(workspace_id)

@@ -187,6 +187,8 @@ pub struct Texts {
     pub email_label: &'static str,
     pub email_submit: &'static str,
     pub email_left: &'static str,
+    /// The maximum wait passed with nobody free (`{n}`: minutes).
+    pub wait_notice: &'static str,
     pub joined: &'static str,
     pub is_typing: &'static str,
     pub seen: &'static str,
@@ -245,6 +247,7 @@ static EN: Texts = Texts {
     email_label: "Your email",
     email_submit: "Notify me",
     email_left: "We'll email you at {email} if you're not here when the team replies.",
+    wait_notice: "Sorry, nobody from the team has been free for {n} minutes. You're still in the queue; leave your email and we'll reply there too.",
     joined: "{name} from the team joined the conversation.",
     is_typing: "{name} is typing…",
     seen: "Seen",
@@ -291,6 +294,7 @@ static DE: Texts = Texts {
     email_label: "Deine E-Mail-Adresse",
     email_submit: "Benachrichtigen",
     email_left: "Wir schreiben dir an {email}, falls du nicht mehr hier bist, wenn das Team antwortet.",
+    wait_notice: "Entschuldige, seit {n} Minuten ist niemand aus dem Team frei. Du bleibst in der Warteschlange; hinterlass deine E-Mail-Adresse, dann antworten wir auch dort.",
     joined: "{name} aus dem Team ist dem Gespräch beigetreten.",
     is_typing: "{name} schreibt…",
     seen: "Gesehen",
@@ -337,6 +341,7 @@ static FR: Texts = Texts {
     email_label: "Votre e-mail",
     email_submit: "Me prévenir",
     email_left: "Nous vous écrirons à {email} si vous n'êtes plus là quand l'équipe répondra.",
+    wait_notice: "Désolé, personne de l'équipe n'est disponible depuis {n} minutes. Vous restez dans la file ; laissez votre e-mail et nous vous répondrons aussi par ce biais.",
     joined: "{name} de l'équipe a rejoint la conversation.",
     is_typing: "{name} écrit…",
     seen: "Vu",
@@ -383,6 +388,7 @@ static ES: Texts = Texts {
     email_label: "Tu correo electrónico",
     email_submit: "Avísame",
     email_left: "Te escribiremos a {email} si no estás aquí cuando el equipo responda.",
+    wait_notice: "Lo sentimos, nadie del equipo ha estado libre durante {n} minutos. Sigues en la cola; déjanos tu correo y también te responderemos allí.",
     joined: "{name} del equipo se unió a la conversación.",
     is_typing: "{name} está escribiendo…",
     seen: "Visto",
@@ -429,6 +435,7 @@ static JA: Texts = Texts {
     email_label: "メールアドレス",
     email_submit: "通知を受け取る",
     email_left: "チームが返信するときにご不在の場合は、{email} にご連絡します。",
+    wait_notice: "申し訳ありません。{n}分間、対応できる担当者がいません。順番はそのままです。メールアドレスを残していただければ、メールでもお返事します。",
     joined: "チームの{name}が会話に参加しました。",
     is_typing: "{name}が入力中…",
     seen: "既読",
@@ -476,6 +483,7 @@ mod tests {
             assert!(t.unread.contains("{n}"), "{language:?}");
             assert!(t.back_at.contains("{when}"), "{language:?}");
             assert!(t.email_left.contains("{email}"), "{language:?}");
+            assert!(t.wait_notice.contains("{n}"), "{language:?}");
             assert!(t.joined.contains("{name}"), "{language:?}");
             assert!(t.is_typing.contains("{name}"), "{language:?}");
         }

@@ -52,9 +52,19 @@ pub struct Agent {
 pub enum AgentAction {
     Reply(MessageBody),
     Note(MessageBody),
+    /// Takes a conversation nobody else has.
     Claim,
+    /// Takes a conversation even from another agent.
+    TakeOver,
     Resolve,
     Reopen,
+    /// Gives it to an agent and/or a team (both `None`: to nobody).
+    Assign {
+        agent: Option<Uuid>,
+        team: Option<String>,
+    },
+    /// Gives it back to the AI.
+    HandBack,
 }
 
 fn seq_of(appended: Appended) -> Option<i64> {
@@ -82,17 +92,24 @@ pub async fn visitor_message(
             Err(StoreError::IdReused.into())
         };
     }
-    if conversation.status() == ConversationStatus::Resolved {
-        set_status(&mut tx, conversation_id, ConversationStatus::Ai, None).await?;
-        let reopened = EventBody::StatusChange {
-            status: ConversationStatus::Ai,
-            reason: None,
-            agent_name: None,
-            decision: None,
-        };
-        store::append(&mut tx, &conversation, None, &reopened).await?;
-    }
     let stored = store::append(&mut tx, &conversation, Some(client_id), &body).await?;
+    // A resolved conversation written to again goes back to the queue with
+    // its history (or to the AI, if the workspace says so); the message
+    // comes first, so the AI (when it has it) answers it.
+    if conversation.status() == ConversationStatus::Resolved {
+        if super::assign::reopen_to_ai(&mut tx, conversation.workspace_id).await? {
+            set_status(&mut tx, conversation_id, ConversationStatus::Ai, None).await?;
+            let reopened = EventBody::StatusChange {
+                status: ConversationStatus::Ai,
+                reason: None,
+                agent_name: None,
+                decision: None,
+            };
+            store::append(&mut tx, &conversation, None, &reopened).await?;
+        } else {
+            store::escalate(&mut tx, &conversation, None, HandoffReason::Reopened, None).await?;
+        }
+    }
     tx.commit().await?;
     Ok(Done {
         seq: seq_of(stored),
@@ -224,7 +241,7 @@ pub async fn ratings(
     .await
 }
 
-async fn set_status(
+pub(super) async fn set_status(
     conn: &mut sqlx::PgConnection,
     conversation_id: Uuid,
     status: ConversationStatus,
@@ -295,9 +312,14 @@ pub async fn agent_action(
             (AgentAction::Reply(t), EventBody::HumanReply { text, .. })
             | (AgentAction::Note(t), EventBody::Note { text, .. }) => t.as_str() == text,
             (
-                AgentAction::Claim | AgentAction::Resolve | AgentAction::Reopen,
+                AgentAction::Claim
+                | AgentAction::TakeOver
+                | AgentAction::Resolve
+                | AgentAction::Reopen
+                | AgentAction::HandBack,
                 EventBody::StatusChange { .. },
-            ) => true,
+            )
+            | (AgentAction::Assign { .. }, EventBody::Assigned { .. }) => true,
             _ => false,
         };
         return if same {
@@ -309,7 +331,27 @@ pub async fn agent_action(
             Err(StoreError::IdReused.into())
         };
     }
+    // The collision guard: a conversation another agent has is theirs to
+    // answer until someone takes it over explicitly.
+    let holder = match conversation.assignee_id {
+        Some(other)
+            if other != agent.account_id
+                && matches!(
+                    conversation.status(),
+                    ConversationStatus::WaitingHuman | ConversationStatus::Open
+                ) =>
+        {
+            Some(super::assign::name_of(&mut tx, other).await?)
+        }
+        _ => None,
+    };
     let seq = match action {
+        AgentAction::Reply(_) | AgentAction::Claim if holder.is_some() => {
+            return Err(ActionError::Refused(format!(
+                "{} has this conversation. Take it over to reply.",
+                holder.unwrap_or_default()
+            )));
+        }
         AgentAction::Reply(text) => {
             let body = EventBody::HumanReply {
                 text: text.into(),
@@ -326,7 +368,9 @@ pub async fn agent_action(
             };
             seq_of(store::append(&mut tx, &conversation, Some(client_id), &body).await?)
         }
-        AgentAction::Claim => take(&mut tx, &conversation, agent, Some(client_id)).await?,
+        AgentAction::Claim | AgentAction::TakeOver => {
+            take(&mut tx, &conversation, agent, Some(client_id)).await?
+        }
         AgentAction::Resolve => {
             if conversation.status() == ConversationStatus::Resolved {
                 None
@@ -354,6 +398,23 @@ pub async fn agent_action(
                 ));
             }
             take(&mut tx, &conversation, agent, Some(client_id)).await?
+        }
+        AgentAction::HandBack => {
+            if conversation.status() == ConversationStatus::Ai {
+                None
+            } else {
+                set_status(&mut tx, conversation_id, ConversationStatus::Ai, None).await?;
+                let body = EventBody::StatusChange {
+                    status: ConversationStatus::Ai,
+                    reason: None,
+                    agent_name: Some(agent.name.clone()),
+                    decision: None,
+                };
+                seq_of(store::append(&mut tx, &conversation, Some(client_id), &body).await?)
+            }
+        }
+        AgentAction::Assign { agent: to, team } => {
+            super::assign::assign(&mut tx, &conversation, agent, client_id, to, team).await?
         }
     };
     tx.commit().await?;

@@ -31,6 +31,8 @@ pub enum Change {
     Typing,
     /// The visitor read further.
     Seen,
+    /// An agent opened or closed the conversation.
+    Viewers,
 }
 
 impl Change {
@@ -40,6 +42,7 @@ impl Change {
             Self::Draft => 'd',
             Self::Typing => 't',
             Self::Seen => 's',
+            Self::Viewers => 'v',
         }
     }
 
@@ -49,6 +52,7 @@ impl Change {
             "d" => Self::Draft,
             "t" => Self::Typing,
             "s" => Self::Seen,
+            "v" => Self::Viewers,
             _ => return None,
         })
     }

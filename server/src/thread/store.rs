@@ -177,7 +177,8 @@ pub async fn escalate(
         return Ok(None);
     }
     sqlx::query(
-        "update conversation set status = 'waiting_human', handoff_reason = $2, escalated_at = now()
+        "update conversation set status = 'waiting_human', handoff_reason = $2, escalated_at = now(),
+            wait_notice_at = null
          where conversation_id = $1",
     )
     .bind(conversation.conversation_id)
@@ -191,6 +192,7 @@ pub async fn escalate(
         decision,
     };
     let appended = append(conn, conversation, client_id, &body).await?;
+    super::assign::auto_assign(conn, conversation).await?;
     Ok(Some(appended.event().seq))
 }
 

@@ -39,11 +39,14 @@ pub struct TestApp {
 }
 
 /// How a test instance is set up.
-#[derive(Clone, Copy)]
+#[derive(Clone)]
 pub struct Options {
     /// How long the visitor must pause before the AI answers.
     pub quiet: Duration,
     pub heartbeat: Duration,
+    /// An SMTP server for email follow-ups (none: email off).
+    pub smtp: Option<String>,
+    pub follow_up_delay: Duration,
 }
 
 impl Default for Options {
@@ -51,6 +54,8 @@ impl Default for Options {
         Self {
             quiet: Duration::from_millis(300),
             heartbeat: Duration::from_secs(15),
+            smtp: None,
+            follow_up_delay: Duration::ZERO,
         }
     }
 }
@@ -80,13 +85,29 @@ impl TestApp {
             live: LiveSettings {
                 heartbeat: options.heartbeat,
             },
+            mail: match &options.smtp {
+                Some(url) => tandem::mail::Mail::new(
+                    Some(url),
+                    "Nimbus support <support@nimbus.example>",
+                    options.follow_up_delay,
+                )
+                .unwrap(),
+                None => tandem::mail::Mail::disabled(),
+            },
         };
         let state = AppState::new(engines, tandem::leptos_options("target/site", addr));
         let router = tandem::http::router(state.clone());
         let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
             let _ = tcp.set_nodelay(true);
         });
-        tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
+        tokio::spawn(async move {
+            axum::serve(
+                listener,
+                router.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+            )
+            .await
+            .unwrap()
+        });
         let data = std::env::temp_dir().join(format!("tandem-test-{}", Uuid::new_v4()));
         let demo = demo::ensure(&pool, &data, Some(ADMIN_PASSWORD.into()))
             .await
@@ -168,7 +189,7 @@ impl TestApp {
         self.state
             .desk
             .0
-            .login(demo::ADMIN_EMAIL, ADMIN_PASSWORD)
+            .login(demo::ADMIN_EMAIL, ADMIN_PASSWORD, None)
             .await
             .expect("login")
     }
@@ -215,7 +236,7 @@ impl TestApp {
     pub async fn agent(&self) -> SignedIn {
         let desk = &self.state.desk.0;
         let token = desk
-            .login(demo::ADMIN_EMAIL, ADMIN_PASSWORD)
+            .login(demo::ADMIN_EMAIL, ADMIN_PASSWORD, None)
             .await
             .expect("login");
         desk.signed_in(&token).await.expect("session")

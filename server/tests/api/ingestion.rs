@@ -556,7 +556,11 @@ async fn admin_cookie(app: &TestApp) -> String {
         .state
         .desk
         .0
-        .login(tandem::demo::ADMIN_EMAIL, crate::helpers::ADMIN_PASSWORD)
+        .login(
+            tandem::demo::ADMIN_EMAIL,
+            crate::helpers::ADMIN_PASSWORD,
+            None,
+        )
         .await
         .unwrap();
     format!("{}={token}", app::desk::SESSION_COOKIE)

@@ -3,9 +3,11 @@
 
 mod generator;
 mod helpers;
+mod inbox;
 mod ingestion;
 mod knowledge;
 mod live;
 mod policy;
+mod smtp;
 mod thread;
 mod widget;

@@ -1,6 +1,7 @@
 //! One conversation over real sockets: answer, handoff, agent reply, resume.
 
 use app::error::DeskError;
+use app::types::inbox::ListFilter;
 use app::types::{
     ClientMsg, ConversationStatus, EventBody, HandoffReason, Queue, RequestChannel, ServerMsg,
 };
@@ -102,7 +103,16 @@ async fn a_conversation_from_question_to_human_reply(pool: PgPool) {
     // The agent sees it at the top of the inbox, with the thread.
     let agent = app.agent().await;
     let desk = &app.state.desk.0;
-    let list = desk.conversations(&agent, Queue::Waiting).await.unwrap();
+    let list = desk
+        .conversations(
+            &agent,
+            ListFilter {
+                queue: Queue::Waiting,
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
     assert_eq!(list[0].conversation_id, visitor.conversation_id);
     assert_eq!(list[0].status, ConversationStatus::WaitingHuman);
     let view = desk
@@ -302,12 +312,22 @@ async fn agents_see_only_their_workspace_and_need_a_session(pool: PgPool) {
     .unwrap();
     let desk = &app.state.desk.0;
     let token = desk
-        .login("eve@other.example", "eve-password")
+        .login("eve@other.example", "eve-password", None)
         .await
         .unwrap();
     let eve = desk.signed_in(&token).await.unwrap();
     for queue in Queue::ALL {
-        assert!(desk.conversations(&eve, queue).await.unwrap().is_empty());
+        assert!(desk
+            .conversations(
+                &eve,
+                ListFilter {
+                    queue,
+                    ..Default::default()
+                }
+            )
+            .await
+            .unwrap()
+            .is_empty());
     }
     assert_eq!(
         desk.conversation(&eve, visitor.conversation_id)
@@ -350,7 +370,9 @@ async fn agents_see_only_their_workspace_and_need_a_session(pool: PgPool) {
         "another workspace's changes never reach Eve"
     );
     assert_eq!(
-        desk.login("eve@other.example", "wrong").await.unwrap_err(),
+        desk.login("eve@other.example", "wrong", None)
+            .await
+            .unwrap_err(),
         DeskError::BadCredentials
     );
     assert_eq!(
@@ -418,7 +440,11 @@ async fn two_instances_on_one_database_behave_as_one(pool: PgPool) {
         .state
         .desk
         .0
-        .login(tandem::demo::ADMIN_EMAIL, crate::helpers::ADMIN_PASSWORD)
+        .login(
+            tandem::demo::ADMIN_EMAIL,
+            crate::helpers::ADMIN_PASSWORD,
+            None,
+        )
         .await
         .unwrap();
     let mut inbox = a.inbox_socket(&session, None).await;

@@ -36,6 +36,8 @@ pub struct Feed {
     typing_lapses: Option<tokio::time::Instant>,
     /// How far the visitor has read, as last sent (team sockets).
     visitor_seen: i64,
+    /// The other agents viewing, as last sent (team sockets).
+    viewers: Vec<Typist>,
 }
 
 /// Events read per query while catching up.
@@ -53,6 +55,7 @@ impl Feed {
             typists: Vec::new(),
             typing_lapses: None,
             visitor_seen: 0,
+            viewers: Vec::new(),
         }
     }
 
@@ -61,7 +64,8 @@ impl Feed {
         self.events(sink, pool).await?;
         self.draft(sink, pool).await?;
         self.typing(sink, pool).await?;
-        self.seen(sink, pool).await
+        self.seen(sink, pool).await?;
+        self.viewers(sink, pool).await
     }
 
     /// What a wake-up calls for.
@@ -76,6 +80,7 @@ impl Feed {
             Change::Draft => self.draft(sink, pool).await,
             Change::Typing => self.typing(sink, pool).await,
             Change::Seen => self.seen(sink, pool).await,
+            Change::Viewers => self.viewers(sink, pool).await,
         }
     }
 
@@ -198,6 +203,31 @@ impl Feed {
                 &ServerMsg::VisitorSeen {
                     conversation_id: self.conversation_id,
                     seq,
+                },
+            )
+            .await?;
+        }
+        Ok(())
+    }
+}
+
+impl Feed {
+    /// Sends which other agents have the conversation open (team sockets),
+    /// when that changed; also called on every heartbeat, since a viewer
+    /// whose instance died lapses without a wake-up.
+    pub async fn viewers(&mut self, sink: &mut Sink, pool: &PgPool) -> Result<(), SocketError> {
+        if self.audience != Audience::Team {
+            return Ok(());
+        }
+        let mut agents = crate::presence::viewers(pool, self.conversation_id).await?;
+        agents.retain(|a| !self.me.is(a));
+        if agents != self.viewers {
+            self.viewers = agents.clone();
+            send(
+                sink,
+                &ServerMsg::Viewers {
+                    conversation_id: self.conversation_id,
+                    agents,
                 },
             )
             .await?;

@@ -24,7 +24,7 @@ use crate::auth::SessionAgent;
 use crate::thread::actions::{self, Agent, AgentAction};
 use crate::thread::hub::{Change, Signal};
 use crate::thread::store::{self, Party};
-use crate::{auth, desk, widget, Engines};
+use crate::{auth, desk, mail, presence, widget, Engines};
 
 #[derive(Debug, Deserialize)]
 pub struct InboxParams {
@@ -92,6 +92,28 @@ async fn still_signed_in(engines: &Engines, token: &str) -> Result<bool, SocketE
     }
 }
 
+/// Whether the session is still valid, renewing the agent's place among the
+/// conversation's viewers.
+async fn still_viewing(
+    engines: &Engines,
+    token: &str,
+    agent: &Agent,
+    conversation_id: Uuid,
+) -> Result<bool, SocketError> {
+    if !still_signed_in(engines, token).await? {
+        return Ok(false);
+    }
+    presence::viewing(
+        &engines.pool,
+        agent.workspace_id,
+        conversation_id,
+        agent.account_id,
+        &agent.name,
+    )
+    .await?;
+    Ok(true)
+}
+
 /// An agent on a conversation's socket.
 struct AgentClient {
     agent: Agent,
@@ -120,7 +142,7 @@ impl Participant for AgentClient {
     }
 
     async fn still_allowed(&self, engines: &Engines) -> Result<bool, SocketError> {
-        still_signed_in(engines, &self.token).await
+        still_viewing(engines, &self.token, &self.agent, self.conversation_id).await
     }
 
     fn party(&self) -> &Party {
@@ -162,7 +184,23 @@ async fn conversation(
         client.me.clone(),
         after.unwrap_or(0),
     );
-    converse(sink, stream, &engines, wakes, feed, &client).await
+    presence::viewing(
+        &engines.pool,
+        client.agent.workspace_id,
+        conversation_id,
+        client.agent.account_id,
+        &client.agent.name,
+    )
+    .await?;
+    let ended = converse(sink, stream, &engines, wakes, feed, &client).await;
+    presence::left(
+        &engines.pool,
+        client.agent.workspace_id,
+        conversation_id,
+        client.agent.account_id,
+    )
+    .await?;
+    ended
 }
 
 /// Does what the agent asked in a conversation.
@@ -196,6 +234,16 @@ async fn act(
         ClientMsg::Claim { client_id } => (client_id, Ok(AgentAction::Claim)),
         ClientMsg::Resolve { client_id } => (client_id, Ok(AgentAction::Resolve)),
         ClientMsg::Reopen { client_id } => (client_id, Ok(AgentAction::Reopen)),
+        ClientMsg::TakeOver { client_id } => (client_id, Ok(AgentAction::TakeOver)),
+        ClientMsg::HandBack { client_id } => (client_id, Ok(AgentAction::HandBack)),
+        ClientMsg::Assign {
+            client_id,
+            agent,
+            team,
+        } => (client_id, Ok(AgentAction::Assign { agent, team })),
+        ClientMsg::Presence { .. } => {
+            return refuse(sink, "Presence is set from the inbox's lists.", None).await;
+        }
         ClientMsg::TalkToTeam { client_id } => {
             return refuse(
                 sink,
@@ -217,8 +265,11 @@ async fn act(
     };
     let replied = matches!(action, AgentAction::Reply(_));
     let done = actions::agent_action(pool, agent, conversation_id, client_id, action).await;
-    if acknowledge(sink, client_id, done).await?.is_some() && replied {
+    let acknowledged = acknowledge(sink, client_id, done).await?;
+    if let Some(seq) = acknowledged.filter(|_| replied).and_then(|done| done.seq) {
         store::set_typing(pool, agent.workspace_id, conversation_id, me, false).await?;
+        // By email too, if the visitor left one and is gone by then.
+        mail::follow_up(pool, &engines.mail, conversation_id, seq).await?;
     }
     Ok(())
 }
@@ -250,6 +301,9 @@ async fn lists(
                 heartbeat.heard();
                 match decode(frame) {
                     Frame::Msg(ClientMsg::Ping) => send(&mut sink, &ServerMsg::Pong).await?,
+                    Frame::Msg(ClientMsg::Presence { away }) => {
+                        presence::set_away(pool, agent.account_id, agent.workspace_id, away).await?;
+                    }
                     Frame::Msg(_) => refuse(&mut sink, "Open a conversation to act on it.", None).await?,
                     Frame::Malformed(why) => refuse(&mut sink, why, None).await?,
                     Frame::Nothing => {}
@@ -276,7 +330,7 @@ async fn lists(
                     send(&mut sink, &ServerMsg::Refresh).await?;
                 }
                 for conversation_id in changed.drain() {
-                    if let Some(summary) = desk::summary(pool, agent.workspace_id, conversation_id).await? {
+                    if let Some(summary) = desk::summary(pool, agent.workspace_id, agent.account_id, conversation_id).await? {
                         send(&mut sink, &ServerMsg::ConversationChanged { summary }).await?;
                     }
                 }

@@ -80,6 +80,7 @@ pub async fn converse(
                 if let Err(err) = heartbeat.beat(&mut sink).await {
                     break Err(err);
                 }
+                Box::pin(feed.viewers(&mut sink, pool)).await?;
             }
         }
     };

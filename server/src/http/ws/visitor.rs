@@ -23,7 +23,7 @@ use super::{acknowledge, configure, log_end, refuse, same_origin, send, Sink, So
 use crate::thread::store::{self, Party};
 use crate::thread::{actions, turn};
 use crate::widget::WidgetRow;
-use crate::{auth, desk, widget, Engines};
+use crate::{auth, desk, mail, widget, Engines};
 
 #[derive(Debug, Deserialize)]
 pub struct VisitorParams {
@@ -34,6 +34,8 @@ pub struct VisitorParams {
     page: Option<String>,
     /// The embedding page's origin.
     host: Option<String>,
+    /// The chat's language (its code), for the team.
+    lang: Option<String>,
     user_id: Option<String>,
     user_hash: Option<String>,
     name: Option<String>,
@@ -135,6 +137,7 @@ async fn refused(socket: WebSocket, why: &'static str) {
 /// The visitor's conversation, found or started.
 struct Visitor {
     workspace_id: Uuid,
+    visitor_id: Uuid,
     conversation_id: Uuid,
     /// Set when the visitor is new: the token for the client to keep.
     new_token: Option<String>,
@@ -149,11 +152,16 @@ async fn identify(
 ) -> Result<Visitor, SocketError> {
     let pool = &engines.pool;
     let workspace_id = row.workspace_id;
-    // The token they kept, if any.
-    let known: Option<(Uuid, Option<String>)> = match &params.token {
+    // The token they kept, if any, or the key of a link in a follow-up
+    // email (which opens their chat on any device, signed in or not).
+    let known: Option<(Uuid, Option<String>, bool)> = match &params.token {
         Some(token) => {
             sqlx::query_as(
-                "select visitor_id, external_id from visitor where token_hash = $1 and workspace_id = $2",
+                "select visitor_id, external_id, false from visitor where token_hash = $1 and workspace_id = $2
+                 union all
+                 select v.visitor_id, v.external_id, true from visitor_link l join visitor v using (visitor_id)
+                  where l.token_hash = $1 and v.workspace_id = $2 and l.expires_at > now()
+                 limit 1",
             )
             .bind(auth::token_hash(token))
             .bind(workspace_id)
@@ -164,11 +172,20 @@ async fn identify(
     };
     let (visitor_id, new_token) = match params.identity() {
         // A user the site vouched for (checked in `admitted`).
-        Some(identity) => (vouched(pool, workspace_id, &identity, known).await?, None),
+        Some(identity) => (
+            vouched(
+                pool,
+                workspace_id,
+                &identity,
+                known.map(|(id, ext, _)| (id, ext)),
+            )
+            .await?,
+            None,
+        ),
         None => match known {
-            Some((id, None)) => (id, None),
+            Some((id, None, _) | (id, _, true)) => (id, None),
             // A token of a signed-in user is not enough without the signature.
-            Some((_, Some(_))) | None => {
+            Some((_, Some(_), false)) | None => {
                 let token = auth::new_token();
                 let id = Uuid::new_v4();
                 sqlx::query(
@@ -225,8 +242,22 @@ async fn identify(
         .execute(pool)
         .await?;
     }
+    if let Some(language) = params
+        .lang
+        .as_deref()
+        .and_then(app::types::widget::Language::parse)
+    {
+        sqlx::query(
+            "update conversation set language = $2 where conversation_id = $1 and language is distinct from $2",
+        )
+        .bind(conversation_id)
+        .bind(language.code())
+        .execute(pool)
+        .await?;
+    }
     Ok(Visitor {
         workspace_id,
+        visitor_id,
         conversation_id,
         resumed: new_token.is_none() && existing.is_some(),
         new_token,
@@ -322,7 +353,16 @@ async fn session(
         false => 0,
     };
     let feed = Feed::new(conversation_id, Audience::Visitor, Party::Visitor, after);
-    converse(sink, stream, &engines, wakes, feed, &visitor).await
+    // While the chat is open, replies are not also emailed.
+    mail::visitor_here(
+        &engines.pool,
+        visitor.visitor_id,
+        engines.live.heartbeat * 3,
+    )
+    .await?;
+    let ended = converse(sink, stream, &engines, wakes, feed, &visitor).await;
+    mail::visitor_gone(&engines.pool, visitor.visitor_id).await?;
+    ended
 }
 
 impl Participant for Visitor {
@@ -335,7 +375,8 @@ impl Participant for Visitor {
         handle(engines, self, sink, msg).await
     }
 
-    async fn still_allowed(&self, _: &Engines) -> Result<bool, SocketError> {
+    async fn still_allowed(&self, engines: &Engines) -> Result<bool, SocketError> {
+        mail::visitor_here(&engines.pool, self.visitor_id, engines.live.heartbeat * 3).await?;
         Ok(true)
     }
 
@@ -403,8 +444,12 @@ async fn handle(
         ClientMsg::Note { client_id, .. }
         | ClientMsg::Claim { client_id }
         | ClientMsg::Resolve { client_id }
-        | ClientMsg::Reopen { client_id } => {
+        | ClientMsg::Reopen { client_id }
+        | ClientMsg::TakeOver { client_id }
+        | ClientMsg::Assign { client_id, .. }
+        | ClientMsg::HandBack { client_id } => {
             refuse(sink, "Only the team can do that.", Some(client_id)).await
         }
+        ClientMsg::Presence { .. } => refuse(sink, "Only the team can do that.", None).await,
     }
 }

@@ -1,0 +1,182 @@
+//! The signed-in agent's own account (`/account`: password, workspaces) and
+//! accepting an invitation (`/invite/TOKEN`).
+
+use leptos::prelude::*;
+use leptos_router::components::{Redirect, A};
+use leptos_router::hooks::use_params_map;
+use uuid::Uuid;
+
+use crate::error::DeskError;
+use crate::knowledge::{BUTTON, INPUT};
+use crate::types::inbox::{InvitationView, WorkspaceChoice};
+
+#[server]
+pub async fn change_password(current: String, new: String) -> Result<(), DeskError> {
+    let (desk, agent) = crate::desk::agent().await?;
+    let token = crate::desk::session_token()
+        .await
+        .ok_or(DeskError::NotSignedIn)?;
+    let changed = desk.change_password(&agent, &token, &current, &new).await;
+    if let Err(DeskError::Invalid(_)) = &changed {
+        expect_context::<leptos_axum::ResponseOptions>()
+            .set_status(axum::http::StatusCode::BAD_REQUEST);
+    }
+    changed
+}
+
+#[server]
+pub async fn my_workspaces() -> Result<Vec<WorkspaceChoice>, DeskError> {
+    let (desk, agent) = crate::desk::agent().await?;
+    desk.workspaces(&agent).await
+}
+
+#[server]
+pub async fn switch_workspace(workspace_id: Uuid) -> Result<(), DeskError> {
+    let (desk, _) = crate::desk::agent().await?;
+    let token = crate::desk::session_token()
+        .await
+        .ok_or(DeskError::NotSignedIn)?;
+    desk.switch_workspace(&token, workspace_id).await?;
+    leptos_axum::redirect("/inbox");
+    Ok(())
+}
+
+#[server]
+pub async fn get_invitation(token: String) -> Result<InvitationView, DeskError> {
+    crate::desk::desk_only()?.invitation(&token).await
+}
+
+#[server]
+pub async fn accept_invitation(
+    token: String,
+    name: String,
+    password: String,
+) -> Result<(), DeskError> {
+    use axum::http::{header, HeaderValue};
+
+    let session = crate::desk::desk_only()?
+        .accept_invitation(&token, &name, &password)
+        .await?;
+    let cookie = format!(
+        "{}={session}; Path=/; HttpOnly; SameSite=Lax; Max-Age={}",
+        crate::desk::SESSION_COOKIE,
+        60 * 60 * 24 * 14
+    );
+    expect_context::<leptos_axum::ResponseOptions>().append_header(
+        header::SET_COOKIE,
+        HeaderValue::from_str(&cookie).map_err(|_| DeskError::Internal)?,
+    );
+    leptos_axum::redirect("/inbox");
+    Ok(())
+}
+
+const CARD: &str = "flex flex-col gap-3 rounded-2xl bg-white p-6 shadow-sm ring-1 ring-slate-200";
+const LABEL: &str = "flex flex-col gap-1 text-sm font-medium text-slate-700";
+
+#[component]
+pub fn AccountPage() -> impl IntoView {
+    let workspaces = Resource::new(|| (), |_| my_workspaces());
+    let change = ServerAction::<ChangePassword>::new();
+    let switch = ServerAction::<SwitchWorkspace>::new();
+    let outcome = move || {
+        change.value().get().map(|r| match r {
+            Ok(()) => view! { <p class="text-sm text-emerald-700" role="status">"Password changed. Your other sessions were signed out."</p> }.into_any(),
+            Err(e) => view! { <p class="text-sm text-red-700" role="alert">{e.to_string()}</p> }.into_any(),
+        })
+    };
+    view! {
+        <main class="min-h-dvh bg-slate-100 p-6 text-slate-900">
+            <div class="mx-auto flex max-w-lg flex-col gap-6">
+                <A href="/inbox" attr:class="text-sm font-semibold text-amber-700 hover:underline">"← Back to the inbox"</A>
+                <h1 class="text-2xl font-semibold">"Your account"</h1>
+                <Suspense fallback=|| view! { <p class="text-slate-500">"Loading…"</p> }>
+                    {move || Suspend::new(async move {
+                        match workspaces.await {
+                            Ok(list) => view! {
+                                <section class=CARD aria-label="Workspaces">
+                                    <h2 class="text-lg font-semibold">"Workspaces"</h2>
+                                    <ul class="flex flex-col gap-2">
+                                        {list.into_iter().map(|w| view! {
+                                            <li class="flex items-center justify-between gap-2 text-sm">
+                                                <span>{w.name}" "<span class="text-slate-500">"("{w.role}")"</span></span>
+                                                {if w.current {
+                                                    view! { <span class="text-xs font-semibold text-emerald-700">"current"</span> }.into_any()
+                                                } else {
+                                                    view! {
+                                                        <ActionForm action=switch>
+                                                            <input type="hidden" name="workspace_id" value=w.workspace_id.to_string()/>
+                                                            <button type="submit" class="rounded bg-slate-100 px-2 py-1 text-xs font-semibold hover:bg-slate-200">"Switch"</button>
+                                                        </ActionForm>
+                                                    }.into_any()
+                                                }}
+                                            </li>
+                                        }).collect::<Vec<_>>()}
+                                    </ul>
+                                </section>
+                            }.into_any(),
+                            Err(DeskError::NotSignedIn) => view! { <Redirect path="/login"/> }.into_any(),
+                            Err(e) => view! { <p class="text-red-700" role="alert">{e.to_string()}</p> }.into_any(),
+                        }
+                    })}
+                </Suspense>
+                <section class=CARD aria-label="Password">
+                    <h2 class="text-lg font-semibold">"Change your password"</h2>
+                    <ActionForm action=change attr:class="flex flex-col gap-3">
+                        <label class=LABEL>"Current password"
+                            <input type="password" name="current" required autocomplete="current-password" class=INPUT/>
+                        </label>
+                        <label class=LABEL>"New password (at least 10 characters)"
+                            <input type="password" name="new" required minlength="10" maxlength="200" autocomplete="new-password" class=INPUT/>
+                        </label>
+                        {outcome}
+                        <button type="submit" class=BUTTON disabled=move || change.pending().get()>"Change password"</button>
+                    </ActionForm>
+                </section>
+            </div>
+        </main>
+    }
+}
+
+#[component]
+pub fn InvitePage() -> impl IntoView {
+    let params = use_params_map();
+    let token = move || params.read().get("token").unwrap_or_default();
+    let invitation = Resource::new(token, get_invitation);
+    let accept = ServerAction::<AcceptInvitation>::new();
+    let error = move || {
+        accept
+            .value()
+            .get()
+            .and_then(Result::err)
+            .map(|e| view! { <p class="text-sm text-red-700" role="alert">{e.to_string()}</p> })
+    };
+    view! {
+        <main class="flex min-h-dvh items-center justify-center bg-slate-100 p-4">
+            <div class="w-full max-w-sm rounded-2xl bg-white p-8 shadow-lg ring-1 ring-slate-200">
+                <A href="/" attr:class="text-sm font-bold tracking-tight text-slate-900">"tandem"</A>
+                <Suspense fallback=|| view! { <p class="mt-4 text-slate-500">"Loading…"</p> }>
+                    {move || Suspend::new(async move {
+                        match invitation.await {
+                            Ok(invite) => view! {
+                                <h1 class="mt-4 text-2xl font-semibold text-slate-900">"Join "{invite.workspace_name.clone()}</h1>
+                                <p class="mt-1 text-sm text-slate-600">"You were invited as "{invite.role.clone()}" with "<strong>{invite.email.clone()}</strong>"."</p>
+                                <ActionForm action=accept attr:class="mt-6 flex flex-col gap-4">
+                                    <input type="hidden" name="token" value=token()/>
+                                    <label class=LABEL>"Your name (shown to visitors)"
+                                        <input type="text" name="name" required maxlength="80" autocomplete="name" class=INPUT/>
+                                    </label>
+                                    <label class=LABEL>"Password (at least 10 characters; your current one if you already have an account)"
+                                        <input type="password" name="password" required minlength="10" maxlength="200" autocomplete="new-password" class=INPUT/>
+                                    </label>
+                                    {error}
+                                    <button type="submit" class=BUTTON disabled=move || accept.pending().get()>"Join the team"</button>
+                                </ActionForm>
+                            }.into_any(),
+                            Err(e) => view! { <p class="mt-4 text-red-700" role="alert">{e.to_string()}</p> }.into_any(),
+                        }
+                    })}
+                </Suspense>
+            </div>
+        </main>
+    }
+}

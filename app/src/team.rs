@@ -1,0 +1,408 @@
+//! The team page (`/admin/team`, admins only): members (role, teams,
+//! assignment cap, presence), invitations, teams, canned replies and the
+//! inbox's settings (reopening, automatic assignment, maximum wait,
+//! reminders).
+
+use leptos::prelude::*;
+use leptos::server_fn::codec::Json;
+use uuid::Uuid;
+
+use crate::error::DeskError;
+use crate::knowledge::{AdminOnly, BUTTON, INPUT, SMALL_BUTTON};
+use crate::types::inbox::{InboxSettings, Member, Presence, TeamAdmin};
+
+#[server]
+pub async fn get_team_admin() -> Result<TeamAdmin, DeskError> {
+    let (desk, admin) = crate::desk::admin().await?;
+    desk.team_admin(&admin).await
+}
+
+#[server]
+pub async fn invite_member(email: String, role: String) -> Result<String, DeskError> {
+    let (desk, admin) = crate::desk::admin().await?;
+    desk.invite(&admin, &email, &role).await
+}
+
+/// JSON: an empty team list must arrive as one.
+#[server(input = Json)]
+pub async fn save_member(
+    account_id: Uuid,
+    role: String,
+    teams: Vec<String>,
+    max_open: Option<i32>,
+) -> Result<(), DeskError> {
+    let (desk, admin) = crate::desk::admin().await?;
+    desk.save_member(&admin, account_id, &role, teams, max_open)
+        .await
+}
+
+#[server]
+pub async fn remove_member(account_id: Uuid) -> Result<(), DeskError> {
+    let (desk, admin) = crate::desk::admin().await?;
+    desk.remove_member(&admin, account_id).await
+}
+
+#[server]
+pub async fn add_team(name: String) -> Result<(), DeskError> {
+    let (desk, admin) = crate::desk::admin().await?;
+    desk.add_team(&admin, &name).await
+}
+
+#[server]
+pub async fn delete_team(name: String) -> Result<(), DeskError> {
+    let (desk, admin) = crate::desk::admin().await?;
+    desk.delete_team(&admin, &name).await
+}
+
+#[server]
+pub async fn save_canned(
+    id: Option<Uuid>,
+    shortcut: String,
+    body: String,
+) -> Result<Uuid, DeskError> {
+    let (desk, admin) = crate::desk::admin().await?;
+    desk.save_canned(&admin, id, &shortcut, &body).await
+}
+
+#[server]
+pub async fn delete_canned(id: Uuid) -> Result<(), DeskError> {
+    let (desk, admin) = crate::desk::admin().await?;
+    desk.delete_canned(&admin, id).await
+}
+
+#[server(input = Json)]
+pub async fn save_inbox_settings(settings: InboxSettings) -> Result<(), DeskError> {
+    let (desk, admin) = crate::desk::admin().await?;
+    desk.save_inbox_settings(&admin, settings).await
+}
+
+const SECTION: &str = "flex flex-col gap-3 rounded-lg border border-slate-200 bg-white p-4";
+const HEADING: &str = "text-lg font-semibold";
+const HELP: &str = "text-xs text-slate-500";
+
+#[component]
+pub fn TeamPage() -> impl IntoView {
+    view! { <AdminOnly section="team"><Team/></AdminOnly> }
+}
+
+/// A presence dot with its word.
+#[component]
+pub fn PresenceDot(presence: Presence) -> impl IntoView {
+    let colour = match presence {
+        Presence::Online => "bg-emerald-500",
+        Presence::Away => "bg-amber-400",
+        Presence::Offline => "bg-slate-300",
+    };
+    view! {
+        <span class="presence inline-flex items-center gap-1 text-xs text-slate-500" data-presence=presence.label()>
+            <span class=format!("inline-block h-2 w-2 rounded-full {colour}")></span>
+            {presence.label()}
+        </span>
+    }
+}
+
+#[component]
+fn Team() -> impl IntoView {
+    let version = RwSignal::new(0u32);
+    let loaded = Resource::new(move || version.get(), |_| get_team_admin());
+    let error = RwSignal::new(None::<String>);
+    // The last invitation link, kept while the page reloads its data.
+    let link = RwSignal::new(None::<String>);
+    let done = move |result: Result<(), DeskError>| match result {
+        Ok(()) => {
+            error.set(None);
+            version.update(|v| *v += 1);
+        }
+        Err(e) => error.set(Some(e.to_string())),
+    };
+    view! {
+        <main class="mx-auto flex w-full max-w-5xl flex-col gap-4 p-6">
+            <h1 class="text-2xl font-semibold">"Team"</h1>
+            {move || error.get().map(|e| view! { <p class="rounded bg-red-50 px-3 py-2 text-sm text-red-800" role="alert">{e}</p> })}
+            <Transition fallback=|| view! { <p class="text-sm text-slate-500">"Loading…"</p> }>
+                {move || Suspend::new(async move {
+                    match loaded.await {
+                        Ok(admin) => view! { <TeamSections admin=admin done=done link=link/> }.into_any(),
+                        Err(e) => view! { <p role="alert" class="text-red-700">{e.to_string()}</p> }.into_any(),
+                    }
+                })}
+            </Transition>
+        </main>
+    }
+}
+
+#[component]
+fn TeamSections(
+    admin: TeamAdmin,
+    done: impl Fn(Result<(), DeskError>) + Copy + Send + Sync + 'static,
+    link: RwSignal<Option<String>>,
+) -> impl IntoView {
+    let teams = admin.directory.teams.clone();
+    let invite_email = RwSignal::new(String::new());
+    let invite_role = RwSignal::new("agent".to_owned());
+    let invite = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        let (email, role) = (invite_email.get_untracked(), invite_role.get_untracked());
+        leptos::task::spawn_local(async move {
+            match invite_member(email, role).await {
+                Ok(path) => {
+                    let origin = window().location().origin().unwrap_or_default();
+                    link.set(Some(format!("{origin}{path}")));
+                    invite_email.set(String::new());
+                    done(Ok(()));
+                }
+                Err(e) => done(Err(e)),
+            }
+        });
+    };
+    let new_team = RwSignal::new(String::new());
+    let add = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        let name = new_team.get_untracked();
+        leptos::task::spawn_local(async move {
+            let result = add_team(name).await;
+            if result.is_ok() {
+                new_team.set(String::new());
+            }
+            done(result);
+        });
+    };
+    let settings = RwSignal::new(admin.settings.clone());
+    let saved = RwSignal::new(false);
+    let save_settings = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        let now = settings.get_untracked();
+        leptos::task::spawn_local(async move {
+            let result = save_inbox_settings(now).await;
+            saved.set(result.is_ok());
+            done(result);
+        });
+    };
+    let canned_shortcut = RwSignal::new(String::new());
+    let canned_body = RwSignal::new(String::new());
+    let canned_id = RwSignal::new(None::<Uuid>);
+    let save_reply = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        let (id, shortcut, body) = (
+            canned_id.get_untracked(),
+            canned_shortcut.get_untracked(),
+            canned_body.get_untracked(),
+        );
+        leptos::task::spawn_local(async move {
+            let result = save_canned(id, shortcut, body).await.map(drop);
+            if result.is_ok() {
+                canned_id.set(None);
+                canned_shortcut.set(String::new());
+                canned_body.set(String::new());
+            }
+            done(result);
+        });
+    };
+    view! {
+        <section class=SECTION aria-label="Members">
+            <h2 class=HEADING>"Members"</h2>
+            <p class=HELP>"Admins manage knowledge, the policy, the widget and the team; agents work the inbox. The cap limits how many open conversations automatic assignment gives someone."</p>
+            <table class="w-full text-left text-sm">
+                <thead class="text-xs text-slate-500">
+                    <tr><th class="py-1">"Name"</th><th>"Role"</th><th>"Teams"</th><th>"Cap"</th><th>"Assigned"</th><th></th></tr>
+                </thead>
+                <tbody>
+                    {admin.directory.members.into_iter().map(|m| view! { <MemberRow member=m teams=teams.clone() done=done/> }).collect::<Vec<_>>()}
+                </tbody>
+            </table>
+            <form class="invite mt-2 flex flex-wrap items-end gap-2" on:submit=invite>
+                <label class="flex flex-col gap-1 text-sm">"Invite by email"
+                    <input type="email" required class=INPUT name="invite-email" placeholder="sam@example.com"
+                        prop:value=move || invite_email.get() on:input=move |ev| invite_email.set(event_target_value(&ev))/>
+                </label>
+                <label class="flex flex-col gap-1 text-sm">"Role"
+                    <select class=INPUT name="invite-role" on:change=move |ev| invite_role.set(event_target_value(&ev))>
+                        <option value="agent" selected>"agent"</option>
+                        <option value="admin">"admin"</option>
+                    </select>
+                </label>
+                <button type="submit" class=format!("{BUTTON} shrink-0 whitespace-nowrap")>"Create invitation link"</button>
+            </form>
+            {move || link.get().map(|l| view! {
+                <p class="invite-link rounded bg-emerald-50 p-2 text-sm text-emerald-900">"Send this link (valid 7 days): "<code class="break-all select-all">{l}</code></p>
+            })}
+            {(!admin.invitations.is_empty()).then(|| view! {
+                <div>
+                    <h3 class="text-sm font-semibold">"Pending invitations"</h3>
+                    <ul class="text-sm text-slate-600">
+                        {admin.invitations.into_iter().map(|i| view! {
+                            <li>{i.email}" · "{i.role}" · expires "{i.expires_at.format("%Y-%m-%d").to_string()}</li>
+                        }).collect::<Vec<_>>()}
+                    </ul>
+                </div>
+            })}
+        </section>
+        <section class=SECTION aria-label="Teams">
+            <h2 class=HEADING>"Teams"</h2>
+            <p class=HELP>"A handoff rule can route a conversation to a team; agents can assign to one. Automatic assignment picks among the team's members."</p>
+            <ul class="flex flex-wrap gap-2">
+                {admin.directory.teams.into_iter().map(|t| {
+                    let name = t.clone();
+                    view! {
+                        <li class="team flex items-center gap-1 rounded-full bg-slate-100 px-3 py-1 text-sm">
+                            {t}
+                            <button type="button" class="text-slate-400 hover:text-red-700" aria-label=format!("Delete team {name}")
+                                on:click=move |_| { let name = name.clone(); leptos::task::spawn_local(async move { done(delete_team(name).await) }); }>"×"</button>
+                        </li>
+                    }
+                }).collect::<Vec<_>>()}
+            </ul>
+            <form class="flex gap-2" on:submit=add>
+                <input type="text" required maxlength="60" class=INPUT placeholder="New team, e.g. Billing" aria-label="New team"
+                    prop:value=move || new_team.get() on:input=move |ev| new_team.set(event_target_value(&ev))/>
+                <button type="submit" class=format!("{BUTTON} shrink-0 whitespace-nowrap")>"Add team"</button>
+            </form>
+        </section>
+        <section class=SECTION aria-label="Canned replies">
+            <h2 class=HEADING>"Canned replies"</h2>
+            <p class=HELP>"In the composer, type / and the shortcut (or press Ctrl+/) to insert one; it stays editable before sending."</p>
+            <ul class="flex flex-col gap-2">
+                {admin.directory.canned.into_iter().map(|c| {
+                    let (id, shortcut, body) = (c.canned_id, c.shortcut.clone(), c.body.clone());
+                    view! {
+                        <li class="canned flex items-start justify-between gap-3 rounded border border-slate-100 p-2 text-sm">
+                            <div class="min-w-0">
+                                <code class="font-semibold">"/"{c.shortcut}</code>
+                                <p class="whitespace-pre-wrap text-slate-700">{c.body}</p>
+                            </div>
+                            <div class="flex shrink-0 gap-1">
+                                <button type="button" class=SMALL_BUTTON on:click=move |_| {
+                                    canned_id.set(Some(id));
+                                    canned_shortcut.set(shortcut.clone());
+                                    canned_body.set(body.clone());
+                                }>"Edit"</button>
+                                <button type="button" class=SMALL_BUTTON on:click=move |_| {
+                                    leptos::task::spawn_local(async move { done(delete_canned(id).await) });
+                                }>"Delete"</button>
+                            </div>
+                        </li>
+                    }
+                }).collect::<Vec<_>>()}
+            </ul>
+            <form class="canned-form flex flex-col gap-2" on:submit=save_reply>
+                <div class="flex gap-2">
+                    <label class="flex w-48 flex-col gap-1 text-sm">"Shortcut"
+                        <input type="text" required maxlength="40" pattern="[a-z0-9][a-z0-9\\-]*" class=INPUT name="shortcut" placeholder="refund-time"
+                            prop:value=move || canned_shortcut.get() on:input=move |ev| canned_shortcut.set(event_target_value(&ev))/>
+                    </label>
+                    <label class="flex flex-1 flex-col gap-1 text-sm">"Reply (Markdown)"
+                        <textarea required rows="2" maxlength="4000" class=INPUT name="canned-body"
+                            prop:value=move || canned_body.get() on:input=move |ev| canned_body.set(event_target_value(&ev))></textarea>
+                    </label>
+                </div>
+                <div class="flex gap-2">
+                    <button type="submit" class=BUTTON>{move || if canned_id.get().is_some() { "Save canned reply" } else { "Add canned reply" }}</button>
+                    <Show when=move || canned_id.get().is_some()>
+                        <button type="button" class=SMALL_BUTTON on:click=move |_| { canned_id.set(None); canned_shortcut.set(String::new()); canned_body.set(String::new()); }>"Cancel"</button>
+                    </Show>
+                </div>
+            </form>
+        </section>
+        <section class=SECTION aria-label="Inbox settings">
+            <h2 class=HEADING>"Inbox settings"</h2>
+            <form class="inbox-settings flex flex-col gap-3 text-sm" on:submit=save_settings>
+                <label class="flex items-center gap-2">
+                    <input type="checkbox" name="auto_assign" prop:checked=move || settings.with(|s| s.auto_assign)
+                        on:change=move |ev| settings.update(|s| s.auto_assign = event_target_checked(&ev))/>
+                    "Assign escalations automatically (round-robin among online agents of the conversation's team, within their caps)"
+                </label>
+                <label class="flex items-center gap-2">
+                    <input type="checkbox" name="reopen_to_ai" prop:checked=move || settings.with(|s| s.reopen_to_ai)
+                        on:change=move |ev| settings.update(|s| s.reopen_to_ai = event_target_checked(&ev))/>
+                    "A resolved conversation the visitor writes to again goes back to the AI (otherwise: to the queue)"
+                </label>
+                <label class="flex items-center gap-2">
+                    "Tell a waiting visitor nobody is free after"
+                    <input type="number" min="1" max="1440" class="w-20 rounded border border-slate-300 px-2 py-1" name="max_wait"
+                        prop:value=move || settings.with(|s| s.max_wait_minutes.to_string())
+                        on:input=move |ev| if let Ok(n) = event_target_value(&ev).parse() { settings.update(|s| s.max_wait_minutes = n) }/>
+                    "minutes (and offer email follow-up)"
+                </label>
+                <label class="flex items-center gap-2">
+                    "Email the assigned agent when a visitor's message waits"
+                    <input type="number" min="1" max="1440" class="w-20 rounded border border-slate-300 px-2 py-1" name="remind_after"
+                        prop:value=move || settings.with(|s| s.remind_after_minutes.to_string())
+                        on:input=move |ev| if let Ok(n) = event_target_value(&ev).parse() { settings.update(|s| s.remind_after_minutes = n) }/>
+                    "minutes"
+                </label>
+                <div class="flex items-center gap-3">
+                    <button type="submit" class=BUTTON>"Save settings"</button>
+                    <Show when=move || saved.get()><span class="text-emerald-700" role="status">"Saved"</span></Show>
+                </div>
+            </form>
+        </section>
+    }
+}
+
+#[component]
+fn MemberRow(
+    member: Member,
+    teams: Vec<String>,
+    done: impl Fn(Result<(), DeskError>) + Copy + Send + Sync + 'static,
+) -> impl IntoView {
+    let id = member.account_id;
+    let role = RwSignal::new(member.role.clone());
+    let mine = RwSignal::new(member.teams.clone());
+    let cap = RwSignal::new(member.max_open.map(|c| c.to_string()).unwrap_or_default());
+    let save = move |_| {
+        let (role, teams) = (role.get_untracked(), mine.get_untracked());
+        let max_open = cap.get_untracked().trim().parse().ok();
+        leptos::task::spawn_local(async move {
+            done(save_member(id, role, teams, max_open).await);
+        });
+    };
+    let remove = move |_| {
+        leptos::task::spawn_local(async move { done(remove_member(id).await) });
+    };
+    let email_attr = member.email.clone();
+    view! {
+        <tr class="member border-t border-slate-100" data-email=email_attr>
+            <td class="py-2">
+                <div class="font-medium">{member.name}</div>
+                <div class="text-xs text-slate-500">{member.email}</div>
+                <PresenceDot presence=member.presence/>
+            </td>
+            <td>
+                <select class="rounded border border-slate-300 px-1 py-1 text-sm" aria-label="Role"
+                    on:change=move |ev| role.set(event_target_value(&ev))>
+                    <option value="agent" selected=member.role == "agent">"agent"</option>
+                    <option value="admin" selected=member.role == "admin">"admin"</option>
+                </select>
+            </td>
+            <td>
+                <div class="flex flex-wrap gap-2">
+                    {teams.into_iter().map(|t| {
+                        let name = t.clone();
+                        let checked = member.teams.contains(&t);
+                        view! {
+                            <label class="flex items-center gap-1 text-xs">
+                                <input type="checkbox" checked=checked on:change=move |ev| {
+                                    let on = event_target_checked(&ev);
+                                    let name = name.clone();
+                                    mine.update(|m| { m.retain(|x| *x != name); if on { m.push(name); } });
+                                }/>
+                                {t}
+                            </label>
+                        }
+                    }).collect::<Vec<_>>()}
+                </div>
+            </td>
+            <td>
+                <input type="number" min="1" max="500" placeholder="none" aria-label="Cap"
+                    class="w-20 rounded border border-slate-300 px-2 py-1 text-sm"
+                    prop:value=move || cap.get() on:input=move |ev| cap.set(event_target_value(&ev))/>
+            </td>
+            <td class="tabular-nums">{member.assigned}</td>
+            <td class="whitespace-nowrap text-right">
+                <button type="button" class=SMALL_BUTTON on:click=save>"Save"</button>
+                " "
+                <button type="button" class=SMALL_BUTTON on:click=remove>"Remove"</button>
+            </td>
+        </tr>
+    }
+}

@@ -1,0 +1,71 @@
+//! The maximum wait: an escalation nobody has replied to within the
+//! workspace's `max_wait_minutes` gets a `WaitNotice` in its thread (the
+//! visitor is told honestly and offered email follow-up); it stays in the
+//! queue. Every instance sweeps; the row lock and `wait_notice_at` make each
+//! notice happen once.
+
+use std::time::Duration;
+
+use app::types::{ConversationStatus, EventBody};
+use sqlx::PgPool;
+use uuid::Uuid;
+
+use super::store;
+
+const SWEEP_EVERY: Duration = Duration::from_secs(20);
+
+/// Sweeps for overdue escalations on this instance, forever.
+pub fn sweep(pool: PgPool) {
+    tokio::spawn(async move {
+        loop {
+            if let Err(err) = notify_overdue(&pool).await {
+                tracing::warn!(error = %err, "sweep for overdue escalations failed");
+            }
+            tokio::time::sleep(SWEEP_EVERY).await;
+        }
+    });
+}
+
+/// Tells every visitor waiting longer than their workspace's maximum that
+/// nobody is free yet; returns how many were told.
+pub async fn notify_overdue(pool: &PgPool) -> Result<usize, store::StoreError> {
+    let due: Vec<(Uuid, i32)> = sqlx::query_as(
+        "select c.conversation_id, coalesce(s.max_wait_minutes, 10)
+           from conversation c left join inbox_settings s using (workspace_id)
+          where c.status = 'waiting_human' and c.wait_notice_at is null
+            and c.escalated_at < now() - make_interval(mins => coalesce(s.max_wait_minutes, 10))
+            and not exists (select 1 from event e where e.conversation_id = c.conversation_id
+                             and e.kind = 'human_reply' and e.created_at > c.escalated_at)
+          order by c.escalated_at limit 100",
+    )
+    .fetch_all(pool)
+    .await?;
+    let mut told = 0;
+    for (conversation_id, minutes) in due {
+        let mut tx = pool.begin().await?;
+        let conversation = store::lock(&mut tx, conversation_id).await?;
+        let still_due: bool = sqlx::query_scalar(
+            "select wait_notice_at is null from conversation where conversation_id = $1",
+        )
+        .bind(conversation_id)
+        .fetch_one(&mut *tx)
+        .await?;
+        if conversation.status() != ConversationStatus::WaitingHuman || !still_due {
+            continue;
+        }
+        store::append(
+            &mut tx,
+            &conversation,
+            None,
+            &EventBody::WaitNotice { minutes },
+        )
+        .await?;
+        sqlx::query("update conversation set wait_notice_at = now() where conversation_id = $1")
+            .bind(conversation_id)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        told += 1;
+    }
+    Ok(told)
+}
