@@ -52,20 +52,10 @@ pub async fn accept_invitation(
     name: String,
     password: String,
 ) -> Result<(), DeskError> {
-    use axum::http::{header, HeaderValue};
-
     let session = crate::desk::desk_only()?
         .accept_invitation(&token, &name, &password)
         .await?;
-    let cookie = format!(
-        "{}={session}; Path=/; HttpOnly; SameSite=Lax; Max-Age={}",
-        crate::desk::SESSION_COOKIE,
-        60 * 60 * 24 * 14
-    );
-    expect_context::<leptos_axum::ResponseOptions>().append_header(
-        header::SET_COOKIE,
-        HeaderValue::from_str(&cookie).map_err(|_| DeskError::Internal)?,
-    );
+    crate::auth::set_session_cookie(&session)?;
     leptos_axum::redirect("/inbox");
     Ok(())
 }

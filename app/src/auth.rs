@@ -8,8 +8,6 @@ use crate::types::AgentProfile;
 
 #[server]
 pub async fn login(email: String, password: String) -> Result<(), DeskError> {
-    use axum::http::{header, HeaderValue};
-
     let desk = crate::desk::desk_only()?;
     let address = leptos_axum::extract::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
         .await
@@ -29,15 +27,23 @@ pub async fn login(email: String, password: String) -> Result<(), DeskError> {
             return Err(err);
         }
     };
+    set_session_cookie(&token)?;
+    leptos_axum::redirect("/inbox");
+    Ok(())
+}
+
+/// Gives the browser its session (HttpOnly, for two weeks).
+#[cfg(feature = "ssr")]
+pub(crate) fn set_session_cookie(token: &str) -> Result<(), DeskError> {
+    use axum::http::{header, HeaderValue};
+
     let cookie = format!(
         "{}={token}; Path=/; HttpOnly; SameSite=Lax; Max-Age={}",
         crate::desk::SESSION_COOKIE,
         60 * 60 * 24 * 14
     );
-    let response = expect_context::<leptos_axum::ResponseOptions>();
     let value = HeaderValue::from_str(&cookie).map_err(|_| DeskError::Internal)?;
-    response.append_header(header::SET_COOKIE, value);
-    leptos_axum::redirect("/inbox");
+    expect_context::<leptos_axum::ResponseOptions>().append_header(header::SET_COOKIE, value);
     Ok(())
 }
 

@@ -70,9 +70,14 @@ pub fn queue_rows(
     for (id, row) in changed {
         match rows.get(id) {
             Some(old) if old.updated_at > row.updated_at => {}
-            // Matched the filters when fetched: the newer copy replaces it.
+            // Matched the filters when fetched: the newer copy replaces it,
+            // unless it moved out of the reason, tag or team shown.
             Some(_) => {
-                rows.insert(*id, row.clone());
+                if filter.admits_ignoring_search(row) {
+                    rows.insert(*id, row.clone());
+                } else {
+                    rows.remove(id);
+                }
             }
             // New to this list: only if it matches the filters.
             None if filter.admits(row) => {
@@ -164,8 +169,9 @@ pub struct InboxContext {
     pub me: Uuid,
     /// The list rows changed live since the page loaded (newest copy of each).
     pub changed: RwSignal<HashMap<Uuid, ConversationSummary>>,
-    /// Members, teams, canned replies and tags.
-    pub directory: Resource<Result<Directory, DeskError>>,
+    /// Members, teams, canned replies and tags (a signal, not the resource:
+    /// reading it never suspends a pane).
+    pub directory: RwSignal<Directory>,
     /// The last keyboard command (numbered, so a repeat is a change).
     pub command: RwSignal<(u32, Option<Command>)>,
     /// When the agent last had each conversation open (its unread mark goes).
@@ -210,7 +216,13 @@ fn Inbox(profile: AgentProfile) -> impl IntoView {
         |(filter, _)| list_conversations(filter),
     );
     let changed = RwSignal::new(HashMap::<Uuid, ConversationSummary>::new());
-    let directory = Resource::new(move || version.get(), |_| get_directory());
+    let fetched_directory = Resource::new(move || version.get(), |_| get_directory());
+    let directory = RwSignal::new(Directory::default());
+    Effect::new(move |_| {
+        if let Some(Ok(now)) = fetched_directory.get() {
+            directory.set(now);
+        }
+    });
     let command = RwSignal::new((0u32, None::<Command>));
     let opened = RwSignal::new(HashMap::new());
     provide_context(InboxContext {
@@ -223,7 +235,7 @@ fn Inbox(profile: AgentProfile) -> impl IntoView {
     let counts = RwSignal::new(None::<QueueCounts>);
     let connected = RwSignal::new(false);
     // Presence: away by choice, or by idleness.
-    let away = RwSignal::new(false);
+    let away = RwSignal::new(profile.away);
     let idle = RwSignal::new(false);
     let notify_on = RwSignal::new(false);
     let help = RwSignal::new(false);
@@ -335,6 +347,14 @@ fn Inbox(profile: AgentProfile) -> impl IntoView {
                             let _ = el.blur();
                         }
                     }
+                }
+                return;
+            }
+            // The list of shortcuts is modal: only ? and Esc act under it.
+            if help.get_untracked() {
+                if key == "?" {
+                    help.set(false);
+                    ev.prevent_default();
                 }
                 return;
             }
@@ -474,9 +494,8 @@ fn Inbox(profile: AgentProfile) -> impl IntoView {
                                 <option value="">"Any reason"</option>
                                 {REASONS.into_iter().map(|r| view! { <option value=r>{r}</option> }).collect::<Vec<_>>()}
                             </select>
-                            <Transition fallback=|| ()>
-                                {move || Suspend::new(async move {
-                                    let dir = directory.await.unwrap_or_default();
+                            {move || {
+                                    let dir = directory.get();
                                     view! {
                                         <select class=select_class aria-label="Filter by tag"
                                             on:change=move |ev| { let v = event_target_value(&ev); filter.update(|f| f.tag = (!v.is_empty()).then_some(v)); }>
@@ -489,8 +508,7 @@ fn Inbox(profile: AgentProfile) -> impl IntoView {
                                             {dir.teams.into_iter().map(|t| { let selected = filter.with_untracked(|f| f.team.as_deref() == Some(t.as_str())); let label = t.clone(); view! { <option value=t selected=selected>{label}</option> } }).collect::<Vec<_>>()}
                                         </select>
                                     }
-                                })}
-                            </Transition>
+                            }}
                         </div>
                     </div>
                     <div class="min-h-0 flex-1 overflow-y-auto">
@@ -498,19 +516,18 @@ fn Inbox(profile: AgentProfile) -> impl IntoView {
                             {move || Suspend::new(async move {
                                 match fetched.await {
                                     Ok(_) => view! {
-                                        {move || {
-                                            let rows = rows();
-                                            if rows.is_empty() {
+                                        <Show when=move || !rows().is_empty()
+                                            fallback=move || {
                                                 let narrowed = filter.with(ListFilter::is_narrowed);
-                                                view! { <p class="px-4 py-3 text-sm text-slate-500">{if narrowed { "Nothing matches these filters." } else { "Nothing here. Conversations appear live." }}</p> }.into_any()
-                                            } else {
-                                                view! {
-                                                    <ul class="conversation-list">
-                                                        {rows.into_iter().map(|c| view! { <ConversationRow summary=c now=now selected=selected/> }).collect::<Vec<_>>()}
-                                                    </ul>
-                                                }.into_any()
-                                            }
-                                        }}
+                                                view! { <p class="px-4 py-3 text-sm text-slate-500">{if narrowed { "Nothing matches these filters." } else { "Nothing here. Conversations appear live." }}</p> }
+                                            }>
+                                            // Keyed: a live change re-renders its own row only.
+                                            <ul class="conversation-list">
+                                                <For each=rows key=|c| (c.conversation_id, c.updated_at, c.unread) let(c)>
+                                                    <ConversationRow summary=c now=now selected=selected/>
+                                                </For>
+                                            </ul>
+                                        </Show>
                                     }.into_any(),
                                     Err(err) => view! { <p class="px-4 py-3 text-sm text-red-700" role="alert">{err.to_string()}</p> }.into_any(),
                                 }
@@ -594,6 +611,7 @@ fn ConversationRow(
                         class=("text-slate-500", status != ConversationStatus::WaitingHuman)>
                         <Show when=unread>
                             <span class="unread inline-block h-2 w-2 rounded-full bg-sky-500" title="New messages from the visitor"></span>
+                            <span class="sr-only">"New messages from the visitor. "</span>
                         </Show>
                         {status.label()}
                     </span>

@@ -106,8 +106,15 @@ fn Team() -> impl IntoView {
     let version = RwSignal::new(0u32);
     let loaded = Resource::new(move || version.get(), |_| get_team_admin());
     let error = RwSignal::new(None::<String>);
-    // The last invitation link, kept while the page reloads its data.
+    // What outlives a reload of the page's data: the last invitation link,
+    // the settings' "Saved", a canned reply being written.
     let link = RwSignal::new(None::<String>);
+    let saved = RwSignal::new(false);
+    let draft = CannedDraft {
+        id: RwSignal::new(None),
+        shortcut: RwSignal::new(String::new()),
+        body: RwSignal::new(String::new()),
+    };
     let done = move |result: Result<(), DeskError>| match result {
         Ok(()) => {
             error.set(None);
@@ -122,7 +129,7 @@ fn Team() -> impl IntoView {
             <Transition fallback=|| view! { <p class="text-sm text-slate-500">"Loading…"</p> }>
                 {move || Suspend::new(async move {
                     match loaded.await {
-                        Ok(admin) => view! { <TeamSections admin=admin done=done link=link/> }.into_any(),
+                        Ok(admin) => view! { <TeamSections admin=admin done=done link=link saved=saved draft=draft/> }.into_any(),
                         Err(e) => view! { <p role="alert" class="text-red-700">{e.to_string()}</p> }.into_any(),
                     }
                 })}
@@ -136,6 +143,8 @@ fn TeamSections(
     admin: TeamAdmin,
     done: impl Fn(Result<(), DeskError>) + Copy + Send + Sync + 'static,
     link: RwSignal<Option<String>>,
+    saved: RwSignal<bool>,
+    draft: CannedDraft,
 ) -> impl IntoView {
     let teams = admin.directory.teams.clone();
     let invite_email = RwSignal::new(String::new());
@@ -168,7 +177,6 @@ fn TeamSections(
         });
     };
     let settings = RwSignal::new(admin.settings.clone());
-    let saved = RwSignal::new(false);
     let save_settings = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
         let now = settings.get_untracked();
@@ -178,9 +186,11 @@ fn TeamSections(
             done(result);
         });
     };
-    let canned_shortcut = RwSignal::new(String::new());
-    let canned_body = RwSignal::new(String::new());
-    let canned_id = RwSignal::new(None::<Uuid>);
+    let CannedDraft {
+        id: canned_id,
+        shortcut: canned_shortcut,
+        body: canned_body,
+    } = draft;
     let save_reply = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
         let (id, shortcut, body) = (
@@ -339,6 +349,14 @@ fn TeamSections(
     }
 }
 
+/// A canned reply being written or edited on the page.
+#[derive(Clone, Copy)]
+struct CannedDraft {
+    id: RwSignal<Option<Uuid>>,
+    shortcut: RwSignal<String>,
+    body: RwSignal<String>,
+}
+
 #[component]
 fn MemberRow(
     member: Member,
@@ -360,6 +378,7 @@ fn MemberRow(
         leptos::task::spawn_local(async move { done(remove_member(id).await) });
     };
     let email_attr = member.email.clone();
+    let name = member.name.clone();
     view! {
         <tr class="member border-t border-slate-100" data-email=email_attr>
             <td class="py-2">
@@ -368,7 +387,7 @@ fn MemberRow(
                 <PresenceDot presence=member.presence/>
             </td>
             <td>
-                <select class="rounded border border-slate-300 px-1 py-1 text-sm" aria-label="Role"
+                <select class="rounded border border-slate-300 px-1 py-1 text-sm" aria-label=format!("Role of {name}")
                     on:change=move |ev| role.set(event_target_value(&ev))>
                     <option value="agent" selected=member.role == "agent">"agent"</option>
                     <option value="admin" selected=member.role == "admin">"admin"</option>
@@ -393,15 +412,15 @@ fn MemberRow(
                 </div>
             </td>
             <td>
-                <input type="number" min="1" max="500" placeholder="none" aria-label="Cap"
+                <input type="number" min="1" max="500" placeholder="none" aria-label=format!("Cap of {name}")
                     class="w-20 rounded border border-slate-300 px-2 py-1 text-sm"
                     prop:value=move || cap.get() on:input=move |ev| cap.set(event_target_value(&ev))/>
             </td>
             <td class="tabular-nums">{member.assigned}</td>
             <td class="whitespace-nowrap text-right">
-                <button type="button" class=SMALL_BUTTON on:click=save>"Save"</button>
+                <button type="button" class=SMALL_BUTTON aria-label=format!("Save {name}") on:click=save>"Save"</button>
                 " "
-                <button type="button" class=SMALL_BUTTON on:click=remove>"Remove"</button>
+                <button type="button" class=SMALL_BUTTON aria-label=format!("Remove {name}") on:click=remove>"Remove"</button>
             </td>
         </tr>
     }

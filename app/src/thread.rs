@@ -98,6 +98,18 @@ impl ThreadState {
         }
     }
 
+    /// A scroller that follows the thread: to its end whenever something
+    /// arrives, is being written, typed or sent.
+    pub fn follow(self, scroller: NodeRef<leptos::html::Div>) {
+        Effect::new(move |_| {
+            self.events.track();
+            self.draft.track();
+            self.typists.track();
+            self.outgoing.track();
+            crate::live::scroll_to_bottom(scroller);
+        });
+    }
+
     /// Adds an event unless it is already there; keeps `seq` order.
     pub fn apply(&self, event: ThreadEvent) {
         // An answer ends the draft; so does a person taking the conversation
@@ -596,10 +608,14 @@ pub fn EventItem(event: ThreadEvent, viewer: Viewer) -> impl IntoView {
                 }
                 (Viewer::Visitor, ConversationStatus::Resolved) => texts.resolved.to_owned(),
                 (Viewer::Visitor, ConversationStatus::Ai) => texts.ai_back.to_owned(),
-                (Viewer::Agent, ConversationStatus::WaitingHuman) => format!(
-                    "Escalated to the team: {}",
-                    reason.as_ref().map(|r| r.describe()).unwrap_or_else(|| "no reason recorded".into())
-                ),
+                (Viewer::Agent, ConversationStatus::WaitingHuman) => match (&reason, &agent_name) {
+                    // Put back in the queue (or given to the team) by a person.
+                    (None, Some(name)) => format!("Waiting for a person · {name}"),
+                    _ => format!(
+                        "Escalated to the team: {}",
+                        reason.as_ref().map(|r| r.describe()).unwrap_or_else(|| "no reason recorded".into())
+                    ),
+                },
                 (Viewer::Agent, status) => format!(
                     "{}{}",
                     status.label(),

@@ -477,6 +477,9 @@ pub struct AgentProfile {
     pub workspace_slug: String,
     pub workspace_name: String,
     pub role: String,
+    /// Set away (by them, or by their idle inbox).
+    #[serde(default)]
+    pub away: bool,
 }
 
 /// Who is typing in a conversation.

@@ -428,13 +428,7 @@ fn Chat(settings: WidgetSettings, embedding: Embedding) -> impl IntoView {
     });
 
     let scroller = NodeRef::<leptos::html::Div>::new();
-    Effect::new(move |_| {
-        state.events.track();
-        state.draft.track();
-        state.typists.track();
-        state.outgoing.track();
-        live::scroll_to_bottom(scroller);
-    });
+    state.follow(scroller);
     let agent = Memo::new(move |_| joined_agent(&state));
     let workspace = settings.workspace_slug.clone();
 

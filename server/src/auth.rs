@@ -122,54 +122,80 @@ fn throttle_keys(email: &str, address: Option<std::net::IpAddr>) -> Vec<String> 
     keys
 }
 
-/// Whether sign-ins for this email or from this address are paused (too
-/// many failures lately), checked before the password is.
-pub async fn throttled(
+/// Counts a sign-in attempt, unless sign-ins for this email or from this
+/// address are paused (too many attempts that failed lately): false then.
+/// The check and the count are one step under a per-key lock, so a burst of
+/// parallel guesses is counted guess by guess; a success takes its own
+/// attempt back ([`succeeded`]).
+pub async fn attempt(
     pool: &PgPool,
     email: &str,
     address: Option<std::net::IpAddr>,
 ) -> Result<bool, sqlx::Error> {
     let keys = throttle_keys(email, address);
+    let mut tx = pool.begin().await?;
+    // In a stable order: two attempts never wait on each other's locks.
+    let mut locks = keys.clone();
+    locks.sort();
+    for key in &locks {
+        sqlx::query("select pg_advisory_xact_lock(hashtext('login:' || $1))")
+            .bind(key)
+            .execute(&mut *tx)
+            .await?;
+    }
     let counts: Vec<(String, i64)> = sqlx::query_as(
         "select key, count(*) from login_failure
           where key = any($1) and at > now() - make_interval(mins => $2) group by key",
     )
     .bind(&keys)
     .bind(THROTTLE_MINUTES)
-    .fetch_all(pool)
+    .fetch_all(&mut *tx)
     .await?;
-    Ok(counts.iter().any(|(key, n)| {
+    let paused = counts.iter().any(|(key, n)| {
         *n >= if key.starts_with("ip:") {
             FAILURES_PER_ADDRESS
         } else {
             FAILURES_PER_EMAIL
         }
-    }))
+    });
+    if paused {
+        return Ok(false);
+    }
+    sqlx::query(
+        "delete from login_failure where key = any($1) and at < now() - make_interval(mins => $2)",
+    )
+    .bind(&keys)
+    .bind(THROTTLE_MINUTES)
+    .execute(&mut *tx)
+    .await?;
+    sqlx::query("insert into login_failure (key) select unnest($1::text[])")
+        .bind(&keys)
+        .execute(&mut *tx)
+        .await?;
+    tx.commit().await?;
+    Ok(true)
 }
 
-/// Records a failed sign-in (and forgets old ones).
-pub async fn failed(
+/// A successful sign-in clears the email's failures and takes back its own
+/// attempt from the address's count.
+pub async fn succeeded(
     pool: &PgPool,
     email: &str,
     address: Option<std::net::IpAddr>,
 ) -> Result<(), sqlx::Error> {
-    sqlx::query("delete from login_failure where at < now() - make_interval(mins => $1)")
-        .bind(THROTTLE_MINUTES)
-        .execute(pool)
-        .await?;
-    sqlx::query("insert into login_failure (key) select unnest($1::text[])")
-        .bind(throttle_keys(email, address))
-        .execute(pool)
-        .await?;
-    Ok(())
-}
-
-/// A successful sign-in clears the email's failures.
-pub async fn succeeded(pool: &PgPool, email: &str) -> Result<(), sqlx::Error> {
     sqlx::query("delete from login_failure where key = $1")
         .bind(format!("email:{}", email.trim().to_lowercase()))
         .execute(pool)
         .await?;
+    if let Some(address) = address {
+        sqlx::query(
+            "delete from login_failure where ctid = (
+               select ctid from login_failure where key = $1 order by at desc limit 1)",
+        )
+        .bind(format!("ip:{address}"))
+        .execute(pool)
+        .await?;
+    }
     Ok(())
 }
 
@@ -259,6 +285,10 @@ pub enum AcceptError {
     Invalid,
     #[error("That password is wrong for the existing account of this email.")]
     WrongPassword,
+    #[error(
+        "An account with this email was just created. Open the link again and use its password."
+    )]
+    AccountExists,
     #[error(transparent)]
     Db(#[from] sqlx::Error),
 }
@@ -312,7 +342,7 @@ pub async fn accept_invitation(
         return Err(AcceptError::Invalid);
     }
     if let Some(hash) = new_hash {
-        sqlx::query(
+        let created = sqlx::query(
             "insert into account (account_id, email, name, password_hash) values ($1, $2, $3, $4)",
         )
         .bind(account_id)
@@ -320,7 +350,15 @@ pub async fn accept_invitation(
         .bind(name)
         .bind(hash)
         .execute(&mut *tx)
-        .await?;
+        .await;
+        match created {
+            Ok(_) => {}
+            // Another invitation for this email was accepted meanwhile.
+            Err(sqlx::Error::Database(db)) if db.is_unique_violation() => {
+                return Err(AcceptError::AccountExists)
+            }
+            Err(err) => return Err(err.into()),
+        }
     }
     sqlx::query(
         "insert into membership (account_id, workspace_id, role) values ($1, $2, $3)
@@ -365,6 +403,7 @@ pub struct SessionAgent {
     pub workspace_id: Uuid,
     pub workspace_slug: String,
     pub workspace_name: String,
+    pub away: bool,
 }
 
 pub async fn session_agent(
@@ -372,7 +411,7 @@ pub async fn session_agent(
     token: &str,
 ) -> Result<Option<SessionAgent>, sqlx::Error> {
     sqlx::query_as::<_, SessionAgent>(
-        "select a.account_id, a.email, a.name, m.role, w.workspace_id, w.slug as workspace_slug, w.name as workspace_name
+        "select a.account_id, a.email, a.name, m.role, w.workspace_id, w.slug as workspace_slug, w.name as workspace_name, m.away
          from session s
          join account a using (account_id)
          join membership m using (account_id)

@@ -121,6 +121,22 @@ pub async fn summary(
         .map(SummaryRow::into_summary))
 }
 
+/// A conversation of the agent's workspace: its list row and its whole log.
+pub async fn thread_of(
+    pool: &sqlx::PgPool,
+    agent: &SignedIn,
+    id: Uuid,
+) -> Result<(ConversationSummary, Vec<app::types::ThreadEvent>), DeskError> {
+    let summary = summary(pool, agent.workspace_id, agent.profile.account_id, id)
+        .await
+        .map_err(internal)?
+        .ok_or(DeskError::NotFound)?;
+    let events = store::events_after(pool, id, 0, 10_000)
+        .await
+        .map_err(internal)?;
+    Ok((summary, events))
+}
+
 /// How many conversations each queue of the workspace holds, for one agent.
 pub async fn queue_counts(
     pool: &sqlx::PgPool,
@@ -174,7 +190,7 @@ impl SupportDesk for EngineDesk {
         address: Option<std::net::IpAddr>,
     ) -> Result<String, DeskError> {
         let pool = &self.engines.pool;
-        if auth::throttled(pool, email, address)
+        if !auth::attempt(pool, email, address)
             .await
             .map_err(internal)?
         {
@@ -186,15 +202,14 @@ impl SupportDesk for EngineDesk {
             .map_err(internal)?
         {
             Some(account_id) => {
-                auth::succeeded(pool, email).await.map_err(internal)?;
+                auth::succeeded(pool, email, address)
+                    .await
+                    .map_err(internal)?;
                 auth::create_session(pool, account_id)
                     .await
                     .map_err(internal)
             }
-            None => {
-                auth::failed(pool, email, address).await.map_err(internal)?;
-                Err(DeskError::BadCredentials)
-            }
+            None => Err(DeskError::BadCredentials),
         }
     }
 
@@ -266,12 +281,25 @@ impl SupportDesk for EngineDesk {
         }
         check_new_password(password)?;
         let pool = &self.engines.pool;
+        // The password of an existing account is checked here too: as
+        // throttled as a sign-in.
+        let email = auth::invitation(pool, token)
+            .await
+            .map_err(internal)?
+            .map(|(_, _, email, _)| email)
+            .ok_or_else(|| DeskError::Invalid(auth::AcceptError::Invalid.to_string()))?;
+        if !auth::attempt(pool, &email, None).await.map_err(internal)? {
+            return Err(DeskError::TooManyAttempts);
+        }
         let (account_id, workspace_id) = auth::accept_invitation(pool, token, name, password)
             .await
             .map_err(|err| match err {
                 auth::AcceptError::Db(err) => internal(err),
                 other => DeskError::Invalid(other.to_string()),
             })?;
+        auth::succeeded(pool, &email, None)
+            .await
+            .map_err(internal)?;
         tracing::info!(agent.id = %account_id, workspace.id = %workspace_id, "invitation accepted");
         auth::create_session_in(pool, account_id, Some(workspace_id))
             .await
@@ -327,6 +355,7 @@ impl SupportDesk for EngineDesk {
                 workspace_slug: agent.workspace_slug,
                 workspace_name: agent.workspace_name,
                 role: agent.role,
+                away: agent.away,
             },
         })
     }
@@ -414,18 +443,7 @@ impl SupportDesk for EngineDesk {
         agent: &SignedIn,
         id: Uuid,
     ) -> Result<ConversationView, DeskError> {
-        let summary = summary(
-            &self.engines.pool,
-            agent.workspace_id,
-            agent.profile.account_id,
-            id,
-        )
-        .await
-        .map_err(internal)?
-        .ok_or(DeskError::NotFound)?;
-        let events = store::events_after(&self.engines.pool, id, 0, 10_000)
-            .await
-            .map_err(internal)?;
+        let (summary, events) = thread_of(&self.engines.pool, agent, id).await?;
         let (page_url, language, email, priority): (Option<String>, Option<String>, Option<String>, String) =
             sqlx::query_as(
                 "select c.page_url, c.language, coalesce(c.follow_up_email, v.email), c.priority

@@ -123,7 +123,8 @@ pub async fn queue_reminders(pool: &PgPool, mail: &Mail) -> Result<u64, sqlx::Er
            select c.conversation_id, c.workspace_id, c.visitor_seq, a.email
              from conversation c
              join account a on a.account_id = c.assignee_id
-             left join inbox_settings s using (workspace_id)
+             join membership m on m.account_id = c.assignee_id and m.workspace_id = c.workspace_id
+             left join inbox_settings s on s.workspace_id = c.workspace_id
              join event e on e.conversation_id = c.conversation_id and e.seq = c.visitor_seq
             where c.status in ('waiting_human', 'open') and c.visitor_seq > c.reminded_seq
               and e.created_at < now() - make_interval(mins => coalesce(s.remind_after_minutes, 15))
@@ -182,6 +183,12 @@ pub fn spawn_sender(pool: PgPool, mail: Arc<Mail>, public_url: Arc<str>) {
                 if let Err(err) = queue_reminders(&pool, &mail).await {
                     tracing::warn!(error = %err, "queueing reminders failed");
                 }
+                if let Err(err) = sqlx::query("delete from visitor_link where expires_at < now()")
+                    .execute(&pool)
+                    .await
+                {
+                    tracing::warn!(error = %err, "deleting expired links failed");
+                }
                 reminders_due = tokio::time::Instant::now() + Duration::from_secs(15);
             }
             match send_due(&pool, &mail, &public_url).await {
@@ -206,6 +213,9 @@ struct Due {
     attempts: i32,
     visitor_id: Uuid,
     connected: bool,
+    /// A signed-in user of the site (their link is the site's page).
+    verified: bool,
+    page_url: Option<String>,
     visitor_saw: i64,
     emailed_seq: i64,
     workspace_name: String,
@@ -218,38 +228,50 @@ enum Outcome {
     Skip(&'static str),
 }
 
-/// Sends the emails that are due now (one transaction each, the row locked
-/// so no other instance sends it too); returns how many it dealt with.
+/// How long a claimed email is this instance's to send: if it dies while
+/// sending, another instance sends it after this (at least once).
+const CLAIM_SECS: f64 = 120.0;
+
+/// Sends the emails that are due now; returns how many it dealt with. Each
+/// is claimed in a short transaction (the row locked, pushed out of reach
+/// for [`CLAIM_SECS`]), composed and sent with no transaction open (a slow
+/// relay holds no lock), and its outcome recorded in another.
 pub async fn send_due(pool: &PgPool, mail: &Mail, public_url: &str) -> Result<usize, sqlx::Error> {
     let Some(transport) = &mail.transport else {
         return Ok(0);
     };
     let mut dealt = 0;
     loop {
-        let mut tx = pool.begin().await?;
         let due = sqlx::query_as::<_, Due>(
-            "select o.email_id, o.conversation_id, o.kind, o.to_address, o.upto_seq, o.attempts,
+            "with claimed as (
+               select email_id from email_outbox
+                where sent_at is null and not skipped and send_after <= now()
+                order by send_after limit 1
+                for update skip locked
+             ), pushed as (
+               update email_outbox o set send_after = now() + make_interval(secs => $1)
+                 from claimed where o.email_id = claimed.email_id
+               returning o.*
+             )
+             select o.email_id, o.conversation_id, o.kind, o.to_address, o.upto_seq, o.attempts,
                     c.visitor_id, coalesce(v.connected_until > now(), false) as connected,
+                    v.verified, c.page_url,
                     coalesce((select s.seq from seen s where s.conversation_id = o.conversation_id
                                and s.party = 'visitor'), 0) as visitor_saw,
                     c.emailed_seq, w.name as workspace_name, w.slug as workspace_slug
-               from email_outbox o
+               from pushed o
                join conversation c using (conversation_id)
                join visitor v on v.visitor_id = c.visitor_id
-               join workspace w on w.workspace_id = o.workspace_id
-              where o.sent_at is null and not o.skipped and o.send_after <= now()
-              order by o.send_after
-              limit 1
-              for update of o skip locked",
+               join workspace w on w.workspace_id = o.workspace_id",
         )
-        .fetch_optional(&mut *tx)
+        .bind(CLAIM_SECS)
+        .fetch_optional(pool)
         .await?;
         let Some(due) = due else {
             return Ok(dealt);
         };
         dealt += 1;
-        let outcome = compose(&mut tx, pool, mail, public_url, &due).await?;
-        match outcome {
+        match compose(pool, mail, public_url, &due).await? {
             Outcome::Skip(why) => {
                 tracing::debug!(email.id = %due.email_id, why, "email skipped");
                 sqlx::query(
@@ -257,11 +279,12 @@ pub async fn send_due(pool: &PgPool, mail: &Mail, public_url: &str) -> Result<us
                 )
                 .bind(due.email_id)
                 .bind(why)
-                .execute(&mut *tx)
+                .execute(pool)
                 .await?;
             }
             Outcome::Send(message) => match transport.send(message).await {
                 Ok(_) => {
+                    let mut tx = pool.begin().await?;
                     sqlx::query("update email_outbox set sent_at = now(), attempts = attempts + 1 where email_id = $1")
                         .bind(due.email_id)
                         .execute(&mut *tx)
@@ -275,6 +298,7 @@ pub async fn send_due(pool: &PgPool, mail: &Mail, public_url: &str) -> Result<us
                         .execute(&mut *tx)
                         .await?;
                     }
+                    tx.commit().await?;
                     tracing::info!(email.id = %due.email_id, kind = %due.kind, "email sent");
                 }
                 Err(err) => {
@@ -291,17 +315,15 @@ pub async fn send_due(pool: &PgPool, mail: &Mail, public_url: &str) -> Result<us
                     .bind(attempts)
                     .bind(err.to_string())
                     .bind(MAX_ATTEMPTS)
-                    .execute(&mut *tx)
+                    .execute(pool)
                     .await?;
                 }
             },
         }
-        tx.commit().await?;
     }
 }
 
 async fn compose(
-    conn: &mut sqlx::PgConnection,
     pool: &PgPool,
     mail: &Mail,
     public_url: &str,
@@ -317,7 +339,7 @@ async fn compose(
         )
         .bind(due.conversation_id)
         .bind(due.upto_seq)
-        .fetch_optional(&mut *conn)
+        .fetch_optional(pool)
         .await?;
         let body = format!(
             "A visitor is waiting for your reply in {workspace}:\n\n{quote}\n\nReply in the inbox: {public_url}/inbox/{id}\n",
@@ -349,7 +371,7 @@ async fn compose(
     .bind(due.conversation_id)
     .bind(from_seq)
     .bind(due.upto_seq)
-    .fetch_all(&mut *conn)
+    .fetch_all(pool)
     .await?;
     let replies: Vec<(String, String)> = replies
         .into_iter()
@@ -361,8 +383,15 @@ async fn compose(
     if replies.is_empty() {
         return Ok(Outcome::Skip("no reply left to send"));
     }
-    // Stored (committed) before the email can arrive and be clicked.
-    let link = link(pool, due.visitor_id, public_url, &due.workspace_slug).await?;
+    // A link is a key to the visitor's chat, for anonymous visitors; a
+    // signed-in user continues where their site signs them in.
+    let link = if due.verified {
+        due.page_url
+            .clone()
+            .unwrap_or_else(|| public_url.to_owned())
+    } else {
+        link(pool, due.visitor_id, public_url, &due.workspace_slug).await?
+    };
     let mut body = String::new();
     for (agent, text) in &replies {
         body.push_str(&format!(

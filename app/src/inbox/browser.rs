@@ -57,6 +57,13 @@ fn chime() {
         let _ = oscillator.start_with_when(start);
         let _ = oscillator.stop_with_when(start + 0.15);
     }
+    // Browsers allow a few contexts only: this one closes after its tones.
+    leptos::prelude::set_timeout(
+        move || {
+            let _ = context.close();
+        },
+        std::time::Duration::from_millis(600),
+    );
 }
 
 /// Whether a key event happens in a text field (shortcuts leave those alone).

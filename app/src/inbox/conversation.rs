@@ -11,7 +11,9 @@ use super::{browser, get_conversation, set_tags, suggest_reply, Command, InboxCo
 use crate::error::DeskError;
 use crate::live::{use_live, TypingNotifier};
 use crate::thread::{current_status, Citations, ThreadState, ThreadTail, ThreadView, Viewer};
-use crate::types::inbox::{canned_matches, reply_from_suggestion, Directory, Suggestion};
+use crate::types::inbox::{
+    canned_matches, insert_canned, reply_from_suggestion, start_canned, Directory, Suggestion,
+};
 use crate::types::{
     ClientMsg, ConversationStatus, ConversationView, EventBody, MessageBody, ServerMsg, Typist,
 };
@@ -96,12 +98,6 @@ fn ConversationDetail(view: ConversationView) -> impl IntoView {
             seen.set_value(last);
             live.send(&ClientMsg::Seen { seq: last });
         }
-        // Opened: its unread mark in the list goes.
-        if let Some(inbox) = inbox {
-            inbox.opened.update(|o| {
-                o.insert(id, chrono::Utc::now());
-            });
-        }
     });
 
     let act = move |msg: ClientMsg| {
@@ -140,12 +136,17 @@ fn ConversationDetail(view: ConversationView) -> impl IntoView {
             .assignee_name
             .unwrap_or_else(|| "Another agent".into())
     };
-    let directory = move || {
-        inbox
-            .and_then(|c| c.directory.get())
-            .and_then(Result::ok)
-            .unwrap_or_default()
-    };
+    let directory = move || inbox.map(|c| c.directory.get()).unwrap_or_default();
+    // Open: its unread mark in the list goes, up to its row's last change
+    // (the server's clock, as the rows carry it).
+    Effect::new(move |_| {
+        let seen_at = row().updated_at;
+        if let Some(inbox) = inbox {
+            inbox.opened.update(|o| {
+                o.insert(id, seen_at);
+            });
+        }
+    });
 
     let reply = RwSignal::new(String::new());
     // Writing a private note instead of a reply.
@@ -195,13 +196,7 @@ fn ConversationDetail(view: ConversationView) -> impl IntoView {
         typing.sent();
     };
     let scroller = NodeRef::<leptos::html::Div>::new();
-    Effect::new(move |_| {
-        state.events.track();
-        state.draft.track();
-        state.typists.track();
-        state.outgoing.track();
-        crate::live::scroll_to_bottom(scroller);
-    });
+    state.follow(scroller);
 
     // A suggested reply from the knowledge, for the agent to edit.
     let suggesting = RwSignal::new(false);
@@ -260,6 +255,7 @@ fn ConversationDetail(view: ConversationView) -> impl IntoView {
             });
         }
     };
+    let assigning = RwSignal::new(false);
     let assign = move |agent: Option<Uuid>, team: Option<String>| {
         act(ClientMsg::Assign {
             client_id: Uuid::new_v4(),
@@ -292,7 +288,11 @@ fn ConversationDetail(view: ConversationView) -> impl IntoView {
                     browser::focus("reply");
                 }
                 Some(Command::Suggest) => suggest(),
-                Some(Command::Assign) => browser::focus("assign-agent"),
+                Some(Command::Assign) => {
+                    assigning.set(true);
+                    // Once the menu is drawn.
+                    request_animation_frame(|| browser::focus("assign-first"));
+                }
                 None => {}
             });
         });
@@ -375,7 +375,7 @@ fn ConversationDetail(view: ConversationView) -> impl IntoView {
             .collect::<Vec<_>>()
     };
     let take_canned = move |body: String| {
-        reply.set(body);
+        reply.update(|text| *text = insert_canned(text, &body));
         canned_index.set(0);
         browser::focus("reply");
     };
@@ -429,7 +429,7 @@ fn ConversationDetail(view: ConversationView) -> impl IntoView {
                     <dt class="text-slate-500">"Email"</dt>
                     <dd class="follow-up-email">{move || context().3.or_else(|| details.email.clone()).unwrap_or_else(|| "not left".to_owned())}</dd>
                 </dl>
-                <Tags id=id initial=view.summary.tags.clone()/>
+                <Tags id=id current=Signal::derive(move || row().tags)/>
                 <div class="conversation-actions mt-3 flex flex-wrap items-center gap-2">
                     <Show when=move || status() != ConversationStatus::Resolved && !(mine() && status() == ConversationStatus::Open)>
                         <button type="button" class=move || format!("{} {}", if other_has() { "take-over" } else { "claim" }, PRIMARY)
@@ -438,7 +438,7 @@ fn ConversationDetail(view: ConversationView) -> impl IntoView {
                         </button>
                     </Show>
                     <Show when=move || status() != ConversationStatus::Resolved>
-                        <AssignMenu directory=Signal::derive(directory) assignee=Signal::derive(assignee) team=Signal::derive(move || row().team) on_assign=assign/>
+                        <AssignMenu directory=Signal::derive(directory) assignee=Signal::derive(assignee) team=Signal::derive(move || row().team) open=assigning on_assign=assign/>
                     </Show>
                     <Show when=move || matches!(status(), ConversationStatus::WaitingHuman | ConversationStatus::Open)>
                         <button type="button" class=format!("hand-back {ACTION}") title="h" on:click=move |_| hand_back()>"Hand back to the AI"</button>
@@ -484,11 +484,11 @@ fn ConversationDetail(view: ConversationView) -> impl IntoView {
                     (!list.is_empty()).then(|| {
                         let at = canned_index.get().min(list.len() - 1);
                         view! {
-                            <ul class="canned-list absolute bottom-full left-4 right-4 mb-1 max-h-56 overflow-y-auto rounded-lg bg-white py-1 text-sm shadow-lg ring-1 ring-slate-200" role="listbox" aria-label="Canned replies">
+                            <ul id="canned-list" class="canned-list absolute bottom-full left-4 right-4 mb-1 max-h-56 overflow-y-auto rounded-lg bg-white py-1 text-sm shadow-lg ring-1 ring-slate-200" role="listbox" aria-label="Canned replies">
                                 {list.into_iter().enumerate().map(|(i, c)| {
                                     let body = c.body.clone();
                                     view! {
-                                        <li role="option" aria-selected=(i == at).to_string()
+                                        <li role="option" id=format!("canned-{i}") aria-selected=(i == at).to_string()
                                             class="cursor-pointer px-3 py-1.5" class=("bg-amber-50", i == at)
                                             on:mousedown=move |ev| { ev.prevent_default(); take_canned(body.clone()); }>
                                             <code class="font-semibold">"/"{c.shortcut}</code>
@@ -517,12 +517,15 @@ fn ConversationDetail(view: ConversationView) -> impl IntoView {
                         {move || if suggesting.get() { "Suggesting…" } else { "Suggest a reply" }}
                     </button>
                     <button type="button" class="rounded-full px-3 py-1 text-slate-600 ring-1 ring-slate-300 hover:bg-slate-50"
-                        title="Ctrl+/" on:click=move |_| { reply.set("/".into()); browser::focus("reply"); }>"Canned replies"</button>
+                        title="Ctrl+/" on:click=move |_| { reply.update(|t| *t = start_canned(t)); browser::focus("reply"); }>"Canned replies"</button>
                 </div>
                 {move || reply_blocked().map(|why| view! { <p class="reply-blocked mb-2 rounded bg-amber-50 px-3 py-1.5 text-xs text-amber-900" role="status">{why}</p> })}
                 <label class="sr-only" for="reply">{move || if noting.get() { "Private note for the team" } else { "Reply to the visitor" }}</label>
                 <div class="flex items-end gap-2">
                     <textarea id="reply" rows="3" maxlength="4000"
+                        aria-autocomplete="list" aria-controls="canned-list"
+                        aria-expanded=move || (!canned().is_empty()).to_string()
+                        aria-activedescendant=move || (!canned().is_empty()).then(|| format!("canned-{}", canned_index.get()))
                         class="flex-1 resize-y rounded-xl border px-3 py-2 text-sm focus:outline-none"
                         class=("border-slate-300", move || !noting.get()) class=("focus:border-emerald-600", move || !noting.get())
                         class=("border-yellow-300", move || noting.get()) class=("bg-yellow-50", move || noting.get())
@@ -552,7 +555,7 @@ fn ConversationDetail(view: ConversationView) -> impl IntoView {
                                 send(noting.get_untracked());
                             } else if key == "/" && (ev.ctrl_key() || ev.meta_key()) {
                                 ev.prevent_default();
-                                reply.set("/".into());
+                                reply.update(|t| *t = start_canned(t));
                             }
                         }></textarea>
                     <Show when=move || !noting.get()
@@ -567,51 +570,81 @@ fn ConversationDetail(view: ConversationView) -> impl IntoView {
     }
 }
 
-/// Assigning to an agent (with their presence) and/or a team.
+/// Assigning to an agent (with their presence) and/or a team: a menu of
+/// buttons, so choosing is one deliberate press (`a` opens it).
 #[component]
 fn AssignMenu(
     directory: Signal<Directory>,
     assignee: Signal<Option<Uuid>>,
     team: Signal<Option<String>>,
+    open: RwSignal<bool>,
     on_assign: impl Fn(Option<Uuid>, Option<String>) + Copy + Send + Sync + 'static,
 ) -> impl IntoView {
-    let select = "rounded-lg border border-slate-300 bg-white px-2 py-1.5 text-sm";
+    let item = "block w-full px-3 py-1.5 text-left text-sm hover:bg-amber-50 focus:bg-amber-50 focus:outline-none";
+    let choose = move |agent: Option<Uuid>, team: Option<String>| {
+        open.set(false);
+        on_assign(agent, team);
+    };
+    let label = move || {
+        let dir = directory.get();
+        let who = assignee
+            .get()
+            .and_then(|a| dir.members.iter().find(|m| m.account_id == a))
+            .map(|m| m.name.clone())
+            .unwrap_or_else(|| "nobody".to_owned());
+        match team.get() {
+            Some(team) => format!("Assigned: {who} · {team}"),
+            None => format!("Assigned: {who}"),
+        }
+    };
     view! {
-        <label class="sr-only" for="assign-agent">"Assign to an agent"</label>
-        <select id="assign-agent" class=format!("assign-agent {select}") title="a"
-            on:change=move |ev| {
-                let agent = Uuid::parse_str(&event_target_value(&ev)).ok();
-                on_assign(agent, team.get_untracked());
-            }>
-            <option value="" selected=move || assignee.get().is_none()>"Unassigned"</option>
-            {move || directory.get().members.into_iter().map(|m| {
-                let id = m.account_id;
-                view! {
-                    <option value=id.to_string() selected=move || assignee.get() == Some(id)>
-                        {format!("{} · {}", m.name, m.presence.label())}
-                    </option>
-                }
-            }).collect::<Vec<_>>()}
-        </select>
-        <label class="sr-only" for="assign-team">"Assign to a team"</label>
-        <select id="assign-team" class=format!("assign-team {select}")
-            on:change=move |ev| {
-                let value = event_target_value(&ev);
-                on_assign(assignee.get_untracked(), (!value.is_empty()).then_some(value));
-            }>
-            <option value="" selected=move || team.get().is_none()>"No team"</option>
-            {move || directory.get().teams.into_iter().map(|t| {
-                let (name, label) = (t.clone(), t.clone());
-                view! { <option value=t selected=move || team.get().as_deref().is_some_and(|x| x.eq_ignore_ascii_case(&name))>{label}</option> }
-            }).collect::<Vec<_>>()}
-        </select>
+        <div class="relative">
+            <button type="button" id="assign-button" class=format!("assign {ACTION}") title="a"
+                aria-haspopup="menu" aria-expanded=move || open.get().to_string()
+                on:click=move |_| open.update(|o| *o = !*o)>
+                {label}" ▾"
+            </button>
+            <Show when=move || open.get()>
+                <div class="assign-menu absolute left-0 top-full z-20 mt-1 max-h-80 w-64 overflow-y-auto rounded-lg bg-white py-1 shadow-lg ring-1 ring-slate-200"
+                    role="menu" aria-label="Assign"
+                    on:keydown=move |ev| if ev.key() == "Escape" { ev.stop_propagation(); open.set(false); browser::focus("assign-button"); }>
+                    <p class="px-3 pt-1 text-[11px] font-semibold uppercase tracking-wide text-slate-500">"Agent"</p>
+                    <button type="button" role="menuitem" id="assign-first" class=item
+                        on:click=move |_| choose(None, team.get_untracked())>"Nobody (back to the queue)"</button>
+                    {move || directory.get().members.into_iter().map(|m| {
+                        let id = m.account_id;
+                        let current = move || assignee.get() == Some(id);
+                        view! {
+                            <button type="button" role="menuitem" class=item class=("font-semibold", current)
+                                on:click=move |_| choose(Some(id), team.get_untracked())>
+                                {format!("{} · {}", m.name, m.presence.label())}
+                            </button>
+                        }
+                    }).collect::<Vec<_>>()}
+                    <p class="px-3 pt-2 text-[11px] font-semibold uppercase tracking-wide text-slate-500">"Team"</p>
+                    <button type="button" role="menuitem" class=item
+                        on:click=move |_| choose(assignee.get_untracked(), None)>"No team"</button>
+                    {move || directory.get().teams.into_iter().map(|t| {
+                        let name = t.clone();
+                        view! {
+                            <button type="button" role="menuitem" class=item
+                                on:click=move |_| choose(assignee.get_untracked(), Some(name.clone()))>
+                                {format!("Team {t}")}
+                            </button>
+                        }
+                    }).collect::<Vec<_>>()}
+                </div>
+            </Show>
+        </div>
     }
 }
 
 /// The conversation's tags: remove one with its ×, add one by typing it.
+/// They follow the list row (another agent's change shows here too).
 #[component]
-fn Tags(id: Uuid, initial: Vec<String>) -> impl IntoView {
-    let tags = RwSignal::new(initial);
+fn Tags(id: Uuid, current: Signal<Vec<String>>) -> impl IntoView {
+    let tags = RwSignal::new(current.get_untracked());
+    Effect::new(move |_| tags.set(current.get()));
     let adding = RwSignal::new(String::new());
     let error = RwSignal::new(None::<String>);
     let save = move |next: Vec<String>| {

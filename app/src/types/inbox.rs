@@ -33,6 +33,12 @@ impl ListFilter {
     /// as the row shows (the search looks at its last message and visitor;
     /// the server also searches the whole thread when the list is fetched).
     pub fn admits(&self, row: &ConversationSummary) -> bool {
+        self.admits_ignoring_search(row) && self.search_admits(row)
+    }
+
+    /// The reason, tag and team filters alone (a row that matched the search
+    /// when fetched keeps matching it: the server searched its whole thread).
+    pub fn admits_ignoring_search(&self, row: &ConversationSummary) -> bool {
         let reason = self
             .reason
             .as_deref()
@@ -46,8 +52,11 @@ impl ListFilter {
                 .as_deref()
                 .is_some_and(|x| x.eq_ignore_ascii_case(t))
         });
-        let search = self
-            .search
+        reason && tag && team
+    }
+
+    fn search_admits(&self, row: &ConversationSummary) -> bool {
+        self.search
             .as_deref()
             .map(str::trim)
             .filter(|s| !s.is_empty())
@@ -58,8 +67,7 @@ impl ListFilter {
                         .visitor
                         .as_deref()
                         .is_some_and(|v| v.to_lowercase().contains(&s))
-            });
-        reason && tag && team && search
+            })
     }
 }
 
@@ -139,20 +147,48 @@ pub fn valid_shortcut(shortcut: &str) -> bool {
         && chars.all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
 }
 
-/// The canned replies whose shortcut starts with what follows the `/` the
-/// composer's text starts with (none when it does not start with one).
+/// The `/shortcut` being typed at the end of the composer's text, if one is:
+/// where its `/` is, and what follows it (a `/` inside a word, as in a URL,
+/// is not one).
+pub fn canned_token(text: &str) -> Option<(usize, &str)> {
+    let start = text.rfind('/')?;
+    let typed = &text[start + 1..];
+    let at_word_start = text[..start]
+        .chars()
+        .next_back()
+        .is_none_or(char::is_whitespace);
+    (at_word_start && !typed.contains(char::is_whitespace)).then_some((start, typed))
+}
+
+/// The canned replies whose shortcut starts with the `/shortcut` being typed
+/// (none when none is).
 pub fn canned_matches<'a>(text: &str, canned: &'a [CannedReply]) -> Vec<&'a CannedReply> {
-    let Some(typed) = text.strip_prefix('/') else {
+    let Some((_, typed)) = canned_token(text) else {
         return Vec::new();
     };
-    if typed.contains(char::is_whitespace) {
-        return Vec::new();
-    }
     let typed = typed.to_lowercase();
     canned
         .iter()
         .filter(|c| c.shortcut.starts_with(&typed))
         .collect()
+}
+
+/// The composer's text with the `/shortcut` being typed replaced by a
+/// canned reply's body (appended when none is being typed).
+pub fn insert_canned(text: &str, body: &str) -> String {
+    match canned_token(text) {
+        Some((start, _)) => format!("{}{body}", &text[..start]),
+        None => format!("{text}{body}"),
+    }
+}
+
+/// The composer's text with a `/` to start choosing a canned reply.
+pub fn start_canned(text: &str) -> String {
+    if text.is_empty() || text.ends_with(char::is_whitespace) {
+        format!("{text}/")
+    } else {
+        format!("{text} /")
+    }
 }
 
 /// The workspace's inbox settings (admins change them on `/admin/team`).
@@ -284,6 +320,14 @@ mod tests {
         assert_eq!(names("/HEL"), ["hello"]);
         assert!(names("/refund now").is_empty());
         assert!(names("refund").is_empty());
+        // At the end of a draft too; not inside a word or a URL.
+        assert_eq!(names("Hi Ada,\n\n/hel"), ["hello"]);
+        assert!(names("see https://example.com/ref").is_empty());
+        assert_eq!(insert_canned("Hi Ada, /hel", "Hello!"), "Hi Ada, Hello!");
+        assert_eq!(insert_canned("Hi", " there"), "Hi there");
+        assert_eq!(start_canned(""), "/");
+        assert_eq!(start_canned("Hi Ada,"), "Hi Ada, /");
+        assert_eq!(start_canned("Hi Ada,\n"), "Hi Ada,\n/");
     }
 
     #[test]

@@ -95,7 +95,7 @@ pub async fn conversations(
             filter
                 .tag
                 .as_deref()
-                .map(str::trim)
+                .map(|t| t.trim().to_lowercase())
                 .filter(|t| !t.is_empty()),
         )
         .bind(
@@ -280,18 +280,7 @@ pub async fn suggest_reply(
     conversation_id: Uuid,
 ) -> Result<Suggestion, DeskError> {
     let pool = &engines.pool;
-    super::summary(
-        pool,
-        agent.workspace_id,
-        agent.profile.account_id,
-        conversation_id,
-    )
-    .await
-    .map_err(internal)?
-    .ok_or(DeskError::NotFound)?;
-    let events = store::events_after(pool, conversation_id, 0, 10_000)
-        .await
-        .map_err(internal)?;
+    let (_, events) = super::thread_of(pool, agent, conversation_id).await?;
     let question = open_question(&events)
         .ok_or_else(|| DeskError::Invalid("The visitor has not asked anything yet.".into()))?;
     let policy = settings::load(
@@ -426,10 +415,16 @@ pub async fn save_member(
     if max_open.is_some_and(|m| !(1..=500).contains(&m)) {
         return Err(DeskError::Invalid("A cap is between 1 and 500.".into()));
     }
+    let mut teams: Vec<String> = teams.iter().map(|t| t.trim().to_lowercase()).collect();
+    teams.sort();
+    teams.dedup();
     let mut tx = engines.pool.begin().await.map_err(internal)?;
     if role != "admin" {
+        // The admins are locked while counted: two admins demoting each
+        // other at once cannot leave none.
         let admins_left: i64 = sqlx::query_scalar(
-            "select count(*) from membership where workspace_id = $1 and role = 'admin' and account_id <> $2",
+            "select count(*) from (select 1 from membership
+                where workspace_id = $1 and role = 'admin' and account_id <> $2 for update) admins",
         )
         .bind(admin.workspace_id)
         .bind(account_id)
@@ -470,12 +465,7 @@ pub async fn save_member(
     )
     .bind(admin.workspace_id)
     .bind(account_id)
-    .bind(
-        teams
-            .iter()
-            .map(|t| t.trim().to_lowercase())
-            .collect::<Vec<_>>(),
-    )
+    .bind(&teams)
     .execute(&mut *tx)
     .await
     .map_err(internal)?;
@@ -505,21 +495,50 @@ pub async fn remove_member(
     if removed.rows_affected() == 0 {
         return Err(DeskError::NotFound);
     }
-    // Their conversations go back to the queue.
-    sqlx::query(
+    // Their conversations go back to the queue (resolved ones keep nobody).
+    let returned: Vec<Uuid> = sqlx::query_scalar(
         "update conversation set assignee_id = null,
             status = case when status = 'open' then 'waiting_human' else status end
-          where workspace_id = $1 and assignee_id = $2 and status in ('waiting_human', 'open')",
+          where workspace_id = $1 and assignee_id = $2
+          returning conversation_id",
+    )
+    .bind(admin.workspace_id)
+    .bind(account_id)
+    .fetch_all(&mut *tx)
+    .await
+    .map_err(internal)?;
+    for conversation_id in &returned {
+        store::notify(
+            &mut tx,
+            Change::Stored,
+            admin.workspace_id,
+            *conversation_id,
+        )
+        .await
+        .map_err(internal)?;
+    }
+    sqlx::query(
+        "delete from team_member where account_id = $2
+           and team_id in (select team_id from team where workspace_id = $1)",
     )
     .bind(admin.workspace_id)
     .bind(account_id)
     .execute(&mut *tx)
     .await
     .map_err(internal)?;
-    // Their sessions in this workspace end.
-    sqlx::query("delete from session where account_id = $1 and workspace_id = $2")
+    sqlx::query(
+        "delete from viewer where account_id = $2
+           and conversation_id in (select conversation_id from conversation where workspace_id = $1)",
+    )
+    .bind(admin.workspace_id)
+    .bind(account_id)
+    .execute(&mut *tx)
+    .await
+    .map_err(internal)?;
+    // Every session of theirs ends, whichever workspace it looked at: their
+    // sockets here close on their next heartbeat, and they sign in again.
+    sqlx::query("delete from session where account_id = $1")
         .bind(account_id)
-        .bind(admin.workspace_id)
         .execute(&mut *tx)
         .await
         .map_err(internal)?;

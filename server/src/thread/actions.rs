@@ -404,6 +404,15 @@ pub async fn agent_action(
                 None
             } else {
                 set_status(&mut tx, conversation_id, ConversationStatus::Ai, None).await?;
+                // What the visitor wrote while with the team was the team's to
+                // answer: the AI takes up from their next message.
+                sqlx::query(
+                    "update conversation set ai_handled_seq = greatest(ai_handled_seq, visitor_seq)
+                      where conversation_id = $1",
+                )
+                .bind(conversation_id)
+                .execute(&mut *tx)
+                .await?;
                 let body = EventBody::StatusChange {
                     status: ConversationStatus::Ai,
                     reason: None,

@@ -155,12 +155,21 @@ pub async fn assign(
         agent: agent_name,
         team,
     };
-    Ok(Some(
-        store::append(conn, conversation, Some(client_id), &body)
-            .await?
-            .event()
-            .seq,
-    ))
+    let seq = store::append(conn, conversation, Some(client_id), &body)
+        .await?
+        .event()
+        .seq;
+    // A change of status is in the thread too (every screen shows it).
+    if status != conversation.status() {
+        let changed = EventBody::StatusChange {
+            status,
+            reason: None,
+            agent_name: Some(by.name.clone()),
+            decision: None,
+        };
+        store::append(conn, conversation, None, &changed).await?;
+    }
+    Ok(Some(seq))
 }
 
 /// Assigns a conversation that was just escalated to the next available
@@ -174,6 +183,22 @@ pub async fn auto_assign(
     if !settings(conn, conversation.workspace_id).await?.auto_assign {
         return Ok(None);
     }
+    // Someone has it already (a conversation reopened by its visitor keeps
+    // whoever had it).
+    let held: Option<Uuid> =
+        sqlx::query_scalar("select assignee_id from conversation where conversation_id = $1")
+            .bind(conversation.conversation_id)
+            .fetch_one(&mut *conn)
+            .await?;
+    if held.is_some() {
+        return Ok(None);
+    }
+    // One assignment at a time per workspace: each agent's turn is read and
+    // taken in order (never skipping one whose row is busy).
+    sqlx::query("select pg_advisory_xact_lock(hashtext('assign:' || $1::text))")
+        .bind(conversation.workspace_id)
+        .execute(&mut *conn)
+        .await?;
     let next: Option<(Uuid, String)> = sqlx::query_as(
         "with c as (select team from conversation where conversation_id = $2),
               t as (select team_id from team, c
@@ -190,8 +215,7 @@ pub async fn auto_assign(
                   where o.workspace_id = $1 and o.assignee_id = m.account_id
                     and o.status in ('waiting_human', 'open')))
           order by m.last_assigned_at nulls first, m.created_at
-          limit 1
-          for update of m skip locked",
+          limit 1",
     )
     .bind(conversation.workspace_id)
     .bind(conversation.conversation_id)

@@ -43,7 +43,12 @@ pub async fn notify_overdue(pool: &PgPool) -> Result<usize, store::StoreError> {
     let mut told = 0;
     for (conversation_id, minutes) in due {
         let mut tx = pool.begin().await?;
-        let conversation = store::lock(&mut tx, conversation_id).await?;
+        let conversation = match store::lock(&mut tx, conversation_id).await {
+            Ok(conversation) => conversation,
+            // Deleted meanwhile: nobody to tell.
+            Err(store::StoreError::NotFound) => continue,
+            Err(err) => return Err(err),
+        };
         let still_due: bool = sqlx::query_scalar(
             "select wait_notice_at is null from conversation where conversation_id = $1",
         )

@@ -233,6 +233,30 @@ impl TestApp {
         }
     }
 
+    /// Another workspace (`slug`) with one account of `role`, signed in:
+    /// (the workspace, the session).
+    pub async fn other_workspace(&self, slug: &str, email: &str, role: &str) -> (Uuid, String) {
+        let pool = &self.state.engines.pool;
+        let workspace = Uuid::new_v4();
+        sqlx::query("insert into workspace (workspace_id, slug, name) values ($1, $2, $2)")
+            .bind(workspace)
+            .bind(slug)
+            .execute(pool)
+            .await
+            .unwrap();
+        tandem::auth::create_account(pool, workspace, email, "Eve", "eve-password-1", role)
+            .await
+            .unwrap();
+        let session = self
+            .state
+            .desk
+            .0
+            .login(email, "eve-password-1", None)
+            .await
+            .unwrap();
+        (workspace, session)
+    }
+
     pub async fn agent(&self) -> SignedIn {
         let desk = &self.state.desk.0;
         let token = desk

@@ -726,26 +726,9 @@ async fn invitations_passwords_and_several_workspaces(pool: PgPool) {
         .is_ok());
 
     // Sam is invited to a second workspace too, with his existing account.
-    let other = Uuid::new_v4();
-    sqlx::query("insert into workspace (workspace_id, slug, name) values ($1, 'acme', 'Acme')")
-        .bind(other)
-        .execute(&pool)
-        .await
-        .unwrap();
-    tandem::auth::create_account(
-        &pool,
-        other,
-        "eve@acme.example",
-        "Eve",
-        "eve-password-1",
-        "admin",
-    )
-    .await
-    .unwrap();
-    let eve_session = desk
-        .login("eve@acme.example", "eve-password-1", None)
-        .await
-        .unwrap();
+    let (other, eve_session) = app
+        .other_workspace("acme", "eve@acme.example", "admin")
+        .await;
     let eve = desk.signed_in(&eve_session).await.unwrap();
     let path = desk
         .invite(&eve, "sam@nimbus.example", "admin")
@@ -785,6 +768,11 @@ async fn invitations_passwords_and_several_workspaces(pool: PgPool) {
     desk.remove_member(&admin, sam.profile.account_id)
         .await
         .unwrap();
+    assert_eq!(
+        desk.signed_in(&session).await.unwrap_err(),
+        DeskError::NotSignedIn,
+        "every session of a removed member ends"
+    );
     assert!(desk
         .remove_member(&admin, admin.profile.account_id)
         .await
@@ -803,26 +791,9 @@ async fn another_workspace_gets_nothing_through_any_desk_call_or_socket(pool: Pg
         .save_canned(&admin, None, "hello", "Hello there!")
         .await
         .unwrap();
-    let other = Uuid::new_v4();
-    sqlx::query("insert into workspace (workspace_id, slug, name) values ($1, 'acme', 'Acme')")
-        .bind(other)
-        .execute(&pool)
-        .await
-        .unwrap();
-    tandem::auth::create_account(
-        &pool,
-        other,
-        "eve@acme.example",
-        "Eve",
-        "eve-password-1",
-        "admin",
-    )
-    .await
-    .unwrap();
-    let eve_session = desk
-        .login("eve@acme.example", "eve-password-1", None)
-        .await
-        .unwrap();
+    let (_, eve_session) = app
+        .other_workspace("acme", "eve@acme.example", "admin")
+        .await;
     let eve = desk.signed_in(&eve_session).await.unwrap();
 
     assert_eq!(

@@ -294,27 +294,10 @@ async fn agents_see_only_their_workspace_and_need_a_session(pool: PgPool) {
     visitor.ask("I want to talk to a person").await;
     let _ = visitor.until(stored).await;
 
-    let other = Uuid::new_v4();
-    sqlx::query("insert into workspace (workspace_id, slug, name) values ($1, 'other', 'Other')")
-        .bind(other)
-        .execute(&pool)
-        .await
-        .unwrap();
-    tandem::auth::create_account(
-        &pool,
-        other,
-        "eve@other.example",
-        "Eve",
-        "eve-password",
-        "agent",
-    )
-    .await
-    .unwrap();
+    let (_, token) = app
+        .other_workspace("other", "eve@other.example", "agent")
+        .await;
     let desk = &app.state.desk.0;
-    let token = desk
-        .login("eve@other.example", "eve-password", None)
-        .await
-        .unwrap();
     let eve = desk.signed_in(&token).await.unwrap();
     for queue in Queue::ALL {
         assert!(desk

@@ -82,8 +82,16 @@ pub async fn inbox(
 
 /// Whether the session behind the socket is still valid; an agent whose
 /// inbox is open counts as online (presence, for the widget's estimates).
-async fn still_signed_in(engines: &Engines, token: &str) -> Result<bool, SocketError> {
-    match auth::session_agent(&engines.pool, token).await? {
+async fn still_signed_in(
+    engines: &Engines,
+    token: &str,
+    workspace_id: Uuid,
+) -> Result<bool, SocketError> {
+    // Still a member of this socket's workspace, and still looking at it.
+    match auth::session_agent(&engines.pool, token)
+        .await?
+        .filter(|agent| agent.workspace_id == workspace_id)
+    {
         Some(agent) => {
             widget::agent_seen(&engines.pool, agent.account_id, agent.workspace_id).await?;
             Ok(true)
@@ -100,7 +108,7 @@ async fn still_viewing(
     agent: &Agent,
     conversation_id: Uuid,
 ) -> Result<bool, SocketError> {
-    if !still_signed_in(engines, token).await? {
+    if !still_signed_in(engines, token, agent.workspace_id).await? {
         return Ok(false);
     }
     presence::viewing(
@@ -341,7 +349,7 @@ async fn lists(
                 }
             }
             _ = heartbeat.tick() => {
-                if !Box::pin(still_signed_in(&engines, &token)).await? {
+                if !Box::pin(still_signed_in(&engines, &token, agent.workspace_id)).await? {
                     return Ok(());
                 }
                 heartbeat.beat(&mut sink).await?;

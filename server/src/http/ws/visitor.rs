@@ -183,9 +183,10 @@ async fn identify(
             None,
         ),
         None => match known {
-            Some((id, None, _) | (id, _, true)) => (id, None),
+            // (Links are only made for anonymous visitors.)
+            Some((id, None, _)) => (id, None),
             // A token of a signed-in user is not enough without the signature.
-            Some((_, Some(_), false)) | None => {
+            Some((_, Some(_), _)) | None => {
                 let token = auth::new_token();
                 let id = Uuid::new_v4();
                 sqlx::query(
