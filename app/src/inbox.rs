@@ -167,7 +167,8 @@ pub enum Command {
 #[derive(Clone, Copy)]
 pub struct InboxContext {
     pub me: Uuid,
-    /// The list rows changed live since the page loaded (newest copy of each).
+    /// The rows heard of since the page loaded, live or in fetched lists
+    /// (newest copy of each).
     pub changed: RwSignal<HashMap<Uuid, ConversationSummary>>,
     /// Members, teams, canned replies and tags (a signal, not the resource:
     /// reading it never suspends a pane).
@@ -216,6 +217,23 @@ fn Inbox(profile: AgentProfile) -> impl IntoView {
         |(filter, _)| list_conversations(filter),
     );
     let changed = RwSignal::new(HashMap::<Uuid, ConversationSummary>::new());
+    // A fetched list is news too (after a reconnect or a refresh, it may be
+    // newer than anything heard live): the open conversation's pane reads
+    // its row from here.
+    Effect::new(move |_| {
+        if let Some(Ok(list)) = fetched.get() {
+            changed.update(|rows| {
+                for row in list {
+                    if rows
+                        .get(&row.conversation_id)
+                        .is_none_or(|old| old.updated_at <= row.updated_at)
+                    {
+                        rows.insert(row.conversation_id, row);
+                    }
+                }
+            });
+        }
+    });
     let fetched_directory = Resource::new(move || version.get(), |_| get_directory());
     let directory = RwSignal::new(Directory::default());
     Effect::new(move |_| {
