@@ -517,24 +517,20 @@ pub async fn remove_member(
         .await
         .map_err(internal)?;
     }
-    sqlx::query(
+    // Out of this workspace's teams, and off its conversations' viewers.
+    for leave in [
         "delete from team_member where account_id = $2
            and team_id in (select team_id from team where workspace_id = $1)",
-    )
-    .bind(admin.workspace_id)
-    .bind(account_id)
-    .execute(&mut *tx)
-    .await
-    .map_err(internal)?;
-    sqlx::query(
         "delete from viewer where account_id = $2
            and conversation_id in (select conversation_id from conversation where workspace_id = $1)",
-    )
-    .bind(admin.workspace_id)
-    .bind(account_id)
-    .execute(&mut *tx)
-    .await
-    .map_err(internal)?;
+    ] {
+        sqlx::query(leave)
+            .bind(admin.workspace_id)
+            .bind(account_id)
+            .execute(&mut *tx)
+            .await
+            .map_err(internal)?;
+    }
     // Every session of theirs ends, whichever workspace it looked at: their
     // sockets here close on their next heartbeat, and they sign in again.
     sqlx::query("delete from session where account_id = $1")
