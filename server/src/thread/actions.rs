@@ -352,6 +352,12 @@ pub async fn agent_action(
                 holder.unwrap_or_default()
             )));
         }
+        // The AI's conversations are read-only until someone takes them.
+        AgentAction::Reply(_) if conversation.status() == ConversationStatus::Ai => {
+            return Err(ActionError::Refused(
+                "The AI is handling this conversation. Take it over to reply.".into(),
+            ));
+        }
         AgentAction::Reply(text) => {
             let body = EventBody::HumanReply {
                 text: text.into(),

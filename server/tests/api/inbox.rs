@@ -240,6 +240,16 @@ async fn assigning_handing_back_and_a_visitor_reopening(pool: PgPool) {
     .await
     .unwrap();
     assert_eq!(status_of(&pool, id).await.0, "ai");
+    // The AI's conversation is read-only until taken over.
+    assert_eq!(
+        alex.act(ClientMsg::Send {
+            client_id: Uuid::new_v4(),
+            text: "me?".into()
+        })
+        .await
+        .unwrap_err(),
+        "The AI is handling this conversation. Take it over to reply."
+    );
     let asked = visitor
         .act(ClientMsg::Send {
             client_id: Uuid::new_v4(),
