@@ -18,6 +18,7 @@ pub mod mail;
 pub mod policy;
 pub mod presence;
 pub mod retrieve;
+pub mod review;
 pub mod thread;
 pub mod widget;
 

@@ -8,6 +8,7 @@ mod ingestion;
 mod knowledge;
 mod live;
 mod policy;
+mod review;
 mod smtp;
 mod thread;
 mod widget;

@@ -1,0 +1,4 @@
+//! Learning from escalations: grouping the questions people escalated into
+//! topics (`cluster`).
+
+pub mod cluster;
