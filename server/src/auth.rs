@@ -60,18 +60,41 @@ pub async fn check_credentials(
     .bind(email)
     .fetch_optional(pool)
     .await?;
+    let checked = match account {
+        Some(a) => verify_off_runtime(password, Some(a.password_hash))
+            .await
+            .then_some(a.account_id),
+        None => {
+            verify_off_runtime(password, None).await;
+            None
+        }
+    };
+    Ok(checked)
+}
+
+/// [`hash_password`] on a blocking thread (argon2 is tens of milliseconds
+/// of CPU).
+pub async fn hash_off_runtime(password: &str) -> String {
     let password = password.to_owned();
-    let checked = tokio::task::spawn_blocking(move || match account {
-        Some(a) if verify_password(&password, &a.password_hash) => Some(a.account_id),
-        Some(_) => None,
+    tokio::task::spawn_blocking(move || hash_password(&password))
+        .await
+        .expect("hashing task")
+}
+
+/// [`verify_password`] on a blocking thread; with no hash, a dummy one is
+/// checked (and fails), so a missing account costs as much as a wrong
+/// password.
+pub async fn verify_off_runtime(password: &str, hash: Option<String>) -> bool {
+    let password = password.to_owned();
+    tokio::task::spawn_blocking(move || match hash {
+        Some(hash) => verify_password(&password, &hash),
         None => {
             let _ = verify_password(&password, &DUMMY_HASH);
-            None
+            false
         }
     })
     .await
-    .unwrap_or(None);
-    Ok(checked)
+    .unwrap_or(false)
 }
 
 /// A hash of a random string, to spend the same time on unknown emails.
@@ -213,15 +236,10 @@ pub async fn change_password(
             .bind(account_id)
             .fetch_one(pool)
             .await?;
-    let (current, new) = (current.to_owned(), new.to_owned());
-    let new_hash = tokio::task::spawn_blocking(move || {
-        verify_password(&current, &hash).then(|| hash_password(&new))
-    })
-    .await
-    .unwrap_or(None);
-    let Some(new_hash) = new_hash else {
+    if !verify_off_runtime(current, Some(hash)).await {
         return Ok(false);
-    };
+    }
+    let new_hash = hash_off_runtime(new).await;
     let mut tx = pool.begin().await?;
     sqlx::query("update account set password_hash = $2 where account_id = $1")
         .bind(account_id)
@@ -310,25 +328,14 @@ pub async fn accept_invitation(
     .bind(&email)
     .fetch_optional(pool)
     .await?;
-    let password = password.to_owned();
     let (account_id, new_hash) = match existing {
         Some((account_id, hash)) => {
-            let ok = tokio::task::spawn_blocking(move || verify_password(&password, &hash))
-                .await
-                .unwrap_or(false);
-            if !ok {
+            if !verify_off_runtime(password, Some(hash)).await {
                 return Err(AcceptError::WrongPassword);
             }
             (account_id, None)
         }
-        None => (
-            Uuid::new_v4(),
-            Some(
-                tokio::task::spawn_blocking(move || hash_password(&password))
-                    .await
-                    .expect("hashing task"),
-            ),
-        ),
+        None => (Uuid::new_v4(), Some(hash_off_runtime(password).await)),
     };
     let mut tx = pool.begin().await?;
     let claimed = sqlx::query(
@@ -432,12 +439,7 @@ pub async fn create_account(
     password: &str,
     role: &str,
 ) -> Result<Uuid, sqlx::Error> {
-    let hash = {
-        let password = password.to_owned();
-        tokio::task::spawn_blocking(move || hash_password(&password))
-            .await
-            .expect("hashing task")
-    };
+    let hash = hash_off_runtime(password).await;
     let account_id = Uuid::new_v4();
     let mut tx = pool.begin().await?;
     sqlx::query(

@@ -13,11 +13,28 @@ use uuid::Uuid;
 use crate::thread::hub::Change;
 use crate::thread::store;
 
-pub use crate::thread::assign::ONLINE_SECS;
+/// An agent whose inbox showed signs of life this recently counts as online.
+pub const ONLINE_SECS: f64 = 60.0;
 
 /// How long a viewer stays listed unless their socket renews it (every
 /// heartbeat).
 const VIEWER_LAPSE_SECS: f64 = 45.0;
+
+/// Records that an agent's inbox is open (on connect and every heartbeat).
+pub async fn agent_seen(
+    pool: &PgPool,
+    account_id: Uuid,
+    workspace_id: Uuid,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "update membership set last_seen_at = now() where account_id = $1 and workspace_id = $2",
+    )
+    .bind(account_id)
+    .bind(workspace_id)
+    .execute(pool)
+    .await?;
+    Ok(())
+}
 
 /// The agent stepped away (or came back).
 pub async fn set_away(

@@ -14,9 +14,6 @@ use uuid::Uuid;
 use crate::policy::hours;
 pub use crate::policy::settings::SaveError;
 
-/// An agent whose inbox showed signs of life this recently counts as online.
-pub const ONLINE_SECS: i64 = 60;
-
 /// A workspace's widget settings as stored.
 #[derive(Clone, Debug, sqlx::FromRow)]
 pub struct WidgetRow {
@@ -313,22 +310,6 @@ pub async fn rotate_secret(pool: &PgPool, workspace_id: Uuid) -> Result<String, 
     Ok(secret)
 }
 
-/// Records that an agent's inbox is open (presence).
-pub async fn agent_seen(
-    pool: &PgPool,
-    account_id: Uuid,
-    workspace_id: Uuid,
-) -> Result<(), sqlx::Error> {
-    sqlx::query(
-        "update membership set last_seen_at = now() where account_id = $1 and workspace_id = $2",
-    )
-    .bind(account_id)
-    .bind(workspace_id)
-    .execute(pool)
-    .await?;
-    Ok(())
-}
-
 /// The queue and the team, as the estimate needs them.
 #[derive(Clone, Copy, Debug, Default, PartialEq)]
 pub struct Queue {
@@ -403,7 +384,7 @@ pub async fn queue(
             (select count(*) from conversation where workspace_id = $1 and status = 'waiting_human')",
     )
     .bind(workspace_id)
-    .bind(ONLINE_SECS as f64)
+    .bind(crate::presence::ONLINE_SECS)
     .fetch_one(pool)
     .await?;
     let handoffs: Vec<(DateTime<Utc>, f64)> = sqlx::query_as(

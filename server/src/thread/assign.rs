@@ -9,10 +9,6 @@ use uuid::Uuid;
 use super::actions::{set_status, ActionError, Agent};
 use super::store::{self, Locked};
 
-/// Seconds since an agent's inbox was last heard from, within which they
-/// count as online.
-pub const ONLINE_SECS: f64 = 60.0;
-
 /// The workspace's inbox settings (the defaults until an admin saves some).
 pub async fn settings(
     conn: &mut PgConnection,
@@ -219,7 +215,7 @@ pub async fn auto_assign(
     )
     .bind(conversation.workspace_id)
     .bind(conversation.conversation_id)
-    .bind(ONLINE_SECS)
+    .bind(crate::presence::ONLINE_SECS)
     .fetch_optional(&mut *conn)
     .await?;
     let Some((account_id, name)) = next else {

@@ -244,17 +244,33 @@ impl TestApp {
             .execute(pool)
             .await
             .unwrap();
-        tandem::auth::create_account(pool, workspace, email, "Eve", "eve-password-1", role)
+        let (_, session) = self
+            .account(workspace, email, "Eve", "eve-password-1", role)
+            .await;
+        (workspace, session)
+    }
+
+    /// A new account of `workspace`, signed in: (the account, the session).
+    pub async fn account(
+        &self,
+        workspace: Uuid,
+        email: &str,
+        name: &str,
+        password: &str,
+        role: &str,
+    ) -> (Uuid, String) {
+        let pool = &self.state.engines.pool;
+        let id = tandem::auth::create_account(pool, workspace, email, name, password, role)
             .await
             .unwrap();
         let session = self
             .state
             .desk
             .0
-            .login(email, "eve-password-1", None)
+            .login(email, password, None)
             .await
             .unwrap();
-        (workspace, session)
+        (id, session)
     }
 
     pub async fn agent(&self) -> SignedIn {

@@ -31,26 +31,10 @@ async fn escalated(app: &TestApp) -> Client {
 }
 
 /// A second agent of the demo workspace; returns (account, session).
-async fn agent(app: &TestApp, pool: &PgPool, name: &str) -> (Uuid, String) {
+async fn agent(app: &TestApp, name: &str) -> (Uuid, String) {
     let email = format!("{}@nimbus.example", name.to_lowercase());
-    let id = tandem::auth::create_account(
-        pool,
-        app.workspace_id,
-        &email,
-        name,
-        "agent-password-1",
-        "agent",
-    )
-    .await
-    .unwrap();
-    let session = app
-        .state
-        .desk
-        .0
-        .login(&email, "agent-password-1", None)
+    app.account(app.workspace_id, &email, name, "agent-password-1", "agent")
         .await
-        .unwrap();
-    (id, session)
 }
 
 async fn status_of(pool: &PgPool, id: Uuid) -> (String, Option<Uuid>) {
@@ -80,7 +64,7 @@ async fn a_second_agent_sees_who_is_here_and_must_take_over_to_reply(pool: PgPoo
     })
     .await
     .unwrap();
-    let (sam_id, sam_session) = agent(&app, &pool, "Sam").await;
+    let (sam_id, sam_session) = agent(&app, "Sam").await;
     let mut sam = app.agent_socket(&sam_session, id, 0).await;
     // Each sees the other among the viewers.
     let (names, _) = sam
@@ -161,7 +145,7 @@ async fn assigning_handing_back_and_a_visitor_reopening(pool: PgPool) {
     desk.add_team(&admin, "Billing").await.unwrap();
     let mut visitor = escalated(&app).await;
     let id = visitor.conversation_id;
-    let (sam_id, sam_session) = agent(&app, &pool, "Sam").await;
+    let (sam_id, sam_session) = agent(&app, "Sam").await;
     let sam = desk.signed_in(&sam_session).await.unwrap();
     let session = app.session().await;
     let mut alex = app.agent_socket(&session, id, 0).await;
@@ -373,8 +357,8 @@ async fn automatic_assignment_is_round_robin_within_caps_teams_and_presence(pool
     )
     .await
     .unwrap();
-    let (sam, _) = agent(&app, &pool, "Sam").await;
-    let (kim, _) = agent(&app, &pool, "Kim").await;
+    let (sam, _) = agent(&app, "Sam").await;
+    let (kim, _) = agent(&app, "Kim").await;
     desk.save_member(&admin, kim, "agent", Vec::new(), Some(1))
         .await
         .unwrap();
@@ -649,7 +633,7 @@ async fn sign_in_is_throttled_per_email_and_per_address(pool: PgPool) {
         desk.login(email, ADMIN_PASSWORD, None).await.unwrap_err(),
         DeskError::TooManyAttempts
     );
-    let (_, _) = agent(&app, &pool, "Sam").await;
+    let (_, _) = agent(&app, "Sam").await;
     // Many emails from one address: that address waits too.
     for i in 0..tandem::auth::FAILURES_PER_ADDRESS {
         let _ = desk
@@ -885,7 +869,7 @@ async fn every_server_function_checks_the_session_and_the_role(pool: PgPool) {
     let app = TestApp::spawn(pool.clone()).await;
     let visitor = escalated(&app).await;
     let id = visitor.conversation_id;
-    let (_, agent_session) = agent(&app, &pool, "Sam").await;
+    let (_, agent_session) = agent(&app, "Sam").await;
     let nil = Uuid::nil();
     // (name, body, JSON?, who may call: "public", "agent" or "admin")
     let form = |pairs: &[(&str, String)]| {

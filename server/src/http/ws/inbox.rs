@@ -24,7 +24,7 @@ use crate::auth::SessionAgent;
 use crate::thread::actions::{self, Agent, AgentAction};
 use crate::thread::hub::{Change, Signal};
 use crate::thread::store::{self, Party};
-use crate::{auth, desk, mail, presence, widget, Engines};
+use crate::{auth, desk, mail, presence, Engines};
 
 #[derive(Debug, Deserialize)]
 pub struct InboxParams {
@@ -67,7 +67,8 @@ pub async fn inbox(
             }
         }
     }
-    if let Err(err) = widget::agent_seen(&engines.pool, agent.account_id, agent.workspace_id).await
+    if let Err(err) =
+        presence::agent_seen(&engines.pool, agent.account_id, agent.workspace_id).await
     {
         tracing::warn!(error = %err, "inbox socket: presence not recorded");
     }
@@ -93,7 +94,7 @@ async fn still_signed_in(
         .filter(|agent| agent.workspace_id == workspace_id)
     {
         Some(agent) => {
-            widget::agent_seen(&engines.pool, agent.account_id, agent.workspace_id).await?;
+            presence::agent_seen(&engines.pool, agent.account_id, agent.workspace_id).await?;
             Ok(true)
         }
         None => Ok(false),
