@@ -11,6 +11,7 @@ use crate::types::inbox::{
     Directory, InboxSettings, InvitationView, ListFilter, Suggestion, TeamAdmin, WorkspaceChoice,
 };
 use crate::types::policy::{Policy, Replay};
+use crate::types::review::{Dashboard, FixView, Retest, ReviewOverview, TopicDetail};
 use crate::types::widget::{Expectation, Identity, WidgetAdmin, WidgetLook};
 use crate::types::{AgentProfile, ConversationSummary, ConversationView};
 use crate::widget::WidgetSettings;
@@ -143,6 +144,44 @@ pub trait SupportDesk: Send + Sync + 'static {
     async fn policy(&self, admin: &SignedIn) -> Result<Policy, DeskError>;
     async fn save_policy(&self, admin: &SignedIn, policy: Policy) -> Result<(), DeskError>;
     async fn replay_policy(&self, admin: &SignedIn, policy: Policy) -> Result<Replay, DeskError>;
+
+    // Learning from escalations (admins only); `days` is the window.
+    async fn review(&self, admin: &SignedIn, days: u32) -> Result<ReviewOverview, DeskError>;
+    async fn review_topic(
+        &self,
+        admin: &SignedIn,
+        key: Uuid,
+        days: u32,
+    ) -> Result<TopicDetail, DeskError>;
+    async fn fix_with_snippet(
+        &self,
+        admin: &SignedIn,
+        key: Uuid,
+        days: u32,
+        question: String,
+        answer: String,
+    ) -> Result<FixView, DeskError>;
+    async fn fix_by_recrawl(
+        &self,
+        admin: &SignedIn,
+        key: Uuid,
+        days: u32,
+        source_id: Uuid,
+    ) -> Result<FixView, DeskError>;
+    /// The fix's target is the new rule's name.
+    async fn always_a_person(
+        &self,
+        admin: &SignedIn,
+        key: Uuid,
+        days: u32,
+    ) -> Result<FixView, DeskError>;
+    async fn retest_topic(
+        &self,
+        admin: &SignedIn,
+        key: Uuid,
+        days: u32,
+    ) -> Result<Retest, DeskError>;
+    async fn dashboard(&self, admin: &SignedIn, days: u32) -> Result<Dashboard, DeskError>;
 }
 
 /// The desk as server functions find it in their context.

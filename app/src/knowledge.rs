@@ -197,6 +197,8 @@ pub(crate) fn AdminOnly(section: &'static str, children: ChildrenFn) -> impl Int
                                     <A href="/admin/knowledge" attr:class=if section == "knowledge" { "text-white" } else { "text-slate-300 hover:text-white" }>"Knowledge"</A>
                                     <A href="/admin/policy" attr:class=if section == "policy" { "text-white" } else { "text-slate-300 hover:text-white" }>"Handoff policy"</A>
                                     <A href="/admin/widget" attr:class=if section == "widget" { "text-white" } else { "text-slate-300 hover:text-white" }>"Widget"</A>
+                                    <A href="/admin/review" attr:class=if section == "review" { "text-white" } else { "text-slate-300 hover:text-white" }>"Review"</A>
+                                    <A href="/admin/dashboard" attr:class=if section == "dashboard" { "text-white" } else { "text-slate-300 hover:text-white" }>"Dashboard"</A>
                                     <span class="text-slate-400">{p.name}</span>
                                 </nav>
                             </header>

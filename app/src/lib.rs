@@ -15,6 +15,7 @@ pub mod knowledge;
 pub mod live;
 pub mod markdown;
 pub mod policy;
+pub mod review;
 pub mod setup;
 pub mod team;
 pub mod thread;
@@ -84,6 +85,9 @@ pub fn App() -> impl IntoView {
                 <Route path=path!("/admin/knowledge") view=knowledge::KnowledgePage/>
                 <Route path=path!("/admin/knowledge/:id") view=knowledge::SourcePage/>
                 <Route path=path!("/admin/policy") view=policy::PolicyPage/>
+                <Route path=path!("/admin/review") view=review::ReviewPage/>
+                <Route path=path!("/admin/review/:key") view=review::TopicPage/>
+                <Route path=path!("/admin/dashboard") view=review::DashboardPage/>
                 <Route path=path!("/admin/widget") view=setup::WidgetSetupPage/>
                 <ParentRoute path=path!("/inbox") view=inbox::InboxLayout>
                     <Route path=path!("") view=inbox::NoConversation/>

@@ -438,7 +438,7 @@ fn RuleCard(policy: RwSignal<Policy>, index: usize) -> impl IntoView {
 }
 
 /// Each kind of condition: its serde tag and what the admin reads.
-const CONDITION_KINDS: [(&str, &str); 7] = [
+const CONDITION_KINDS: [(&str, &str); 8] = [
     ("phrase", "Phrase/pattern"),
     ("category", "Sensitive category"),
     ("topic", "Topic contains"),
@@ -446,6 +446,7 @@ const CONDITION_KINDS: [(&str, &str); 7] = [
     ("attribute", "Visitor attribute equals"),
     ("unhelpful_in_a_row", "Unhelpful answers in a row"),
     ("outside_support_hours", "Outside support hours"),
+    ("like", "Means the same as"),
 ];
 
 fn condition_kind(condition: &Condition) -> &'static str {
@@ -457,6 +458,7 @@ fn condition_kind(condition: &Condition) -> &'static str {
         Condition::Attribute { .. } => "attribute",
         Condition::UnhelpfulInARow { .. } => "unhelpful_in_a_row",
         Condition::OutsideSupportHours => "outside_support_hours",
+        Condition::Like { .. } => "like",
     }
 }
 
@@ -476,6 +478,9 @@ fn default_condition(kind: &str) -> Condition {
         },
         "unhelpful_in_a_row" => Condition::UnhelpfulInARow { at_least: 2 },
         "outside_support_hours" => Condition::OutsideSupportHours,
+        "like" => Condition::Like {
+            questions: Vec::new(),
+        },
         _ => Condition::Phrase {
             pattern: String::new(),
         },
@@ -572,6 +577,28 @@ fn condition_fields(
             {condition_text(policy, at, condition, "Attribute", "plan", attribute_key_field)}
             <span class="text-sm text-slate-500">"equals"</span>
             {condition_text(policy, at, condition, "Value", "enterprise", attribute_value_field)}
+        }
+        .into_any(),
+        "like" => view! {
+            <textarea rows="3" class=format!("{INLINE_INPUT} min-w-72") aria-label="Questions, one per line"
+                placeholder="One question per line"
+                prop:value=move || condition.with(|c| match c {
+                    Some(Condition::Like { questions }) => questions.join("\n"),
+                    _ => String::new(),
+                })
+                on:change=move |ev| {
+                    let typed: Vec<String> = event_target_value(&ev)
+                        .lines()
+                        .map(str::trim)
+                        .filter(|l| !l.is_empty())
+                        .map(str::to_owned)
+                        .collect();
+                    edit_condition(policy, rule, index, move |c| {
+                        if let Condition::Like { questions } = c {
+                            *questions = typed;
+                        }
+                    });
+                }></textarea>
         }
         .into_any(),
         "category" => view! { <CategoryPicker policy=policy rule=rule index=index condition=condition/> }.into_any(),

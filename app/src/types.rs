@@ -2,6 +2,7 @@
 
 pub mod inbox;
 pub mod policy;
+pub mod review;
 pub mod widget;
 
 use chrono::{DateTime, Utc};

@@ -7,11 +7,18 @@ import { signIn, watchErrors } from "./support";
 const shopOrigin = `http://127.0.0.1:${sitePort}`;
 const shop = `${shopOrigin}/shop.html`;
 
+// Typing into the form before it has hydrated is lost (hydration resets the
+// field, and "Save" then saves the old list): so check the saved list from a
+// fresh page, and type again until it is the one asked for.
 async function setAllowedSites(admin: Page, origins: string) {
-  await admin.goto("/admin/widget");
-  await admin.locator("#allowed-origins").fill(origins);
-  await admin.getByRole("button", { name: "Save widget settings" }).click();
-  await expect(admin.getByRole("status").filter({ hasText: "Saved." })).toBeVisible();
+  await expect(async () => {
+    await admin.goto("/admin/widget");
+    await admin.locator("#allowed-origins").fill(origins);
+    await admin.getByRole("button", { name: "Save widget settings" }).click();
+    await expect(admin.getByRole("status").filter({ hasText: "Saved." })).toBeVisible({ timeout: 5_000 });
+    await admin.goto("/admin/widget");
+    await expect(admin.locator("#allowed-origins")).toHaveValue(origins, { timeout: 5_000 });
+  }).toPass();
 }
 
 async function openOnShop(visitor: Page, url = shop): Promise<FrameLocator> {

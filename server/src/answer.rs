@@ -46,6 +46,8 @@ pub struct Response {
     pub answer: Option<Grounded>,
     pub ranked: Vec<Ranked>,
     pub effects: Effects,
+    /// The decided message's embedding.
+    pub vector: Vec<f32>,
 }
 
 /// Decides on `message` and, when the policy lets the AI answer, writes the
@@ -136,5 +138,6 @@ async fn write(
         answer,
         ranked: decided.ranked,
         effects: decided.effects,
+        vector: decided.vector,
     }
 }

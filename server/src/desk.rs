@@ -3,6 +3,7 @@
 mod inbox;
 mod knowledge;
 mod policy;
+mod review;
 
 use app::desk::{SignedIn, SupportDesk};
 use app::error::DeskError;
@@ -10,6 +11,7 @@ use app::types::inbox::{
     Directory, InboxSettings, InvitationView, ListFilter, Suggestion, TeamAdmin, WorkspaceChoice,
 };
 use app::types::policy::{Policy, Replay};
+use app::types::review::{Dashboard, FixView, Retest, ReviewOverview, TopicDetail};
 use app::types::widget::{Expectation, Identity, WidgetAdmin, WidgetLook};
 use app::types::{
     AgentProfile, ConversationDetails, ConversationStatus, ConversationSummary, ConversationView,
@@ -614,5 +616,61 @@ impl SupportDesk for EngineDesk {
         candidate: Policy,
     ) -> Result<Replay, DeskError> {
         policy::replay(&self.engines, admin, candidate).await
+    }
+
+    async fn review(&self, admin: &SignedIn, days: u32) -> Result<ReviewOverview, DeskError> {
+        review::overview(&self.engines, admin, days).await
+    }
+
+    async fn review_topic(
+        &self,
+        admin: &SignedIn,
+        key: Uuid,
+        days: u32,
+    ) -> Result<TopicDetail, DeskError> {
+        review::topic(&self.engines, admin, key, days).await
+    }
+
+    async fn fix_with_snippet(
+        &self,
+        admin: &SignedIn,
+        key: Uuid,
+        days: u32,
+        question: String,
+        answer: String,
+    ) -> Result<FixView, DeskError> {
+        review::fix_with_snippet(&self.engines, admin, key, days, question, answer).await
+    }
+
+    async fn fix_by_recrawl(
+        &self,
+        admin: &SignedIn,
+        key: Uuid,
+        days: u32,
+        source_id: Uuid,
+    ) -> Result<FixView, DeskError> {
+        review::fix_by_recrawl(&self.engines, admin, key, days, source_id).await
+    }
+
+    async fn always_a_person(
+        &self,
+        admin: &SignedIn,
+        key: Uuid,
+        days: u32,
+    ) -> Result<FixView, DeskError> {
+        review::always_a_person(&self.engines, admin, key, days).await
+    }
+
+    async fn retest_topic(
+        &self,
+        admin: &SignedIn,
+        key: Uuid,
+        days: u32,
+    ) -> Result<Retest, DeskError> {
+        review::retest(&self.engines, admin, key, days).await
+    }
+
+    async fn dashboard(&self, admin: &SignedIn, days: u32) -> Result<Dashboard, DeskError> {
+        review::dashboard(&self.engines, admin, days).await
     }
 }

@@ -60,6 +60,7 @@ pub fn router(state: AppState) -> Router {
                 crate::ingest::document::MAX_FILE_BYTES + 1024 * 1024,
             )),
         )
+        .route("/admin/export/conversations.csv", get(export_csv))
         .route("/ws/visitor", get(ws::visitor))
         .route("/ws/inbox", get(ws::inbox))
         .leptos_routes_with_context(&state, routes, move || provide_context(desk.clone()), move || {
@@ -282,6 +283,77 @@ async fn demo_file(Path(file): Path<String>) -> Response {
     };
     (
         [(header::CONTENT_TYPE, HeaderValue::from_static(content_type))],
+        body,
+    )
+        .into_response()
+}
+
+#[derive(serde::Deserialize)]
+struct ExportQuery {
+    days: Option<u32>,
+}
+
+/// The workspace's conversations of the last `days` (7, 30 or 90) with
+/// their outcomes, as CSV (admins only, by their session cookie).
+async fn export_csv(
+    State(engines): State<Engines>,
+    headers: HeaderMap,
+    Query(query): Query<ExportQuery>,
+) -> Response {
+    let token = app::desk::cookie_value(&headers, app::desk::SESSION_COOKIE);
+    let agent = match token {
+        Some(token) => match crate::auth::session_agent(&engines.pool, &token).await {
+            Ok(agent) => agent,
+            Err(err) => {
+                tracing::error!(error = %err, "export: session lookup failed");
+                return StatusCode::SERVICE_UNAVAILABLE.into_response();
+            }
+        },
+        None => None,
+    };
+    let Some(agent) = agent else {
+        return (StatusCode::UNAUTHORIZED, "Sign in first.").into_response();
+    };
+    if agent.role != "admin" {
+        return (
+            StatusCode::FORBIDDEN,
+            "Only admins can export conversations.",
+        )
+            .into_response();
+    }
+    let days = app::types::review::window(query.days.unwrap_or(30));
+    let now = chrono::Utc::now();
+    let since = crate::review::metrics::window_start(days, now);
+    let facts = match crate::review::metrics::facts(&engines.pool, agent.workspace_id, since).await
+    {
+        Ok(facts) => facts,
+        Err(err) => {
+            tracing::error!(error = %err, "export failed");
+            return StatusCode::SERVICE_UNAVAILABLE.into_response();
+        }
+    };
+    let mut body = String::from(crate::review::metrics::CSV_HEADER);
+    body.push_str("\r\n");
+    for f in &facts {
+        body.push_str(&crate::review::metrics::csv_line(f, now));
+        body.push_str("\r\n");
+    }
+    let name = format!(
+        "attachment; filename=\"tandem-conversations-{}-{days}d.csv\"",
+        now.format("%Y-%m-%d")
+    );
+    (
+        [
+            (
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("text/csv; charset=utf-8"),
+            ),
+            (
+                header::CONTENT_DISPOSITION,
+                HeaderValue::from_str(&name).unwrap_or(HeaderValue::from_static("attachment")),
+            ),
+            (header::CACHE_CONTROL, HeaderValue::from_static("no-store")),
+        ],
         body,
     )
         .into_response()

@@ -29,6 +29,10 @@ use detect::Phrases;
 /// [`defaults::ORDINARY`].
 pub const EXAMPLE_MATCH: f32 = 0.62;
 
+/// A message "means the same as" a rule's question when their similarity
+/// reaches this (as close as a sensitive example must be).
+pub const LIKE_MATCH: f32 = EXAMPLE_MATCH;
+
 #[derive(Debug, thiserror::Error)]
 pub enum DecideError {
     #[error(transparent)]
@@ -64,6 +68,8 @@ pub struct Decided {
     /// The re-scored passages, best first: what a generator is given.
     pub ranked: Vec<Ranked>,
     pub effects: Effects,
+    /// The message's embedding (stored with the decision for the review).
+    pub vector: Vec<f32>,
 }
 
 /// The policy's verdict on a set of signals.
@@ -133,6 +139,37 @@ pub async fn sensitive(
     Ok(best)
 }
 
+/// The questions of `policy`'s "means the same as" conditions (enabled
+/// rules) that `vector` is close to.
+pub async fn like(
+    embedder: &Embedder,
+    policy: &Policy,
+    vector: &[f32],
+) -> Result<Vec<String>, EmbedError> {
+    let questions: Vec<String> = policy
+        .rules
+        .iter()
+        .filter(|r| r.enabled)
+        .flat_map(|r| &r.conditions)
+        .filter_map(|c| match c {
+            Condition::Like { questions } => Some(questions),
+            _ => None,
+        })
+        .flatten()
+        .cloned()
+        .collect();
+    if questions.is_empty() {
+        return Ok(Vec::new());
+    }
+    let vectors = embedder.embed_cached(&questions).await?;
+    Ok(questions
+        .into_iter()
+        .zip(vectors)
+        .filter(|(_, v)| cosine(vector, v) >= LIKE_MATCH)
+        .map(|(q, _)| q)
+        .collect())
+}
+
 /// Gathers every signal for `message` and decides under `policy`.
 #[tracing::instrument(skip_all, fields(workspace.id = %message.workspace_id))]
 pub async fn decide(
@@ -171,6 +208,7 @@ pub async fn decide(
             _ => false,
         },
         attributes: message.attributes.clone(),
+        like: like(embedder, policy, &vector).await?,
     };
     signals.confidence = confidence::estimate(&signals);
     let verdict = outcome(&signals, policy, text);
@@ -204,6 +242,7 @@ pub async fn decide(
         decision,
         ranked,
         effects: verdict.effects,
+        vector,
     })
 }
 
@@ -229,6 +268,7 @@ fn holds(condition: &Condition, signals: &Signals, text: &str) -> bool {
         }
         Condition::UnhelpfulInARow { at_least } => signals.unhelpful_in_a_row >= *at_least,
         Condition::OutsideSupportHours => signals.outside_hours,
+        Condition::Like { questions } => questions.iter().any(|q| signals.like.contains(q)),
     }
 }
 

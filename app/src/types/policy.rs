@@ -35,6 +35,10 @@ pub struct Signals {
     /// The visitor's attributes (from the site's identify call).
     #[serde(default)]
     pub attributes: serde_json::Map<String, serde_json::Value>,
+    /// The questions of the policy's "means the same as" conditions that
+    /// this message is close to in meaning.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub like: Vec<String>,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -104,6 +108,9 @@ pub enum Condition {
     UnhelpfulInARow { at_least: u32 },
     /// The message arrived outside support hours.
     OutsideSupportHours,
+    /// The message means the same as one of these questions (by embedding
+    /// similarity): a topic of escalations marked "always a person".
+    Like { questions: Vec<String> },
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

@@ -42,7 +42,13 @@ pub async fn replay(
 ) -> Result<Replay, DeskError> {
     settings::validate(&policy).map_err(DeskError::Invalid)?;
     let current = saved(engines, admin).await?;
-    replay::replay(&engines.pool, admin.workspace_id, &current, &policy)
-        .await
-        .map_err(internal)
+    replay::replay(
+        &engines.pool,
+        &engines.embedder,
+        admin.workspace_id,
+        &current,
+        &policy,
+    )
+    .await
+    .map_err(internal)
 }

@@ -2,12 +2,14 @@
 //! signals stored with each, so an admin sees what a new threshold or rule
 //! set would change before saving it.
 
-use app::types::policy::{Policy, Replay, ReplayRow, Signals};
+use app::types::policy::{Condition, Policy, Replay, ReplayRow, Signals};
 use app::types::{Decision, HandoffReason};
 use chrono::{DateTime, Utc};
 use sqlx::types::Json;
 use sqlx::PgPool;
 use uuid::Uuid;
+
+use crate::embed::{cosine, EmbedError, Embedder};
 
 /// How many of the most recent decisions a replay covers.
 pub const REPLAYED: i64 = 2000;
@@ -20,6 +22,36 @@ struct DecisionRow {
     question: String,
     record: Json<Decision>,
     created_at: DateTime<Utc>,
+    embedding: Option<pgvector::Vector>,
+}
+
+/// The questions of a policy's "means the same as" conditions, embedded.
+async fn like_questions(
+    embedder: &Embedder,
+    policy: &Policy,
+) -> Result<Vec<(String, std::sync::Arc<[f32]>)>, EmbedError> {
+    let questions: Vec<String> = policy
+        .rules
+        .iter()
+        .filter(|r| r.enabled)
+        .flat_map(|r| &r.conditions)
+        .filter_map(|c| match c {
+            Condition::Like { questions } => Some(questions.clone()),
+            _ => None,
+        })
+        .flatten()
+        .collect();
+    let vectors = embedder.embed_cached(&questions).await?;
+    Ok(questions.into_iter().zip(vectors).collect())
+}
+
+/// Which of `questions` a past message (its embedding) means the same as.
+fn like(questions: &[(String, std::sync::Arc<[f32]>)], vector: &[f32]) -> Vec<String> {
+    questions
+        .iter()
+        .filter(|(_, v)| cosine(vector, v) >= super::LIKE_MATCH)
+        .map(|(q, _)| q.clone())
+        .collect()
 }
 
 /// The label of an outcome: `None` when the AI answered.
@@ -52,16 +84,36 @@ fn signals_under(signals: &Signals, policy: &Policy, question: &str, at: DateTim
     signals
 }
 
+#[derive(Debug, thiserror::Error)]
+pub enum ReplayError {
+    #[error(transparent)]
+    Db(#[from] sqlx::Error),
+    #[error(transparent)]
+    Embed(#[from] EmbedError),
+}
+
 /// Replays `candidate` against what `current` (the saved policy) decides on
-/// the same messages, so only the edit's effect shows.
+/// the same messages, so only the edit's effect shows. A "means the same as"
+/// condition is matched again on each message's stored embedding.
 pub async fn replay(
     pool: &PgPool,
+    embedder: &Embedder,
     workspace_id: Uuid,
     current: &Policy,
     candidate: &Policy,
-) -> Result<Replay, sqlx::Error> {
+) -> Result<Replay, ReplayError> {
+    let like_now = like_questions(embedder, current).await?;
+    let like_then = like_questions(embedder, candidate).await?;
+    if !like_now.is_empty() || !like_then.is_empty() {
+        crate::review::topics::embed_missing(pool, embedder, workspace_id, 90)
+            .await
+            .map_err(|e| match e {
+                crate::review::topics::ReviewError::Db(e) => ReplayError::Db(e),
+                crate::review::topics::ReviewError::Embed(e) => ReplayError::Embed(e),
+            })?;
+    }
     let rows = sqlx::query_as::<_, DecisionRow>(
-        "select conversation_id, question, record, created_at from decision
+        "select conversation_id, question, record, created_at, embedding from decision
          where workspace_id = $1 order by created_at desc limit $2",
     )
     .bind(workspace_id)
@@ -84,8 +136,11 @@ pub async fn replay(
             decision.handoff,
             Some(HandoffReason::NotGrounded | HandoffReason::GeneratorFailed { .. })
         );
-        let under = |policy: &Policy| {
-            let signals = signals_under(signals, policy, &row.question, row.created_at);
+        let under = |policy: &Policy, questions: &[(String, std::sync::Arc<[f32]>)]| {
+            let mut signals = signals_under(signals, policy, &row.question, row.created_at);
+            if let Some(vector) = &row.embedding {
+                signals.like = like(questions, vector.as_slice());
+            }
             match (
                 super::outcome(&signals, policy, &row.question).handoff,
                 after_generation,
@@ -94,8 +149,8 @@ pub async fn replay(
                 (handoff, _) => label(handoff.as_ref()),
             }
         };
-        let before = under(current);
-        let after = under(candidate);
+        let before = under(current, &like_now);
+        let after = under(candidate, &like_then);
         replay.decisions += 1;
         replay.handed_off_before += usize::from(before.is_some());
         replay.handed_off_after += usize::from(after.is_some());
@@ -130,12 +185,13 @@ pub async fn record(
     question: &str,
     decision: &Decision,
     answer_seq: Option<i64>,
+    embedding: Option<&[f32]>,
 ) -> Result<Uuid, sqlx::Error> {
     let id = Uuid::new_v4();
     sqlx::query(
         "insert into decision (decision_id, workspace_id, conversation_id, question, record, answer_seq,
-                               handled_from, handled_upto)
-         values ($1, $2, $3, $4, $5, $6, $7, $8)",
+                               handled_from, handled_upto, embedding)
+         values ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
     )
     .bind(id)
     .bind(workspace_id)
@@ -145,6 +201,7 @@ pub async fn record(
     .bind(answer_seq)
     .bind(turn.map(|t| t.from))
     .bind(turn.map(|t| t.upto))
+    .bind(embedding.map(|v| pgvector::Vector::from(v.to_vec())))
     .execute(conn)
     .await?;
     Ok(id)

@@ -164,9 +164,26 @@ pub fn validate(policy: &Policy) -> Result<(), String> {
             return Err(format!("rule \u{201c}{}\u{201d} has no condition", r.name));
         }
         for c in &r.conditions {
-            if let app::types::policy::Condition::Phrase { pattern } = c {
-                Phrases::compile(std::slice::from_ref(pattern))
-                    .map_err(|e| format!("rule \u{201c}{}\u{201d}: {e}", r.name))?;
+            match c {
+                app::types::policy::Condition::Phrase { pattern } => {
+                    Phrases::compile(std::slice::from_ref(pattern))
+                        .map_err(|e| format!("rule \u{201c}{}\u{201d}: {e}", r.name))?;
+                }
+                app::types::policy::Condition::Like { questions } => {
+                    if questions.is_empty() || questions.iter().any(|q| q.trim().is_empty()) {
+                        return Err(format!(
+                            "rule \u{201c}{}\u{201d}: give at least one question, none of them empty",
+                            r.name
+                        ));
+                    }
+                    if questions.len() > 50 || questions.iter().any(|q| q.chars().count() > 500) {
+                        return Err(format!(
+                            "rule \u{201c}{}\u{201d}: at most 50 questions of 500 characters",
+                            r.name
+                        ));
+                    }
+                }
+                _ => {}
             }
         }
     }

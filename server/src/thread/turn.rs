@@ -738,6 +738,7 @@ async fn answer_pending(
         }
     };
     let decision = response.decision;
+    let vector = response.vector;
 
     let mut tx = engines.pool.begin().await?;
     let conversation = store::lock(&mut tx, conversation_id).await?;
@@ -825,6 +826,7 @@ async fn answer_pending(
         &question,
         &decision,
         answer_seq,
+        Some(&vector),
     )
     .await?;
     mark_handled(&mut tx, conversation_id, upto).await?;

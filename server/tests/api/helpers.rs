@@ -420,12 +420,18 @@ impl Client {
     }
 
     /// Reads messages until `pick` returns something; collects what passed.
+    /// Fails after 60 s (pings alone would otherwise keep it waiting).
     pub async fn until<T>(
         &mut self,
         mut pick: impl FnMut(&ServerMsg) -> Option<T>,
     ) -> (T, Vec<ServerMsg>) {
         let mut seen = Vec::new();
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
         loop {
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "what was waited for did not come within 60 s; seen: {seen:?}"
+            );
             let msg = self.next().await;
             if let Some(found) = pick(&msg) {
                 return (found, seen);

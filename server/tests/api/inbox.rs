@@ -940,6 +940,13 @@ async fn every_server_function_checks_the_session_and_the_role(pool: PgPool) {
         ("get_widget_admin", String::new(), false, "admin"),
         ("save_widget", format!(r#"{{"look":{look}}}"#), true, "admin"),
         ("rotate_identity_secret", String::new(), false, "admin"),
+        ("load_review", form(&[("days", "30".into())]), false, "admin"),
+        ("load_topic", form(&[("key", nil.to_string()), ("days", "30".into())]), false, "admin"),
+        ("write_topic_snippet", form(&[("key", nil.to_string()), ("days", "30".into()), ("question", "q?".into()), ("answer", "a".into())]), false, "admin"),
+        ("recrawl_topic_source", form(&[("key", nil.to_string()), ("days", "30".into()), ("source_id", nil.to_string())]), false, "admin"),
+        ("mark_always_a_person", form(&[("key", nil.to_string()), ("days", "30".into())]), false, "admin"),
+        ("retest_topic", form(&[("key", nil.to_string()), ("days", "30".into())]), false, "admin"),
+        ("load_dashboard", form(&[("days", "30".into())]), false, "admin"),
         ("fetch_widget_settings", form(&[("workspace", "demo".into())]), false, "public"),
         ("fetch_expectation", form(&[("workspace", "demo".into())]), false, "public"),
     ];

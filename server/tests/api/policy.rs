@@ -181,9 +181,15 @@ async fn replay_shows_what_another_threshold_would_change(pool: PgPool) {
         ask(&app, question).await;
     }
     let current = policy(&app).await;
-    let same = replay::replay(&pool, app.workspace_id, &current, &current)
-        .await
-        .unwrap();
+    let same = replay::replay(
+        &pool,
+        &app.state.engines.embedder,
+        app.workspace_id,
+        &current,
+        &current,
+    )
+    .await
+    .unwrap();
     assert_eq!(same.decisions, 4);
     assert_eq!(
         same.handed_off_before, 2,
@@ -195,9 +201,15 @@ async fn replay_shows_what_another_threshold_would_change(pool: PgPool) {
         threshold: Confidence::new(0.99).unwrap(),
         ..current.clone()
     };
-    let replayed = replay::replay(&pool, app.workspace_id, &current, &strict)
-        .await
-        .unwrap();
+    let replayed = replay::replay(
+        &pool,
+        &app.state.engines.embedder,
+        app.workspace_id,
+        &current,
+        &strict,
+    )
+    .await
+    .unwrap();
     assert_eq!(replayed.handed_off_after, 4);
     assert_eq!(replayed.changed.len(), 2);
     assert!(replayed
@@ -216,9 +228,15 @@ async fn replay_shows_what_another_threshold_would_change(pool: PgPool) {
         )],
         ..current.clone()
     };
-    let replayed = replay::replay(&pool, app.workspace_id, &current, &with_rule)
-        .await
-        .unwrap();
+    let replayed = replay::replay(
+        &pool,
+        &app.state.engines.embedder,
+        app.workspace_id,
+        &current,
+        &with_rule,
+    )
+    .await
+    .unwrap();
     assert_eq!(replayed.changed.len(), 1);
     assert_eq!(
         replayed.changed[0].after.as_deref(),
@@ -230,9 +248,15 @@ async fn replay_shows_what_another_threshold_would_change(pool: PgPool) {
     for c in &mut lenient.categories {
         c.enabled = c.name != "billing_dispute";
     }
-    let replayed = replay::replay(&pool, app.workspace_id, &current, &lenient)
-        .await
-        .unwrap();
+    let replayed = replay::replay(
+        &pool,
+        &app.state.engines.embedder,
+        app.workspace_id,
+        &current,
+        &lenient,
+    )
+    .await
+    .unwrap();
     assert_eq!(replayed.changed.len(), 1, "{:?}", replayed.changed);
     assert_eq!(
         replayed.changed[0].before.as_deref(),
