@@ -139,14 +139,9 @@ pub async fn sensitive(
     Ok(best)
 }
 
-/// The questions of `policy`'s "means the same as" conditions (enabled
-/// rules) that `vector` is close to.
-pub async fn like(
-    embedder: &Embedder,
-    policy: &Policy,
-    vector: &[f32],
-) -> Result<Vec<String>, EmbedError> {
-    let questions: Vec<String> = policy
+/// The questions of `policy`'s "means the same as" conditions (enabled rules).
+pub fn like_questions(policy: &Policy) -> Vec<String> {
+    policy
         .rules
         .iter()
         .filter(|r| r.enabled)
@@ -157,7 +152,17 @@ pub async fn like(
         })
         .flatten()
         .cloned()
-        .collect();
+        .collect()
+}
+
+/// The questions of `policy`'s "means the same as" conditions that `vector`
+/// is close to.
+pub async fn like(
+    embedder: &Embedder,
+    policy: &Policy,
+    vector: &[f32],
+) -> Result<Vec<String>, EmbedError> {
+    let questions = like_questions(policy);
     if questions.is_empty() {
         return Ok(Vec::new());
     }

@@ -14,20 +14,7 @@ use crate::{auth, Engines};
 /// Cited content is shown as data: no scripts, no plugins, no framing tricks.
 const PAGE_CSP: &str = "default-src 'none'; style-src 'unsafe-inline'; img-src 'self'";
 
-fn escape(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
-}
+use super::escape;
 
 fn page(title: &str, body: &str) -> Response {
     let html = format!(

@@ -2,7 +2,7 @@
 //! signals stored with each, so an admin sees what a new threshold or rule
 //! set would change before saving it.
 
-use app::types::policy::{Condition, Policy, Replay, ReplayRow, Signals};
+use app::types::policy::{Policy, Replay, ReplayRow, Signals};
 use app::types::{Decision, HandoffReason};
 use chrono::{DateTime, Utc};
 use sqlx::types::Json;
@@ -30,17 +30,7 @@ async fn like_questions(
     embedder: &Embedder,
     policy: &Policy,
 ) -> Result<Vec<(String, std::sync::Arc<[f32]>)>, EmbedError> {
-    let questions: Vec<String> = policy
-        .rules
-        .iter()
-        .filter(|r| r.enabled)
-        .flat_map(|r| &r.conditions)
-        .filter_map(|c| match c {
-            Condition::Like { questions } => Some(questions.clone()),
-            _ => None,
-        })
-        .flatten()
-        .collect();
+    let questions = super::like_questions(policy);
     let vectors = embedder.embed_cached(&questions).await?;
     Ok(questions.into_iter().zip(vectors).collect())
 }
