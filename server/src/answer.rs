@@ -6,6 +6,7 @@
 
 pub mod extractive;
 pub mod generate;
+pub mod mask;
 pub mod openai;
 pub mod rescore;
 

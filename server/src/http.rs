@@ -212,7 +212,17 @@ async fn frame_policy(
         },
         None => "'self'".to_owned(),
     };
-    if let Ok(value) = HeaderValue::from_str(&format!("frame-ancestors {ancestors}")) {
+    // Added to the page's own policy, if it has one (a cited page's or a
+    // file's), never in its place.
+    let policy = match response
+        .headers()
+        .get(header::CONTENT_SECURITY_POLICY)
+        .and_then(|v| v.to_str().ok())
+    {
+        Some(own) => format!("{own}; frame-ancestors {ancestors}"),
+        None => format!("frame-ancestors {ancestors}"),
+    };
+    if let Ok(value) = HeaderValue::from_str(&policy) {
         response
             .headers_mut()
             .insert(header::CONTENT_SECURITY_POLICY, value);

@@ -235,8 +235,9 @@ pub(crate) fn build_messages(question: &str, sources: &[Source<'_>]) -> Value {
         ));
     }
     // The visitor's words are escaped too: a question cannot forge a source.
+    // Their personal data (emails, phone and card numbers) stays here.
     user.push_str("Question: ");
-    user.push_str(&escape(question.trim()));
+    user.push_str(&escape(&super::mask::mask(question.trim())));
     json!([
         { "role": "system", "content": SYSTEM_PROMPT },
         { "role": "user", "content": user },

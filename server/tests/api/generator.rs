@@ -233,6 +233,37 @@ async fn a_streamed_answer_arrives_in_pieces_and_keeps_its_citation() {
 }
 
 #[tokio::test]
+async fn personal_data_in_the_question_is_masked_before_it_is_sent() {
+    let fake = FakeModel::spawn(answer(&[
+        "Refunds reach your card within 5 business days [1].",
+    ]))
+    .await;
+    let mut given = passages();
+    given.push(ranked("Contact", "Write to support@shop.example any time."));
+    let (out, _pieces) = mpsc::unbounded_channel();
+    let question = "I'm jane.doe@example.com, +44 20 7946 0958, card 4111 1111 1111 1111: \
+                    where is my refund?";
+    let result = fake
+        .generator()
+        .generate(question, &sources(&given), &out)
+        .await;
+    assert!(result.is_ok(), "{result:?}");
+    let request = fake.request();
+    let user = request.user_message();
+    assert!(
+        user.ends_with(
+            "Question: I'm [email], [phone number], card [card number]: where is my refund?"
+        ),
+        "{user}"
+    );
+    for personal in ["jane.doe", "example.com", "7946", "4111"] {
+        assert!(!user.contains(personal), "{personal} was sent: {user}");
+    }
+    // The workspace's own content is sent as it is.
+    assert!(user.contains("support@shop.example"), "{user}");
+}
+
+#[tokio::test]
 async fn a_stalled_stream_times_out() {
     let fake = FakeModel::spawn(Script::Stream(vec![
         start(),

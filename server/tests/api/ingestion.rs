@@ -661,7 +661,17 @@ async fn uploaded_files_become_cited_sources(pool: PgPool) {
             .await
             .unwrap();
         assert_eq!(response.status(), 200, "{}", hit.url);
-        assert!(response.headers().contains_key("content-security-policy"));
+        // Its own policy, and the frame policy added to it (not in its place).
+        let csp = response.headers()["content-security-policy"]
+            .to_str()
+            .unwrap()
+            .to_owned();
+        assert!(csp.ends_with("; frame-ancestors 'self'"), "{csp}");
+        if file.ends_with(".pdf") {
+            assert!(csp.starts_with("sandbox"), "{csp}");
+        } else {
+            assert!(csp.starts_with("default-src 'none'"), "{csp}");
+        }
         if file.ends_with(".pdf") {
             assert_eq!(response.headers()["content-type"], "application/pdf");
         } else {
