@@ -550,14 +550,21 @@ async fn forward_pieces(
 }
 
 /// Stores the draft so far and wakes the sockets (a failure only costs the
-/// live view: the answer is stored whole at the end).
+/// live view: the answer is stored whole at the end). Only while the
+/// messages are still the AI's to answer: once a person has claimed or
+/// resolved the conversation (in a committed transaction), no piece of the
+/// draft reaches anyone, even before this turn hears of it.
 async fn publish_draft(engines: &Engines, drafting: Drafting, text: &str) {
     let published = sqlx::query(
         "with draft as (
-           insert into ai_draft (conversation_id, turn_id, text) values ($1, $2, $3)
+           insert into ai_draft (conversation_id, turn_id, text)
+           select $1, $2, $3 from conversation
+            where conversation_id = $1 and status in ('ai', 'waiting_human')
+              and ai_handled_seq < $6
            on conflict (conversation_id) do update
              set turn_id = excluded.turn_id, text = excluded.text, updated_at = now()
-         ) select pg_notify($4, $5)",
+           returning 1
+         ) select pg_notify($4, $5) from draft",
     )
     .bind(drafting.conversation_id)
     .bind(drafting.turn_id)
@@ -568,6 +575,7 @@ async fn publish_draft(engines: &Engines, drafting: Drafting, text: &str) {
         drafting.workspace_id,
         drafting.conversation_id,
     ))
+    .bind(drafting.upto)
     .execute(&engines.pool)
     .await;
     if let Err(err) = published {
