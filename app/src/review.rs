@@ -562,11 +562,6 @@ fn Figure(label: &'static str, value: String, note: String) -> impl IntoView {
     }
 }
 
-fn percent(rate: crate::types::review::Rate) -> String {
-    rate.percent()
-        .map_or_else(|| "—".to_owned(), |p| format!("{p:.0} %"))
-}
-
 #[component]
 fn DashboardView() -> impl IntoView {
     let days = days_param();
@@ -599,7 +594,7 @@ fn dashboard_view(d: Dashboard) -> impl IntoView {
         "of {} conversations whose 7 days have passed (started in the {} days before the last 7); {} counting this period's as they stand",
         d.ai_resolved.total,
         d.days,
-        percent(d.ai_resolved_so_far)
+        d.ai_resolved_so_far.share()
     );
     let reply = match (d.first_reply_median_secs, d.first_reply_p90_secs) {
         (Some(m), Some(p)) => (duration(m), format!("median; 90 % within {}", duration(p))),
@@ -608,8 +603,8 @@ fn dashboard_view(d: Dashboard) -> impl IntoView {
     view! {
         <div class="figures grid grid-cols-2 gap-3 md:grid-cols-5">
             <Figure label="Conversations" value=d.conversations.to_string() note=format!("last {} days", d.days)/>
-            <Figure label="AI-resolved" value=percent(d.ai_resolved) note=resolved_note/>
-            <Figure label="Handed off" value=percent(d.handed_off) note=format!("{} of {} conversations", d.handed_off.count, d.handed_off.total)/>
+            <Figure label="AI-resolved" value=d.ai_resolved.share() note=resolved_note/>
+            <Figure label="Handed off" value=d.handed_off.share() note=format!("{} of {} conversations", d.handed_off.count, d.handed_off.total)/>
             <Figure label="First human reply" value=reply.0 note=reply.1/>
             <Figure label="Ratings" value=format!("{} up · {} down", d.thumbs_up, d.thumbs_down) note="thumbs on AI answers".to_owned()/>
         </div>

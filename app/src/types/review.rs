@@ -112,6 +112,12 @@ impl Rate {
         (self.total > 0).then(|| 100.0 * self.count as f32 / self.total as f32)
     }
 
+    /// "40 %", or "—" with nothing to count.
+    pub fn share(self) -> String {
+        self.percent()
+            .map_or_else(|| "—".to_owned(), |p| format!("{p:.0} %"))
+    }
+
     pub fn describe(self) -> String {
         match self.percent() {
             Some(p) => format!("{p:.0} % of {}", self.total),

@@ -8,16 +8,11 @@ use app::types::review::{window, Dashboard, FixView, Retest, ReviewOverview, Top
 use uuid::Uuid;
 
 use super::internal;
-use crate::ingest::snippets;
 use crate::policy::settings;
 use crate::review::cluster::Topic;
-use crate::review::topics::{self, Escalation, ReviewError};
+use crate::review::topics::{self, Escalation};
 use crate::review::{dashboard, fix};
 use crate::Engines;
-
-fn failed(err: ReviewError) -> DeskError {
-    internal(err)
-}
 
 pub async fn overview(
     engines: &Engines,
@@ -28,7 +23,7 @@ pub async fn overview(
     let escalations =
         topics::escalations(&engines.pool, &engines.embedder, admin.workspace_id, days)
             .await
-            .map_err(failed)?;
+            .map_err(internal)?;
     let (escalations, grouped) = grouped(escalations).await?;
     let topics = topics::overview(
         &engines.pool,
@@ -71,7 +66,7 @@ async fn topic_of(
         window(days),
     )
     .await
-    .map_err(failed)?;
+    .map_err(internal)?;
     let (escalations, grouped) = grouped(escalations).await?;
     let index = topics::find(&grouped, &escalations, key).ok_or_else(|| {
         DeskError::Invalid("That topic has no escalations in this period any more.".into())
@@ -109,19 +104,7 @@ pub async fn fix_with_snippet(
 ) -> Result<FixView, DeskError> {
     let (escalations, grouped, index) = topic_of(engines, admin, key, days).await?;
     let topic = &grouped[index];
-    let id = snippets::save(
-        engines,
-        admin.workspace_id,
-        None,
-        &question,
-        &answer,
-        Some(admin.profile.account_id),
-    )
-    .await
-    .map_err(|e| match e {
-        crate::ingest::IngestError::Rejected(message) => DeskError::Invalid(message),
-        other => internal(other),
-    })?;
+    let id = super::knowledge::save_snippet(engines, admin, None, question.clone(), answer).await?;
     let fix = fix::record(
         &engines.pool,
         admin.workspace_id,
@@ -247,7 +230,7 @@ pub async fn dashboard(
         window(days),
     )
     .await
-    .map_err(failed)?;
+    .map_err(internal)?;
     dashboard::dashboard(
         &engines.pool,
         admin.workspace_id,

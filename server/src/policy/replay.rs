@@ -74,14 +74,6 @@ fn signals_under(signals: &Signals, policy: &Policy, question: &str, at: DateTim
     signals
 }
 
-#[derive(Debug, thiserror::Error)]
-pub enum ReplayError {
-    #[error(transparent)]
-    Db(#[from] sqlx::Error),
-    #[error(transparent)]
-    Embed(#[from] EmbedError),
-}
-
 /// Replays `candidate` against what `current` (the saved policy) decides on
 /// the same messages, so only the edit's effect shows. A "means the same as"
 /// condition is matched again on each message's stored embedding.
@@ -91,16 +83,11 @@ pub async fn replay(
     workspace_id: Uuid,
     current: &Policy,
     candidate: &Policy,
-) -> Result<Replay, ReplayError> {
+) -> Result<Replay, super::DecideError> {
     let like_now = like_questions(embedder, current).await?;
     let like_then = like_questions(embedder, candidate).await?;
     if !like_now.is_empty() || !like_then.is_empty() {
-        crate::review::topics::embed_missing(pool, embedder, workspace_id, 90)
-            .await
-            .map_err(|e| match e {
-                crate::review::topics::ReviewError::Db(e) => ReplayError::Db(e),
-                crate::review::topics::ReviewError::Embed(e) => ReplayError::Embed(e),
-            })?;
+        crate::review::topics::embed_missing(pool, embedder, workspace_id, 90).await?;
     }
     let rows = sqlx::query_as::<_, DecisionRow>(
         "select conversation_id, question, record, created_at, embedding from decision

@@ -13,6 +13,15 @@ const BOTTOM: f64 = 26.0;
 
 use crate::http::escape;
 
+/// `text` cut to `chars` characters, the last an ellipsis when cut.
+pub fn short(text: &str, chars: usize) -> String {
+    if text.chars().count() > chars {
+        format!("{}…", text.chars().take(chars - 1).collect::<String>())
+    } else {
+        text.to_owned()
+    }
+}
+
 /// One stacked series: its name, colour and a value per column.
 pub struct Series<'a> {
     pub name: &'a str,
@@ -175,11 +184,7 @@ pub fn horizontal_bars(title: &str, bars: &[Bar], max: f64) -> String {
         } else {
             0.0
         };
-        let label: String = if b.label.chars().count() > 40 {
-            format!("{}…", b.label.chars().take(39).collect::<String>())
-        } else {
-            b.label.clone()
-        };
+        let label = short(&b.label, 40);
         let _ = write!(
             out,
             "<text x=\"{:.1}\" y=\"{:.1}\" text-anchor=\"end\" fill=\"#334155\">{}<title>{}</title></text>\

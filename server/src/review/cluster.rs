@@ -55,15 +55,22 @@ fn normalised(v: &[f32]) -> Vec<f32> {
     }
 }
 
-fn centre(members: &[usize], vectors: &[Vec<f32>]) -> Vec<f32> {
-    let dims = vectors.first().map_or(0, Vec::len);
-    let mut sum = vec![0.0; dims];
-    for &m in members {
-        for (s, x) in sum.iter_mut().zip(&vectors[m]) {
+/// The normalised sum of `vectors`: the direction they share.
+pub fn mean_direction<'a>(vectors: impl IntoIterator<Item = &'a [f32]>) -> Vec<f32> {
+    let mut sum: Vec<f32> = Vec::new();
+    for v in vectors {
+        if sum.is_empty() {
+            sum = vec![0.0; v.len()];
+        }
+        for (s, x) in sum.iter_mut().zip(v) {
             *s += x;
         }
     }
     normalised(&sum)
+}
+
+fn centre(members: &[usize], vectors: &[Vec<f32>]) -> Vec<f32> {
+    mean_direction(members.iter().map(|&m| vectors[m].as_slice()))
 }
 
 /// Groups `embeddings` into topics, largest first.

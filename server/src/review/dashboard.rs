@@ -9,7 +9,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use sqlx::PgPool;
 use uuid::Uuid;
 
-use super::chart::{horizontal_bars, stacked_bars, Bar, Series};
+use super::chart::{horizontal_bars, short, stacked_bars, Bar, Series};
 use super::metrics::{self, Facts};
 use super::topics;
 
@@ -41,29 +41,21 @@ fn day_labels(days: &[NaiveDate]) -> Vec<String> {
     days.iter().map(|d| d.format("%m-%d").to_string()).collect()
 }
 
+/// The column of the day `f` started on, in `days` (consecutive, oldest first).
+fn day_of(f: &Facts, days: &[NaiveDate]) -> Option<usize> {
+    let first = *days.first()?;
+    let i = usize::try_from((f.started_at.date_naive() - first).num_days()).ok()?;
+    (i < days.len()).then_some(i)
+}
+
 fn per_day<F: Fn(&Facts) -> f64>(facts: &[Facts], days: &[NaiveDate], value: F) -> Vec<f64> {
-    let index: HashMap<NaiveDate, usize> = days.iter().enumerate().map(|(i, d)| (*d, i)).collect();
     let mut out = vec![0.0; days.len()];
     for f in facts {
-        if let Some(&i) = index.get(&f.started_at.date_naive()) {
+        if let Some(i) = day_of(f, days) {
             out[i] += value(f);
         }
     }
     out
-}
-
-/// `text` cut to `chars` characters, with an ellipsis when cut.
-fn short(text: &str, chars: usize) -> String {
-    if text.chars().count() > chars {
-        format!("{}…", text.chars().take(chars - 1).collect::<String>())
-    } else {
-        text.to_owned()
-    }
-}
-
-fn percent(rate: Rate) -> String {
-    rate.percent()
-        .map_or_else(|| "—".to_owned(), |p| format!("{p:.0} %"))
 }
 
 pub async fn dashboard(
@@ -147,7 +139,7 @@ pub async fn dashboard(
             "{} of {} conversations were handed off ({}).",
             handed_off.count,
             handed_off.total,
-            percent(handed_off)
+            handed_off.share()
         ),
         svg: horizontal_bars("Handoff rate by reason", &bars, 100.0),
     });
@@ -157,12 +149,7 @@ pub async fn dashboard(
     let (median, p90) = metrics::median_p90(&mut waits);
     let mut by_day: Vec<Vec<f64>> = vec![Vec::new(); calendar.len()];
     for f in &facts {
-        if let (Some(secs), Some(i)) = (
-            f.first_reply_secs(),
-            calendar
-                .iter()
-                .position(|d| *d == f.started_at.date_naive()),
-        ) {
+        if let (Some(secs), Some(i)) = (f.first_reply_secs(), day_of(f, &calendar)) {
             by_day[i].push(secs / 60.0);
         }
     }
@@ -257,7 +244,7 @@ pub async fn dashboard(
             bars.push(Bar {
                 label: format!("{} — {when}", short(&f.topic, 24)),
                 value: f64::from(rate.percent().unwrap_or(0.0)),
-                text: format!("{} of {} · {}", percent(rate), rate.total, f.fix.kind),
+                text: format!("{} of {} · {}", rate.share(), rate.total, f.fix.kind),
                 colour,
             });
         }

@@ -15,7 +15,8 @@ use sqlx::PgPool;
 use uuid::Uuid;
 
 use super::cluster::{self, Topic, Topics};
-use crate::embed::{cosine, EmbedError, Embedder};
+use crate::embed::{cosine, Embedder};
+use crate::policy::DecideError;
 
 /// At most this many escalations are grouped (the most recent).
 pub const GROUPED: i64 = 2000;
@@ -23,14 +24,6 @@ pub const GROUPED: i64 = 2000;
 const EMBEDDED_PER_CALL: i64 = 5000;
 /// Passages shown per question.
 const PASSAGES: usize = 3;
-
-#[derive(Debug, thiserror::Error)]
-pub enum ReviewError {
-    #[error(transparent)]
-    Db(#[from] sqlx::Error),
-    #[error(transparent)]
-    Embed(#[from] EmbedError),
-}
 
 /// One escalated question.
 #[derive(Clone, Debug)]
@@ -77,7 +70,7 @@ pub async fn embed_missing(
     embedder: &Embedder,
     workspace_id: Uuid,
     days: u32,
-) -> Result<(), ReviewError> {
+) -> Result<(), DecideError> {
     let missing: Vec<(Uuid, String)> = sqlx::query_as(
         "select decision_id, question from decision
           where workspace_id = $1 and embedding is null
@@ -126,7 +119,7 @@ pub async fn escalations(
     embedder: &Embedder,
     workspace_id: Uuid,
     days: u32,
-) -> Result<Vec<Escalation>, ReviewError> {
+) -> Result<Vec<Escalation>, DecideError> {
     embed_missing(pool, embedder, workspace_id, days).await?;
     let rows = sqlx::query_as::<_, EscalationRow>(
         "select * from (
@@ -173,18 +166,12 @@ pub fn group(escalations: &[Escalation]) -> Vec<Topic> {
 /// The normalised mean of a topic's questions: what later questions are
 /// compared with.
 pub fn centre(topic: &Topic, escalations: &[Escalation]) -> Vec<f32> {
-    let dims = escalations.first().map_or(0, |e| e.vector.len());
-    let mut sum = vec![0.0f32; dims];
-    for &m in &topic.members {
-        for (s, x) in sum.iter_mut().zip(&escalations[m].vector) {
-            *s += x;
-        }
-    }
-    let norm = sum.iter().map(|x| x * x).sum::<f32>().sqrt();
-    if norm > 0.0 {
-        sum.iter_mut().for_each(|x| *x /= norm);
-    }
-    sum
+    cluster::mean_direction(
+        topic
+            .members
+            .iter()
+            .map(|&m| escalations[m].vector.as_slice()),
+    )
 }
 
 /// A question on one line, at most 500 characters (as a rule keeps it).
