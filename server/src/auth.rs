@@ -6,6 +6,8 @@ use argon2::Argon2;
 use rand::RngCore;
 use sha2::{Digest, Sha256};
 use sqlx::PgPool;
+
+use crate::db::{Scope, System};
 use uuid::Uuid;
 
 const SESSION_DAYS: i32 = 14;
@@ -277,14 +279,16 @@ pub async fn invite(
     .bind(role)
     .bind(invited_by)
     .bind(INVITATION_DAYS)
-    .execute(pool)
+    .execute(pool.ws(workspace_id))
     .await?;
     Ok(token)
 }
 
 /// An invitation that can still be accepted: (workspace, its name, email, role).
+///
+/// The token is the credential: it is found across workspaces.
 pub async fn invitation(
-    pool: &PgPool,
+    system: &System,
     token: &str,
 ) -> Result<Option<(Uuid, String, String, String)>, sqlx::Error> {
     sqlx::query_as(
@@ -292,7 +296,7 @@ pub async fn invitation(
           where i.token_hash = $1 and i.accepted_at is null and i.expires_at > now()",
     )
     .bind(token_hash(token))
-    .fetch_optional(pool)
+    .fetch_optional(system.pool())
     .await
 }
 
@@ -316,12 +320,14 @@ pub enum AcceptError {
 /// membership for it if the password is theirs. Returns the account.
 pub async fn accept_invitation(
     pool: &PgPool,
+    system: &System,
     token: &str,
     name: &str,
     password: &str,
 ) -> Result<(Uuid, Uuid), AcceptError> {
-    let (workspace_id, _, email, role) =
-        invitation(pool, token).await?.ok_or(AcceptError::Invalid)?;
+    let (workspace_id, _, email, role) = invitation(system, token)
+        .await?
+        .ok_or(AcceptError::Invalid)?;
     let existing: Option<(Uuid, String)> = sqlx::query_as(
         "select account_id, password_hash from account where lower(email) = lower($1)",
     )
@@ -337,7 +343,7 @@ pub async fn accept_invitation(
         }
         None => (Uuid::new_v4(), Some(hash_off_runtime(password).await)),
     };
-    let mut tx = pool.begin().await?;
+    let mut tx = pool.ws(workspace_id).begin().await?;
     let claimed = sqlx::query(
         "update invitation set accepted_at = now()
           where token_hash = $1 and accepted_at is null and expires_at > now()",
@@ -394,7 +400,7 @@ pub async fn switch_workspace(
     )
     .bind(token_hash(token))
     .bind(workspace_id)
-    .execute(pool)
+    .execute(pool.ws(workspace_id))
     .await?;
     Ok(switched.rows_affected() == 1)
 }
@@ -413,8 +419,10 @@ pub struct SessionAgent {
     pub away: bool,
 }
 
+/// Found across workspaces: the account's membership of the workspace the
+/// session looks at, or its first one.
 pub async fn session_agent(
-    pool: &PgPool,
+    system: &System,
     token: &str,
 ) -> Result<Option<SessionAgent>, sqlx::Error> {
     sqlx::query_as::<_, SessionAgent>(
@@ -427,7 +435,7 @@ pub async fn session_agent(
          order by (m.workspace_id = s.workspace_id) is true desc, m.created_at limit 1",
     )
     .bind(token_hash(token))
-    .fetch_optional(pool)
+    .fetch_optional(system.pool())
     .await
 }
 
@@ -441,7 +449,7 @@ pub async fn create_account(
 ) -> Result<Uuid, sqlx::Error> {
     let hash = hash_off_runtime(password).await;
     let account_id = Uuid::new_v4();
-    let mut tx = pool.begin().await?;
+    let mut tx = pool.ws(workspace_id).begin().await?;
     sqlx::query(
         "insert into account (account_id, email, name, password_hash) values ($1, $2, $3, $4)",
     )

@@ -13,6 +13,12 @@ pub struct DbArgs {
     #[arg(long, env = "DATABASE_URL", hide_env_values = true)]
     pub database_url: Option<String>,
 
+    /// The URL `serve` answers requests with: a role that owns no table, so
+    /// the tables' row-level security holds (`tandem_app`, created by the
+    /// migrations). Default: `DATABASE_URL` with the user `tandem_app`.
+    #[arg(long, env = "TANDEM_APP_DATABASE_URL", hide_env_values = true)]
+    pub app_database_url: Option<String>,
+
     /// Where the private cluster and other local state live.
     #[arg(long, env = "TANDEM_DATA_DIR", default_value = ".data")]
     pub data_dir: PathBuf,

@@ -22,6 +22,7 @@ use chrono::{DateTime, Utc};
 use sqlx::types::Json;
 use uuid::Uuid;
 
+use crate::db::Scope;
 use crate::thread::store;
 use crate::{auth, widget, Engines};
 
@@ -118,7 +119,7 @@ pub async fn summary(
         .bind(workspace_id)
         .bind(account_id)
         .bind(id)
-        .fetch_optional(pool)
+        .fetch_optional(pool.ws(workspace_id))
         .await?
         .map(SummaryRow::into_summary))
 }
@@ -133,7 +134,7 @@ pub async fn thread_of(
         .await
         .map_err(internal)?
         .ok_or(DeskError::NotFound)?;
-    let events = store::events_after(pool, id, 0, 10_000)
+    let events = store::events_after(pool.ws(agent.workspace_id), id, 0, 10_000)
         .await
         .map_err(internal)?;
     Ok((summary, events))
@@ -155,7 +156,7 @@ pub async fn queue_counts(
     )
     .bind(workspace_id)
     .bind(account_id)
-    .fetch_one(pool)
+    .fetch_one(pool.ws(workspace_id))
     .await?;
     Ok(QueueCounts {
         waiting_human,
@@ -217,11 +218,11 @@ impl SupportDesk for EngineDesk {
 
     async fn logout(&self, session_token: &str) -> Result<(), DeskError> {
         let pool = &self.engines.pool;
-        if let Some(agent) = auth::session_agent(pool, session_token)
+        if let Some(agent) = auth::session_agent(&self.engines.system, session_token)
             .await
             .map_err(internal)?
         {
-            crate::presence::signed_out(pool, agent.account_id)
+            crate::presence::signed_out(&self.engines.system, agent.account_id)
                 .await
                 .map_err(internal)?;
         }
@@ -258,7 +259,7 @@ impl SupportDesk for EngineDesk {
     }
 
     async fn invitation(&self, token: &str) -> Result<InvitationView, DeskError> {
-        let (_, workspace_name, email, role) = auth::invitation(&self.engines.pool, token)
+        let (_, workspace_name, email, role) = auth::invitation(&self.engines.system, token)
             .await
             .map_err(internal)?
             .ok_or_else(|| DeskError::Invalid(auth::AcceptError::Invalid.to_string()))?;
@@ -285,7 +286,7 @@ impl SupportDesk for EngineDesk {
         let pool = &self.engines.pool;
         // The password of an existing account is checked here too: as
         // throttled as a sign-in.
-        let email = auth::invitation(pool, token)
+        let email = auth::invitation(&self.engines.system, token)
             .await
             .map_err(internal)?
             .map(|(_, _, email, _)| email)
@@ -293,12 +294,13 @@ impl SupportDesk for EngineDesk {
         if !auth::attempt(pool, &email, None).await.map_err(internal)? {
             return Err(DeskError::TooManyAttempts);
         }
-        let (account_id, workspace_id) = auth::accept_invitation(pool, token, name, password)
-            .await
-            .map_err(|err| match err {
-                auth::AcceptError::Db(err) => internal(err),
-                other => DeskError::Invalid(other.to_string()),
-            })?;
+        let (account_id, workspace_id) =
+            auth::accept_invitation(pool, &self.engines.system, token, name, password)
+                .await
+                .map_err(|err| match err {
+                    auth::AcceptError::Db(err) => internal(err),
+                    other => DeskError::Invalid(other.to_string()),
+                })?;
         auth::succeeded(pool, &email, None)
             .await
             .map_err(internal)?;
@@ -309,12 +311,13 @@ impl SupportDesk for EngineDesk {
     }
 
     async fn workspaces(&self, agent: &SignedIn) -> Result<Vec<WorkspaceChoice>, DeskError> {
+        // The account's own memberships, in every workspace.
         let rows: Vec<(Uuid, String, String)> = sqlx::query_as(
             "select w.workspace_id, w.name, m.role from membership m join workspace w using (workspace_id)
               where m.account_id = $1 order by m.created_at",
         )
         .bind(agent.profile.account_id)
-        .fetch_all(&self.engines.pool)
+        .fetch_all(self.engines.system.pool())
         .await
         .map_err(internal)?;
         Ok(rows
@@ -344,7 +347,7 @@ impl SupportDesk for EngineDesk {
     }
 
     async fn signed_in(&self, session_token: &str) -> Result<SignedIn, DeskError> {
-        let agent = auth::session_agent(&self.engines.pool, session_token)
+        let agent = auth::session_agent(&self.engines.system, session_token)
             .await
             .map_err(internal)?
             .ok_or(DeskError::NotSignedIn)?;
@@ -446,13 +449,14 @@ impl SupportDesk for EngineDesk {
         id: Uuid,
     ) -> Result<ConversationView, DeskError> {
         let (summary, events) = thread_of(&self.engines.pool, agent, id).await?;
+        let db = self.engines.pool.ws(agent.workspace_id);
         let (page_url, language, email, priority): (Option<String>, Option<String>, Option<String>, String) =
             sqlx::query_as(
                 "select c.page_url, c.language, coalesce(c.follow_up_email, v.email), c.priority
                    from conversation c join visitor v using (visitor_id) where c.conversation_id = $1",
             )
             .bind(id)
-            .fetch_one(&self.engines.pool)
+            .fetch_one(db)
             .await
             .map_err(internal)?;
         let details = ConversationDetails {

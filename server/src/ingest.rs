@@ -19,6 +19,7 @@ use sha2::{Digest, Sha256};
 use sqlx::PgPool;
 use uuid::Uuid;
 
+use crate::db::Scope;
 use crate::embed::{EmbedError, Embedder};
 use extract::ExtractedPage;
 
@@ -217,7 +218,7 @@ pub async fn store_pages(
             .take(page.chunks.len())
             .map(pgvector::Vector::from)
             .collect();
-        let mut tx = pool.begin().await?;
+        let mut tx = pool.ws(workspace_id).begin().await?;
         let page_id: Uuid = sqlx::query_scalar(
             "insert into page (page_id, source_id, workspace_id, url, title, content_hash,
                                etag, last_modified, sitemap_lastmod, links)

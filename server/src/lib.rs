@@ -43,7 +43,12 @@ pub struct AnswerSettings {
 /// The server-only engines, shared by every request and socket.
 #[derive(Clone)]
 pub struct Engines {
+    /// The serving pool ([`db::APP_ROLE`]): under row-level security, so a
+    /// statement sees a workspace's rows only through `pool.ws(id)`.
     pub pool: PgPool,
+    /// The owner's pool, for the statements that cross workspaces by design
+    /// (see [`db`]).
+    pub system: db::System,
     /// The address visitors reach this server at (no trailing slash); the
     /// stable URLs of uploaded files and snippets start with it.
     pub public_url: Arc<str>,
@@ -78,9 +83,10 @@ impl AppState {
     pub fn new(engines: Engines, leptos_options: LeptosOptions) -> Self {
         engines.hub.listen(engines.pool.clone());
         thread::turn::sweep(engines.clone());
-        thread::waits::sweep(engines.pool.clone());
+        thread::waits::sweep(engines.pool.clone(), engines.system.clone());
         mail::spawn_sender(
             engines.pool.clone(),
+            engines.system.clone(),
             engines.mail.clone(),
             engines.public_url.clone(),
         );

@@ -18,6 +18,7 @@ use sqlx::PgPool;
 use uuid::Uuid;
 
 use crate::auth;
+use crate::db::{InWorkspace, Scope, System};
 
 /// How long the link in a follow-up opens the chat.
 const LINK_DAYS: i32 = 30;
@@ -84,7 +85,7 @@ impl Mail {
 /// Queues (or extends) the follow-up of a team reply, if the visitor left
 /// an email (or their site gave one).
 pub async fn follow_up(
-    pool: &PgPool,
+    db: InWorkspace<'_>,
     mail: &Mail,
     conversation_id: Uuid,
     reply_seq: i64,
@@ -106,15 +107,16 @@ pub async fn follow_up(
     .bind(conversation_id)
     .bind(reply_seq)
     .bind(mail.follow_up_delay.as_secs_f64())
-    .execute(pool)
+    .execute(db)
     .await?;
     Ok(())
 }
 
 /// Queues reminders to assignees whose visitor has waited longer than the
 /// workspace's `remind_after_minutes` since their last message with no
-/// team reply after it; one per visitor message. Returns how many.
-pub async fn queue_reminders(pool: &PgPool, mail: &Mail) -> Result<u64, sqlx::Error> {
+/// team reply after it; one per visitor message. Returns how many. Across
+/// workspaces (a sweep).
+pub async fn queue_reminders(system: &System, mail: &Mail) -> Result<u64, sqlx::Error> {
     if !mail.enabled() {
         return Ok(0);
     }
@@ -140,7 +142,7 @@ pub async fn queue_reminders(pool: &PgPool, mail: &Mail) -> Result<u64, sqlx::Er
          on conflict (conversation_id, kind) where sent_at is null and not skipped
          do update set upto_seq = excluded.upto_seq",
     )
-    .execute(pool)
+    .execute(system.pool())
     .await?;
     Ok(queued.rows_affected())
 }
@@ -148,7 +150,7 @@ pub async fn queue_reminders(pool: &PgPool, mail: &Mail) -> Result<u64, sqlx::Er
 /// The visitor's chat is open (on connect and every heartbeat), until
 /// `for_how_long` unless renewed.
 pub async fn visitor_here(
-    pool: &PgPool,
+    db: InWorkspace<'_>,
     visitor_id: Uuid,
     for_how_long: Duration,
 ) -> Result<(), sqlx::Error> {
@@ -157,21 +159,21 @@ pub async fn visitor_here(
     )
     .bind(visitor_id)
     .bind(for_how_long.as_secs_f64())
-    .execute(pool)
+    .execute(db)
     .await?;
     Ok(())
 }
 
-pub async fn visitor_gone(pool: &PgPool, visitor_id: Uuid) -> Result<(), sqlx::Error> {
+pub async fn visitor_gone(db: InWorkspace<'_>, visitor_id: Uuid) -> Result<(), sqlx::Error> {
     sqlx::query("update visitor set connected_until = null where visitor_id = $1")
         .bind(visitor_id)
-        .execute(pool)
+        .execute(db)
         .await?;
     Ok(())
 }
 
 /// Sends due emails on this instance, forever.
-pub fn spawn_sender(pool: PgPool, mail: Arc<Mail>, public_url: Arc<str>) {
+pub fn spawn_sender(pool: PgPool, system: System, mail: Arc<Mail>, public_url: Arc<str>) {
     if !mail.enabled() {
         tracing::info!("email follow-up is off (set TANDEM_SMTP_URL to turn it on)");
         return;
@@ -180,18 +182,18 @@ pub fn spawn_sender(pool: PgPool, mail: Arc<Mail>, public_url: Arc<str>) {
         let mut reminders_due = tokio::time::Instant::now();
         loop {
             if tokio::time::Instant::now() >= reminders_due {
-                if let Err(err) = queue_reminders(&pool, &mail).await {
+                if let Err(err) = queue_reminders(&system, &mail).await {
                     tracing::warn!(error = %err, "queueing reminders failed");
                 }
                 if let Err(err) = sqlx::query("delete from visitor_link where expires_at < now()")
-                    .execute(&pool)
+                    .execute(system.pool())
                     .await
                 {
                     tracing::warn!(error = %err, "deleting expired links failed");
                 }
                 reminders_due = tokio::time::Instant::now() + Duration::from_secs(15);
             }
-            match send_due(&pool, &mail, &public_url).await {
+            match send_due(&pool, &system, &mail, &public_url).await {
                 Ok(0) => tokio::time::sleep(POLL_EVERY).await,
                 Ok(_) => {}
                 Err(err) => {
@@ -206,6 +208,7 @@ pub fn spawn_sender(pool: PgPool, mail: Arc<Mail>, public_url: Arc<str>) {
 #[derive(sqlx::FromRow)]
 struct Due {
     email_id: Uuid,
+    workspace_id: Uuid,
     conversation_id: Uuid,
     kind: String,
     to_address: String,
@@ -235,8 +238,14 @@ const CLAIM_SECS: f64 = 120.0;
 /// Sends the emails that are due now; returns how many it dealt with. Each
 /// is claimed in a short transaction (the row locked, pushed out of reach
 /// for [`CLAIM_SECS`]), composed and sent with no transaction open (a slow
-/// relay holds no lock), and its outcome recorded in another.
-pub async fn send_due(pool: &PgPool, mail: &Mail, public_url: &str) -> Result<usize, sqlx::Error> {
+/// relay holds no lock), and its outcome recorded in another. Due emails
+/// are found across workspaces; each is dealt with in its own.
+pub async fn send_due(
+    pool: &PgPool,
+    system: &System,
+    mail: &Mail,
+    public_url: &str,
+) -> Result<usize, sqlx::Error> {
     let Some(transport) = &mail.transport else {
         return Ok(0);
     };
@@ -253,7 +262,7 @@ pub async fn send_due(pool: &PgPool, mail: &Mail, public_url: &str) -> Result<us
                  from claimed where o.email_id = claimed.email_id
                returning o.*
              )
-             select o.email_id, o.conversation_id, o.kind, o.to_address, o.upto_seq, o.attempts,
+             select o.email_id, o.workspace_id, o.conversation_id, o.kind, o.to_address, o.upto_seq, o.attempts,
                     c.visitor_id, coalesce(v.connected_until > now(), false) as connected,
                     v.verified, c.page_url,
                     coalesce((select s.seq from seen s where s.conversation_id = o.conversation_id
@@ -265,13 +274,14 @@ pub async fn send_due(pool: &PgPool, mail: &Mail, public_url: &str) -> Result<us
                join workspace w on w.workspace_id = o.workspace_id",
         )
         .bind(CLAIM_SECS)
-        .fetch_optional(pool)
+        .fetch_optional(system.pool())
         .await?;
         let Some(due) = due else {
             return Ok(dealt);
         };
         dealt += 1;
-        match compose(pool, mail, public_url, &due).await? {
+        let db = pool.ws(due.workspace_id);
+        match compose(db, mail, public_url, &due).await? {
             Outcome::Skip(why) => {
                 tracing::debug!(email.id = %due.email_id, why, "email skipped");
                 sqlx::query(
@@ -279,12 +289,12 @@ pub async fn send_due(pool: &PgPool, mail: &Mail, public_url: &str) -> Result<us
                 )
                 .bind(due.email_id)
                 .bind(why)
-                .execute(pool)
+                .execute(db)
                 .await?;
             }
             Outcome::Send(message) => match transport.send(message).await {
                 Ok(_) => {
-                    let mut tx = pool.begin().await?;
+                    let mut tx = db.begin().await?;
                     sqlx::query("update email_outbox set sent_at = now(), attempts = attempts + 1 where email_id = $1")
                         .bind(due.email_id)
                         .execute(&mut *tx)
@@ -315,7 +325,7 @@ pub async fn send_due(pool: &PgPool, mail: &Mail, public_url: &str) -> Result<us
                     .bind(attempts)
                     .bind(err.to_string())
                     .bind(MAX_ATTEMPTS)
-                    .execute(pool)
+                    .execute(db)
                     .await?;
                 }
             },
@@ -324,7 +334,7 @@ pub async fn send_due(pool: &PgPool, mail: &Mail, public_url: &str) -> Result<us
 }
 
 async fn compose(
-    pool: &PgPool,
+    db: InWorkspace<'_>,
     mail: &Mail,
     public_url: &str,
     due: &Due,
@@ -339,7 +349,7 @@ async fn compose(
         )
         .bind(due.conversation_id)
         .bind(due.upto_seq)
-        .fetch_optional(pool)
+        .fetch_optional(db)
         .await?;
         let body = format!(
             "A visitor is waiting for your reply in {workspace}:\n\n{quote}\n\nReply in the inbox: {public_url}/inbox/{id}\n",
@@ -371,7 +381,7 @@ async fn compose(
     .bind(due.conversation_id)
     .bind(from_seq)
     .bind(due.upto_seq)
-    .fetch_all(pool)
+    .fetch_all(db)
     .await?;
     let replies: Vec<(String, String)> = replies
         .into_iter()
@@ -390,7 +400,7 @@ async fn compose(
             .clone()
             .unwrap_or_else(|| public_url.to_owned())
     } else {
-        link(pool, due.visitor_id, public_url, &due.workspace_slug).await?
+        link(db, due.visitor_id, public_url, &due.workspace_slug).await?
     };
     let mut body = String::new();
     for (agent, text) in &replies {
@@ -440,7 +450,7 @@ fn quote(text: &str) -> String {
 /// A new link that opens the visitor's chat (on any device) for
 /// [`LINK_DAYS`]: `/widget?…&resume=TOKEN`.
 async fn link(
-    pool: &PgPool,
+    db: InWorkspace<'_>,
     visitor_id: Uuid,
     public_url: &str,
     workspace_slug: &str,
@@ -453,7 +463,7 @@ async fn link(
     .bind(auth::token_hash(&token))
     .bind(visitor_id)
     .bind(LINK_DAYS)
-    .execute(pool)
+    .execute(db)
     .await?;
     let host = url::form_urlencoded::byte_serialize(public_url.as_bytes()).collect::<String>();
     Ok(format!(

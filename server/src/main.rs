@@ -8,6 +8,7 @@ use app::types::Confidence;
 use axum::serve::ListenerExt;
 use clap::{Parser, Subcommand};
 use tandem::config::{DbArgs, ModelArgs, ServeArgs};
+use tandem::db::Scope;
 use tandem::embed::Embedder;
 use tandem::http::LiveSettings;
 use tandem::ingest::crawl::CrawlSettings;
@@ -262,7 +263,10 @@ async fn ingest(
     let mut job_ids = Vec::new();
     if source.starts_with("http://") || source.starts_with("https://") {
         let source_id = jobs::website_source(&pool, workspace_id, &source, &settings, None).await?;
-        job_ids.push((source, jobs::enqueue(&pool, source_id).await?));
+        job_ids.push((
+            source,
+            jobs::enqueue(pool.ws(workspace_id), source_id).await?,
+        ));
     } else {
         let path = std::path::Path::new(&source);
         let files: Vec<std::path::PathBuf> = if path.is_dir() {
@@ -293,7 +297,7 @@ async fn ingest(
     let worker = Uuid::new_v4();
     let (mut indexed, mut failed) = (0, 0);
     for (label, job_id) in job_ids {
-        let row = run_with_progress(&pool, &embedder, worker, job_id, &label).await?;
+        let row = run_with_progress(&pool, workspace_id, &embedder, worker, job_id, &label).await?;
         indexed += row.pages_changed + row.pages_unchanged;
         failed += row.pages_failed;
         let failures: Vec<(String, Option<String>)> = sqlx::query_as(
@@ -317,13 +321,15 @@ async fn ingest(
 /// progress bar, then prints its summary line.
 async fn run_with_progress(
     pool: &sqlx::PgPool,
+    workspace_id: Uuid,
     embedder: &Embedder,
     worker: Uuid,
     job_id: Uuid,
     label: &str,
 ) -> Result<jobs::JobRow, AnyError> {
     // A running server's worker may take the job first: then we watch it.
-    let claimed = jobs::claim(pool, worker, Some(job_id)).await?;
+    // The command line works as the tables' owner (migrating first).
+    let claimed = jobs::claim(&db::System(pool.clone()), worker, Some(job_id)).await?;
     let bar = indicatif::ProgressBar::new(1);
     bar.set_style(
         indicatif::ProgressStyle::with_template(
@@ -337,7 +343,7 @@ async fn run_with_progress(
         let (pool, bar) = (pool.clone(), bar.clone());
         tokio::spawn(async move {
             loop {
-                if let Ok(row) = jobs::job(&pool, job_id).await {
+                if let Ok(row) = jobs::job(pool.ws(workspace_id), job_id).await {
                     bar.set_length(row.pages_found.max(1) as u64);
                     bar.set_position(row.pages_done as u64);
                 }
@@ -349,7 +355,7 @@ async fn run_with_progress(
     let row = match claimed {
         Some(claimed) => jobs::run(pool, embedder, worker, claimed).await,
         None => loop {
-            let row = jobs::job(pool, job_id).await?;
+            let row = jobs::job(pool.ws(workspace_id), job_id).await?;
             if !matches!(row.status.as_str(), "queued" | "running") {
                 break row;
             }
@@ -416,9 +422,9 @@ async fn bench_ingest(
     let worker = Uuid::new_v4();
     let mut rows = Vec::new();
     for label in ["first crawl", "unchanged re-crawl"] {
-        let job_id = jobs::enqueue(&pool, source_id).await?;
+        let job_id = jobs::enqueue(pool.ws(workspace_id), source_id).await?;
         let started = std::time::Instant::now();
-        let row = run_with_progress(&pool, &embedder, worker, job_id, label).await?;
+        let row = run_with_progress(&pool, workspace_id, &embedder, worker, job_id, label).await?;
         rows.push((row, started.elapsed().as_secs_f64()));
     }
     let (first, first_s) = &rows[0];
@@ -750,10 +756,15 @@ async fn bench(
 }
 
 async fn serve(args: ServeArgs) -> Result<(), AnyError> {
-    let pool = connect(&args.db).await?;
+    // Migrated as the tables' owner; served as a role under their row-level
+    // security (the owner's pool stays for the sweeps across workspaces).
+    let owner = connect(&args.db).await?;
+    let pool = db::connect_app(&owner, args.db.app_database_url.as_deref()).await?;
+    let system = db::System(owner.clone());
     let embedder = Embedder::load(&args.model.model_dir)?;
     let engines = Engines {
         pool: pool.clone(),
+        system: system.clone(),
         public_url: args.public_url().into(),
         embedder: embedder.clone(),
         hub: Hub::new(),
@@ -796,7 +807,8 @@ async fn serve(args: ServeArgs) -> Result<(), AnyError> {
 
     let mut login = None;
     if args.demo {
-        let demo = demo::ensure(&pool, &args.db.data_dir, args.demo_admin_password.clone()).await?;
+        let demo =
+            demo::ensure(&owner, &args.db.data_dir, args.demo_admin_password.clone()).await?;
         login = Some(demo.admin_password.clone());
         if demo.needs_crawl {
             let start = format!("{public}/demo/index.html");
@@ -809,10 +821,10 @@ async fn serve(args: ServeArgs) -> Result<(), AnyError> {
                 None,
             )
             .await?;
-            jobs::enqueue(&pool, source_id).await?;
+            jobs::enqueue(pool.ws(demo.workspace_id), source_id).await?;
         }
     }
-    jobs::spawn_worker(pool.clone(), embedder);
+    jobs::spawn_worker(pool.clone(), system.clone(), embedder);
 
     println!();
     println!("  Tandem is running at {public}");

@@ -10,6 +10,7 @@ use app::types::Typist;
 use sqlx::PgPool;
 use uuid::Uuid;
 
+use crate::db::{InWorkspace, Scope, System};
 use crate::thread::hub::Change;
 use crate::thread::store;
 
@@ -31,7 +32,7 @@ pub async fn agent_seen(
     )
     .bind(account_id)
     .bind(workspace_id)
-    .execute(pool)
+    .execute(pool.ws(workspace_id))
     .await?;
     Ok(())
 }
@@ -49,20 +50,21 @@ pub async fn set_away(
     .bind(account_id)
     .bind(workspace_id)
     .bind(away)
-    .execute(pool)
+    .execute(pool.ws(workspace_id))
     .await?;
     Ok(())
 }
 
-/// The agent signed out: offline everywhere at once.
-pub async fn signed_out(pool: &PgPool, account_id: Uuid) -> Result<(), sqlx::Error> {
+/// The agent signed out: offline everywhere at once (in each workspace of
+/// the account, so across workspaces).
+pub async fn signed_out(system: &System, account_id: Uuid) -> Result<(), sqlx::Error> {
     sqlx::query("update membership set last_seen_at = null, away = false where account_id = $1")
         .bind(account_id)
-        .execute(pool)
+        .execute(system.pool())
         .await?;
     sqlx::query("delete from viewer where account_id = $1")
         .bind(account_id)
-        .execute(pool)
+        .execute(system.pool())
         .await?;
     Ok(())
 }
@@ -89,7 +91,7 @@ pub async fn viewing(
     account_id: Uuid,
     name: &str,
 ) -> Result<(), sqlx::Error> {
-    let mut tx = pool.begin().await?;
+    let mut tx = pool.ws(workspace_id).begin().await?;
     let was: Option<bool> = sqlx::query_scalar(
         "select until > now() from viewer where conversation_id = $1 and account_id = $2",
     )
@@ -121,7 +123,7 @@ pub async fn left(
     conversation_id: Uuid,
     account_id: Uuid,
 ) -> Result<(), sqlx::Error> {
-    let mut tx = pool.begin().await?;
+    let mut tx = pool.ws(workspace_id).begin().await?;
     let gone = sqlx::query("delete from viewer where conversation_id = $1 and account_id = $2")
         .bind(conversation_id)
         .bind(account_id)
@@ -134,13 +136,16 @@ pub async fn left(
 }
 
 /// The agents who have the conversation open now, by name.
-pub async fn viewers(pool: &PgPool, conversation_id: Uuid) -> Result<Vec<Typist>, sqlx::Error> {
+pub async fn viewers(
+    db: InWorkspace<'_>,
+    conversation_id: Uuid,
+) -> Result<Vec<Typist>, sqlx::Error> {
     let rows: Vec<(Uuid, String)> = sqlx::query_as(
         "select account_id, name from viewer where conversation_id = $1 and until > now()
           order by name, account_id",
     )
     .bind(conversation_id)
-    .fetch_all(pool)
+    .fetch_all(db)
     .await?;
     Ok(rows
         .into_iter()

@@ -4,6 +4,8 @@
 use sqlx::PgPool;
 use uuid::Uuid;
 
+use crate::db::Scope;
+
 /// How many candidates each search contributes before fusion.
 const CANDIDATES: i64 = 20;
 /// The usual reciprocal-rank-fusion constant.
@@ -29,7 +31,7 @@ pub async fn retrieve(
     question_vector: &[f32],
     limit: i64,
 ) -> Result<Vec<Passage>, sqlx::Error> {
-    let mut tx = pool.begin().await?;
+    let mut tx = pool.ws(workspace_id).begin().await?;
     // Keep scanning the index until enough rows pass the workspace filter.
     sqlx::query("set local hnsw.iterative_scan = relaxed_order")
         .execute(&mut *tx)

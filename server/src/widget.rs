@@ -11,6 +11,7 @@ use sqlx::types::Json;
 use sqlx::PgPool;
 use uuid::Uuid;
 
+use crate::db::Scope;
 use crate::policy::hours;
 pub use crate::policy::settings::SaveError;
 
@@ -45,7 +46,7 @@ async fn ensure(pool: &PgPool, workspace_id: Uuid) -> Result<(), sqlx::Error> {
     )
     .bind(workspace_id)
     .bind(new_secret())
-    .execute(pool)
+    .execute(pool.ws(workspace_id))
     .await?;
     Ok(())
 }
@@ -59,32 +60,28 @@ pub async fn settings(pool: &PgPool, workspace_id: Uuid) -> Result<WidgetRow, sq
         )))
         .bind(workspace_id)
     };
-    if let Some(row) = read().fetch_optional(pool).await? {
+    if let Some(row) = read().fetch_optional(pool.ws(workspace_id)).await? {
         return Ok(row);
     }
     ensure(pool, workspace_id).await?;
-    read().fetch_one(pool).await
+    read().fetch_one(pool.ws(workspace_id)).await
 }
 
 /// The settings of the workspace a widget names (`data-workspace`), if any.
 pub async fn by_slug(pool: &PgPool, slug: &str) -> Result<Option<WidgetRow>, sqlx::Error> {
-    let row =
-        sqlx::query_as::<_, WidgetRow>(sqlx::AssertSqlSafe(format!("{SELECT} where w.slug = $1")))
-            .bind(slug)
-            .fetch_optional(pool)
-            .await?;
-    if row.is_some() {
-        return Ok(row);
-    }
-    // A workspace whose settings were never read yet.
-    let id: Option<Uuid> = sqlx::query_scalar("select workspace_id from workspace where slug = $1")
-        .bind(slug)
-        .fetch_optional(pool)
-        .await?;
-    match id {
+    match workspace_by_slug(pool, slug).await? {
         Some(id) => settings(pool, id).await.map(Some),
         None => Ok(None),
     }
+}
+
+/// The workspace a slug names (the `workspace` table is global: a slug is
+/// public through the widget).
+pub async fn workspace_by_slug(pool: &PgPool, slug: &str) -> Result<Option<Uuid>, sqlx::Error> {
+    sqlx::query_scalar("select workspace_id from workspace where slug = $1")
+        .bind(slug)
+        .fetch_optional(pool)
+        .await
 }
 
 impl WidgetRow {
@@ -292,7 +289,7 @@ pub async fn save(pool: &PgPool, workspace_id: Uuid, look: WidgetLook) -> Result
     .bind(&look.launcher_text)
     .bind(look.language.map_or("auto", Language::code))
     .bind(&look.allowed_origins)
-    .execute(pool)
+    .execute(pool.ws(workspace_id))
     .await?;
     Ok(())
 }
@@ -305,7 +302,7 @@ pub async fn rotate_secret(pool: &PgPool, workspace_id: Uuid) -> Result<String, 
     sqlx::query("update widget_settings set identity_secret = $2, updated_at = now() where workspace_id = $1")
         .bind(workspace_id)
         .bind(&secret)
-        .execute(pool)
+        .execute(pool.ws(workspace_id))
         .await?;
     Ok(secret)
 }
@@ -385,7 +382,7 @@ pub async fn queue(
     )
     .bind(workspace_id)
     .bind(crate::presence::ONLINE_SECS)
-    .fetch_one(pool)
+    .fetch_one(pool.ws(workspace_id))
     .await?;
     let handoffs: Vec<(DateTime<Utc>, f64)> = sqlx::query_as(
         "select c.escalated_at, extract(epoch from f.first_reply - c.escalated_at)::float8
@@ -398,7 +395,7 @@ pub async fn queue(
           order by c.escalated_at desc limit 2000",
     )
     .bind(workspace_id)
-    .fetch_all(pool)
+    .fetch_all(pool.ws(workspace_id))
     .await?;
     let (typical_first_reply, samples) = typical_first_reply(&handoffs, hours);
     Ok(Queue {
@@ -413,7 +410,7 @@ pub async fn expectation(pool: &PgPool, workspace_id: Uuid) -> Result<Expectatio
     let hours: Option<Json<SupportHours>> =
         sqlx::query_scalar("select support_hours from answer_settings where workspace_id = $1")
             .bind(workspace_id)
-            .fetch_optional(pool)
+            .fetch_optional(pool.ws(workspace_id))
             .await?
             .flatten();
     let hours = hours.map(|h| h.0);

@@ -15,6 +15,7 @@ use uuid::Uuid;
 
 use super::{internal, queue_sql, SummaryRow, SUMMARY_SELECT};
 use crate::answer::{self, generate};
+use crate::db::Scope;
 use crate::policy::{self, settings, Message};
 use crate::thread::hub::Change;
 use crate::thread::{assign, store};
@@ -106,7 +107,7 @@ pub async fn conversations(
                 .filter(|t| !t.is_empty()),
         )
         .bind(search)
-        .fetch_all(&engines.pool)
+        .fetch_all(engines.pool.ws(agent.workspace_id))
         .await
         .map_err(internal)?;
     Ok(rows.into_iter().map(SummaryRow::into_summary).collect())
@@ -139,7 +140,7 @@ async fn members(engines: &Engines, workspace_id: Uuid) -> Result<Vec<Member>, s
           where m.workspace_id = $1 order by a.name, a.account_id",
     )
     .bind(workspace_id)
-    .fetch_all(&engines.pool)
+    .fetch_all(engines.pool.ws(workspace_id))
     .await?;
     Ok(rows
         .into_iter()
@@ -163,14 +164,14 @@ pub async fn directory(engines: &Engines, agent: &SignedIn) -> Result<Directory,
     let teams: Vec<String> =
         sqlx::query_scalar("select name from team where workspace_id = $1 order by lower(name)")
             .bind(workspace_id)
-            .fetch_all(pool)
+            .fetch_all(pool.ws(agent.workspace_id))
             .await
             .map_err(internal)?;
     let canned: Vec<(Uuid, String, String)> = sqlx::query_as(
         "select canned_id, shortcut, body from canned_reply where workspace_id = $1 order by shortcut",
     )
     .bind(workspace_id)
-    .fetch_all(pool)
+    .fetch_all(pool.ws(agent.workspace_id))
     .await
     .map_err(internal)?;
     let tags: Vec<String> = sqlx::query_scalar(
@@ -178,7 +179,7 @@ pub async fn directory(engines: &Engines, agent: &SignedIn) -> Result<Directory,
           group by tag order by count(*) desc, tag limit 50",
     )
     .bind(workspace_id)
-    .fetch_all(pool)
+    .fetch_all(pool.ws(agent.workspace_id))
     .await
     .map_err(internal)?;
     Ok(Directory {
@@ -222,7 +223,12 @@ pub async fn set_tags(
         .collect::<Result<Vec<_>, _>>()?;
     clean.sort();
     clean.dedup();
-    let mut tx = engines.pool.begin().await.map_err(internal)?;
+    let mut tx = engines
+        .pool
+        .ws(agent.workspace_id)
+        .begin()
+        .await
+        .map_err(internal)?;
     let updated = sqlx::query(
         "update conversation set tags = $3, updated_at = now()
           where conversation_id = $1 and workspace_id = $2",
@@ -337,13 +343,19 @@ pub async fn team_admin(engines: &Engines, admin: &SignedIn) -> Result<TeamAdmin
           order by created_at desc",
     )
     .bind(admin.workspace_id)
-    .fetch_all(&engines.pool)
+    .fetch_all(engines.pool.ws(admin.workspace_id))
     .await
     .map_err(internal)?;
-    let mut conn = engines.pool.acquire().await.map_err(internal)?;
-    let settings = assign::settings(&mut conn, admin.workspace_id)
+    let mut tx = engines
+        .pool
+        .ws(admin.workspace_id)
+        .begin()
         .await
         .map_err(internal)?;
+    let settings = assign::settings(&mut tx, admin.workspace_id)
+        .await
+        .map_err(internal)?;
+    tx.commit().await.map_err(internal)?;
     Ok(TeamAdmin {
         directory,
         invitations: invitations
@@ -382,7 +394,7 @@ pub async fn invite(
     )
     .bind(admin.workspace_id)
     .bind(&email)
-    .fetch_one(&engines.pool)
+    .fetch_one(engines.pool.ws(admin.workspace_id))
     .await
     .map_err(internal)?;
     if member {
@@ -418,7 +430,12 @@ pub async fn save_member(
     let mut teams: Vec<String> = teams.iter().map(|t| t.trim().to_lowercase()).collect();
     teams.sort();
     teams.dedup();
-    let mut tx = engines.pool.begin().await.map_err(internal)?;
+    let mut tx = engines
+        .pool
+        .ws(admin.workspace_id)
+        .begin()
+        .await
+        .map_err(internal)?;
     if role != "admin" {
         // The admins are locked while counted: two admins demoting each
         // other at once cannot leave none.
@@ -485,7 +502,12 @@ pub async fn remove_member(
     if account_id == admin.profile.account_id {
         return Err(DeskError::Invalid("You cannot remove yourself.".into()));
     }
-    let mut tx = engines.pool.begin().await.map_err(internal)?;
+    let mut tx = engines
+        .pool
+        .ws(admin.workspace_id)
+        .begin()
+        .await
+        .map_err(internal)?;
     let removed = sqlx::query("delete from membership where workspace_id = $1 and account_id = $2")
         .bind(admin.workspace_id)
         .bind(account_id)
@@ -556,7 +578,7 @@ pub async fn add_team(engines: &Engines, admin: &SignedIn, name: &str) -> Result
     .bind(Uuid::new_v4())
     .bind(admin.workspace_id)
     .bind(name)
-    .execute(&engines.pool)
+    .execute(engines.pool.ws(admin.workspace_id))
     .await
     .map_err(internal)?;
     if added.rows_affected() == 0 {
@@ -571,7 +593,7 @@ pub async fn delete_team(engines: &Engines, admin: &SignedIn, name: &str) -> Res
     sqlx::query("delete from team where workspace_id = $1 and lower(name) = lower($2)")
         .bind(admin.workspace_id)
         .bind(name.trim())
-        .execute(&engines.pool)
+        .execute(engines.pool.ws(admin.workspace_id))
         .await
         .map_err(internal)?;
     Ok(())
@@ -603,7 +625,7 @@ pub async fn save_canned(
     .bind(admin.workspace_id)
     .bind(&shortcut)
     .bind(body.as_str())
-    .execute(&engines.pool)
+    .execute(engines.pool.ws(admin.workspace_id))
     .await;
     match saved {
         Ok(done) if done.rows_affected() == 1 => Ok(id),
@@ -619,7 +641,7 @@ pub async fn delete_canned(engines: &Engines, admin: &SignedIn, id: Uuid) -> Res
     sqlx::query("delete from canned_reply where canned_id = $1 and workspace_id = $2")
         .bind(id)
         .bind(admin.workspace_id)
-        .execute(&engines.pool)
+        .execute(engines.pool.ws(admin.workspace_id))
         .await
         .map_err(internal)?;
     Ok(())
@@ -640,10 +662,16 @@ pub async fn save_settings(
             "Reminders come after 1 to 1440 minutes.".into(),
         ));
     }
-    let mut conn = engines.pool.acquire().await.map_err(internal)?;
-    assign::save_settings(&mut conn, admin.workspace_id, &settings)
+    let mut tx = engines
+        .pool
+        .ws(admin.workspace_id)
+        .begin()
         .await
-        .map_err(internal)
+        .map_err(internal)?;
+    assign::save_settings(&mut tx, admin.workspace_id, &settings)
+        .await
+        .map_err(internal)?;
+    tx.commit().await.map_err(internal)
 }
 
 #[cfg(test)]

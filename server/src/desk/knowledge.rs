@@ -11,6 +11,7 @@ use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
 use super::internal;
+use crate::db::Scope;
 use crate::ingest::crawl::CrawlSettings;
 use crate::ingest::{jobs, snippets, IngestError};
 use crate::Engines;
@@ -104,7 +105,7 @@ pub async fn sources(engines: &Engines, admin: &SignedIn) -> Result<Vec<SourceVi
         "{SOURCE_SELECT} where s.workspace_id = $1 order by s.kind = 'snippets', s.created_at"
     )))
     .bind(admin.workspace_id)
-    .fetch_all(&engines.pool)
+    .fetch_all(engines.pool.ws(admin.workspace_id))
     .await
     .map_err(internal)?;
     Ok(rows.into_iter().map(SourceRow::into_view).collect())
@@ -116,7 +117,7 @@ async fn source(engines: &Engines, admin: &SignedIn, id: Uuid) -> Result<SourceV
     )))
     .bind(admin.workspace_id)
     .bind(id)
-    .fetch_optional(&engines.pool)
+    .fetch_optional(engines.pool.ws(admin.workspace_id))
     .await
     .map_err(internal)?;
     row.map(SourceRow::into_view)
@@ -136,7 +137,7 @@ pub async fn source_detail(
              order by state = 'failed' desc, url limit 500",
         )
         .bind(job.job_id)
-        .fetch_all(&engines.pool)
+        .fetch_all(engines.pool.ws(admin.workspace_id))
         .await
         .map_err(internal)?,
         None => Vec::new(),
@@ -149,7 +150,7 @@ pub async fn source_detail(
     )
     .bind(id)
     .bind(admin.workspace_id)
-    .fetch_all(&engines.pool)
+    .fetch_all(engines.pool.ws(admin.workspace_id))
     .await
     .map_err(internal)?;
     let mut pages: Vec<PageView> = Vec::new();
@@ -243,7 +244,7 @@ pub async fn add_website(
     )
     .await
     .map_err(rejected)?;
-    jobs::enqueue(&engines.pool, source_id)
+    jobs::enqueue(engines.pool.ws(admin.workspace_id), source_id)
         .await
         .map_err(rejected)?;
     Ok(source_id)
@@ -256,13 +257,18 @@ pub async fn recrawl(engines: &Engines, admin: &SignedIn, id: Uuid) -> Result<()
             "Snippets are indexed as you save them.".into(),
         ));
     }
-    jobs::enqueue(&engines.pool, id).await.map_err(rejected)?;
+    jobs::enqueue(engines.pool.ws(admin.workspace_id), id)
+        .await
+        .map_err(rejected)?;
     Ok(())
 }
 
 pub async fn cancel(engines: &Engines, admin: &SignedIn, id: Uuid) -> Result<(), DeskError> {
     source(engines, admin, id).await?;
-    if !jobs::cancel(&engines.pool, id).await.map_err(internal)? {
+    if !jobs::cancel(engines.pool.ws(admin.workspace_id), id)
+        .await
+        .map_err(internal)?
+    {
         return Err(DeskError::Invalid(
             "Nothing is running for that source.".into(),
         ));
@@ -280,7 +286,7 @@ pub async fn delete_source(engines: &Engines, admin: &SignedIn, id: Uuid) -> Res
     sqlx::query("delete from source where source_id = $1 and workspace_id = $2")
         .bind(id)
         .bind(admin.workspace_id)
-        .execute(&engines.pool)
+        .execute(engines.pool.ws(admin.workspace_id))
         .await
         .map_err(internal)?;
     Ok(())

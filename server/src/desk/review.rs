@@ -8,6 +8,7 @@ use app::types::review::{window, Dashboard, FixView, Retest, ReviewOverview, Top
 use uuid::Uuid;
 
 use super::internal;
+use crate::db::Scope;
 use crate::policy::settings;
 use crate::review::cluster::Topic;
 use crate::review::topics::{self, Escalation};
@@ -134,7 +135,7 @@ pub async fn fix_by_recrawl(
         sqlx::query_scalar("select title from source where source_id = $1 and workspace_id = $2")
             .bind(source_id)
             .bind(admin.workspace_id)
-            .fetch_optional(&engines.pool)
+            .fetch_optional(engines.pool.ws(admin.workspace_id))
             .await
             .map_err(internal)?;
     let title = title.ok_or(DeskError::NotFound)?;

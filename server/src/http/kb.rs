@@ -7,6 +7,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use serde_json::json;
 use uuid::Uuid;
 
+use crate::db::Scope;
 use crate::ingest::extract::Section;
 use crate::ingest::{jobs, IngestError};
 use crate::{auth, Engines};
@@ -62,15 +63,21 @@ pub async fn file(
         pdf: Option<Vec<u8>>,
         sections: Option<sqlx::types::Json<Vec<Section>>>,
     }
+    let workspace_id = match crate::widget::workspace_by_slug(&engines.pool, &workspace).await {
+        Ok(Some(id)) => id,
+        Ok(None) => return not_found(),
+        Err(err) => {
+            tracing::error!(error = %err, "reading a file failed");
+            return StatusCode::INTERNAL_SERVER_ERROR.into_response();
+        }
+    };
     let row: Option<FileRow> = match sqlx::query_as(
         "select f.filename,
                 case when f.content_type = 'application/pdf' then f.bytes end as pdf, f.sections
-         from file_blob f join workspace w using (workspace_id)
-         where f.source_id = $1 and w.slug = $2",
+         from file_blob f where f.source_id = $1",
     )
     .bind(source_id)
-    .bind(&workspace)
-    .fetch_optional(&engines.pool)
+    .fetch_optional(engines.pool.ws(workspace_id))
     .await
     {
         Ok(row) => row,
@@ -148,13 +155,20 @@ pub async fn snippet(
     State(engines): State<Engines>,
     Path((workspace, id)): Path<(String, Uuid)>,
 ) -> Response {
+    let workspace_id = match crate::widget::workspace_by_slug(&engines.pool, &workspace).await {
+        Ok(Some(id)) => id,
+        Ok(None) => return not_found(),
+        Err(err) => {
+            tracing::error!(error = %err, "reading a snippet failed");
+            return StatusCode::INTERNAL_SERVER_ERROR.into_response();
+        }
+    };
     let row: Option<(String, String, String)> = match sqlx::query_as(
         "select s.question, s.answer, w.name from snippet s join workspace w using (workspace_id)
-         where s.snippet_id = $1 and w.slug = $2",
+         where s.snippet_id = $1",
     )
     .bind(id)
-    .bind(&workspace)
-    .fetch_optional(&engines.pool)
+    .fetch_optional(engines.pool.ws(workspace_id))
     .await
     {
         Ok(row) => row,
@@ -231,7 +245,7 @@ pub async fn upload(
     }
     let token = app::desk::cookie_value(&headers, app::desk::SESSION_COOKIE);
     let agent = match token {
-        Some(token) => auth::session_agent(&engines.pool, &token)
+        Some(token) => auth::session_agent(&engines.system, &token)
             .await
             .ok()
             .flatten(),

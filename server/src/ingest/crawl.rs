@@ -20,6 +20,7 @@ use super::document::{self, Format};
 use super::extract::extract;
 use super::fetch::{parse_sitemap, Denied, Fetched, Fetcher, Sitemap};
 use super::{store_pages, IngestError, PreparedPage};
+use crate::db::{InWorkspace, Scope as _};
 use crate::embed::Embedder;
 
 /// Items taken from the frontier at a time.
@@ -112,6 +113,13 @@ pub struct JobContext {
     pub workspace_id: Uuid,
     pub source_id: Uuid,
     pub cancelled: Arc<AtomicBool>,
+}
+
+impl JobContext {
+    /// The job's workspace's view of the pool.
+    pub fn db(&self) -> InWorkspace<'_> {
+        self.pool.ws(self.workspace_id)
+    }
 }
 
 /// A source as a job sees it.
@@ -216,7 +224,7 @@ pub async fn run(ctx: &JobContext) -> Result<JobEnd, IngestError> {
     let source: SourceRow =
         sqlx::query_as("select kind, start_url, settings from source where source_id = $1")
             .bind(ctx.source_id)
-            .fetch_one(&ctx.pool)
+            .fetch_one(ctx.db())
             .await?;
     let settings = source.settings.0;
     let start =
@@ -227,7 +235,7 @@ pub async fn run(ctx: &JobContext) -> Result<JobEnd, IngestError> {
 
     let seeded: bool = sqlx::query_scalar("select seeded from ingest_job where job_id = $1")
         .bind(ctx.job_id)
-        .fetch_one(&ctx.pool)
+        .fetch_one(ctx.db())
         .await?;
     if !seeded {
         let seeds = if is_file {
@@ -236,7 +244,7 @@ pub async fn run(ctx: &JobContext) -> Result<JobEnd, IngestError> {
             seeds(&fetcher, &scope, &start, settings.max_pages as usize).await?
         };
         let (urls, lastmods): (Vec<String>, Vec<Option<String>>) = seeds.into_iter().unzip();
-        let mut tx = ctx.pool.begin().await?;
+        let mut tx = ctx.db().begin().await?;
         sqlx::query(
             "insert into crawl_item (job_id, url, depth, sitemap_lastmod)
              select $1, u, 0, l from unnest($2::text[], $3::text[]) as t(u, l)
@@ -252,7 +260,7 @@ pub async fn run(ctx: &JobContext) -> Result<JobEnd, IngestError> {
             .execute(&mut *tx)
             .await?;
         tx.commit().await?;
-        progress(&ctx.pool, ctx.job_id, Duration::ZERO, Duration::ZERO, 0).await?;
+        progress(ctx.db(), ctx.job_id, Duration::ZERO, Duration::ZERO, 0).await?;
     }
 
     loop {
@@ -265,7 +273,7 @@ pub async fn run(ctx: &JobContext) -> Result<JobEnd, IngestError> {
         )
         .bind(ctx.job_id)
         .bind(BATCH)
-        .fetch_all(&ctx.pool)
+        .fetch_all(ctx.db())
         .await?;
         if batch.is_empty() {
             break;
@@ -278,7 +286,7 @@ pub async fn run(ctx: &JobContext) -> Result<JobEnd, IngestError> {
         )
         .bind(ctx.source_id)
         .bind(&urls)
-        .fetch_all(&ctx.pool)
+        .fetch_all(ctx.db())
         .await?
         .into_iter()
         .map(|row| (row.url, row.page))
@@ -315,7 +323,7 @@ pub async fn run(ctx: &JobContext) -> Result<JobEnd, IngestError> {
         .await?;
         record(ctx, &settings, &outcomes).await?;
         progress(
-            &ctx.pool,
+            ctx.db(),
             ctx.job_id,
             crawl_time,
             stored.embed_time,
@@ -397,7 +405,7 @@ async fn known_page(ctx: &JobContext, url: &str) -> Result<Option<KnownPage>, sq
     )
     .bind(ctx.source_id)
     .bind(url)
-    .fetch_optional(&ctx.pool)
+    .fetch_optional(ctx.db())
     .await
 }
 
@@ -420,7 +428,7 @@ async fn process(
             "select filename, content_type, bytes from file_blob where source_id = $1",
         )
         .bind(ctx.source_id)
-        .fetch_optional(&ctx.pool)
+        .fetch_optional(ctx.db())
         .await?;
         let Some((filename, content_type, bytes)) = blob else {
             return Ok(failed("the uploaded file is missing"));
@@ -535,7 +543,7 @@ async fn process(
         sqlx::query("update file_blob set sections = $2 where source_id = $1")
             .bind(ctx.source_id)
             .bind(sqlx::types::Json(&page.sections))
-            .execute(&ctx.pool)
+            .execute(ctx.db())
             .await?;
     }
     let mut links: Vec<String> = page
@@ -628,7 +636,7 @@ async fn dedupe(
     )
     .bind(ctx.job_id)
     .bind(&page_urls)
-    .fetch_all(&ctx.pool)
+    .fetch_all(ctx.db())
     .await?;
     // Only pages this job has confirmed count: a stored page that has since
     // moved or gone must not make its new copy a duplicate.
@@ -641,7 +649,7 @@ async fn dedupe(
     .bind(ctx.source_id)
     .bind(&hashes_wanted)
     .bind(ctx.job_id)
-    .fetch_all(&ctx.pool)
+    .fetch_all(ctx.db())
     .await?;
     let mut urls: HashMap<String, String> = HashMap::new();
     let mut hashes: HashMap<Vec<u8>, String> = HashMap::new();
@@ -741,7 +749,7 @@ async fn record(
             }
         }
     }
-    let mut tx = ctx.pool.begin().await?;
+    let mut tx = ctx.db().begin().await?;
     sqlx::query(
         "update crawl_item c set state = t.state, detail = t.detail, page_url = t.page_url, updated_at = now()
          from unnest($2::text[], $3::text[], $4::text[], $5::text[]) as t(url, state, detail, page_url)
@@ -793,7 +801,7 @@ async fn record(
 
 /// Updates the job's counters from its items and adds the batch's timings.
 pub async fn progress(
-    pool: &PgPool,
+    db: InWorkspace<'_>,
     job_id: Uuid,
     crawl: Duration,
     embed: Duration,
@@ -818,7 +826,7 @@ pub async fn progress(
     .bind(crawl.as_secs_f64())
     .bind(embed.as_secs_f64())
     .bind(chunks)
-    .execute(pool)
+    .execute(db)
     .await?;
     Ok(())
 }
@@ -830,7 +838,7 @@ async fn finish(ctx: &JobContext, settings: &CrawlSettings) -> Result<(), Ingest
         "select count(*) from crawl_item where job_id = $1 and state in ('changed', 'unchanged')",
     )
     .bind(ctx.job_id)
-    .fetch_one(&ctx.pool)
+    .fetch_one(ctx.db())
     .await?;
     if reached == 0 {
         let first_error: Option<String> = sqlx::query_scalar(
@@ -838,7 +846,7 @@ async fn finish(ctx: &JobContext, settings: &CrawlSettings) -> Result<(), Ingest
              order by depth, url limit 1",
         )
         .bind(ctx.job_id)
-        .fetch_optional(&ctx.pool)
+        .fetch_optional(ctx.db())
         .await?;
         return Err(IngestError::Rejected(format!(
             "nothing could be indexed{}",
@@ -849,7 +857,7 @@ async fn finish(ctx: &JobContext, settings: &CrawlSettings) -> Result<(), Ingest
     // not reach may still exist, so nothing is removed.
     let found: i64 = sqlx::query_scalar("select count(*) from crawl_item where job_id = $1")
         .bind(ctx.job_id)
-        .fetch_one(&ctx.pool)
+        .fetch_one(ctx.db())
         .await?;
     if found < i64::from(settings.max_pages) {
         sqlx::query(
@@ -858,7 +866,7 @@ async fn finish(ctx: &JobContext, settings: &CrawlSettings) -> Result<(), Ingest
         )
         .bind(ctx.source_id)
         .bind(ctx.job_id)
-        .execute(&ctx.pool)
+        .execute(ctx.db())
         .await?;
     } else {
         tracing::info!(
@@ -873,7 +881,7 @@ async fn finish(ctx: &JobContext, settings: &CrawlSettings) -> Result<(), Ingest
            and p.url = s.start_url and s.title <> p.title",
     )
     .bind(ctx.source_id)
-    .execute(&ctx.pool)
+    .execute(ctx.db())
     .await?;
     Ok(())
 }

@@ -13,6 +13,7 @@ use uuid::Uuid;
 
 use super::crawl::{self, CrawlSettings, JobContext, JobEnd};
 use super::IngestError;
+use crate::db::{InWorkspace, Scope, System};
 use crate::embed::Embedder;
 
 /// The channel that wakes workers when a job is queued.
@@ -46,12 +47,12 @@ pub const JOB_COLUMNS: &str = "job_id, source_id, status, pages_found, pages_don
     pages_unchanged, pages_skipped, pages_failed, chunks, crawl_seconds, embed_seconds, message,
     created_at, started_at, finished_at";
 
-pub async fn job(pool: &PgPool, job_id: Uuid) -> Result<JobRow, sqlx::Error> {
+pub async fn job(db: InWorkspace<'_>, job_id: Uuid) -> Result<JobRow, sqlx::Error> {
     sqlx::query_as(sqlx::AssertSqlSafe(format!(
         "select {JOB_COLUMNS} from ingest_job where job_id = $1"
     )))
     .bind(job_id)
-    .fetch_one(pool)
+    .fetch_one(db)
     .await
 }
 
@@ -82,7 +83,7 @@ pub async fn website_source(
     .bind(title)
     .bind(sqlx::types::Json(settings))
     .bind(recrawl_hours)
-    .fetch_one(pool)
+    .fetch_one(pool.ws(workspace_id))
     .await?;
     Ok(id)
 }
@@ -90,7 +91,7 @@ pub async fn website_source(
 /// Queues a job for the source, or returns the one already queued. A job
 /// queued while another runs starts when that one ends, so it sees what
 /// changed meanwhile (a re-uploaded file, new settings).
-pub async fn enqueue(pool: &PgPool, source_id: Uuid) -> Result<Uuid, IngestError> {
+pub async fn enqueue(db: InWorkspace<'_>, source_id: Uuid) -> Result<Uuid, IngestError> {
     let mut job_id = None;
     // Twice: the queued job found by the insert may start (and stop being
     // queued) before the select.
@@ -103,7 +104,7 @@ pub async fn enqueue(pool: &PgPool, source_id: Uuid) -> Result<Uuid, IngestError
         )
         .bind(Uuid::new_v4())
         .bind(source_id)
-        .fetch_optional(pool)
+        .fetch_optional(db)
         .await?;
         job_id = match inserted {
             Some(id) => Some(id),
@@ -112,7 +113,7 @@ pub async fn enqueue(pool: &PgPool, source_id: Uuid) -> Result<Uuid, IngestError
                     "select job_id from ingest_job where source_id = $1 and status = 'queued'",
                 )
                 .bind(source_id)
-                .fetch_optional(pool)
+                .fetch_optional(db)
                 .await?
             }
         };
@@ -124,14 +125,14 @@ pub async fn enqueue(pool: &PgPool, source_id: Uuid) -> Result<Uuid, IngestError
     sqlx::query("select pg_notify($1, $2)")
         .bind(CHANNEL)
         .bind(job_id.to_string())
-        .execute(pool)
+        .execute(db)
         .await?;
     Ok(job_id)
 }
 
 /// Asks the source's active job to stop; a queued job stops at once.
 /// Returns whether there was one.
-pub async fn cancel(pool: &PgPool, source_id: Uuid) -> Result<bool, sqlx::Error> {
+pub async fn cancel(db: InWorkspace<'_>, source_id: Uuid) -> Result<bool, sqlx::Error> {
     let rows = sqlx::query(
         "update ingest_job set
             cancel_requested = true,
@@ -141,7 +142,7 @@ pub async fn cancel(pool: &PgPool, source_id: Uuid) -> Result<bool, sqlx::Error>
          where source_id = $1 and status in ('queued', 'running')",
     )
     .bind(source_id)
-    .execute(pool)
+    .execute(db)
     .await?
     .rows_affected();
     Ok(rows > 0)
@@ -156,9 +157,9 @@ pub struct Claimed {
 }
 
 /// Claims the oldest runnable job (queued, or running under an expired
-/// lease), or exactly `only` when given.
+/// lease), or exactly `only` when given; in any workspace.
 pub async fn claim(
-    pool: &PgPool,
+    system: &System,
     worker: Uuid,
     only: Option<Uuid>,
 ) -> Result<Option<Claimed>, sqlx::Error> {
@@ -168,7 +169,7 @@ pub async fn claim(
                 lease_owner = null, lease_until = null
          where status = 'running' and cancel_requested and lease_until < now()",
     )
-    .execute(pool)
+    .execute(system.pool())
     .await?;
     sqlx::query_as(
         "update ingest_job set status = 'running', lease_owner = $1,
@@ -190,13 +191,14 @@ pub async fn claim(
     .bind(worker)
     .bind(only)
     .bind(LEASE.as_secs_f64())
-    .fetch_optional(pool)
+    .fetch_optional(system.pool())
     .await
 }
 
 /// Runs a claimed job to its end, renewing the lease and watching for
 /// cancellation meanwhile, and records how it ended.
 pub async fn run(pool: &PgPool, embedder: &Embedder, worker: Uuid, job: Claimed) -> JobRow {
+    let db = pool.ws(job.workspace_id);
     let cancelled = Arc::new(AtomicBool::new(false));
     // Aborted when `run` ends or is dropped (a dropped run must not keep
     // its lease alive).
@@ -212,7 +214,7 @@ pub async fn run(pool: &PgPool, embedder: &Embedder, worker: Uuid, job: Claimed)
                 .bind(job.job_id)
                 .bind(worker)
                 .bind(LEASE.as_secs_f64())
-                .fetch_optional(&pool)
+                .fetch_optional(pool.ws(job.workspace_id))
                 .await;
                 match renewed {
                     Ok(Some(true)) | Ok(None) => cancelled.store(true, Ordering::Relaxed),
@@ -263,7 +265,7 @@ pub async fn run(pool: &PgPool, embedder: &Embedder, worker: Uuid, job: Claimed)
     .bind(worker)
     .bind(status)
     .bind(message)
-    .execute(pool)
+    .execute(db)
     .await;
     if status == "done" {
         let _ = sqlx::query(
@@ -271,10 +273,10 @@ pub async fn run(pool: &PgPool, embedder: &Embedder, worker: Uuid, job: Claimed)
              where source_id = $1 and recrawl_hours is not null",
         )
         .bind(job.source_id)
-        .execute(pool)
+        .execute(db)
         .await;
     }
-    match self::job(pool, job.job_id).await {
+    match self::job(db, job.job_id).await {
         Ok(row) => row,
         Err(err) => {
             tracing::error!(error = %err, "could not read back an ingest job");
@@ -308,17 +310,18 @@ impl<T> Drop for AbortOnDrop<T> {
     }
 }
 
-/// Queues re-crawls of scheduled website sources that are due.
-pub async fn schedule_due(pool: &PgPool) -> Result<u64, sqlx::Error> {
-    let due: Vec<Uuid> = sqlx::query_scalar(
+/// Queues re-crawls of scheduled website sources that are due, in every
+/// workspace.
+pub async fn schedule_due(pool: &PgPool, system: &System) -> Result<u64, sqlx::Error> {
+    let due: Vec<(Uuid, Uuid)> = sqlx::query_as(
         "update source set next_crawl_at = now() + make_interval(hours => recrawl_hours)
          where kind = 'website' and recrawl_hours is not null and next_crawl_at <= now()
-         returning source_id",
+         returning workspace_id, source_id",
     )
-    .fetch_all(pool)
+    .fetch_all(system.pool())
     .await?;
-    for source_id in &due {
-        if let Err(err) = enqueue(pool, *source_id).await {
+    for (workspace_id, source_id) in &due {
+        if let Err(err) = enqueue(pool.ws(*workspace_id), *source_id).await {
             tracing::warn!(%source_id, error = %err, "could not queue a scheduled re-crawl");
         }
     }
@@ -327,7 +330,11 @@ pub async fn schedule_due(pool: &PgPool) -> Result<u64, sqlx::Error> {
 
 /// This instance's worker: one job at a time (embedding uses the CPU),
 /// woken by NOTIFY, polling as a fallback, checking the schedule.
-pub fn spawn_worker(pool: PgPool, embedder: Embedder) -> tokio::task::JoinHandle<()> {
+pub fn spawn_worker(
+    pool: PgPool,
+    system: System,
+    embedder: Embedder,
+) -> tokio::task::JoinHandle<()> {
     let worker = Uuid::new_v4();
     tokio::spawn(async move {
         let mut listener = match PgListener::connect_with(&pool).await {
@@ -347,11 +354,11 @@ pub fn spawn_worker(pool: PgPool, embedder: Embedder) -> tokio::task::JoinHandle
         loop {
             if last_schedule.elapsed() >= Duration::from_secs(60) {
                 last_schedule = std::time::Instant::now();
-                if let Err(err) = schedule_due(&pool).await {
+                if let Err(err) = schedule_due(&pool, &system).await {
                     tracing::warn!(error = %err, "checking re-crawl schedules failed");
                 }
             }
-            match claim(&pool, worker, None).await {
+            match claim(&system, worker, None).await {
                 Ok(Some(job)) => {
                     let row = run(&pool, &embedder, worker, job).await;
                     tracing::info!(
@@ -401,7 +408,7 @@ pub async fn add_file(
             DocumentError::Empty(filename).to_string(),
         ));
     }
-    let mut tx = pool.begin().await?;
+    let mut tx = pool.ws(workspace_id).begin().await?;
     let slug: String = sqlx::query_scalar("select slug from workspace where workspace_id = $1")
         .bind(workspace_id)
         .fetch_one(&mut *tx)
@@ -450,7 +457,7 @@ pub async fn add_file(
     .execute(&mut *tx)
     .await?;
     tx.commit().await?;
-    let job_id = enqueue(pool, source_id).await?;
+    let job_id = enqueue(pool.ws(workspace_id), source_id).await?;
     Ok((source_id, job_id))
 }
 

@@ -7,6 +7,7 @@ use uuid::Uuid;
 
 use super::extract::{ExtractedPage, Section};
 use super::{store_pages, IngestError, PreparedPage};
+use crate::db::Scope;
 use crate::Engines;
 
 #[derive(Clone, Debug, sqlx::FromRow)]
@@ -51,7 +52,7 @@ pub async fn save(
     let (pool, embedder, public_url) = (&engines.pool, &engines.embedder, &engines.public_url);
     let slug: String = sqlx::query_scalar("select slug from workspace where workspace_id = $1")
         .bind(workspace_id)
-        .fetch_one(pool)
+        .fetch_one(pool.ws(workspace_id))
         .await?;
     let base = format!("{}/kb/{slug}/snippets", public_url.trim_end_matches('/'));
     let source_id: Uuid = sqlx::query_scalar(
@@ -63,7 +64,7 @@ pub async fn save(
     .bind(Uuid::new_v4())
     .bind(workspace_id)
     .bind(&base)
-    .fetch_one(pool)
+    .fetch_one(pool.ws(workspace_id))
     .await?;
     let id = match snippet_id {
         Some(id) => {
@@ -75,7 +76,7 @@ pub async fn save(
             .bind(workspace_id)
             .bind(&question)
             .bind(&answer)
-            .execute(pool)
+            .execute(pool.ws(workspace_id))
             .await?
             .rows_affected();
             if updated == 0 {
@@ -94,7 +95,7 @@ pub async fn save(
             .bind(&question)
             .bind(&answer)
             .bind(author)
-            .execute(pool)
+            .execute(pool.ws(workspace_id))
             .await?;
             id
         }
@@ -124,7 +125,7 @@ pub async fn delete(
     workspace_id: Uuid,
     snippet_id: Uuid,
 ) -> Result<bool, IngestError> {
-    let mut tx = pool.begin().await?;
+    let mut tx = pool.ws(workspace_id).begin().await?;
     let deleted = sqlx::query("delete from snippet where snippet_id = $1 and workspace_id = $2")
         .bind(snippet_id)
         .bind(workspace_id)
@@ -150,6 +151,6 @@ pub async fn list(pool: &PgPool, workspace_id: Uuid) -> Result<Vec<SnippetRow>, 
          where workspace_id = $1 order by created_at desc",
     )
     .bind(workspace_id)
-    .fetch_all(pool)
+    .fetch_all(pool.ws(workspace_id))
     .await
 }

@@ -9,6 +9,7 @@ use sqlx::types::Json;
 use sqlx::PgPool;
 use uuid::Uuid;
 
+use crate::db::{InWorkspace, Scope};
 use crate::embed::{cosine, EmbedError, Embedder};
 
 /// How many of the most recent decisions a replay covers.
@@ -95,7 +96,7 @@ pub async fn replay(
     )
     .bind(workspace_id)
     .bind(REPLAYED)
-    .fetch_all(pool)
+    .fetch_all(pool.ws(workspace_id))
     .await?;
     let mut replay = Replay {
         decisions: 0,
@@ -186,14 +187,17 @@ pub async fn record(
 
 /// Unhelpful AI turns in a row at the end of the conversation: answers the
 /// visitor rated down, and messages the AI could not answer.
-pub async fn unhelpful_in_a_row(pool: &PgPool, conversation_id: Uuid) -> Result<u32, sqlx::Error> {
+pub async fn unhelpful_in_a_row(
+    db: InWorkspace<'_>,
+    conversation_id: Uuid,
+) -> Result<u32, sqlx::Error> {
     let rows: Vec<(Json<Decision>, Option<bool>)> = sqlx::query_as(
         "select d.record, f.helpful from decision d
          left join answer_feedback f on f.conversation_id = d.conversation_id and f.seq = d.answer_seq
          where d.conversation_id = $1 order by d.created_at desc limit 20",
     )
     .bind(conversation_id)
-    .fetch_all(pool)
+    .fetch_all(db)
     .await?;
     Ok(rows
         .iter()

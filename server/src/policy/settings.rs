@@ -8,6 +8,7 @@ use sqlx::PgPool;
 use uuid::Uuid;
 
 use super::{defaults, detect::Phrases, hours};
+use crate::db::Scope;
 
 #[derive(sqlx::FromRow)]
 struct SettingsRow {
@@ -59,7 +60,7 @@ async fn insert_categories(
 
 /// Creates the workspace's settings with the default categories, once.
 async fn seed(pool: &PgPool, workspace_id: Uuid) -> Result<(), sqlx::Error> {
-    let mut tx = pool.begin().await?;
+    let mut tx = pool.ws(workspace_id).begin().await?;
     let created = sqlx::query(
         "insert into answer_settings (workspace_id) values ($1) on conflict do nothing",
     )
@@ -84,7 +85,7 @@ pub async fn load(
          from answer_settings where workspace_id = $1",
     )
     .bind(workspace_id)
-    .fetch_optional(pool)
+    .fetch_optional(pool.ws(workspace_id))
     .await?
     {
         Some(row) => row,
@@ -98,7 +99,7 @@ pub async fn load(
          where workspace_id = $1 order by position, name",
     )
     .bind(workspace_id)
-    .fetch_all(pool)
+    .fetch_all(pool.ws(workspace_id))
     .await?
     .into_iter()
     .map(|c| SensitiveCategory {
@@ -113,7 +114,7 @@ pub async fn load(
          where workspace_id = $1 order by position",
     )
     .bind(workspace_id)
-    .fetch_all(pool)
+    .fetch_all(pool.ws(workspace_id))
     .await?
     .into_iter()
     .map(|r| Rule {
@@ -234,7 +235,7 @@ pub async fn save(pool: &PgPool, workspace_id: Uuid, policy: &Policy) -> Result<
             let stored: Option<Json<GeneratorSettings>> =
                 sqlx::query_scalar("select generator from answer_settings where workspace_id = $1")
                     .bind(workspace_id)
-                    .fetch_optional(pool)
+                    .fetch_optional(pool.ws(workspace_id))
                     .await?;
             if let Some(Json(GeneratorSettings::OpenAi {
                 api_key: old,
@@ -248,7 +249,7 @@ pub async fn save(pool: &PgPool, workspace_id: Uuid, policy: &Policy) -> Result<
             }
         }
     }
-    let mut tx = pool.begin().await?;
+    let mut tx = pool.ws(workspace_id).begin().await?;
     sqlx::query(
         "insert into answer_settings (workspace_id, confidence_threshold, generator, support_hours,
              answer_while_waiting, updated_at)

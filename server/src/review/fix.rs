@@ -10,6 +10,7 @@ use uuid::Uuid;
 use super::cluster::Topic;
 use super::topics::{self, Escalation};
 use crate::answer::{self, generate::Generator};
+use crate::db::Scope;
 use crate::embed::Embedder;
 use crate::policy::{DecideError, Message};
 
@@ -41,7 +42,7 @@ pub async fn record(
     .bind(topics::questions(topic, escalations, QUESTIONS))
     .bind(target)
     .bind(by)
-    .fetch_one(pool)
+    .fetch_one(pool.ws(workspace_id))
     .await?;
     Ok(FixView {
         fix_id: id,

@@ -17,6 +17,8 @@ use chrono::{DateTime, Duration, NaiveDate, Utc};
 use sqlx::PgPool;
 use uuid::Uuid;
 
+use crate::db::Scope;
+
 /// How long a conversation may still be reopened before its outcome counts.
 pub const SETTLES: Duration = Duration::days(7);
 /// A visitor message after this much quiet is the visitor coming back.
@@ -168,7 +170,7 @@ pub async fn facts(
     .bind(since)
     .bind(pg_interval(CAME_BACK))
     .bind(pg_interval(SETTLES))
-    .fetch_all(pool)
+    .fetch_all(pool.ws(workspace_id))
     .await
 }
 

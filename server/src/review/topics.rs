@@ -15,6 +15,7 @@ use sqlx::PgPool;
 use uuid::Uuid;
 
 use super::cluster::{self, Topic, Topics};
+use crate::db::{InWorkspace, Scope};
 use crate::embed::{cosine, Embedder};
 use crate::policy::DecideError;
 
@@ -80,7 +81,7 @@ pub async fn embed_missing(
     .bind(workspace_id)
     .bind(days as i32)
     .bind(EMBEDDED_PER_CALL)
-    .fetch_all(pool)
+    .fetch_all(pool.ws(workspace_id))
     .await?;
     for batch in missing.chunks(64) {
         let vectors = embedder
@@ -96,7 +97,7 @@ pub async fn embed_missing(
         )
         .bind(&ids)
         .bind(&vectors)
-        .execute(pool)
+        .execute(pool.ws(workspace_id))
         .await?;
     }
     Ok(())
@@ -134,7 +135,7 @@ pub async fn escalations(
     .bind(workspace_id)
     .bind(days as i32)
     .bind(GROUPED)
-    .fetch_all(pool)
+    .fetch_all(pool.ws(workspace_id))
     .await?;
     Ok(rows
         .into_iter()
@@ -211,7 +212,7 @@ async fn sources_of(
     )
     .bind(workspace_id)
     .bind(&chunks)
-    .fetch_all(pool)
+    .fetch_all(pool.ws(workspace_id))
     .await?;
     Ok(rows.into_iter().map(|(c, s, k)| (c, (s, k))).collect())
 }
@@ -290,7 +291,7 @@ pub async fn fixes(pool: &PgPool, workspace_id: Uuid) -> Result<Vec<StoredFix>, 
           where f.workspace_id = $1 order by f.created_at desc limit 500",
     )
     .bind(workspace_id)
-    .fetch_all(pool)
+    .fetch_all(pool.ws(workspace_id))
     .await?;
     Ok(rows
         .into_iter()
@@ -360,7 +361,7 @@ pub async fn effect(
     .bind(pgvector::Vector::from(fix.centre.clone()))
     .bind(fix.view.at)
     .bind(Topics::default().min_similarity as f64)
-    .fetch_one(pool)
+    .fetch_one(pool.ws(workspace_id))
     .await?;
     Ok(FixEffect {
         fix: fix.view.clone(),
@@ -459,7 +460,7 @@ pub fn find(topics: &[Topic], escalations: &[Escalation], key: Uuid) -> Option<u
 
 /// The team's replies in each conversation, in order.
 async fn replies(
-    pool: &PgPool,
+    db: InWorkspace<'_>,
     conversations: Vec<Uuid>,
 ) -> Result<HashMap<Uuid, Vec<AgentReply>>, sqlx::Error> {
     let rows: Vec<(Uuid, Json<EventBody>, DateTime<Utc>)> = sqlx::query_as(
@@ -468,7 +469,7 @@ async fn replies(
           order by conversation_id, seq",
     )
     .bind(&conversations)
-    .fetch_all(pool)
+    .fetch_all(db)
     .await?;
     let mut by: HashMap<Uuid, Vec<AgentReply>> = HashMap::new();
     for (conversation, Json(body), at) in rows {
@@ -511,7 +512,7 @@ pub async fn detail_of(
         .iter()
         .filter_map(|&m| escalations[m].conversation_id)
         .collect();
-    let replies = replies(pool, conversations).await?;
+    let replies = replies(pool.ws(workspace_id), conversations).await?;
     let views = members
         .iter()
         .map(|&m| {

@@ -4,10 +4,10 @@
 //! after a reconnect stores nothing twice.
 
 use app::types::{ConversationStatus, EventBody, HandoffReason, MessageBody, RequestChannel};
-use sqlx::PgPool;
 use uuid::Uuid;
 
 use super::store::{self, Appended, Locked, StoreError};
+use crate::db::InWorkspace;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ActionError {
@@ -73,12 +73,12 @@ fn seq_of(appended: Appended) -> Option<i64> {
 
 /// A visitor's message. A message to a resolved conversation reopens it.
 pub async fn visitor_message(
-    pool: &PgPool,
+    db: InWorkspace<'_>,
     conversation_id: Uuid,
     client_id: Uuid,
     text: MessageBody,
 ) -> Result<Done, ActionError> {
-    let mut tx = pool.begin().await?;
+    let mut tx = db.begin().await?;
     let conversation = store::lock(&mut tx, conversation_id).await?;
     let body = EventBody::VisitorMessage { text: text.into() };
     // A resend of a message already stored: acknowledge it as it was.
@@ -119,11 +119,11 @@ pub async fn visitor_message(
 
 /// The visitor's "Talk to the team".
 pub async fn talk_to_team(
-    pool: &PgPool,
+    db: InWorkspace<'_>,
     conversation_id: Uuid,
     client_id: Uuid,
 ) -> Result<Done, ActionError> {
-    let mut tx = pool.begin().await?;
+    let mut tx = db.begin().await?;
     let conversation = store::lock(&mut tx, conversation_id).await?;
     let reason = HandoffReason::HumanRequested {
         via: RequestChannel::Button,
@@ -171,14 +171,14 @@ pub fn email_address(text: &str) -> Option<String> {
 /// The visitor's email for follow-up: stored in the thread (the team sees it
 /// there) and on the conversation and the visitor.
 pub async fn leave_email(
-    pool: &PgPool,
+    db: InWorkspace<'_>,
     conversation_id: Uuid,
     client_id: Uuid,
     email: &str,
 ) -> Result<Done, ActionError> {
     let email = email_address(email)
         .ok_or_else(|| ActionError::Refused("That does not look like an email address.".into()))?;
-    let mut tx = pool.begin().await?;
+    let mut tx = db.begin().await?;
     let conversation = store::lock(&mut tx, conversation_id).await?;
     let body = EventBody::EmailLeft {
         email: email.clone(),
@@ -209,7 +209,7 @@ pub async fn leave_email(
 /// The visitor's thumbs up or down on one of the conversation's AI answers;
 /// false when `seq` is not an AI answer of this conversation.
 pub async fn rate_answer(
-    pool: &PgPool,
+    db: InWorkspace<'_>,
     conversation_id: Uuid,
     seq: i64,
     helpful: bool,
@@ -223,21 +223,21 @@ pub async fn rate_answer(
     .bind(conversation_id)
     .bind(seq)
     .bind(helpful)
-    .execute(pool)
+    .execute(db)
     .await?;
     Ok(rated.rows_affected() == 1)
 }
 
 /// The visitor's ratings in a conversation, for a client that connects.
 pub async fn ratings(
-    pool: &PgPool,
+    db: InWorkspace<'_>,
     conversation_id: Uuid,
 ) -> Result<Vec<(i64, bool)>, sqlx::Error> {
     sqlx::query_as(
         "select seq, helpful from answer_feedback where conversation_id = $1 order by seq",
     )
     .bind(conversation_id)
-    .fetch_all(pool)
+    .fetch_all(db)
     .await
 }
 
@@ -295,13 +295,13 @@ async fn take(
 
 /// An agent's action, checked against the agent's workspace.
 pub async fn agent_action(
-    pool: &PgPool,
+    db: InWorkspace<'_>,
     agent: &Agent,
     conversation_id: Uuid,
     client_id: Uuid,
     action: AgentAction,
 ) -> Result<Done, ActionError> {
-    let mut tx = pool.begin().await?;
+    let mut tx = db.begin().await?;
     let conversation = match store::lock(&mut tx, conversation_id).await {
         Ok(c) if c.workspace_id == agent.workspace_id => c,
         Ok(_) | Err(StoreError::NotFound) => return Err(ActionError::NotFound),

@@ -9,6 +9,7 @@ use sqlx::{PgConnection, PgPool};
 use uuid::Uuid;
 
 use super::hub::{self, Change};
+use crate::db::{InWorkspace, Scope};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -198,7 +199,7 @@ pub async fn escalate(
 
 /// Events after `after`, in order, at most `limit`.
 pub async fn events_after(
-    pool: &PgPool,
+    db: InWorkspace<'_>,
     conversation_id: Uuid,
     after: i64,
     limit: i64,
@@ -210,19 +211,19 @@ pub async fn events_after(
     .bind(conversation_id)
     .bind(after)
     .bind(limit)
-    .fetch_all(pool)
+    .fetch_all(db)
     .await?;
     Ok(rows.into_iter().map(EventRow::into_event).collect())
 }
 
 /// The AI's draft of a conversation, if it is writing one.
 pub async fn draft(
-    pool: &PgPool,
+    db: InWorkspace<'_>,
     conversation_id: Uuid,
 ) -> Result<Option<(Uuid, String)>, sqlx::Error> {
     sqlx::query_as("select turn_id, text from ai_draft where conversation_id = $1")
         .bind(conversation_id)
-        .fetch_optional(pool)
+        .fetch_optional(db)
         .await
 }
 
@@ -267,7 +268,7 @@ impl Party {
 /// Who is typing in a conversation now, in a stable order, each with the
 /// seconds until their typing lapses unless repeated.
 pub async fn typists(
-    pool: &PgPool,
+    db: InWorkspace<'_>,
     conversation_id: Uuid,
 ) -> Result<Vec<(Typist, f64)>, sqlx::Error> {
     let rows: Vec<(String, Option<String>, f64)> = sqlx::query_as(
@@ -275,7 +276,7 @@ pub async fn typists(
          where conversation_id = $1 and until > now() order by party",
     )
     .bind(conversation_id)
-    .fetch_all(pool)
+    .fetch_all(db)
     .await?;
     Ok(rows
         .into_iter()
@@ -302,7 +303,7 @@ pub async fn set_typing(
     party: &Party,
     typing: bool,
 ) -> Result<(), sqlx::Error> {
-    let mut tx = pool.begin().await?;
+    let mut tx = pool.ws(workspace_id).begin().await?;
     let changed = if typing {
         let was_typing: bool = sqlx::query_scalar(
             "with before as (
@@ -350,7 +351,7 @@ pub async fn mark_seen(
     party: &Party,
     seq: i64,
 ) -> Result<i64, sqlx::Error> {
-    let mut tx = pool.begin().await?;
+    let mut tx = pool.ws(workspace_id).begin().await?;
     let (position, moved): (i64, bool) = sqlx::query_as(
         "with before as (
            select seq from seen where conversation_id = $1 and party = $2
@@ -375,12 +376,16 @@ pub async fn mark_seen(
 }
 
 /// How far a party has read a conversation (0: nothing).
-pub async fn seen(pool: &PgPool, conversation_id: Uuid, party: &Party) -> Result<i64, sqlx::Error> {
+pub async fn seen(
+    db: InWorkspace<'_>,
+    conversation_id: Uuid,
+    party: &Party,
+) -> Result<i64, sqlx::Error> {
     Ok(
         sqlx::query_scalar("select seq from seen where conversation_id = $1 and party = $2")
             .bind(conversation_id)
             .bind(party.key())
-            .fetch_optional(pool)
+            .fetch_optional(db)
             .await?
             .unwrap_or(0),
     )

@@ -30,6 +30,7 @@ use uuid::Uuid;
 
 use super::hub::{self, Change, Signal};
 use super::store::{self, StoreError};
+use crate::db::{InWorkspace, Scope, System};
 use crate::policy::{replay, settings, DecideError, Effects, Message};
 use crate::{answer, Engines};
 
@@ -106,7 +107,7 @@ impl Turns {
 
 /// Makes sure the conversation's pending messages get the AI's turn: starts
 /// a task unless one runs here already. Cheap to call on every message.
-pub fn spawn(engines: Engines, conversation_id: Uuid) {
+pub fn spawn(engines: Engines, workspace_id: Uuid, conversation_id: Uuid) {
     if !engines.turns.start(conversation_id) {
         return;
     }
@@ -115,7 +116,7 @@ pub fn spawn(engines: Engines, conversation_id: Uuid) {
             // Its own task, so that a panic ends this turn and nothing else.
             let task = tokio::spawn({
                 let engines = engines.clone();
-                async move { run(&engines, conversation_id).await }
+                async move { run(&engines, workspace_id, conversation_id).await }
             });
             match task.await {
                 Ok(Ok(())) => {}
@@ -138,10 +139,10 @@ pub fn spawn(engines: Engines, conversation_id: Uuid) {
 pub fn sweep(engines: Engines) {
     tokio::spawn(async move {
         loop {
-            match stranded(&engines.pool).await {
+            match stranded(&engines.system).await {
                 Ok(ids) => {
-                    for id in ids {
-                        spawn(engines.clone(), id);
+                    for (workspace_id, id) in ids {
+                        spawn(engines.clone(), workspace_id, id);
                     }
                 }
                 Err(err) => tracing::warn!(error = %err, "sweep for pending AI turns failed"),
@@ -151,20 +152,25 @@ pub fn sweep(engines: Engines) {
     });
 }
 
-async fn stranded(pool: &sqlx::PgPool) -> Result<Vec<Uuid>, sqlx::Error> {
-    sqlx::query_scalar(
-        "select c.conversation_id from conversation c
+/// Found across workspaces; each turn runs in its own.
+async fn stranded(system: &System) -> Result<Vec<(Uuid, Uuid)>, sqlx::Error> {
+    sqlx::query_as(
+        "select c.workspace_id, c.conversation_id from conversation c
            left join answer_settings s using (workspace_id)
          where c.visitor_seq > c.ai_handled_seq and c.status in ('ai', 'waiting_human')
            and (c.status = 'ai' or coalesce(s.answer_while_waiting, true))
            and (c.turn_until is null or c.turn_until < now())
          order by c.updated_at limit 200",
     )
-    .fetch_all(pool)
+    .fetch_all(system.pool())
     .await
 }
 
-async fn claim_lease(engines: &Engines, conversation_id: Uuid) -> Result<bool, sqlx::Error> {
+async fn claim_lease(
+    engines: &Engines,
+    workspace_id: Uuid,
+    conversation_id: Uuid,
+) -> Result<bool, sqlx::Error> {
     let claimed = sqlx::query(
         "update conversation set turn_owner = $2, turn_until = now() + make_interval(secs => $3)
          where conversation_id = $1
@@ -173,19 +179,23 @@ async fn claim_lease(engines: &Engines, conversation_id: Uuid) -> Result<bool, s
     .bind(conversation_id)
     .bind(engines.turns.instance_id)
     .bind(LEASE.as_secs_f64())
-    .execute(&engines.pool)
+    .execute(engines.pool.ws(workspace_id))
     .await?;
     Ok(claimed.rows_affected() == 1)
 }
 
-async fn release_lease(engines: &Engines, conversation_id: Uuid) -> Result<(), sqlx::Error> {
+async fn release_lease(
+    engines: &Engines,
+    workspace_id: Uuid,
+    conversation_id: Uuid,
+) -> Result<(), sqlx::Error> {
     sqlx::query(
         "update conversation set turn_owner = null, turn_until = null
          where conversation_id = $1 and turn_owner = $2",
     )
     .bind(conversation_id)
     .bind(engines.turns.instance_id)
-    .execute(&engines.pool)
+    .execute(engines.pool.ws(workspace_id))
     .await?;
     Ok(())
 }
@@ -201,9 +211,13 @@ impl Drop for AbortOnDrop {
 
 /// Deals with the conversation's pending messages while holding its lease.
 #[tracing::instrument(skip(engines), fields(conversation.id = %conversation_id))]
-pub async fn run(engines: &Engines, conversation_id: Uuid) -> Result<(), TurnError> {
+pub async fn run(
+    engines: &Engines,
+    workspace_id: Uuid,
+    conversation_id: Uuid,
+) -> Result<(), TurnError> {
     loop {
-        if !claim_lease(engines, conversation_id).await? {
+        if !claim_lease(engines, workspace_id, conversation_id).await? {
             // Another instance has it; the sweep covers it if that one dies.
             return Ok(());
         }
@@ -216,7 +230,7 @@ pub async fn run(engines: &Engines, conversation_id: Uuid) -> Result<(), TurnErr
                 every.tick().await;
                 loop {
                     every.tick().await;
-                    match claim_lease(&engines, conversation_id).await {
+                    match claim_lease(&engines, workspace_id, conversation_id).await {
                         Ok(true) => {}
                         // Another instance took it over (this one was too slow
                         // to renew): whatever this turn writes is not stored.
@@ -228,13 +242,16 @@ pub async fn run(engines: &Engines, conversation_id: Uuid) -> Result<(), TurnErr
                 }
             }
         }));
-        let worked = work(engines, conversation_id).await;
+        let worked = work(engines, workspace_id, conversation_id).await;
         drop(renewal);
-        release_lease(engines, conversation_id).await?;
+        release_lease(engines, workspace_id, conversation_id).await?;
         worked?;
         // A message stored while the lease was being released is caught here:
         // its sender's own attempt found the lease still held.
-        if matches!(readiness(engines, conversation_id).await?, Ready::Nothing) {
+        if matches!(
+            readiness(engines, workspace_id, conversation_id).await?,
+            Ready::Nothing
+        ) {
             return Ok(());
         }
     }
@@ -261,7 +278,11 @@ struct Readiness {
     now: DateTime<Utc>,
 }
 
-async fn readiness(engines: &Engines, conversation_id: Uuid) -> Result<Ready, sqlx::Error> {
+async fn readiness(
+    engines: &Engines,
+    workspace_id: Uuid,
+    conversation_id: Uuid,
+) -> Result<Ready, sqlx::Error> {
     let r = sqlx::query_as::<_, Readiness>(
         "select c.status, c.visitor_seq > c.ai_handled_seq as pending,
                 coalesce(s.answer_while_waiting, true) as answer_while_waiting,
@@ -280,7 +301,7 @@ async fn readiness(engines: &Engines, conversation_id: Uuid) -> Result<Ready, sq
          where c.conversation_id = $1",
     )
     .bind(conversation_id)
-    .fetch_one(&engines.pool)
+    .fetch_one(engines.pool.ws(workspace_id))
     .await?;
     let status = ConversationStatus::parse(&r.status).unwrap_or(ConversationStatus::Ai);
     let allowed = match status {
@@ -317,10 +338,14 @@ async fn readiness(engines: &Engines, conversation_id: Uuid) -> Result<Ready, sq
 }
 
 /// Answers (or hands off) until nothing is pending.
-async fn work(engines: &Engines, conversation_id: Uuid) -> Result<(), TurnError> {
+async fn work(
+    engines: &Engines,
+    workspace_id: Uuid,
+    conversation_id: Uuid,
+) -> Result<(), TurnError> {
     let mut wakes = engines.hub.conversation(conversation_id);
     loop {
-        match readiness(engines, conversation_id).await? {
+        match readiness(engines, workspace_id, conversation_id).await? {
             Ready::Nothing => return Ok(()),
             Ready::Wait(wait) => {
                 // A wake-up (typing stopped, a message) re-evaluates sooner.
@@ -335,7 +360,7 @@ async fn work(engines: &Engines, conversation_id: Uuid) -> Result<(), TurnError>
             .acquire()
             .await
             .expect("the semaphore is never closed");
-        match step(engines, conversation_id).await? {
+        match step(engines, workspace_id, conversation_id).await? {
             Ended::Stored => {}
             // Another instance holds the lease now: it answers.
             Ended::Stopped(Stop::LeaseLost) => return Ok(()),
@@ -355,7 +380,11 @@ struct Pending {
     waited: Duration,
 }
 
-async fn pending(engines: &Engines, conversation_id: Uuid) -> Result<Pending, sqlx::Error> {
+async fn pending(
+    engines: &Engines,
+    workspace_id: Uuid,
+    conversation_id: Uuid,
+) -> Result<Pending, sqlx::Error> {
     // One statement, one snapshot: the messages are those after `from`.
     #[derive(sqlx::FromRow)]
     struct Row {
@@ -373,7 +402,7 @@ async fn pending(engines: &Engines, conversation_id: Uuid) -> Result<Pending, sq
          order by e.seq",
     )
     .bind(conversation_id)
-    .fetch_all(&engines.pool)
+    .fetch_all(engines.pool.ws(workspace_id))
     .await?;
     let from = rows.first().map_or(0, |r| r.handled);
     let rows: Vec<(i64, String, f64)> = rows
@@ -461,7 +490,7 @@ struct Watch {
 /// message may still restart it (nothing shown yet, and the burst has not
 /// waited its longest: a visitor who keeps writing still gets answers).
 async fn must_stop(
-    pool: &sqlx::PgPool,
+    db: InWorkspace<'_>,
     conversation_id: Uuid,
     upto: i64,
     may_restart: bool,
@@ -473,7 +502,7 @@ async fn must_stop(
          from conversation c where conversation_id = $1",
     )
     .bind(conversation_id)
-    .fetch_one(pool)
+    .fetch_one(db)
     .await
     .ok()?;
     if matches!(watch.status.as_str(), "open" | "resolved") {
@@ -538,7 +567,7 @@ async fn forward_pieces(
                 if relevant {
                     let conversation_id = drafting.conversation_id;
                     let may_restart = published == 0 && tokio::time::Instant::now() < drafting.restart_until;
-                    if let Some(why) = must_stop(&engines.pool, conversation_id, drafting.upto, may_restart).await {
+                    if let Some(why) = must_stop(engines.pool.ws(drafting.workspace_id), conversation_id, drafting.upto, may_restart).await {
                         if let Some(tell) = stop.take() {
                             let _ = tell.send(why);
                         }
@@ -576,7 +605,7 @@ async fn publish_draft(engines: &Engines, drafting: Drafting, text: &str) {
         drafting.conversation_id,
     ))
     .bind(drafting.upto)
-    .execute(&engines.pool)
+    .execute(engines.pool.ws(drafting.workspace_id))
     .await;
     if let Err(err) = published {
         tracing::warn!(error = %err, "could not publish the AI's draft");
@@ -619,7 +648,7 @@ async fn stopped(
     why: Stop,
 ) -> Result<Ended, TurnError> {
     tracing::info!(?why, "the AI's turn stopped before its answer was stored");
-    let mut tx = engines.pool.begin().await?;
+    let mut tx = engines.pool.ws(workspace_id).begin().await?;
     drop_draft(&mut tx, workspace_id, conversation_id, turn_id).await?;
     if why == Stop::TakenOver {
         mark_handled(&mut tx, conversation_id, upto).await?;
@@ -630,15 +659,19 @@ async fn stopped(
 
 /// One answer or handoff for what is pending. However it ends, the draft it
 /// wrote does not outlive it.
-async fn step(engines: &Engines, conversation_id: Uuid) -> Result<Ended, TurnError> {
+async fn step(
+    engines: &Engines,
+    workspace_id: Uuid,
+    conversation_id: Uuid,
+) -> Result<Ended, TurnError> {
     let turn_id = Uuid::new_v4();
-    let ended = answer_pending(engines, conversation_id, turn_id).await;
+    let ended = answer_pending(engines, workspace_id, conversation_id, turn_id).await;
     if ended.is_err() {
         let cleared =
             sqlx::query("delete from ai_draft where conversation_id = $1 and turn_id = $2")
                 .bind(conversation_id)
                 .bind(turn_id)
-                .execute(&engines.pool)
+                .execute(engines.pool.ws(workspace_id))
                 .await;
         if let Err(err) = cleared {
             tracing::warn!(error = %err, "could not remove a failed turn's draft");
@@ -649,6 +682,7 @@ async fn step(engines: &Engines, conversation_id: Uuid) -> Result<Ended, TurnErr
 
 async fn answer_pending(
     engines: &Engines,
+    workspace_id: Uuid,
     conversation_id: Uuid,
     turn_id: Uuid,
 ) -> Result<Ended, TurnError> {
@@ -657,15 +691,15 @@ async fn answer_pending(
         upto,
         texts: pending,
         waited,
-    } = pending(engines, conversation_id).await?;
+    } = pending(engines, workspace_id, conversation_id).await?;
     let context = sqlx::query_as::<_, Context>(
         "select c.workspace_id, c.page_url, v.attributes from conversation c
          join visitor v using (visitor_id) where c.conversation_id = $1",
     )
     .bind(conversation_id)
-    .fetch_one(&engines.pool)
+    .fetch_one(engines.pool.ws(workspace_id))
     .await?;
-    let workspace_id = context.workspace_id;
+    debug_assert_eq!(workspace_id, context.workspace_id);
     if pending.is_empty() {
         return Ok(Ended::Stored);
     }
@@ -689,7 +723,11 @@ async fn answer_pending(
         text: question.clone(),
         page_url: context.page_url,
         attributes: context.attributes.0,
-        unhelpful_in_a_row: replay::unhelpful_in_a_row(&engines.pool, conversation_id).await?,
+        unhelpful_in_a_row: replay::unhelpful_in_a_row(
+            engines.pool.ws(workspace_id),
+            conversation_id,
+        )
+        .await?,
         at: Some(chrono::Utc::now()),
     };
     let last = Message {
@@ -719,7 +757,13 @@ async fn answer_pending(
     ));
     // Something may have changed between the readiness check and the watch.
     let may_restart = waited < engines.turns.max_wait();
-    let early = must_stop(&engines.pool, conversation_id, upto, may_restart).await;
+    let early = must_stop(
+        engines.pool.ws(workspace_id),
+        conversation_id,
+        upto,
+        may_restart,
+    )
+    .await;
     let generator = answer::generator(&policy.generator, TYPING_PACE);
     let response = match early {
         Some(why) => Err(why),
@@ -748,7 +792,7 @@ async fn answer_pending(
     let decision = response.decision;
     let vector = response.vector;
 
-    let mut tx = engines.pool.begin().await?;
+    let mut tx = engines.pool.ws(workspace_id).begin().await?;
     let conversation = store::lock(&mut tx, conversation_id).await?;
     // Checked again on the locked row: nothing can change it until commit.
     let agent_typing: bool = sqlx::query_scalar(

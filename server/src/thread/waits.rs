@@ -11,14 +11,15 @@ use sqlx::PgPool;
 use uuid::Uuid;
 
 use super::store;
+use crate::db::{Scope, System};
 
 const SWEEP_EVERY: Duration = Duration::from_secs(20);
 
 /// Sweeps for overdue escalations on this instance, forever.
-pub fn sweep(pool: PgPool) {
+pub fn sweep(pool: PgPool, system: System) {
     tokio::spawn(async move {
         loop {
-            if let Err(err) = notify_overdue(&pool).await {
+            if let Err(err) = notify_overdue(&pool, &system).await {
                 tracing::warn!(error = %err, "sweep for overdue escalations failed");
             }
             tokio::time::sleep(SWEEP_EVERY).await;
@@ -27,10 +28,11 @@ pub fn sweep(pool: PgPool) {
 }
 
 /// Tells every visitor waiting longer than their workspace's maximum that
-/// nobody is free yet; returns how many were told.
-pub async fn notify_overdue(pool: &PgPool) -> Result<usize, store::StoreError> {
-    let due: Vec<(Uuid, i32)> = sqlx::query_as(
-        "select c.conversation_id, coalesce(s.max_wait_minutes, 10)
+/// nobody is free yet; returns how many were told. Found across workspaces,
+/// each told in its own.
+pub async fn notify_overdue(pool: &PgPool, system: &System) -> Result<usize, store::StoreError> {
+    let due: Vec<(Uuid, Uuid, i32)> = sqlx::query_as(
+        "select c.conversation_id, c.workspace_id, coalesce(s.max_wait_minutes, 10)
            from conversation c left join inbox_settings s using (workspace_id)
           where c.status = 'waiting_human' and c.wait_notice_at is null
             and c.escalated_at < now() - make_interval(mins => coalesce(s.max_wait_minutes, 10))
@@ -38,11 +40,11 @@ pub async fn notify_overdue(pool: &PgPool) -> Result<usize, store::StoreError> {
                              and e.kind = 'human_reply' and e.created_at > c.escalated_at)
           order by c.escalated_at limit 100",
     )
-    .fetch_all(pool)
+    .fetch_all(system.pool())
     .await?;
     let mut told = 0;
-    for (conversation_id, minutes) in due {
-        let mut tx = pool.begin().await?;
+    for (conversation_id, workspace_id, minutes) in due {
+        let mut tx = pool.ws(workspace_id).begin().await?;
         let conversation = match store::lock(&mut tx, conversation_id).await {
             Ok(conversation) => conversation,
             // Deleted meanwhile: nobody to tell.

@@ -4,6 +4,7 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
+use tandem::db::Scope;
 
 use app::desk::SignedIn;
 use app::types::{ClientMsg, ServerMsg};
@@ -69,8 +70,20 @@ impl TestApp {
     pub async fn spawn_with(pool: PgPool, options: Options) -> Self {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
+        // Served as the role under row-level security, as `tandem serve`
+        // does; `pool` (the tables' owner) stays the tests' own.
+        let app_pool = tandem::db::connect_app(&pool, None).await.unwrap();
+        // Closed with the test's pool, so the test's database can be dropped.
+        tokio::spawn({
+            let (owner, app_pool) = (pool.clone(), app_pool.clone());
+            async move {
+                owner.close_event().await;
+                app_pool.close().await;
+            }
+        });
         let engines = Engines {
-            pool: pool.clone(),
+            pool: app_pool,
+            system: tandem::db::System(pool.clone()),
             public_url: format!("http://{addr}").into(),
             embedder: embedder(),
             hub: Hub::new(),
@@ -141,7 +154,9 @@ impl TestApp {
         let source = jobs::website_source(pool, self.workspace_id, url, &settings, None)
             .await
             .unwrap();
-        let job_id = jobs::enqueue(pool, source).await.unwrap();
+        let job_id = jobs::enqueue(pool.ws(self.workspace_id), source)
+            .await
+            .unwrap();
         self.run_job(job_id).await
     }
 
@@ -149,7 +164,7 @@ impl TestApp {
     pub async fn run_job(&self, job_id: Uuid) -> JobRow {
         let pool = &self.state.engines.pool;
         let worker = Uuid::new_v4();
-        let claimed = jobs::claim(pool, worker, Some(job_id))
+        let claimed = jobs::claim(&self.state.engines.system, worker, Some(job_id))
             .await
             .unwrap()
             .expect("the job is runnable");

@@ -4,6 +4,7 @@
 //! password change, several workspaces) and email follow-up over SMTP.
 
 use std::time::Duration;
+use tandem::db::System;
 
 use app::error::DeskError;
 use app::types::inbox::{InboxSettings, ListFilter};
@@ -420,7 +421,9 @@ async fn a_visitor_waiting_past_the_maximum_is_told_once_and_stays_queued(pool: 
     let mut visitor = escalated(&app).await;
     let id = visitor.conversation_id;
     assert_eq!(
-        tandem::thread::waits::notify_overdue(&pool).await.unwrap(),
+        tandem::thread::waits::notify_overdue(&pool, &System(pool.clone()))
+            .await
+            .unwrap(),
         0
     );
     sqlx::query("update conversation set escalated_at = now() - interval '11 minutes' where conversation_id = $1")
@@ -429,7 +432,9 @@ async fn a_visitor_waiting_past_the_maximum_is_told_once_and_stays_queued(pool: 
         .await
         .unwrap();
     assert_eq!(
-        tandem::thread::waits::notify_overdue(&pool).await.unwrap(),
+        tandem::thread::waits::notify_overdue(&pool, &System(pool.clone()))
+            .await
+            .unwrap(),
         1
     );
     let minutes = visitor
@@ -444,7 +449,9 @@ async fn a_visitor_waiting_past_the_maximum_is_told_once_and_stays_queued(pool: 
         .0;
     assert_eq!(minutes, 10);
     assert_eq!(
-        tandem::thread::waits::notify_overdue(&pool).await.unwrap(),
+        tandem::thread::waits::notify_overdue(&pool, &System(pool.clone()))
+            .await
+            .unwrap(),
         0
     );
     assert_eq!(status_of(&pool, id).await.0, "waiting_human");
@@ -1136,7 +1143,7 @@ async fn a_reply_to_a_visitor_who_left_goes_by_email_and_its_link_continues_the_
     .await
     .unwrap();
     assert_eq!(
-        tandem::mail::queue_reminders(&pool, &app.state.engines.mail)
+        tandem::mail::queue_reminders(&System(pool.clone()), &app.state.engines.mail)
             .await
             .unwrap(),
         1
@@ -1157,7 +1164,7 @@ async fn a_reply_to_a_visitor_who_left_goes_by_email_and_its_link_continues_the_
         reminder.data
     );
     assert_eq!(
-        tandem::mail::queue_reminders(&pool, &app.state.engines.mail)
+        tandem::mail::queue_reminders(&System(pool.clone()), &app.state.engines.mail)
             .await
             .unwrap(),
         0

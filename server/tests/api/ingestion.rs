@@ -8,6 +8,7 @@ use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
+use tandem::db::{Scope, System};
 
 use app::types::{EventBody, ServerMsg};
 use axum::extract::{Path, State};
@@ -439,11 +440,16 @@ async fn a_job_cut_by_a_crash_resumes_without_duplicates(pool: PgPool) {
     )
     .await
     .unwrap();
-    let job_id = jobs::enqueue(&pool, source).await.unwrap();
+    let job_id = jobs::enqueue(pool.ws(app.workspace_id), source)
+        .await
+        .unwrap();
 
     // Worker A claims it and dies part-way through.
     let worker_a = Uuid::new_v4();
-    let claimed = jobs::claim(&pool, worker_a, None).await.unwrap().unwrap();
+    let claimed = jobs::claim(&System(pool.clone()), worker_a, None)
+        .await
+        .unwrap()
+        .unwrap();
     let running = {
         let pool = pool.clone();
         tokio::spawn(async move { jobs::run(&pool, &embedder(), worker_a, claimed).await })
@@ -461,11 +467,11 @@ async fn a_job_cut_by_a_crash_resumes_without_duplicates(pool: PgPool) {
     }
     running.abort();
     let _ = running.await;
-    let row = jobs::job(&pool, job_id).await.unwrap();
+    let row = jobs::job(pool.ws(app.workspace_id), job_id).await.unwrap();
     assert_eq!(row.status, "running");
     assert!(row.pages_done < 30, "cut part-way: {row:?}");
     // Another worker cannot take it while the lease holds...
-    assert!(jobs::claim(&pool, Uuid::new_v4(), None)
+    assert!(jobs::claim(&System(pool.clone()), Uuid::new_v4(), None)
         .await
         .unwrap()
         .is_none());
@@ -478,7 +484,7 @@ async fn a_job_cut_by_a_crash_resumes_without_duplicates(pool: PgPool) {
     .await
     .unwrap();
     let worker_b = Uuid::new_v4();
-    let claimed = jobs::claim(&pool, worker_b, None)
+    let claimed = jobs::claim(&System(pool.clone()), worker_b, None)
         .await
         .unwrap()
         .expect("resumable");
@@ -520,12 +526,14 @@ async fn a_running_job_can_be_cancelled_and_keeps_what_it_stored(pool: PgPool) {
     )
     .await
     .unwrap();
-    let job_id = jobs::enqueue(&pool, source).await.unwrap();
+    let job_id = jobs::enqueue(pool.ws(app.workspace_id), source)
+        .await
+        .unwrap();
     let running = {
         let app_pool = pool.clone();
         tokio::spawn(async move {
             let worker = Uuid::new_v4();
-            let claimed = jobs::claim(&app_pool, worker, Some(job_id))
+            let claimed = jobs::claim(&System(app_pool.clone()), worker, Some(job_id))
                 .await
                 .unwrap()
                 .unwrap();
@@ -533,7 +541,9 @@ async fn a_running_job_can_be_cancelled_and_keeps_what_it_stored(pool: PgPool) {
         })
     };
     tokio::time::sleep(Duration::from_millis(500)).await;
-    assert!(jobs::cancel(&pool, source).await.unwrap());
+    assert!(jobs::cancel(pool.ws(app.workspace_id), source)
+        .await
+        .unwrap());
     let end = tokio::time::timeout(Duration::from_secs(60), running)
         .await
         .unwrap()
@@ -547,7 +557,12 @@ async fn a_running_job_can_be_cancelled_and_keeps_what_it_stored(pool: PgPool) {
         .unwrap();
     assert_eq!(pages as i32, end.pages_changed, "what was stored stays");
     // A new job can be queued afterwards.
-    assert_ne!(jobs::enqueue(&pool, source).await.unwrap(), job_id);
+    assert_ne!(
+        jobs::enqueue(pool.ws(app.workspace_id), source)
+            .await
+            .unwrap(),
+        job_id
+    );
 }
 
 /// Signs in as the demo admin; returns the session cookie header.
@@ -827,7 +842,13 @@ async fn a_due_schedule_queues_one_recrawl(pool: PgPool) {
     )
     .await
     .unwrap();
-    assert_eq!(jobs::schedule_due(&pool).await.unwrap(), 0, "not due yet");
+    assert_eq!(
+        jobs::schedule_due(&pool, &System(pool.clone()))
+            .await
+            .unwrap(),
+        0,
+        "not due yet"
+    );
     sqlx::query(
         "update source set next_crawl_at = now() - interval '1 minute' where source_id = $1",
     )
@@ -835,9 +856,16 @@ async fn a_due_schedule_queues_one_recrawl(pool: PgPool) {
     .execute(&pool)
     .await
     .unwrap();
-    assert_eq!(jobs::schedule_due(&pool).await.unwrap(), 1);
     assert_eq!(
-        jobs::schedule_due(&pool).await.unwrap(),
+        jobs::schedule_due(&pool, &System(pool.clone()))
+            .await
+            .unwrap(),
+        1
+    );
+    assert_eq!(
+        jobs::schedule_due(&pool, &System(pool.clone()))
+            .await
+            .unwrap(),
         0,
         "the next one is a day away"
     );
@@ -1019,15 +1047,19 @@ async fn a_job_queued_while_one_runs_waits_and_a_dead_cancelled_job_ends(pool: P
     )
     .await
     .unwrap();
-    let first = jobs::enqueue(&pool, source).await.unwrap();
+    let first = jobs::enqueue(pool.ws(app.workspace_id), source)
+        .await
+        .unwrap();
     assert_eq!(
-        jobs::enqueue(&pool, source).await.unwrap(),
+        jobs::enqueue(pool.ws(app.workspace_id), source)
+            .await
+            .unwrap(),
         first,
         "one queued job per source"
     );
     let worker = Uuid::new_v4();
     assert_eq!(
-        jobs::claim(&pool, worker, None)
+        jobs::claim(&System(pool.clone()), worker, None)
             .await
             .unwrap()
             .unwrap()
@@ -1035,9 +1067,11 @@ async fn a_job_queued_while_one_runs_waits_and_a_dead_cancelled_job_ends(pool: P
         first
     );
     // A re-upload or new settings while it runs: a second job waits its turn.
-    let second = jobs::enqueue(&pool, source).await.unwrap();
+    let second = jobs::enqueue(pool.ws(app.workspace_id), source)
+        .await
+        .unwrap();
     assert_ne!(second, first);
-    assert!(jobs::claim(&pool, Uuid::new_v4(), None)
+    assert!(jobs::claim(&System(pool.clone()), Uuid::new_v4(), None)
         .await
         .unwrap()
         .is_none());
@@ -1051,10 +1085,16 @@ async fn a_job_queued_while_one_runs_waits_and_a_dead_cancelled_job_ends(pool: P
     .execute(&pool)
     .await
     .unwrap();
-    let next = jobs::claim(&pool, Uuid::new_v4(), None)
+    let next = jobs::claim(&System(pool.clone()), Uuid::new_v4(), None)
         .await
         .unwrap()
         .unwrap();
     assert_eq!(next.job_id, second);
-    assert_eq!(jobs::job(&pool, first).await.unwrap().status, "cancelled");
+    assert_eq!(
+        jobs::job(pool.ws(app.workspace_id), first)
+            .await
+            .unwrap()
+            .status,
+        "cancelled"
+    );
 }

@@ -3,6 +3,7 @@
 //! drafts across instances, lost wake-ups, dead peers and oversize frames.
 
 use std::time::Duration;
+use tandem::db::Scope;
 
 use app::types::{ClientMsg, ConversationStatus, EventBody, ServerMsg, ThreadEvent, Typist};
 use futures::SinkExt;
@@ -114,7 +115,7 @@ async fn resends_are_acknowledged_with_the_first_seq_and_stored_once(pool: PgPoo
 
     // The log has each message once, in the order first sent; the agent got
     // each event exactly once, in order.
-    let log = tandem::thread::store::events_after(&pool, conversation, 0, 100)
+    let log = tandem::thread::store::events_after(pool.ws(app.workspace_id), conversation, 0, 100)
         .await
         .unwrap();
     let texts: Vec<String> = log

@@ -5,6 +5,7 @@ mod generator;
 mod helpers;
 mod inbox;
 mod ingestion;
+mod isolation;
 mod knowledge;
 mod live;
 mod policy;

@@ -5,6 +5,7 @@
 use app::types::policy::{Condition, GeneratorSettings, Policy, Rule, RuleAction};
 use app::types::{Confidence, ConversationStatus, EventBody, HandoffReason, ServerMsg};
 use sqlx::PgPool;
+use tandem::db::Scope;
 use tandem::policy::{replay, settings};
 use uuid::Uuid;
 
@@ -40,11 +41,16 @@ fn rule(name: &str, conditions: Vec<Condition>, action: RuleAction) -> Rule {
 
 /// The stored event with this seq, as the team sees it.
 async fn team_view(app: &TestApp, conversation: Uuid, seq: i64) -> EventBody {
-    tandem::thread::store::events_after(&app.state.engines.pool, conversation, seq - 1, 1)
-        .await
-        .unwrap()
-        .remove(0)
-        .body
+    tandem::thread::store::events_after(
+        app.state.engines.pool.ws(app.workspace_id),
+        conversation,
+        seq - 1,
+        1,
+    )
+    .await
+    .unwrap()
+    .remove(0)
+    .body
 }
 
 /// Asks one question as a new visitor; returns the conversation and the
@@ -297,7 +303,7 @@ async fn unhelpful_answers_in_a_row_trigger_a_rule(pool: PgPool) {
     .await
     .unwrap();
     assert_eq!(
-        replay::unhelpful_in_a_row(&pool, visitor.conversation_id)
+        replay::unhelpful_in_a_row(pool.ws(app.workspace_id), visitor.conversation_id)
             .await
             .unwrap(),
         1

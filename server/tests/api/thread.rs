@@ -6,6 +6,7 @@ use app::types::{
     ClientMsg, ConversationStatus, EventBody, HandoffReason, Queue, RequestChannel, ServerMsg,
 };
 use sqlx::PgPool;
+use tandem::db::Scope;
 use uuid::Uuid;
 
 use crate::helpers::{count_events, TestApp};
@@ -56,9 +57,14 @@ async fn a_conversation_from_question_to_human_reply(pool: PgPool) {
     assert_eq!(citations[0].heading_path, "Refunds › Refund timing");
     // The visitor gets no decision record; the team's copy has the scores.
     assert!(decision.answered && decision.signals.is_none() && decision.retrieved.is_empty());
-    let team = tandem::thread::store::events_after(&pool, visitor.conversation_id, 0, 10)
-        .await
-        .unwrap();
+    let team = tandem::thread::store::events_after(
+        pool.ws(app.workspace_id),
+        visitor.conversation_id,
+        0,
+        10,
+    )
+    .await
+    .unwrap();
     let recorded = team
         .iter()
         .find_map(|e| match &e.body {
@@ -180,9 +186,14 @@ async fn asking_for_a_person_in_words_hands_off_without_an_answer(pool: PgPool) 
         }
         other => panic!("expected a handoff, got {other:?}"),
     }
-    let team = tandem::thread::store::events_after(&pool, visitor.conversation_id, 0, 10)
-        .await
-        .unwrap();
+    let team = tandem::thread::store::events_after(
+        pool.ws(app.workspace_id),
+        visitor.conversation_id,
+        0,
+        10,
+    )
+    .await
+    .unwrap();
     assert!(
         matches!(&team.last().unwrap().body, EventBody::StatusChange { reason: Some(HandoffReason::HumanRequested { matched: Some(m), .. }), .. } if m == "talk to a person")
     );
@@ -202,9 +213,14 @@ async fn an_unanswerable_question_goes_to_the_team_with_its_scores(pool: PgPool)
         matches!(&handoff, EventBody::StatusChange { reason: Some(HandoffReason::LowConfidence { confidence, .. }), decision: None, .. } if confidence.value() == 0.0),
         "{handoff:?}"
     );
-    let team = tandem::thread::store::events_after(&pool, visitor.conversation_id, 0, 10)
-        .await
-        .unwrap();
+    let team = tandem::thread::store::events_after(
+        pool.ws(app.workspace_id),
+        visitor.conversation_id,
+        0,
+        10,
+    )
+    .await
+    .unwrap();
     match team.last().unwrap().body.clone() {
         EventBody::StatusChange {
             status: ConversationStatus::WaitingHuman,
@@ -280,9 +296,13 @@ async fn the_ai_stays_quiet_once_an_agent_has_claimed(pool: PgPool) {
     inbox.reply("Hi, I'm here.").await;
     visitor.ask("how long do refunds take?").await;
     // Run the AI's turn to completion: it must not answer.
-    tandem::thread::turn::run(&app.state.engines, visitor.conversation_id)
-        .await
-        .unwrap();
+    tandem::thread::turn::run(
+        &app.state.engines,
+        app.workspace_id,
+        visitor.conversation_id,
+    )
+    .await
+    .unwrap();
     let answers = count_events(&pool, "ai_answer").await;
     assert_eq!(answers, 0);
 }

@@ -10,6 +10,7 @@ use sqlx::PgPool;
 use uuid::Uuid;
 
 use super::{send, Sink, SocketError};
+use crate::db::Scope;
 use crate::thread::hub::Change;
 use crate::thread::store::{self, Party};
 
@@ -23,6 +24,8 @@ pub enum Audience {
 
 pub struct Feed {
     pub conversation_id: Uuid,
+    /// The conversation's workspace: every read is scoped to it.
+    workspace_id: Uuid,
     audience: Audience,
     /// The client itself, whose own typing is not echoed back.
     me: Party,
@@ -45,9 +48,16 @@ const PAGE: i64 = 500;
 
 impl Feed {
     /// A feed for a client that has every event up to `after`.
-    pub fn new(conversation_id: Uuid, audience: Audience, me: Party, after: i64) -> Self {
+    pub fn new(
+        conversation_id: Uuid,
+        workspace_id: Uuid,
+        audience: Audience,
+        me: Party,
+        after: i64,
+    ) -> Self {
         Self {
             conversation_id,
+            workspace_id,
             audience,
             me,
             last: after.max(0),
@@ -87,7 +97,13 @@ impl Feed {
     /// Sends every stored event after the last one sent, in order.
     pub async fn events(&mut self, sink: &mut Sink, pool: &PgPool) -> Result<(), SocketError> {
         loop {
-            let events = store::events_after(pool, self.conversation_id, self.last, PAGE).await?;
+            let events = store::events_after(
+                pool.ws(self.workspace_id),
+                self.conversation_id,
+                self.last,
+                PAGE,
+            )
+            .await?;
             let full = events.len() as i64 == PAGE;
             for event in events {
                 self.last = event.seq;
@@ -109,7 +125,7 @@ impl Feed {
     /// Sends what is new of the AI's draft: the rest of the one being sent,
     /// or a new one whole; tells the client when the draft it has is gone.
     pub async fn draft(&mut self, sink: &mut Sink, pool: &PgPool) -> Result<(), SocketError> {
-        let current = store::draft(pool, self.conversation_id).await?;
+        let current = store::draft(pool.ws(self.workspace_id), self.conversation_id).await?;
         if let Some((turn_id, _)) = self.draft {
             if current.as_ref().map(|(t, _)| *t) != Some(turn_id) {
                 // The answer that ended it (if any) goes first, so the client
@@ -154,7 +170,7 @@ impl Feed {
     /// Sends who is typing, when that changed. A visitor learns agents'
     /// names, not their account ids.
     pub async fn typing(&mut self, sink: &mut Sink, pool: &PgPool) -> Result<(), SocketError> {
-        let mut typists = store::typists(pool, self.conversation_id).await?;
+        let mut typists = store::typists(pool.ws(self.workspace_id), self.conversation_id).await?;
         typists.retain(|(t, _)| !self.me.is(t));
         let soonest = typists.iter().map(|(_, left)| *left).reduce(f64::min);
         self.typing_lapses = soonest.map(|left| {
@@ -195,7 +211,12 @@ impl Feed {
         if self.audience != Audience::Team {
             return Ok(());
         }
-        let seq = store::seen(pool, self.conversation_id, &Party::Visitor).await?;
+        let seq = store::seen(
+            pool.ws(self.workspace_id),
+            self.conversation_id,
+            &Party::Visitor,
+        )
+        .await?;
         if seq > self.visitor_seen {
             self.visitor_seen = seq;
             send(
@@ -219,7 +240,8 @@ impl Feed {
         if self.audience != Audience::Team {
             return Ok(());
         }
-        let mut agents = crate::presence::viewers(pool, self.conversation_id).await?;
+        let mut agents =
+            crate::presence::viewers(pool.ws(self.workspace_id), self.conversation_id).await?;
         agents.retain(|a| !self.me.is(a));
         if agents != self.viewers {
             self.viewers = agents.clone();

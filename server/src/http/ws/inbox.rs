@@ -21,6 +21,7 @@ use super::{
     SocketError,
 };
 use crate::auth::SessionAgent;
+use crate::db::Scope;
 use crate::thread::actions::{self, Agent, AgentAction};
 use crate::thread::hub::{Change, Signal};
 use crate::thread::store::{self, Party};
@@ -44,7 +45,7 @@ pub async fn inbox(
     let Some(token) = app::desk::cookie_value(&headers, app::desk::SESSION_COOKIE) else {
         return (StatusCode::UNAUTHORIZED, "sign in first").into_response();
     };
-    let agent = match auth::session_agent(&engines.pool, &token).await {
+    let agent = match auth::session_agent(&engines.system, &token).await {
         Ok(Some(agent)) => agent,
         Ok(None) => return (StatusCode::UNAUTHORIZED, "sign in first").into_response(),
         Err(err) => {
@@ -56,7 +57,7 @@ pub async fn inbox(
         let owned: Result<Option<Uuid>, _> =
             sqlx::query_scalar("select workspace_id from conversation where conversation_id = $1")
                 .bind(id)
-                .fetch_optional(&engines.pool)
+                .fetch_optional(engines.pool.ws(agent.workspace_id))
                 .await;
         match owned {
             Ok(Some(w)) if w == agent.workspace_id => {}
@@ -89,7 +90,7 @@ async fn still_signed_in(
     workspace_id: Uuid,
 ) -> Result<bool, SocketError> {
     // Still a member of this socket's workspace, and still looking at it.
-    match auth::session_agent(&engines.pool, token)
+    match auth::session_agent(&engines.system, token)
         .await?
         .filter(|agent| agent.workspace_id == workspace_id)
     {
@@ -189,6 +190,7 @@ async fn conversation(
     let wakes = engines.hub.conversation(conversation_id);
     let feed = Feed::new(
         conversation_id,
+        client.agent.workspace_id,
         Audience::Team,
         client.me.clone(),
         after.unwrap_or(0),
@@ -273,12 +275,25 @@ async fn act(
         Err(why) => return refuse(sink, why, Some(client_id)).await,
     };
     let replied = matches!(action, AgentAction::Reply(_));
-    let done = actions::agent_action(pool, agent, conversation_id, client_id, action).await;
+    let done = actions::agent_action(
+        pool.ws(agent.workspace_id),
+        agent,
+        conversation_id,
+        client_id,
+        action,
+    )
+    .await;
     let acknowledged = acknowledge(sink, client_id, done).await?;
     if let Some(seq) = acknowledged.filter(|_| replied).and_then(|done| done.seq) {
         store::set_typing(pool, agent.workspace_id, conversation_id, me, false).await?;
         // By email too, if the visitor left one and is gone by then.
-        mail::follow_up(pool, &engines.mail, conversation_id, seq).await?;
+        mail::follow_up(
+            pool.ws(agent.workspace_id),
+            &engines.mail,
+            conversation_id,
+            seq,
+        )
+        .await?;
     }
     Ok(())
 }

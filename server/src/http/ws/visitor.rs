@@ -20,6 +20,7 @@ use uuid::Uuid;
 use super::feed::{Audience, Feed};
 use super::session::{converse, Participant};
 use super::{acknowledge, configure, log_end, refuse, same_origin, send, Sink, SocketError};
+use crate::db::Scope;
 use crate::thread::store::{self, Party};
 use crate::thread::{actions, turn};
 use crate::widget::WidgetRow;
@@ -152,6 +153,7 @@ async fn identify(
 ) -> Result<Visitor, SocketError> {
     let pool = &engines.pool;
     let workspace_id = row.workspace_id;
+    let db = pool.ws(workspace_id);
     // The token they kept, if any, or the key of a link in a follow-up
     // email (which opens their chat on any device, signed in or not).
     let known: Option<(Uuid, Option<String>, bool)> = match &params.token {
@@ -165,7 +167,7 @@ async fn identify(
             )
             .bind(auth::token_hash(token))
             .bind(workspace_id)
-            .fetch_optional(pool)
+            .fetch_optional(db)
             .await?
         }
         None => None,
@@ -195,7 +197,7 @@ async fn identify(
                 .bind(id)
                 .bind(workspace_id)
                 .bind(auth::token_hash(&token))
-                .execute(pool)
+                .execute(db)
                 .await?;
                 (id, Some(token))
             }
@@ -203,7 +205,7 @@ async fn identify(
     };
     // One conversation however many tabs or devices connect at once: the
     // visitor's row is locked while it is found or started.
-    let mut tx = pool.begin().await?;
+    let mut tx = db.begin().await?;
     sqlx::query("select 1 from visitor where visitor_id = $1 for update")
         .bind(visitor_id)
         .execute(&mut *tx)
@@ -240,7 +242,7 @@ async fn identify(
         )
         .bind(conversation_id)
         .bind(page)
-        .execute(pool)
+        .execute(db)
         .await?;
     }
     if let Some(language) = params
@@ -253,7 +255,7 @@ async fn identify(
         )
         .bind(conversation_id)
         .bind(language.code())
-        .execute(pool)
+        .execute(db)
         .await?;
     }
     Ok(Visitor {
@@ -282,7 +284,7 @@ async fn vouched(
     .bind(&identity.user_id)
     .bind(&identity.name)
     .bind(&identity.email)
-    .fetch_optional(pool)
+    .fetch_optional(pool.ws(workspace_id))
     .await?;
     if let Some(id) = existing {
         return Ok(id);
@@ -299,7 +301,7 @@ async fn vouched(
         .bind(&identity.user_id)
         .bind(&identity.name)
         .bind(&identity.email)
-        .execute(pool)
+        .execute(pool.ws(workspace_id))
         .await?;
         if merged.rows_affected() == 1 {
             return Ok(anonymous);
@@ -321,7 +323,7 @@ async fn vouched(
     .bind(&identity.user_id)
     .bind(&identity.name)
     .bind(&identity.email)
-    .fetch_one(pool)
+    .fetch_one(pool.ws(workspace_id))
     .await
 }
 
@@ -345,7 +347,9 @@ async fn session(
         },
     )
     .await?;
-    for (seq, helpful) in actions::ratings(&engines.pool, conversation_id).await? {
+    for (seq, helpful) in
+        actions::ratings(engines.pool.ws(visitor.workspace_id), conversation_id).await?
+    {
         send(&mut sink, &ServerMsg::Rated { seq, helpful }).await?;
     }
     // A client's `after` only means something for the conversation it had.
@@ -353,16 +357,22 @@ async fn session(
         true => after.unwrap_or(0),
         false => 0,
     };
-    let feed = Feed::new(conversation_id, Audience::Visitor, Party::Visitor, after);
+    let feed = Feed::new(
+        conversation_id,
+        visitor.workspace_id,
+        Audience::Visitor,
+        Party::Visitor,
+        after,
+    );
     // While the chat is open, replies are not also emailed.
     mail::visitor_here(
-        &engines.pool,
+        engines.pool.ws(visitor.workspace_id),
         visitor.visitor_id,
         engines.live.heartbeat * 3,
     )
     .await?;
     let ended = converse(sink, stream, &engines, wakes, feed, &visitor).await;
-    mail::visitor_gone(&engines.pool, visitor.visitor_id).await?;
+    mail::visitor_gone(engines.pool.ws(visitor.workspace_id), visitor.visitor_id).await?;
     ended
 }
 
@@ -377,7 +387,12 @@ impl Participant for Visitor {
     }
 
     async fn still_allowed(&self, engines: &Engines) -> Result<bool, SocketError> {
-        mail::visitor_here(&engines.pool, self.visitor_id, engines.live.heartbeat * 3).await?;
+        mail::visitor_here(
+            engines.pool.ws(self.workspace_id),
+            self.visitor_id,
+            engines.live.heartbeat * 3,
+        )
+        .await?;
         Ok(true)
     }
 
@@ -406,20 +421,23 @@ async fn handle(
                 Ok(body) => body,
                 Err(err) => return refuse(sink, err.to_string(), Some(client_id)).await,
             };
-            let done = actions::visitor_message(pool, conversation_id, client_id, body).await;
+            let done =
+                actions::visitor_message(pool.ws(workspace_id), conversation_id, client_id, body)
+                    .await;
             if let Ok(stored) = &done {
                 // Sent, so no longer typing: the AI need not wait for more.
                 // Both happen before the acknowledgement, which may fail.
                 store::set_typing(pool, workspace_id, conversation_id, &Party::Visitor, false)
                     .await?;
                 if stored.ai_has_work {
-                    turn::spawn(engines.clone(), conversation_id);
+                    turn::spawn(engines.clone(), workspace_id, conversation_id);
                 }
             }
             acknowledge(sink, client_id, done).await.map(drop)
         }
         ClientMsg::TalkToTeam { client_id } => {
-            let done = actions::talk_to_team(pool, conversation_id, client_id).await;
+            let done =
+                actions::talk_to_team(pool.ws(workspace_id), conversation_id, client_id).await;
             acknowledge(sink, client_id, done).await.map(drop)
         }
         ClientMsg::Typing { typing } => {
@@ -432,14 +450,16 @@ async fn handle(
             Ok(())
         }
         ClientMsg::Rate { seq, helpful } => {
-            if actions::rate_answer(pool, conversation_id, seq, helpful).await? {
+            if actions::rate_answer(pool.ws(workspace_id), conversation_id, seq, helpful).await? {
                 send(sink, &ServerMsg::Rated { seq, helpful }).await
             } else {
                 refuse(sink, "Only answers from the AI can be rated.", None).await
             }
         }
         ClientMsg::LeaveEmail { client_id, email } => {
-            let done = actions::leave_email(pool, conversation_id, client_id, &email).await;
+            let done =
+                actions::leave_email(pool.ws(workspace_id), conversation_id, client_id, &email)
+                    .await;
             acknowledge(sink, client_id, done).await.map(drop)
         }
         ClientMsg::Note { client_id, .. }
