@@ -1,6 +1,7 @@
 //! Integration tests: the real router on port 0, real PostgreSQL + pgvector
 //! (a database per test), the real embedding model, real WebSockets.
 
+mod authz;
 mod generator;
 mod helpers;
 mod inbox;
