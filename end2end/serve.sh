@@ -8,5 +8,6 @@ url="$(scripts/fresh-db.sh tandem_e2e)"
 data="$(pwd)/end2end/test-results/data"
 rm -rf "$data" && mkdir -p "$data"
 export DATABASE_URL="$url" TANDEM_ADDR="127.0.0.1:$port" TANDEM_DATA_DIR="$data" \
-  TANDEM_DEMO_ADMIN_PASSWORD="$E2E_ADMIN_PASSWORD" RUST_LOG="${RUST_LOG:-info}"
+  TANDEM_DEMO_ADMIN_PASSWORD="$E2E_ADMIN_PASSWORD" RUST_LOG="${RUST_LOG:-info}" \
+  TANDEM_LIMIT_NEW_VISITORS=600  # every spec's visitors come from 127.0.0.1
 exec target/debug/tandem serve

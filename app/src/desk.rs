@@ -11,6 +11,7 @@ use crate::types::inbox::{
     Directory, InboxSettings, InvitationView, ListFilter, Suggestion, TeamAdmin, WorkspaceChoice,
 };
 use crate::types::policy::{Policy, Replay};
+use crate::types::privacy::{Erased, PrivacyView};
 use crate::types::review::{Dashboard, FixView, Retest, ReviewOverview, TopicDetail};
 use crate::types::widget::{Expectation, Identity, WidgetAdmin, WidgetLook};
 use crate::types::{AgentProfile, ConversationSummary, ConversationView};
@@ -182,6 +183,16 @@ pub trait SupportDesk: Send + Sync + 'static {
         days: u32,
     ) -> Result<Retest, DeskError>;
     async fn dashboard(&self, admin: &SignedIn, days: u32) -> Result<Dashboard, DeskError>;
+
+    // Privacy (admins).
+    async fn privacy(&self, admin: &SignedIn) -> Result<PrivacyView, DeskError>;
+    async fn save_retention(&self, admin: &SignedIn, days: Option<u32>) -> Result<(), DeskError>;
+    /// Erases the visitor of this conversation and all they wrote.
+    async fn erase_visitor(
+        &self,
+        admin: &SignedIn,
+        conversation_id: Uuid,
+    ) -> Result<Erased, DeskError>;
 }
 
 /// The desk as server functions find it in their context.

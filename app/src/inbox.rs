@@ -167,6 +167,8 @@ pub enum Command {
 #[derive(Clone, Copy)]
 pub struct InboxContext {
     pub me: Uuid,
+    /// The agent is an admin (may export and erase a visitor's data).
+    pub admin: bool,
     /// The rows heard of since the page loaded, live or in fetched lists
     /// (newest copy of each).
     pub changed: RwSignal<HashMap<Uuid, ConversationSummary>>,
@@ -245,6 +247,7 @@ fn Inbox(profile: AgentProfile) -> impl IntoView {
     let opened = RwSignal::new(HashMap::new());
     provide_context(InboxContext {
         me,
+        admin: is_admin,
         changed,
         directory,
         command,

@@ -199,6 +199,7 @@ pub(crate) fn AdminOnly(section: &'static str, children: ChildrenFn) -> impl Int
                                     <A href="/admin/widget" attr:class=if section == "widget" { "text-white" } else { "text-slate-300 hover:text-white" }>"Widget"</A>
                                     <A href="/admin/review" attr:class=if section == "review" { "text-white" } else { "text-slate-300 hover:text-white" }>"Review"</A>
                                     <A href="/admin/dashboard" attr:class=if section == "dashboard" { "text-white" } else { "text-slate-300 hover:text-white" }>"Dashboard"</A>
+                                    <A href="/admin/privacy" attr:class=if section == "privacy" { "text-white" } else { "text-slate-300 hover:text-white" }>"Privacy"</A>
                                     <span class="text-slate-400">{p.name}</span>
                                 </nav>
                             </header>

@@ -15,6 +15,7 @@ pub mod knowledge;
 pub mod live;
 pub mod markdown;
 pub mod policy;
+pub mod privacy;
 pub mod review;
 pub mod setup;
 pub mod team;
@@ -88,6 +89,7 @@ pub fn App() -> impl IntoView {
                 <Route path=path!("/admin/review") view=review::ReviewPage/>
                 <Route path=path!("/admin/review/:key") view=review::TopicPage/>
                 <Route path=path!("/admin/dashboard") view=review::DashboardPage/>
+                <Route path=path!("/admin/privacy") view=privacy::PrivacyPage/>
                 <Route path=path!("/admin/widget") view=setup::WidgetSetupPage/>
                 <ParentRoute path=path!("/inbox") view=inbox::InboxLayout>
                     <Route path=path!("") view=inbox::NoConversation/>

@@ -190,9 +190,16 @@ impl ThreadState {
     }
 
     /// The server refused a message (the page says why).
-    pub fn refused(&self, client_id: Uuid) {
-        self.outgoing
-            .update(|o| o.retain(|m| m.client_id != client_id));
+    /// A message the server refused leaves the thread; its text is returned
+    /// (to go back to the composer, so nothing typed is lost).
+    pub fn refused(&self, client_id: Uuid) -> Option<String> {
+        let mut text = None;
+        self.outgoing.update(|o| {
+            if let Some(at) = o.iter().position(|m| m.client_id == client_id) {
+                text = Some(o.remove(at).text);
+            }
+        });
+        text
     }
 
     /// A new connection: the server sends the draft whole and who is

@@ -2,6 +2,7 @@
 
 pub mod inbox;
 pub mod policy;
+pub mod privacy;
 pub mod review;
 pub mod widget;
 

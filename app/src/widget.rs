@@ -317,8 +317,11 @@ fn Chat(settings: WidgetSettings, embedding: Embedding) -> impl IntoView {
             r.insert(seq, helpful);
         }),
         ServerMsg::Error { message, client_id } => {
-            if let Some(id) = client_id {
-                state.refused(id);
+            if let Some(refused) = client_id.and_then(|id| state.refused(id)) {
+                // Back in the composer unless something new is being typed.
+                if text.get_untracked().trim().is_empty() {
+                    text.set(refused);
+                }
             }
             notice.set(Some(message));
         }

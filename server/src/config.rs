@@ -84,6 +84,20 @@ pub struct ServeArgs {
     #[arg(long, env = "TANDEM_HEARTBEAT_SECS", default_value_t = 15)]
     pub heartbeat_secs: u64,
 
+    /// Messages one visitor may send per minute (0: no limit).
+    #[arg(long, env = "TANDEM_LIMIT_VISITOR_MESSAGES", default_value_t = 20)]
+    pub limit_visitor_messages: u32,
+
+    /// Messages all visitors from one client address may send per minute
+    /// (0: no limit). Behind a reverse proxy every visitor has its address:
+    /// raise it or set 0 there.
+    #[arg(long, env = "TANDEM_LIMIT_ADDRESS_MESSAGES", default_value_t = 120)]
+    pub limit_address_messages: u32,
+
+    /// New visitors one client address may start per minute (0: no limit).
+    #[arg(long, env = "TANDEM_LIMIT_NEW_VISITORS", default_value_t = 30)]
+    pub limit_new_visitors: u32,
+
     /// SMTP server for email follow-ups and reminders:
     /// `smtp://user:pass@host:587` (STARTTLS when offered; `?tls=required`
     /// to insist) or `smtps://…:465`. Unset: no email is sent.

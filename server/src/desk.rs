@@ -11,6 +11,7 @@ use app::types::inbox::{
     Directory, InboxSettings, InvitationView, ListFilter, Suggestion, TeamAdmin, WorkspaceChoice,
 };
 use app::types::policy::{Policy, Replay};
+use app::types::privacy::{Erased, PrivacyView};
 use app::types::review::{Dashboard, FixView, Retest, ReviewOverview, TopicDetail};
 use app::types::widget::{Expectation, Identity, WidgetAdmin, WidgetLook};
 use app::types::{
@@ -676,5 +677,49 @@ impl SupportDesk for EngineDesk {
 
     async fn dashboard(&self, admin: &SignedIn, days: u32) -> Result<Dashboard, DeskError> {
         review::dashboard(&self.engines, admin, days).await
+    }
+
+    async fn privacy(&self, admin: &SignedIn) -> Result<PrivacyView, DeskError> {
+        let db = self.engines.pool.ws(admin.workspace_id);
+        Ok(PrivacyView {
+            retention_days: crate::privacy::retention(db).await.map_err(internal)?,
+            audit: crate::privacy::audit_log(db, 200).await.map_err(internal)?,
+        })
+    }
+
+    async fn save_retention(&self, admin: &SignedIn, days: Option<u32>) -> Result<(), DeskError> {
+        app::types::privacy::check_retention(days).map_err(DeskError::Invalid)?;
+        crate::privacy::save_retention(
+            self.engines.pool.ws(admin.workspace_id),
+            &actor(admin),
+            days,
+        )
+        .await
+        .map_err(internal)
+    }
+
+    async fn erase_visitor(
+        &self,
+        admin: &SignedIn,
+        conversation_id: Uuid,
+    ) -> Result<Erased, DeskError> {
+        let erased = crate::privacy::erase_visitor(
+            self.engines.pool.ws(admin.workspace_id),
+            &actor(admin),
+            conversation_id,
+        )
+        .await
+        .map_err(internal)?
+        .ok_or(DeskError::NotFound)?;
+        tracing::info!(workspace.id = %admin.workspace_id, agent.id = %admin.profile.account_id, conversations = erased.conversations, "visitor erased");
+        Ok(erased)
+    }
+}
+
+/// An admin as the audit log names them.
+pub(crate) fn actor(admin: &SignedIn) -> crate::privacy::Actor {
+    crate::privacy::Actor {
+        id: Some(admin.profile.account_id),
+        name: format!("{} <{}>", admin.profile.name, admin.profile.email),
     }
 }

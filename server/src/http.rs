@@ -16,7 +16,9 @@ use leptos_axum::{generate_route_list, LeptosRoutes};
 use tower_http::compression::CompressionLayer;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::trace::{DefaultOnFailure, TraceLayer};
+use uuid::Uuid;
 
+use crate::db::Scope;
 use crate::{demo, desk, widget, AppState, Engines};
 
 const WIDGET_JS: &str = include_str!("http/widget.js");
@@ -77,6 +79,7 @@ pub fn router(state: AppState) -> Router {
             )),
         )
         .route("/admin/export/conversations.csv", get(export_csv))
+        .route("/admin/export/visitor/{conversation}", get(export_visitor))
         .route("/ws/visitor", get(ws::visitor))
         .route("/ws/inbox", get(ws::inbox))
         .leptos_routes_with_context(&state, routes, move || provide_context(desk.clone()), move || {
@@ -316,6 +319,73 @@ async fn demo_file(Path(file): Path<String>) -> Response {
         .into_response()
 }
 
+/// The signed-in admin behind the request's session cookie; 401 without a
+/// session, 403 for an agent.
+async fn admin_by_cookie(
+    engines: &Engines,
+    headers: &HeaderMap,
+) -> Result<crate::auth::SessionAgent, Response> {
+    let token = app::desk::cookie_value(headers, app::desk::SESSION_COOKIE);
+    let agent = match token {
+        Some(token) => match crate::auth::session_agent(&engines.system, &token).await {
+            Ok(agent) => agent,
+            Err(err) => {
+                tracing::error!(error = %err, "export: session lookup failed");
+                return Err(StatusCode::SERVICE_UNAVAILABLE.into_response());
+            }
+        },
+        None => None,
+    };
+    let Some(agent) = agent else {
+        return Err((StatusCode::UNAUTHORIZED, "Sign in first.").into_response());
+    };
+    if agent.role != "admin" {
+        return Err((StatusCode::FORBIDDEN, "Only admins can export.").into_response());
+    }
+    Ok(agent)
+}
+
+/// Everything stored about the visitor of a conversation, as a JSON
+/// download (admins only; recorded in the audit log).
+async fn export_visitor(
+    State(engines): State<Engines>,
+    headers: HeaderMap,
+    Path(conversation): Path<Uuid>,
+) -> Response {
+    let agent = match admin_by_cookie(&engines, &headers).await {
+        Ok(agent) => agent,
+        Err(refused) => return refused,
+    };
+    let actor = crate::privacy::Actor {
+        id: Some(agent.account_id),
+        name: format!("{} <{}>", agent.name, agent.email),
+    };
+    let export =
+        crate::privacy::export_visitor(engines.pool.ws(agent.workspace_id), &actor, conversation)
+            .await;
+    match export {
+        Ok(Some(export)) => (
+            [
+                (
+                    header::CONTENT_TYPE,
+                    HeaderValue::from_static("application/json"),
+                ),
+                (
+                    header::CONTENT_DISPOSITION,
+                    HeaderValue::from_static("attachment; filename=\"tandem-visitor.json\""),
+                ),
+            ],
+            serde_json::to_string_pretty(&export).unwrap_or_default(),
+        )
+            .into_response(),
+        Ok(None) => (StatusCode::NOT_FOUND, "No such conversation.").into_response(),
+        Err(err) => {
+            tracing::error!(error = %err, "visitor export failed");
+            StatusCode::SERVICE_UNAVAILABLE.into_response()
+        }
+    }
+}
+
 #[derive(serde::Deserialize)]
 struct ExportQuery {
     days: Option<u32>,
@@ -328,27 +398,10 @@ async fn export_csv(
     headers: HeaderMap,
     Query(query): Query<ExportQuery>,
 ) -> Response {
-    let token = app::desk::cookie_value(&headers, app::desk::SESSION_COOKIE);
-    let agent = match token {
-        Some(token) => match crate::auth::session_agent(&engines.system, &token).await {
-            Ok(agent) => agent,
-            Err(err) => {
-                tracing::error!(error = %err, "export: session lookup failed");
-                return StatusCode::SERVICE_UNAVAILABLE.into_response();
-            }
-        },
-        None => None,
+    let agent = match admin_by_cookie(&engines, &headers).await {
+        Ok(agent) => agent,
+        Err(refused) => return refused,
     };
-    let Some(agent) = agent else {
-        return (StatusCode::UNAUTHORIZED, "Sign in first.").into_response();
-    };
-    if agent.role != "admin" {
-        return (
-            StatusCode::FORBIDDEN,
-            "Only admins can export conversations.",
-        )
-            .into_response();
-    }
     let days = app::types::review::window(query.days.unwrap_or(30));
     let now = chrono::Utc::now();
     let since = crate::review::metrics::window_start(days, now);

@@ -14,9 +14,11 @@ pub mod embed;
 pub mod eval;
 pub mod http;
 pub mod ingest;
+pub mod limits;
 pub mod mail;
 pub mod policy;
 pub mod presence;
+pub mod privacy;
 pub mod retrieve;
 pub mod review;
 pub mod thread;
@@ -64,6 +66,8 @@ pub struct Engines {
     pub live: http::LiveSettings,
     /// Email follow-ups and reminders (off without an SMTP URL).
     pub mail: Arc<mail::Mail>,
+    /// Rate limits on visitors' messages and new visitors.
+    pub limits: Arc<limits::Limits>,
 }
 
 /// The default for [`Engines::turn_slots`]: well below the pool's 20 connections.
@@ -84,6 +88,7 @@ impl AppState {
         engines.hub.listen(engines.pool.clone());
         thread::turn::sweep(engines.clone());
         thread::waits::sweep(engines.pool.clone(), engines.system.clone());
+        privacy::sweep(engines.pool.clone(), engines.system.clone());
         mail::spawn_sender(
             engines.pool.clone(),
             engines.system.clone(),

@@ -782,6 +782,11 @@ async fn serve(args: ServeArgs) -> Result<(), AnyError> {
             &args.mail_from,
             Duration::from_secs(args.follow_up_delay_secs),
         )?,
+        limits: Arc::new(tandem::limits::Limits::new(
+            args.limit_visitor_messages,
+            args.limit_address_messages,
+            args.limit_new_visitors,
+        )),
     };
     // Every socket is a file descriptor: allow as many as the system does.
     match rlimit::increase_nofile_limit(u64::MAX) {

@@ -82,6 +82,10 @@ impl Instance {
             .env("TANDEM_MODEL_DIR", root().join("models/minilm-int8"))
             .env("TANDEM_SITE_ROOT", root().join("target/site"))
             .env("TANDEM_AI_QUIET_MS", "300")
+            // 40 clients on one address, far past a visitor's pace.
+            .env("TANDEM_LIMIT_VISITOR_MESSAGES", "0")
+            .env("TANDEM_LIMIT_ADDRESS_MESSAGES", "0")
+            .env("TANDEM_LIMIT_NEW_VISITORS", "0")
             // FAULT_RUST_LOG=info shows what the instances did.
             .env(
                 "RUST_LOG",

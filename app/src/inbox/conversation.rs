@@ -429,6 +429,7 @@ fn ConversationDetail(view: ConversationView) -> impl IntoView {
                     <dt class="text-slate-500">"Email"</dt>
                     <dd class="follow-up-email">{move || context().3.or_else(|| details.email.clone()).unwrap_or_else(|| "not left".to_owned())}</dd>
                 </dl>
+                {inbox.is_some_and(|i| i.admin).then(|| view! { <crate::privacy::VisitorPrivacy id=id/> })}
                 <Tags id=id current=Signal::derive(move || row().tags)/>
                 <div class="conversation-actions mt-3 flex flex-wrap items-center gap-2">
                     <Show when=move || status() != ConversationStatus::Resolved && !(mine() && status() == ConversationStatus::Open)>

@@ -68,6 +68,10 @@ impl Instance {
             .env("TANDEM_DEMO", "false")
             .env("TANDEM_MODEL_DIR", model_dir)
             .env("RUST_LOG", "warn")
+            // Thousands of visitors from one address, by design.
+            .env("TANDEM_LIMIT_VISITOR_MESSAGES", "0")
+            .env("TANDEM_LIMIT_ADDRESS_MESSAGES", "0")
+            .env("TANDEM_LIMIT_NEW_VISITORS", "0")
             .stdout(Stdio::null())
             .spawn()
             .map_err(|e| format!("cannot start {}: {e}", tandem.display()))?;

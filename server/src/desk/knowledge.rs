@@ -281,14 +281,40 @@ pub async fn delete_source(engines: &Engines, admin: &SignedIn, id: Uuid) -> Res
     if source.kind == "snippets" {
         return Err(DeskError::Invalid("Delete snippets one by one.".into()));
     }
-    // Its pages, chunks, file and jobs go with it (foreign keys cascade); a
-    // running job notices its lease is gone and stops.
+    // Its pages, chunks (with their embeddings), file and jobs go with it
+    // (foreign keys cascade); a running job notices its lease is gone and
+    // stops. Recorded in the audit log.
+    let mut tx = engines
+        .pool
+        .ws(admin.workspace_id)
+        .begin()
+        .await
+        .map_err(internal)?;
+    let (pages, chunks): (i64, i64) = sqlx::query_as(
+        "select (select count(*) from page where source_id = $1),
+                (select count(*) from chunk c join page p using (page_id) where p.source_id = $1)",
+    )
+    .bind(id)
+    .fetch_one(&mut *tx)
+    .await
+    .map_err(internal)?;
     sqlx::query("delete from source where source_id = $1 and workspace_id = $2")
         .bind(id)
         .bind(admin.workspace_id)
-        .execute(engines.pool.ws(admin.workspace_id))
+        .execute(&mut *tx)
         .await
         .map_err(internal)?;
+    crate::privacy::audit(
+        &mut tx,
+        admin.workspace_id,
+        &crate::desk::actor(admin),
+        "source_erased",
+        &source.title,
+        serde_json::json!({ "pages": pages, "chunks": chunks }),
+    )
+    .await
+    .map_err(internal)?;
+    tx.commit().await.map_err(internal)?;
     Ok(())
 }
 

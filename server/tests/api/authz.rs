@@ -38,6 +38,8 @@ async fn fingerprint(pool: &PgPool, workspace: Uuid, conversation: Uuid) -> Vec<
         ("review_fix", "select fix_id from review_fix where workspace_id = $1"),
         ("ingest_job", "select job_id, status from ingest_job where workspace_id = $1"),
         ("invitation", "select email from invitation where workspace_id = $1"),
+        ("privacy_settings", "select retention_days from privacy_settings where workspace_id = $1"),
+        ("visitor", "select v.visitor_id, v.email from visitor v join conversation c using (visitor_id) where c.conversation_id = $2"),
     ];
     let mut out = Vec::new();
     for (name, select) in parts {
@@ -263,6 +265,9 @@ async fn nobody_outside_a_workspace_reaches_its_data_through_any_door(pool: PgPo
         ("mark_always_a_person", form(&[("key", a(key)), ("days", "30".into())]), false),
         ("retest_topic", form(&[("key", a(key)), ("days", "30".into())]), false),
         ("load_dashboard", form(&[("days", "30".into())]), false),
+        ("load_privacy", String::new(), false),
+        ("save_retention", form(&[("days", "30".into())]), false),
+        ("erase_visitor", form(&[("id", a(conversation))]), false),
         ("fetch_widget_settings", form(&[("workspace", "other".into())]), false),
         ("fetch_expectation", form(&[("workspace", "other".into())]), false),
     ];
@@ -370,6 +375,8 @@ async fn nobody_outside_a_workspace_reaches_its_data_through_any_door(pool: PgPo
         "/admin/dashboard".into(),
         "/admin/widget".into(),
         "/admin/export/conversations.csv?days=30".into(),
+        format!("/admin/export/visitor/{conversation}"),
+        "/admin/privacy".into(),
         "/widget/config?workspace=other".into(),
         "/widget?workspace=other".into(),
         format!("/kb/other/snippets/{snippet}"),
@@ -397,6 +404,10 @@ async fn nobody_outside_a_workspace_reaches_its_data_through_any_door(pool: PgPo
     }
     let (status, body) = get("/admin/export/conversations.csv?days=30".into(), None).await;
     m.refused("GET the CSV export as nobody", status == 401, &body);
+    let (status, body) = get(format!("/admin/export/visitor/{conversation}"), Some(&eve)).await;
+    m.refused("GET A's visitor export as B's admin", status == 404, &body);
+    let (status, body) = get(format!("/admin/export/visitor/{conversation}"), None).await;
+    m.refused("GET A's visitor export as nobody", status == 401, &body);
     // A's own public documents stay public (they are cited to visitors).
     let (status, body) = get(format!("/kb/demo/snippets/{snippet}"), None).await;
     assert!(
@@ -483,7 +494,7 @@ async fn nobody_outside_a_workspace_reaches_its_data_through_any_door(pool: PgPo
     }
     println!(
         "authorization matrix: {functions} server functions × 2 callers, {routes} routes × 2 callers \
-         (+3 refusals), 2 socket handshakes, {messages} socket messages from 3 outsiders, \
+         (+5 refusals), 2 socket handshakes, {messages} socket messages from 3 outsiders, \
          {} tables compared: {} checks, {} leaks",
         after.len(),
         m.calls,

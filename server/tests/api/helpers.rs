@@ -48,6 +48,9 @@ pub struct Options {
     /// An SMTP server for email follow-ups (none: email off).
     pub smtp: Option<String>,
     pub follow_up_delay: Duration,
+    /// Rate limits (messages per visitor, per address, new visitors per
+    /// address, a minute); off unless a test is about them.
+    pub limits: (u32, u32, u32),
 }
 
 impl Default for Options {
@@ -57,6 +60,7 @@ impl Default for Options {
             heartbeat: Duration::from_secs(15),
             smtp: None,
             follow_up_delay: Duration::ZERO,
+            limits: (0, 0, 0),
         }
     }
 }
@@ -107,6 +111,11 @@ impl TestApp {
                 .unwrap(),
                 None => tandem::mail::Mail::disabled(),
             },
+            limits: Arc::new(tandem::limits::Limits::new(
+                options.limits.0,
+                options.limits.1,
+                options.limits.2,
+            )),
         };
         let state = AppState::new(engines, tandem::leptos_options("target/site", addr));
         let router = tandem::http::router(state.clone());

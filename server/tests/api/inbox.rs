@@ -954,6 +954,9 @@ async fn every_server_function_checks_the_session_and_the_role(pool: PgPool) {
         ("mark_always_a_person", form(&[("key", nil.to_string()), ("days", "30".into())]), false, "admin"),
         ("retest_topic", form(&[("key", nil.to_string()), ("days", "30".into())]), false, "admin"),
         ("load_dashboard", form(&[("days", "30".into())]), false, "admin"),
+        ("load_privacy", String::new(), false, "admin"),
+        ("save_retention", form(&[("days", "30".into())]), false, "admin"),
+        ("erase_visitor", form(&[("id", id.to_string())]), false, "admin"),
         ("fetch_widget_settings", form(&[("workspace", "demo".into())]), false, "public"),
         ("fetch_expectation", form(&[("workspace", "demo".into())]), false, "public"),
     ];

@@ -10,7 +10,7 @@
 use app::types::widget::Identity;
 use app::types::{ClientMsg, MessageBody, ServerMsg, CLOSE_REFUSED};
 use axum::extract::ws::{CloseFrame, Message, WebSocket};
-use axum::extract::{Query, State, WebSocketUpgrade};
+use axum::extract::{ConnectInfo, Query, State, WebSocketUpgrade};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use futures::{SinkExt, StreamExt};
@@ -86,6 +86,7 @@ fn admitted(
 
 pub async fn visitor(
     ws: WebSocketUpgrade,
+    ConnectInfo(address): ConnectInfo<std::net::SocketAddr>,
     headers: HeaderMap,
     Query(params): Query<VisitorParams>,
     State(engines): State<Engines>,
@@ -107,8 +108,12 @@ pub async fn visitor(
         Ok(row) => row,
         Err(why) => return configure(ws).on_upgrade(move |socket| refused(socket, why)),
     };
-    let visitor = match identify(&engines, row, &params).await {
-        Ok(visitor) => visitor,
+    let visitor = match identify(&engines, row, &params, address.ip()).await {
+        Ok(Some(visitor)) => visitor,
+        Ok(None) => {
+            return configure(ws)
+                .on_upgrade(move |socket| refused(socket, crate::limits::TOO_MANY_VISITORS))
+        }
         Err(err) => {
             tracing::warn!(error = %err, "visitor socket: cannot identify the visitor");
             return (StatusCode::SERVICE_UNAVAILABLE, "try again shortly").into_response();
@@ -138,6 +143,8 @@ async fn refused(socket: WebSocket, why: &'static str) {
 /// The visitor's conversation, found or started.
 struct Visitor {
     workspace_id: Uuid,
+    /// The client's address, for the rate limits.
+    address: std::net::IpAddr,
     visitor_id: Uuid,
     conversation_id: Uuid,
     /// Set when the visitor is new: the token for the client to keep.
@@ -146,11 +153,14 @@ struct Visitor {
     resumed: bool,
 }
 
+/// `None` when a new visitor would pass the limit of new visitors per
+/// client address.
 async fn identify(
     engines: &Engines,
     row: &WidgetRow,
     params: &VisitorParams,
-) -> Result<Visitor, SocketError> {
+    address: std::net::IpAddr,
+) -> Result<Option<Visitor>, SocketError> {
     let pool = &engines.pool;
     let workspace_id = row.workspace_id;
     let db = pool.ws(workspace_id);
@@ -189,6 +199,9 @@ async fn identify(
             Some((id, None, _)) => (id, None),
             // A token of a signed-in user is not enough without the signature.
             Some((_, Some(_), _)) | None => {
+                if !engines.limits.address_visitors.allow(&address.to_string()) {
+                    return Ok(None);
+                }
                 let token = auth::new_token();
                 let id = Uuid::new_v4();
                 sqlx::query(
@@ -258,13 +271,14 @@ async fn identify(
         .execute(db)
         .await?;
     }
-    Ok(Visitor {
+    Ok(Some(Visitor {
         workspace_id,
+        address,
         visitor_id,
         conversation_id,
         resumed: new_token.is_none() && existing.is_some(),
         new_token,
-    })
+    }))
 }
 
 /// The visitor a signed identity names: the one with that user id, else the
@@ -414,6 +428,23 @@ async fn handle(
 ) -> Result<(), SocketError> {
     let pool = &engines.pool;
     let (workspace_id, conversation_id) = (visitor.workspace_id, visitor.conversation_id);
+    // What a visitor makes the server do is rate limited (the refused
+    // message goes back to its composer).
+    if let Some(client_id) = match &msg {
+        ClientMsg::Send { client_id, .. }
+        | ClientMsg::TalkToTeam { client_id }
+        | ClientMsg::LeaveEmail { client_id, .. } => Some(*client_id),
+        _ => None,
+    } {
+        let limits = &engines.limits;
+        if !limits
+            .visitor_messages
+            .allow(&visitor.visitor_id.to_string())
+            || !limits.address_messages.allow(&visitor.address.to_string())
+        {
+            return refuse(sink, crate::limits::TOO_FAST, Some(client_id)).await;
+        }
+    }
     match msg {
         ClientMsg::Ping => send(sink, &ServerMsg::Pong).await,
         ClientMsg::Send { client_id, text } => {
