@@ -1,5 +1,5 @@
 # The two commands: `make run` and `make test`. Both set up whatever is missing.
-.PHONY: run test setup db db-stop build lint bench bench-live bench-widget eval clean-data
+.PHONY: run test setup db db-stop build lint bench bench-live bench-widget eval fuzz clean-data
 
 run:
 	scripts/run.sh
@@ -43,3 +43,7 @@ eval: build db
 
 clean-data: db-stop
 	rm -rf .data
+
+# A bounded fuzzing run (nightly + cargo-fuzz), growing fuzz/corpus/.
+fuzz:
+	scripts/fuzz.sh

@@ -37,6 +37,7 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <meta charset="utf-8"/>
                 <meta name="viewport" content="width=device-width, initial-scale=1"/>
                 <link rel="icon" href="/favicon.svg" type="image/svg+xml"/>
+                <ContentSecurityPolicy/>
                 <HydrationScripts options/>
                 <MetaTags/>
             </head>
@@ -45,6 +46,50 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
             </body>
         </html>
     }
+}
+
+/// Sets the page's Content-Security-Policy header while it is rendered on
+/// the server: scripts only from this origin or inline with this response's
+/// nonce (Leptos's hydration and streaming scripts carry it), WebAssembly
+/// compiled, sockets and requests to this origin only, nothing embedded.
+/// Text that reaches a page is escaped; this is the second line.
+#[component]
+fn ContentSecurityPolicy() -> impl IntoView {
+    #[cfg(feature = "ssr")]
+    {
+        use axum::http::{header, request::Parts, HeaderValue};
+        let host = use_context::<Parts>().and_then(|parts| {
+            parts
+                .headers
+                .get(header::HOST)
+                .and_then(|h| h.to_str().ok())
+                .filter(|h| {
+                    h.chars()
+                        .all(|c| c.is_ascii_alphanumeric() || ".-:[]".contains(c))
+                })
+                .map(str::to_owned)
+        });
+        if let (Some(nonce), Some(response)) = (
+            leptos::nonce::use_nonce(),
+            use_context::<leptos_axum::ResponseOptions>(),
+        ) {
+            if let Ok(value) =
+                HeaderValue::from_str(&content_security_policy(&nonce, host.as_deref()))
+            {
+                response.insert_header(header::CONTENT_SECURITY_POLICY, value);
+            }
+        }
+    }
+}
+
+/// The policy of Tandem's own pages (see [`ContentSecurityPolicy`]).
+pub fn content_security_policy(nonce: &str, host: Option<&str>) -> String {
+    let sockets = host.map_or(String::new(), |h| format!(" ws://{h} wss://{h}"));
+    format!(
+        "default-src 'self'; script-src 'self' 'nonce-{nonce}' 'wasm-unsafe-eval'; \
+         style-src 'self' 'unsafe-inline'; img-src 'self' data:; font-src 'self'; \
+         connect-src 'self'{sockets}; object-src 'none'; base-uri 'none'; form-action 'self'"
+    )
 }
 
 /// The chat frame's document (`/widget`). It hydrates with its own, smaller
@@ -61,6 +106,7 @@ pub fn widget_shell(options: LeptosOptions) -> impl IntoView {
                 <meta name="viewport" content="width=device-width, initial-scale=1"/>
                 <title>"Support chat"</title>
                 <link rel="stylesheet" href="/pkg/tandem.css"/>
+                <ContentSecurityPolicy/>
                 <HydrationScripts options/>
             </head>
             <body>

@@ -825,4 +825,30 @@ mod tests {
         assert!(matches!(msg, ClientMsg::Send { .. }));
         assert!(serde_json::from_str::<ClientMsg>(r#"{"type":"nope"}"#).is_err());
     }
+
+    /// The fuzzing corpus of socket frames (`fuzz/corpus/client_msg`, grown
+    /// by `make fuzz`) replayed on every test run: each frame decodes or is
+    /// refused, and what decodes encodes back to itself.
+    #[test]
+    fn the_fuzz_corpus_of_frames_decodes_or_is_refused() {
+        let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../fuzz/corpus/client_msg");
+        let (mut decoded, mut replayed) = (0, 0);
+        for entry in std::fs::read_dir(dir).expect("the kept corpus") {
+            let bytes = std::fs::read(entry.unwrap().path()).unwrap();
+            replayed += 1;
+            let Ok(msg) = serde_json::from_slice::<ClientMsg>(&bytes) else {
+                continue;
+            };
+            decoded += 1;
+            if let ClientMsg::Send { text, .. } | ClientMsg::Note { text, .. } = &msg {
+                if let Ok(body) = MessageBody::parse(text) {
+                    assert!(body.as_str().chars().count() <= MAX_MESSAGE_CHARS);
+                }
+            }
+            let again: ClientMsg =
+                serde_json::from_str(&serde_json::to_string(&msg).unwrap()).unwrap();
+            assert_eq!(again, msg);
+        }
+        assert!(replayed >= 10 && decoded >= 10, "{replayed} {decoded}");
+    }
 }

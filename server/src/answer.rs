@@ -6,6 +6,7 @@
 
 pub mod extractive;
 pub mod generate;
+pub mod guard;
 pub mod mask;
 pub mod openai;
 pub mod rescore;
@@ -100,6 +101,24 @@ pub async fn respond_to_burst(
     }
 }
 
+/// The answer without links outside its sources, claims of actions or the
+/// model's own instructions (see [`guard`]).
+fn clean(text: &str, given: &[Ranked], generator: &dyn Generator) -> String {
+    let allowed = guard::Allowed::of(given.iter().map(|r| r.passage.url.as_str()));
+    let (cleaned, removed) = guard::clean(text, &allowed, &generator.instructions());
+    if removed.any() {
+        tracing::warn!(
+            generator = generator.name(),
+            links = removed.links,
+            claims = removed.claims,
+            instructions = removed.instructions,
+            injected = removed.injected,
+            "the answer said what it may not; removed"
+        );
+    }
+    cleaned
+}
+
 /// Writes the answer a decision allows (checking its citations), or keeps
 /// the handoff.
 async fn write(
@@ -115,7 +134,9 @@ async fn write(
         let sources = generate::sources(given);
         let written = generator.generate(&message.text, &sources, out).await;
         let handoff = match written {
-            Ok(text) => match generate::ground(&text, &sources) {
+            // What the answer may not say goes before its citations are
+            // checked (a claim or a foreign link is never shown).
+            Ok(text) => match generate::ground(&clean(&text, given, generator), &sources) {
                 Some(grounded) => {
                     answer = Some(grounded);
                     None

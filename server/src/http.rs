@@ -313,7 +313,18 @@ async fn demo_file(Path(file): Path<String>) -> Response {
         "text/html; charset=utf-8"
     };
     (
-        [(header::CONTENT_TYPE, HeaderValue::from_static(content_type))],
+        [
+            (header::CONTENT_TYPE, HeaderValue::from_static(content_type)),
+            // The demo help centre: its own styles, the widget's script and
+            // the chat frame from this origin, nothing inline.
+            (
+                header::CONTENT_SECURITY_POLICY,
+                HeaderValue::from_static(
+                    "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; \
+                     img-src 'self' data:; frame-src 'self'; object-src 'none'; base-uri 'none'",
+                ),
+            ),
+        ],
         body,
     )
         .into_response()

@@ -61,6 +61,11 @@ pub trait Generator: Send + Sync {
 
     /// A short name for logs and decision records.
     fn name(&self) -> &'static str;
+
+    /// The lines of its instructions an answer must not repeat.
+    fn instructions(&self) -> Vec<String> {
+        Vec::new()
+    }
 }
 
 /// The offline, extractive generator: never writes a word that is not in a

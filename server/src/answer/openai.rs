@@ -218,6 +218,10 @@ impl Generator for OpenAi {
     fn name(&self) -> &'static str {
         "openai"
     }
+
+    fn instructions(&self) -> Vec<String> {
+        super::guard::instruction_lines(SYSTEM_PROMPT)
+    }
 }
 
 /// The system and user messages: the rules, then the sources as tagged,

@@ -165,10 +165,7 @@ impl Walker {
                     let name = el.name();
                     let hidden = el.attr("hidden").is_some()
                         || el.attr("aria-hidden") == Some("true")
-                        || el.attr("style").is_some_and(|s| {
-                            let s = s.replace(' ', "").to_ascii_lowercase();
-                            s.contains("display:none") || s.contains("visibility:hidden")
-                        });
+                        || el.attr("style").is_some_and(hidden_by_style);
                     if SKIPPED.contains(&name) || hidden || is_chrome(el) {
                         continue;
                     }
@@ -220,6 +217,33 @@ impl Walker {
 
 /// Site chrome marked by role, class or id: navigation, banners, cookie
 /// notices, breadcrumbs, sidebars.
+/// Whether an inline style hides its element from a reader: not shown,
+/// invisible, transparent, zero-sized text, or pushed far off screen (text a
+/// page hides is no part of what the business tells its visitors).
+fn hidden_by_style(style: &str) -> bool {
+    let style = style.replace(' ', "").to_ascii_lowercase();
+    style.split(';').any(|declaration| {
+        let Some((property, value)) = declaration.split_once(':') else {
+            return false;
+        };
+        let value = value.trim_end_matches("!important");
+        let number = || {
+            value
+                .trim_end_matches(|c: char| c.is_ascii_alphabetic() || c == '%')
+                .parse::<f32>()
+                .ok()
+        };
+        match property {
+            "display" => value == "none",
+            "visibility" => value == "hidden" || value == "collapse",
+            "opacity" => number() == Some(0.0),
+            "font-size" => number() == Some(0.0),
+            "text-indent" | "left" | "top" | "margin-left" => number().is_some_and(|n| n <= -999.0),
+            _ => false,
+        }
+    })
+}
+
 fn is_chrome(el: &scraper::node::Element) -> bool {
     if matches!(
         el.attr("role"),
@@ -360,5 +384,22 @@ mod tests {
     fn markup_in_text_stays_text() {
         let page = extract("<body><p>&lt;script&gt;alert(1)&lt;/script&gt;</p></body>");
         assert_eq!(page.sections[0].text, "<script>alert(1)</script>");
+    }
+
+    /// The fuzzing corpus (`fuzz/corpus/html_to_text`, grown by `make
+    /// fuzz`) replayed on every test run: none of it panics.
+    #[test]
+    fn the_fuzz_corpus_extracts() {
+        let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../fuzz/corpus/html_to_text");
+        let mut replayed = 0;
+        for entry in std::fs::read_dir(dir).expect("the kept corpus") {
+            let bytes = std::fs::read(entry.unwrap().path()).unwrap();
+            let page = extract(&String::from_utf8_lossy(&bytes));
+            for section in &page.sections {
+                assert!(!section.text.trim().is_empty() || !section.headings.is_empty());
+            }
+            replayed += 1;
+        }
+        assert!(replayed >= 10, "{replayed}");
     }
 }

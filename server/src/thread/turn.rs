@@ -536,10 +536,15 @@ async fn forward_pieces(
     mut wakes: hub::Subscription,
     mut pieces: tokio::sync::mpsc::UnboundedReceiver<String>,
     stop: tokio::sync::oneshot::Sender<Stop>,
+    // The generator's instructions, which no draft may repeat.
+    instructions: Vec<String>,
 ) {
     let mut stop = Some(stop);
     let mut text = String::new();
     let mut published = 0;
+    // What the visitor was shown: whole sentences, cleaned (no link, no
+    // claim of an action; see `answer::guard`), only ever growing.
+    let mut shown = String::new();
     let mut every = tokio::time::interval(DRAFT_EVERY);
     loop {
         tokio::select! {
@@ -549,14 +554,21 @@ async fn forward_pieces(
                 None => {
                     // The generator is done: the draft's last piece goes out
                     // before the answer is stored.
-                    if text.len() > published && stop.is_some() {
-                        publish_draft(&engines, drafting, &text).await;
+                    if stop.is_some() {
+                        let cleaned = crate::answer::guard::draft(&text, &instructions);
+                        if cleaned.len() > shown.len() && cleaned.starts_with(&shown) {
+                            publish_draft(&engines, drafting, &cleaned).await;
+                        }
                     }
                     return;
                 }
             },
             _ = every.tick(), if text.len() > published && stop.is_some() => {
-                publish_draft(&engines, drafting, &text).await;
+                let cleaned = crate::answer::guard::draft_view(&text, &instructions);
+                if cleaned.len() > shown.len() && cleaned.starts_with(&shown) {
+                    publish_draft(&engines, drafting, &cleaned).await;
+                    shown = cleaned;
+                }
                 published = text.len();
             }
             signal = wakes.recv(), if stop.is_some() => {
@@ -566,7 +578,7 @@ async fn forward_pieces(
                 };
                 if relevant {
                     let conversation_id = drafting.conversation_id;
-                    let may_restart = published == 0 && tokio::time::Instant::now() < drafting.restart_until;
+                    let may_restart = shown.is_empty() && tokio::time::Instant::now() < drafting.restart_until;
                     if let Some(why) = must_stop(engines.pool.ws(drafting.workspace_id), conversation_id, drafting.upto, may_restart).await {
                         if let Some(tell) = stop.take() {
                             let _ = tell.send(why);
@@ -741,6 +753,7 @@ async fn answer_pending(
     let (out, pieces) = tokio::sync::mpsc::unbounded_channel::<String>();
     let (stop_tx, mut stop_rx) = tokio::sync::oneshot::channel::<Stop>();
     let wakes = engines.hub.conversation(conversation_id);
+    let generator = answer::generator(&policy.generator, TYPING_PACE);
     let forward = tokio::spawn(forward_pieces(
         engines.clone(),
         Drafting {
@@ -754,6 +767,7 @@ async fn answer_pending(
         wakes,
         pieces,
         stop_tx,
+        generator.instructions(),
     ));
     // Something may have changed between the readiness check and the watch.
     let may_restart = waited < engines.turns.max_wait();
@@ -764,7 +778,6 @@ async fn answer_pending(
         may_restart,
     )
     .await;
-    let generator = answer::generator(&policy.generator, TYPING_PACE);
     let response = match early {
         Some(why) => Err(why),
         None => tokio::select! {

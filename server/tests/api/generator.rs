@@ -123,6 +123,12 @@ impl FakeModel {
         OpenAi::new(&self.base_url, "m", KEY)
     }
 
+    /// The bodies of every request received.
+    pub(crate) fn bodies(&self) -> Vec<Value> {
+        let requests = self.fake.requests.lock().unwrap();
+        requests.iter().map(|r| r.body.clone()).collect()
+    }
+
     /// The one request received.
     fn request(&self) -> Request {
         let requests = self.fake.requests.lock().unwrap();

@@ -12,6 +12,7 @@ mod limits;
 mod live;
 mod policy;
 mod privacy;
+mod redteam;
 mod review;
 mod smtp;
 mod thread;

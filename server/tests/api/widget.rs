@@ -160,15 +160,30 @@ async fn the_launcher_gets_its_look_in_the_visitors_language_on_allowed_sites_on
 async fn the_chat_frame_may_be_framed_only_by_allowed_sites(pool: PgPool) {
     let app = TestApp::spawn(pool).await;
     let get = |path: String| async move { reqwest::get(path).await.unwrap() };
-    let csp = |r: &reqwest::Response| {
+    // Each page has its own policy; who may frame it is its frame-ancestors.
+    let policy = |r: &reqwest::Response| {
         r.headers()["content-security-policy"]
             .to_str()
             .unwrap()
             .to_owned()
     };
+    let csp = |r: &reqwest::Response| {
+        policy(r)
+            .split(';')
+            .map(str::trim)
+            .find(|d| d.starts_with("frame-ancestors"))
+            .unwrap_or_default()
+            .to_owned()
+    };
 
     let frame = get(app.url("/widget?workspace=demo")).await;
     assert_eq!(csp(&frame), "frame-ancestors *");
+    // Scripts: this origin's, and the inline ones with this response's nonce.
+    assert!(
+        policy(&frame).starts_with("default-src 'self'; script-src 'self' 'nonce-"),
+        "{}",
+        policy(&frame)
+    );
     let html = frame.text().await.unwrap();
     assert!(
         html.contains("/pkg/widget"),
