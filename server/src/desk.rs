@@ -716,6 +716,19 @@ impl SupportDesk for EngineDesk {
     }
 }
 
+/// A transaction in the signed-in agent's workspace.
+pub(crate) async fn begin(
+    engines: &Engines,
+    agent: &SignedIn,
+) -> Result<sqlx::Transaction<'static, sqlx::Postgres>, DeskError> {
+    engines
+        .pool
+        .ws(agent.workspace_id)
+        .begin()
+        .await
+        .map_err(internal)
+}
+
 /// An admin as the audit log names them.
 pub(crate) fn actor(admin: &SignedIn) -> crate::privacy::Actor {
     crate::privacy::Actor {

@@ -223,12 +223,7 @@ pub async fn set_tags(
         .collect::<Result<Vec<_>, _>>()?;
     clean.sort();
     clean.dedup();
-    let mut tx = engines
-        .pool
-        .ws(agent.workspace_id)
-        .begin()
-        .await
-        .map_err(internal)?;
+    let mut tx = crate::desk::begin(engines, agent).await?;
     let updated = sqlx::query(
         "update conversation set tags = $3, updated_at = now()
           where conversation_id = $1 and workspace_id = $2",
@@ -346,12 +341,7 @@ pub async fn team_admin(engines: &Engines, admin: &SignedIn) -> Result<TeamAdmin
     .fetch_all(engines.pool.ws(admin.workspace_id))
     .await
     .map_err(internal)?;
-    let mut tx = engines
-        .pool
-        .ws(admin.workspace_id)
-        .begin()
-        .await
-        .map_err(internal)?;
+    let mut tx = crate::desk::begin(engines, admin).await?;
     let settings = assign::settings(&mut tx, admin.workspace_id)
         .await
         .map_err(internal)?;
@@ -430,12 +420,7 @@ pub async fn save_member(
     let mut teams: Vec<String> = teams.iter().map(|t| t.trim().to_lowercase()).collect();
     teams.sort();
     teams.dedup();
-    let mut tx = engines
-        .pool
-        .ws(admin.workspace_id)
-        .begin()
-        .await
-        .map_err(internal)?;
+    let mut tx = crate::desk::begin(engines, admin).await?;
     if role != "admin" {
         // The admins are locked while counted: two admins demoting each
         // other at once cannot leave none.
@@ -502,12 +487,7 @@ pub async fn remove_member(
     if account_id == admin.profile.account_id {
         return Err(DeskError::Invalid("You cannot remove yourself.".into()));
     }
-    let mut tx = engines
-        .pool
-        .ws(admin.workspace_id)
-        .begin()
-        .await
-        .map_err(internal)?;
+    let mut tx = crate::desk::begin(engines, admin).await?;
     let removed = sqlx::query("delete from membership where workspace_id = $1 and account_id = $2")
         .bind(admin.workspace_id)
         .bind(account_id)
@@ -662,12 +642,7 @@ pub async fn save_settings(
             "Reminders come after 1 to 1440 minutes.".into(),
         ));
     }
-    let mut tx = engines
-        .pool
-        .ws(admin.workspace_id)
-        .begin()
-        .await
-        .map_err(internal)?;
+    let mut tx = crate::desk::begin(engines, admin).await?;
     assign::save_settings(&mut tx, admin.workspace_id, &settings)
         .await
         .map_err(internal)?;

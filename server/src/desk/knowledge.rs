@@ -284,12 +284,7 @@ pub async fn delete_source(engines: &Engines, admin: &SignedIn, id: Uuid) -> Res
     // Its pages, chunks (with their embeddings), file and jobs go with it
     // (foreign keys cascade); a running job notices its lease is gone and
     // stops. Recorded in the audit log.
-    let mut tx = engines
-        .pool
-        .ws(admin.workspace_id)
-        .begin()
-        .await
-        .map_err(internal)?;
+    let mut tx = crate::desk::begin(engines, admin).await?;
     let (pages, chunks): (i64, i64) = sqlx::query_as(
         "select (select count(*) from page where source_id = $1),
                 (select count(*) from chunk c join page p using (page_id) where p.source_id = $1)",

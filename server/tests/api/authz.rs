@@ -14,7 +14,7 @@ use app::types::{ClientMsg, ServerMsg};
 use sqlx::PgPool;
 use uuid::Uuid;
 
-use crate::helpers::{Client, TestApp};
+use crate::helpers::{form, server_functions, Client, TestApp};
 
 const CANARY: &str = "CANARY-7f3a";
 
@@ -85,19 +85,6 @@ impl Matrix {
 
 fn clip(s: &str) -> String {
     s.chars().take(300).collect()
-}
-
-fn form(pairs: &[(&str, String)]) -> String {
-    pairs
-        .iter()
-        .map(|(k, v)| {
-            format!(
-                "{k}={}",
-                url::form_urlencoded::byte_serialize(v.as_bytes()).collect::<String>()
-            )
-        })
-        .collect::<Vec<_>>()
-        .join("&")
 }
 
 /// Everything a socket sends within `wait`, as text.
@@ -271,15 +258,7 @@ async fn nobody_outside_a_workspace_reaches_its_data_through_any_door(pool: PgPo
         ("fetch_widget_settings", form(&[("workspace", "other".into())]), false),
         ("fetch_expectation", form(&[("workspace", "other".into())]), false),
     ];
-    let registered: Vec<(String, String)> = leptos::server_fn::axum::server_fn_paths()
-        .map(|(path, _)| {
-            let name = path
-                .trim_start_matches("/api/")
-                .trim_end_matches(|c: char| c.is_ascii_digit())
-                .to_owned();
-            (name, path.to_owned())
-        })
-        .collect();
+    let registered = server_functions();
     for (name, _) in &registered {
         assert!(
             table.iter().any(|(n, ..)| n == name),
@@ -287,27 +266,6 @@ async fn nobody_outside_a_workspace_reaches_its_data_through_any_door(pool: PgPo
         );
     }
     let client = reqwest::Client::new();
-    let post = |name: &str, body: &str, json: bool, session: Option<&str>| {
-        let path = &registered.iter().find(|(n, _)| n == name).expect(name).1;
-        let mut request = client
-            .post(app.url(path))
-            .header(
-                "content-type",
-                if json {
-                    "application/json"
-                } else {
-                    "application/x-www-form-urlencoded"
-                },
-            )
-            .body(body.to_owned());
-        if let Some(session) = session {
-            request = request.header("cookie", format!("tandem_session={session}"));
-        }
-        async move {
-            let response = request.send().await.unwrap();
-            response.text().await.unwrap()
-        }
-    };
     // The control: A's own admin sees the canary (or the secret) in what
     // the outsiders called, so its absence there means something.
     let own = app.session().await;
@@ -322,7 +280,10 @@ async fn nobody_outside_a_workspace_reaches_its_data_through_any_door(pool: PgPo
         ("get_widget_admin", secret.as_str()),
     ] {
         let (_, body, json) = table.iter().find(|(n, ..)| *n == name).unwrap();
-        let seen = post(name, body, *json, Some(&own)).await;
+        let seen = app
+            .call_server_fn(&registered, name, body, *json, Some(&own))
+            .await
+            .1;
         assert!(
             seen.contains(secret),
             "control: {name} as A's admin: {}",
@@ -335,15 +296,23 @@ async fn nobody_outside_a_workspace_reaches_its_data_through_any_door(pool: PgPo
             continue; // would end Eve's session; called last below
         }
         functions += 1;
-        let anonymous = post(name, body, *json, None).await;
+        let anonymous = app
+            .call_server_fn(&registered, name, body, *json, None)
+            .await
+            .1;
         m.check(&format!("fn {name} as nobody"), &anonymous);
-        let as_eve = post(name, body, *json, Some(&eve)).await;
+        let as_eve = app
+            .call_server_fn(&registered, name, body, *json, Some(&eve))
+            .await
+            .1;
         m.check(&format!("fn {name} as B's admin with A's ids"), &as_eve);
     }
     functions += 1;
     m.check(
         "fn logout as nobody",
-        &post("logout", "", false, None).await,
+        &app.call_server_fn(&registered, "logout", "", false, None)
+            .await
+            .1,
     );
     // Eve's session still looks at B.
     let me = desk.signed_in(&eve).await.unwrap();

@@ -464,3 +464,62 @@ impl Client {
         }
     }
 }
+
+/// Every registered server function: (name, path), the name without the
+/// hash Leptos appends.
+pub fn server_functions() -> Vec<(String, String)> {
+    leptos::server_fn::axum::server_fn_paths()
+        .map(|(path, _)| {
+            let name = path
+                .trim_start_matches("/api/")
+                .trim_end_matches(|c: char| c.is_ascii_digit())
+                .to_owned();
+            (name, path.to_owned())
+        })
+        .collect()
+}
+
+/// A form-encoded body.
+pub fn form(pairs: &[(&str, String)]) -> String {
+    pairs
+        .iter()
+        .map(|(k, v)| {
+            format!(
+                "{k}={}",
+                url::form_urlencoded::byte_serialize(v.as_bytes()).collect::<String>()
+            )
+        })
+        .collect::<Vec<_>>()
+        .join("&")
+}
+
+impl TestApp {
+    /// Calls a server function over HTTP (JSON or form body), with a session
+    /// cookie if given: (status, body).
+    pub async fn call_server_fn(
+        &self,
+        functions: &[(String, String)],
+        name: &str,
+        body: &str,
+        json: bool,
+        session: Option<&str>,
+    ) -> (u16, String) {
+        let path = &functions.iter().find(|(n, _)| n == name).expect(name).1;
+        let mut request = reqwest::Client::new()
+            .post(self.url(path))
+            .header(
+                "content-type",
+                if json {
+                    "application/json"
+                } else {
+                    "application/x-www-form-urlencoded"
+                },
+            )
+            .body(body.to_owned());
+        if let Some(session) = session {
+            request = request.header("cookie", format!("tandem_session={session}"));
+        }
+        let response = request.send().await.unwrap();
+        (response.status().as_u16(), response.text().await.unwrap())
+    }
+}

@@ -879,18 +879,7 @@ async fn every_server_function_checks_the_session_and_the_role(pool: PgPool) {
     let (_, agent_session) = agent(&app, "Sam").await;
     let nil = Uuid::nil();
     // (name, body, JSON?, who may call: "public", "agent" or "admin")
-    let form = |pairs: &[(&str, String)]| {
-        pairs
-            .iter()
-            .map(|(k, v)| {
-                format!(
-                    "{k}={}",
-                    url::form_urlencoded::byte_serialize(v.as_bytes()).collect::<String>()
-                )
-            })
-            .collect::<Vec<_>>()
-            .join("&")
-    };
+    let form = crate::helpers::form;
     let policy = serde_json::to_string(&app::types::policy::Policy {
         threshold: app::types::Confidence::new(0.4).unwrap(),
         categories: Vec::new(),
@@ -960,61 +949,37 @@ async fn every_server_function_checks_the_session_and_the_role(pool: PgPool) {
         ("fetch_widget_settings", form(&[("workspace", "demo".into())]), false, "public"),
         ("fetch_expectation", form(&[("workspace", "demo".into())]), false, "public"),
     ];
-    let registered: Vec<(String, String)> = leptos::server_fn::axum::server_fn_paths()
-        .map(|(path, _)| {
-            let name = path
-                .trim_start_matches("/api/")
-                .trim_end_matches(|c: char| c.is_ascii_digit())
-                .to_owned();
-            (name, path.to_owned())
-        })
-        .collect();
+    let registered = crate::helpers::server_functions();
     for (name, _) in &registered {
         assert!(
             table.iter().any(|(n, ..)| n == name),
             "server function {name} is missing from the permission table"
         );
     }
-    let client = reqwest::Client::new();
-    let call = |name: &str, body: &str, json: bool, session: Option<&str>| {
-        let path = &registered.iter().find(|(n, _)| n == name).expect(name).1;
-        let mut request = client
-            .post(app.url(path))
-            .header(
-                "content-type",
-                if json {
-                    "application/json"
-                } else {
-                    "application/x-www-form-urlencoded"
-                },
-            )
-            .body(body.to_owned());
-        if let Some(session) = session {
-            request = request.header("cookie", format!("tandem_session={session}"));
-        }
-        async move {
-            let response = request.send().await.unwrap();
-            (response.status().as_u16(), response.text().await.unwrap())
-        }
-    };
     let mut calls = 0;
     for (name, body, json, who) in &table {
         if *who == "public" {
             continue;
         }
-        let (_, anonymous) = call(name, body, *json, None).await;
+        let (_, anonymous) = app
+            .call_server_fn(&registered, name, body, *json, None)
+            .await;
         assert!(
             anonymous.contains("NotSignedIn"),
             "{name} as nobody: {anonymous}"
         );
-        let (_, forged) = call(name, body, *json, Some("forged-session")).await;
+        let (_, forged) = app
+            .call_server_fn(&registered, name, body, *json, Some("forged-session"))
+            .await;
         assert!(
             forged.contains("NotSignedIn"),
             "{name} with a forged session: {forged}"
         );
         calls += 2;
         if *who == "admin" {
-            let (_, agent) = call(name, body, *json, Some(&agent_session)).await;
+            let (_, agent) = app
+                .call_server_fn(&registered, name, body, *json, Some(&agent_session))
+                .await;
             assert!(agent.contains("Forbidden"), "{name} as an agent: {agent}");
             calls += 1;
         }
