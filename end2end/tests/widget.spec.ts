@@ -42,13 +42,20 @@ test("a site owner pastes the script tag: ask, cite, rate, hand off outside hour
   await signIn(admin);
 
   // The admin sets the look, allows the shop, and closes today (a holiday).
-  await admin.goto("/admin/widget");
-  await expect(admin.locator(".embed-snippet")).toContainText('data-workspace="demo"');
-  await expect(admin.locator(".embed-snippet")).toContainText("/widget.js");
-  await admin.locator("#brand-color").fill("#1d4ed8");
-  await admin.locator("#allowed-origins").fill(shopOrigin);
-  await admin.getByRole("button", { name: "Save widget settings" }).click();
-  await expect(admin.getByRole("status").filter({ hasText: "Saved." })).toBeVisible();
+  // (Filled before the page hydrates, a form saves what it had: typed
+  // again until a fresh page shows the saved look.)
+  await expect(async () => {
+    await admin.goto("/admin/widget");
+    await expect(admin.locator(".embed-snippet")).toContainText('data-workspace="demo"');
+    await expect(admin.locator(".embed-snippet")).toContainText("/widget.js");
+    await admin.locator("#brand-color").fill("#1d4ed8");
+    await admin.locator("#allowed-origins").fill(shopOrigin);
+    await admin.getByRole("button", { name: "Save widget settings" }).click();
+    await expect(admin.getByRole("status").filter({ hasText: "Saved." })).toBeVisible({ timeout: 5_000 });
+    await admin.goto("/admin/widget");
+    await expect(admin.locator("#brand-color")).toHaveValue("#1d4ed8", { timeout: 5_000 });
+    await expect(admin.locator("#allowed-origins")).toHaveValue(shopOrigin, { timeout: 5_000 });
+  }).toPass();
   await admin.screenshot({ path: "test-results/screenshots/widget-setup.png", fullPage: true });
   await admin.goto("/admin/policy");
   await admin.getByLabel("Set support hours").check();

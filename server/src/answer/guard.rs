@@ -43,7 +43,7 @@ static TAG: LazyLock<Regex> = LazyLock::new(|| {
 static CLAIM: LazyLock<Vec<Regex>> = LazyLock::new(|| {
     [
         r"(?i)\byour\s+(?:refund|return|replacement|order|account|payment|cancellation|request|claim|subscription|money|card|password|exchange|credit)\b[^.!?\n]{0,60}?\b(?:has|have|was|were|got)\s+(?:now\s+|just\s+|already\s+|been\s+)*(?:approved|processed|issued|credited|refunded|cancell?ed|granted|completed|reset|unlocked|reactivated|escalated|expedited|waived|sent|paid)\b",
-        r"(?i)\b(?:i|we)\s*(?:'ve|have|had|just|already|now|\s)*\s+(?:approved|processed|issued|refunded|cancell?ed|credited|granted|reset|unlocked|changed|updated|waived|expedited|escalated|sent you|paid)\b",
+        r"(?i)\b(?:i|we)\s*(?:'ve|have|had|just|already|now|\s)*\s+(?:approved|processed|issued|refunded|cancell?ed|credited|granted|reset|unlocked|changed|updated|waived|expedited|escalated|sent|paid)\b[^.!?\n]{0,40}?\byou(?:r)?\b",
         r"(?i)\b(?:refund|return|replacement|cancellation|credit)\s+(?:has\s+been|was)\s+(?:now\s+)?(?:approved|granted|processed|confirmed)\b",
         r"(?i)\b(?:approved|granted|confirmed)\s*[:!]\s*(?:your\s+)?(?:refund|return|replacement|credit)\b",
     ]
@@ -319,6 +319,7 @@ mod tests {
             "Refunds are approved by the team within 2 days [1].",
             "We ship every weekday [1].",
             "Your refund is processed within 5 working days of the return [1].",
+            "We have updated the app's schedules screen in version 3 [1].",
         ] {
             let (text, removed) = clean(fine, &allowed(), &[]);
             assert_eq!(text, fine);
