@@ -111,15 +111,8 @@ fn describe(detail: &Value) -> String {
 /// Days conversations are kept after their last activity; `None`: until
 /// deleted by hand.
 pub async fn retention(db: InWorkspace<'_>) -> Result<Option<u32>, sqlx::Error> {
-    let row: Option<(Option<i32>,)> =
-        sqlx::query_as("select retention_days from privacy_settings where workspace_id = $1")
-            .bind(db.workspace_id())
-            .fetch_optional(db)
-            .await?;
-    Ok(match row {
-        None => Some(DEFAULT_RETENTION_DAYS),
-        Some((days,)) => days.map(|d| d as u32),
-    })
+    let mut tx = db.begin().await?;
+    retention_in(&mut tx, db.workspace_id()).await
 }
 
 pub async fn save_retention(
