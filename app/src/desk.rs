@@ -6,7 +6,7 @@ use std::sync::Arc;
 use uuid::Uuid;
 
 use crate::error::DeskError;
-use crate::knowledge::{NewWebsite, SnippetView, SourceDetail, SourceView};
+use crate::knowledge::{NewWebsite, Reembedding, SnippetView, SourceDetail, SourceView};
 use crate::types::inbox::{
     Directory, InboxSettings, InvitationView, ListFilter, Suggestion, TeamAdmin, WorkspaceChoice,
 };
@@ -126,6 +126,7 @@ pub trait SupportDesk: Send + Sync + 'static {
 
     // Knowledge (admins only; the server functions check the role).
     async fn sources(&self, admin: &SignedIn) -> Result<Vec<SourceView>, DeskError>;
+    async fn model_move(&self, admin: &SignedIn) -> Result<Option<Reembedding>, DeskError>;
     async fn source_detail(&self, admin: &SignedIn, id: Uuid) -> Result<SourceDetail, DeskError>;
     async fn add_website(&self, admin: &SignedIn, website: NewWebsite) -> Result<Uuid, DeskError>;
     async fn recrawl(&self, admin: &SignedIn, id: Uuid) -> Result<(), DeskError>;

@@ -101,6 +101,23 @@ pub struct NewWebsite {
     pub recrawl_hours: String,
 }
 
+/// A workspace's move to the current embedding model, while it lasts.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Reembedding {
+    /// The model the workspace is moving to.
+    pub model: String,
+    /// Passages with a vector of that model.
+    pub done: i64,
+    pub total: i64,
+}
+
+/// `None` unless the workspace's passages are being re-embedded.
+#[server]
+pub async fn model_move() -> Result<Option<Reembedding>, DeskError> {
+    let (desk, agent) = crate::desk::admin().await?;
+    desk.model_move(&agent).await
+}
+
 #[server]
 pub async fn list_sources() -> Result<Vec<SourceView>, DeskError> {
     let (desk, agent) = crate::desk::admin().await?;
@@ -285,6 +302,10 @@ fn Knowledge() -> impl IntoView {
             .and_then(|r| r.err())
             .map(|e| e.to_string())
     };
+    // A move to a new embedding model, polled while it lasts.
+    let moving_active = RwSignal::new(true);
+    let moving_tick = use_poll(moving_active, 3000);
+    let moving = Resource::new(move || moving_tick.get(), |_| model_move());
     // Clear the snippet form once it is saved.
     let question = RwSignal::new(String::new());
     let answer = RwSignal::new(String::new());
@@ -300,6 +321,23 @@ fn Knowledge() -> impl IntoView {
             <section aria-labelledby="sources-title" class="flex flex-col gap-3">
                 <h1 id="sources-title" class="text-xl font-semibold">"Knowledge sources"</h1>
                 <p class="text-sm text-slate-600">"The AI answers only from these, and cites them. Websites are re-crawled on demand or on their schedule; only what changed is redone."</p>
+                <Transition fallback=|| ()>
+                    {move || Suspend::new(async move {
+                        let state = moving.await.ok().flatten();
+                        moving_active.set(state.is_some());
+                        state.map(|m| {
+                            let percent = (m.done * 100).checked_div(m.total).unwrap_or(100);
+                            view! {
+                                <div class="model-move rounded border border-sky-200 bg-sky-50 px-3 py-2 text-sm text-sky-900" role="status">
+                                    <p>{format!("Moving your content to the multilingual model ({}): {} of {} passages re-embedded. The AI keeps answering from the previous vectors until every passage is done.", m.model, m.done, m.total)}</p>
+                                    <div class="mt-1 h-1.5 w-full rounded bg-sky-100" role="progressbar" aria-label="Re-embedding" aria-valuemin="0" aria-valuemax="100" aria-valuenow=percent.to_string()>
+                                        <div class="h-1.5 rounded bg-sky-600" style=format!("width: {percent}%")></div>
+                                    </div>
+                                </div>
+                            }
+                        })
+                    })}
+                </Transition>
                 {move || notice().map(|n| view! { <p role="status" class="rounded border border-emerald-200 bg-emerald-50 px-3 py-2 text-sm text-emerald-800">{n}</p> })}
                 {move || upload_error().or_else(action_error).map(|e| view! { <p role="alert" class="rounded border border-red-200 bg-red-50 px-3 py-2 text-sm text-red-800">{e}</p> })}
                 <Transition fallback=|| view! { <p class="text-sm text-slate-500">"Loading…"</p> }>

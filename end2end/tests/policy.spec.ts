@@ -18,7 +18,19 @@ test("an admin replays a stricter threshold, then adds a rule that the widget ob
   await expect(admin.getByRole("heading", { name: "Sensitive topics" })).toBeVisible();
   await expect(admin.getByRole("list", { name: "Sensitive categories" })).toContainText("billing dispute");
 
+  // The target in words, and the trade Tandem measured on the demo content
+  // (calibrated in the background once the demo site is crawled).
+  await expect(admin.locator("#handoff-target")).toHaveValue("15");
+  await expect(async () => {
+    await admin.reload();
+    await expect(admin.locator(".expected-trade")).toContainText("At this setting", { timeout: 5_000 });
+  }).toPass({ timeout: 180_000 });
+  await expect(admin.locator(".expected-trade")).toContainText("questions your content answers go to a person");
+  await expect(admin.getByLabel("Your examples, one per line")).toBeVisible();
+  await admin.screenshot({ path: "test-results/screenshots/policy-target.png", fullPage: true });
+
   // Replay: with a threshold of 0.99 the answered question would go to a person.
+  await admin.getByText("Set the confidence threshold yourself").click();
   const threshold = admin.locator("#threshold");
   await threshold.evaluate((el: HTMLInputElement) => {
     el.value = "0.99";

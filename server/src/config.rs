@@ -40,9 +40,31 @@ impl DbArgs {
 
 #[derive(Clone, Debug, Args)]
 pub struct ModelArgs {
-    /// Folder with the embedding model (model.onnx, tokenizer.json, libonnxruntime.so).
-    #[arg(long, env = "TANDEM_MODEL_DIR", default_value = "models/minilm-int8")]
+    /// Folder with the embedding model (model.onnx, tokenizer.json,
+    /// model.json, libonnxruntime.so): multilingual-e5-small by default.
+    #[arg(long, env = "TANDEM_MODEL_DIR", default_value = "models/e5-small-int8")]
     pub model_dir: PathBuf,
+    /// Folder with the English companion model (all-MiniLM-L6-v2, the model
+    /// of earlier versions): English questions are also searched with it.
+    /// Skipped when the folder does not exist.
+    #[arg(
+        long,
+        env = "TANDEM_ENGLISH_MODEL_DIR",
+        default_value = "models/minilm-int8"
+    )]
+    pub english_model_dir: PathBuf,
+}
+
+impl ModelArgs {
+    /// Loads the model, and the English companion when its folder exists.
+    pub fn load(&self) -> Result<crate::embed::Embedder, crate::embed::EmbedError> {
+        let embedder = crate::embed::Embedder::load(&self.model_dir)?;
+        if self.english_model_dir.join("model.onnx").exists() {
+            let english = crate::embed::Embedder::load(&self.english_model_dir)?;
+            return Ok(embedder.with_english(english));
+        }
+        Ok(embedder)
+    }
 }
 
 #[derive(Clone, Debug, Args)]

@@ -451,9 +451,15 @@ impl SupportDesk for EngineDesk {
     ) -> Result<ConversationView, DeskError> {
         let (summary, events) = thread_of(&self.engines.pool, agent, id).await?;
         let db = self.engines.pool.ws(agent.workspace_id);
-        let (page_url, language, email, priority): (Option<String>, Option<String>, Option<String>, String) =
+        // The language the visitor writes in (detected on their latest
+        // message the AI weighed), else the widget's.
+        let (page_url, language, email, priority, written): (Option<String>, Option<String>, Option<String>, String, Option<String>) =
             sqlx::query_as(
-                "select c.page_url, c.language, coalesce(c.follow_up_email, v.email), c.priority
+                "select c.page_url, c.language, coalesce(c.follow_up_email, v.email), c.priority,
+                        (select d.record->'signals'->>'language' from decision d
+                          where d.conversation_id = c.conversation_id
+                            and d.record->'signals'->>'language' is not null
+                          order by d.created_at desc limit 1)
                    from conversation c join visitor v using (visitor_id) where c.conversation_id = $1",
             )
             .bind(id)
@@ -462,10 +468,16 @@ impl SupportDesk for EngineDesk {
             .map_err(internal)?;
         let details = ConversationDetails {
             page_url,
-            language: language
+            language: written
                 .as_deref()
-                .and_then(app::types::widget::Language::parse)
-                .map(|l| l.name().to_owned()),
+                .and_then(crate::lang::name_of_code)
+                .map(|name| format!("writes in {name}"))
+                .or_else(|| {
+                    language
+                        .as_deref()
+                        .and_then(app::types::widget::Language::parse)
+                        .map(|l| l.name().to_owned())
+                }),
             email,
             priority,
         };
@@ -556,6 +568,13 @@ impl SupportDesk for EngineDesk {
         admin: &SignedIn,
     ) -> Result<Vec<app::knowledge::SourceView>, DeskError> {
         knowledge::sources(&self.engines, admin).await
+    }
+
+    async fn model_move(
+        &self,
+        admin: &SignedIn,
+    ) -> Result<Option<app::knowledge::Reembedding>, DeskError> {
+        knowledge::model_move(&self.engines, admin).await
     }
 
     async fn source_detail(

@@ -26,6 +26,13 @@ pub struct Case {
     pub answer_facts: Vec<String>,
     #[serde(default)]
     pub category: Option<String>,
+    /// The language the question is written in (`en` when not given).
+    #[serde(default = "english")]
+    pub lang: String,
+}
+
+fn english() -> String {
+    "en".to_owned()
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Deserialize, Serialize)]
@@ -99,6 +106,10 @@ pub struct Report {
     /// How many answers the latency figures cover.
     #[serde(skip)]
     pub latency_n: usize,
+    /// The same figures for each language's cases alone (empty within a
+    /// language's own report).
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub by_lang: BTreeMap<String, Report>,
 }
 
 /// What one case produced, for `--dump` (fitting the confidence model).
@@ -209,8 +220,29 @@ pub async fn run(
     Ok((summarise(cases, &outcomes), outcomes))
 }
 
-/// The figures over the outcomes (`cases` and `outcomes` in the same order).
+/// The figures over the outcomes (`cases` and `outcomes` in the same order),
+/// overall and per language when there are several.
 pub fn summarise(cases: &[Case], outcomes: &[Outcome]) -> Report {
+    let mut report = summarise_one(cases, outcomes);
+    let languages: std::collections::BTreeSet<&str> =
+        cases.iter().map(|c| c.lang.as_str()).collect();
+    if languages.len() > 1 {
+        for lang in languages {
+            let (cases, outcomes): (Vec<Case>, Vec<Outcome>) = cases
+                .iter()
+                .zip(outcomes)
+                .filter(|(c, _)| c.lang == lang)
+                .map(|(c, o)| (c.clone(), o.clone()))
+                .unzip();
+            report
+                .by_lang
+                .insert(lang.to_owned(), summarise_one(&cases, &outcomes));
+        }
+    }
+    report
+}
+
+fn summarise_one(cases: &[Case], outcomes: &[Outcome]) -> Report {
     let of = |kind: Kind| -> Vec<(&Case, &Outcome)> {
         cases
             .iter()
@@ -349,7 +381,41 @@ impl std::fmt::Display for Report {
             f,
             "latency to first answer token over {} answers: p50 {:.1} ms  p95 {:.1} ms",
             self.latency_n, self.latency_ms.p50, self.latency_ms.p95
-        )
+        )?;
+        if !self.by_lang.is_empty() {
+            write!(f, "\nby language:")?;
+            for (lang, r) in &self.by_lang {
+                write!(f, "\n  {lang:<3}")?;
+                let a = &r.answerable;
+                if a.n > 0 {
+                    write!(
+                        f,
+                        "  answerable n {} recall@5 {:.3} fact {:.3} handoff {:.3}",
+                        a.n, a.recall_at_5, a.fact_rate, a.handoff_rate
+                    )?;
+                }
+                if r.unanswerable.n > 0 {
+                    write!(
+                        f,
+                        "  unanswerable handoff {:.3}",
+                        r.unanswerable.handoff_rate
+                    )?;
+                }
+                if r.human_request.n > 0 {
+                    write!(f, "  human {:.3}", r.human_request.detection_rate)?;
+                }
+                if r.not_human_request.n > 0 {
+                    write!(f, "  not-human false {:.3}", r.not_human_request.false_rate)?;
+                }
+                if r.sensitive.n > 0 {
+                    write!(f, "  sensitive {:.3}", r.sensitive.detection_rate)?;
+                }
+                if r.not_sensitive.n > 0 {
+                    write!(f, "  not-sensitive false {:.3}", r.not_sensitive.false_rate)?;
+                }
+            }
+        }
+        Ok(())
     }
 }
 

@@ -11,6 +11,7 @@ pub mod document;
 pub mod extract;
 pub mod fetch;
 pub mod jobs;
+pub mod reembed;
 pub mod snippets;
 
 use std::time::{Duration, Instant};
@@ -20,7 +21,7 @@ use sqlx::PgPool;
 use uuid::Uuid;
 
 use crate::db::Scope;
-use crate::embed::{EmbedError, Embedder};
+use crate::embed::{EmbedError, Embedder, Role};
 use extract::ExtractedPage;
 
 /// Words per chunk before a section is split (~240 tokens).
@@ -158,6 +159,8 @@ pub struct PreparedPage {
     pub etag: Option<String>,
     pub last_modified: Option<String>,
     pub sitemap_lastmod: Option<String>,
+    /// The text-search configuration of the page's language (`german`, …).
+    pub ts_config: &'static str,
 }
 
 impl PreparedPage {
@@ -173,9 +176,15 @@ impl PreparedPage {
             hasher.update([0]);
             hasher.update(c.content.as_bytes());
         }
+        let text: String = chunks
+            .iter()
+            .map(|c| c.content.as_str())
+            .collect::<Vec<_>>()
+            .join("\n");
         Self {
             url,
             title: page.title.clone(),
+            ts_config: crate::lang::ts_config_of_page(&text),
             chunks,
             hash: hasher.finalize().to_vec(),
             ..Self::default()
@@ -206,7 +215,17 @@ pub async fn store_pages(
         .map(|c| format!("{}\n{}", c.heading_path, c.content))
         .collect();
     let started = Instant::now();
-    let mut vectors = embedder.embed(texts).await?.into_iter();
+    let english: Vec<Option<pgvector::Vector>> = match embedder.english() {
+        Some(english) => english
+            .embed(texts.clone(), Role::Passage)
+            .await?
+            .into_iter()
+            .map(|v| Some(pgvector::Vector::from(v)))
+            .collect(),
+        None => vec![None; texts.len()],
+    };
+    let mut english = english.into_iter();
+    let mut vectors = embedder.embed(texts, Role::Passage).await?.into_iter();
     let embed_time = started.elapsed();
     let mut stored = Stored {
         chunks: 0,
@@ -218,6 +237,8 @@ pub async fn store_pages(
             .take(page.chunks.len())
             .map(pgvector::Vector::from)
             .collect();
+        let page_english: Vec<Option<pgvector::Vector>> =
+            english.by_ref().take(page.chunks.len()).collect();
         let mut tx = pool.ws(workspace_id).begin().await?;
         let page_id: Uuid = sqlx::query_scalar(
             "insert into page (page_id, source_id, workspace_id, url, title, content_hash,
@@ -256,10 +277,12 @@ pub async fn store_pages(
         let anchors: Vec<Option<&str>> = page.chunks.iter().map(|c| c.anchor.as_deref()).collect();
         let contents: Vec<&str> = page.chunks.iter().map(|c| c.content.as_str()).collect();
         sqlx::query(
-            "insert into chunk (chunk_id, page_id, workspace_id, ordinal, heading_path, anchor, content, embedding)
-             select id, $2, $3, ordinal, heading, anchor, content, embedding
-             from unnest($1::uuid[], $4::int[], $5::text[], $6::text[], $7::text[], $8::vector[])
-                  as t(id, ordinal, heading, anchor, content, embedding)",
+            "insert into chunk (chunk_id, page_id, workspace_id, ordinal, heading_path, anchor, content,
+                                embedding, embedded_with, ts_config, embedding_en)
+             select id, $2, $3, ordinal, heading, anchor, content, embedding, $9, $10::regconfig, english
+             from unnest($1::uuid[], $4::int[], $5::text[], $6::text[], $7::text[], $8::vector[],
+                         $11::vector[])
+                  as t(id, ordinal, heading, anchor, content, embedding, english)",
         )
         .bind(&ids)
         .bind(page_id)
@@ -269,6 +292,13 @@ pub async fn store_pages(
         .bind(&anchors)
         .bind(&contents)
         .bind(&page_vectors)
+        .bind(embedder.name())
+        .bind(if page.ts_config.is_empty() {
+            "english"
+        } else {
+            page.ts_config
+        })
+        .bind(&page_english)
         .execute(&mut *tx)
         .await?;
         tx.commit().await?;

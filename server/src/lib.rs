@@ -14,6 +14,7 @@ pub mod embed;
 pub mod eval;
 pub mod http;
 pub mod ingest;
+pub mod lang;
 pub mod limits;
 pub mod mail;
 pub mod policy;

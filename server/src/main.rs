@@ -9,7 +9,7 @@ use axum::serve::ListenerExt;
 use clap::{Parser, Subcommand};
 use tandem::config::{DbArgs, ModelArgs, ServeArgs};
 use tandem::db::Scope;
-use tandem::embed::Embedder;
+use tandem::embed::{Embedder, Role};
 use tandem::http::LiveSettings;
 use tandem::ingest::crawl::CrawlSettings;
 use tandem::ingest::jobs;
@@ -246,7 +246,7 @@ async fn open_workspace(
     create: bool,
 ) -> Result<(sqlx::PgPool, Embedder, Uuid), AnyError> {
     let pool = connect(db).await?;
-    let embedder = Embedder::load(&model.model_dir)?;
+    let embedder = model.load()?;
     let workspace_id = workspace_id(&pool, slug, create).await?;
     Ok((pool, embedder, workspace_id))
 }
@@ -313,6 +313,24 @@ async fn ingest(
     if indexed == 0 {
         let pages = if failed == 1 { "page" } else { "pages" };
         return Err(format!("nothing could be indexed ({failed} {pages} failed)").into());
+    }
+    // Chunks of an earlier model are re-embedded here too, then the
+    // confidence is calibrated on the content as it now is.
+    tandem::ingest::reembed::run(&pool, &embedder, workspace_id).await?;
+    let current = policy(&pool, workspace_id).await?;
+    let (answerable, off_topic) =
+        tandem::policy::calibrate::calibrate(&pool, &embedder, &current, workspace_id).await?;
+    let current = policy(&pool, workspace_id).await?;
+    if let (Some(target), Some(calibration)) = (current.handoff_target, &current.calibration) {
+        if let Some(point) = calibration.threshold_for(target) {
+            println!(
+                "  calibrated on {answerable} questions from the content and {off_topic} off-topic ones: \
+                 at most {:.0} % handed off -> threshold {:.2}, off-topic answered {:.0} %",
+                target * 100.0,
+                point.threshold,
+                point.unanswerable_answered * 100.0
+            );
+        }
     }
     Ok(())
 }
@@ -516,7 +534,7 @@ async fn bench_ingest(
     }
     let tokens = embedder.count_tokens(&long)? as f64 / long.len().max(1) as f64;
     let started = std::time::Instant::now();
-    embedder.embed(long.clone()).await?;
+    embedder.embed(long.clone(), Role::Passage).await?;
     let seconds = started.elapsed().as_secs_f64();
     println!(
         "  embedding, full chunks {:>8.1} chunks/s  ({} chunks of {tokens:.0} tokens in {seconds:.1} s)",
@@ -702,7 +720,7 @@ async fn bench(
     }
     let tokens: usize = chunks.iter().map(|c| c.split_whitespace().count()).sum();
     let started = std::time::Instant::now();
-    embedder.embed(chunks.clone()).await?;
+    embedder.embed(chunks.clone(), Role::Passage).await?;
     let seconds = started.elapsed().as_secs_f64();
     println!(
         "embedding: {} chunks (~{} words each) in {:.2} s = {:.1} chunks/s",
@@ -719,8 +737,18 @@ async fn bench(
             let t0 = std::time::Instant::now();
             let vector = embedder.embed_one(question).await?;
             let t1 = std::time::Instant::now();
-            let passages =
-                tandem::retrieve::retrieve(&pool, workspace_id, question, &vector, 8).await?;
+            let passages = tandem::retrieve::retrieve(
+                &pool,
+                workspace_id,
+                tandem::retrieve::Query {
+                    text: question,
+                    vector: &vector,
+                    model: embedder.name(),
+                    english: None,
+                },
+                8,
+            )
+            .await?;
             let t2 = std::time::Instant::now();
             let ranked =
                 tandem::answer::rescore::rescore(&embedder, question, &vector, passages).await?;
@@ -761,7 +789,7 @@ async fn serve(args: ServeArgs) -> Result<(), AnyError> {
     let owner = connect(&args.db).await?;
     let pool = db::connect_app(&owner, args.db.app_database_url.as_deref()).await?;
     let system = db::System(owner.clone());
-    let embedder = Embedder::load(&args.model.model_dir)?;
+    let embedder = args.model.load()?;
     let engines = Engines {
         pool: pool.clone(),
         system: system.clone(),
@@ -829,6 +857,13 @@ async fn serve(args: ServeArgs) -> Result<(), AnyError> {
             jobs::enqueue(pool.ws(demo.workspace_id), source_id).await?;
         }
     }
+    tandem::ingest::reembed::spawn(pool.clone(), system.clone(), embedder.clone());
+    tandem::policy::calibrate::spawn(
+        pool.clone(),
+        system.clone(),
+        embedder.clone(),
+        state.engines.settings.confidence_threshold,
+    );
     jobs::spawn_worker(pool.clone(), system.clone(), embedder);
 
     println!();

@@ -5,10 +5,12 @@
 //! workspace's [`Policy`] into the decision. `outcome` is pure, so a replay
 //! of past decisions under another threshold or rule set is exact.
 
+pub mod calibrate;
 pub mod confidence;
 pub mod defaults;
 pub mod detect;
 pub mod hours;
+pub mod intent;
 pub mod replay;
 pub mod settings;
 
@@ -19,19 +21,15 @@ use sqlx::PgPool;
 use uuid::Uuid;
 
 use crate::answer::rescore::{self, Ranked};
-use crate::embed::{cosine, EmbedError, Embedder};
+use crate::embed::{cosine, EmbedError, Embedder, Role};
+use crate::lang::Language;
 use crate::retrieve;
 use detect::Phrases;
 
-/// A message is on a sensitive topic when its similarity to one of the
-/// category's examples reaches this (chosen on the tune set) and it is
-/// closer to that example than to every ordinary question in
-/// [`defaults::ORDINARY`].
-pub const EXAMPLE_MATCH: f32 = 0.62;
-
 /// A message "means the same as" a rule's question when their similarity
-/// reaches this (as close as a sensitive example must be).
-pub const LIKE_MATCH: f32 = EXAMPLE_MATCH;
+/// (multilingual-e5-small, whose cosines crowd into 0.7–0.95) reaches this:
+/// paraphrases and translations of one question, not neighbours in topic.
+pub const LIKE_MATCH: f32 = 0.87;
 
 #[derive(Debug, thiserror::Error)]
 pub enum DecideError {
@@ -100,10 +98,48 @@ pub fn sensitive_by_phrase(policy: &Policy, text: &str) -> Option<SensitiveMatch
         })
 }
 
-/// The sensitive category of `text`, by phrase first, then by meaning:
-/// the nearest example, if close enough and nearer than any ordinary question.
+/// The words of the admin's own phrases for a request for a person, if
+/// `text` contains one.
+pub fn human_request_by_phrase(policy: &Policy, text: &str) -> Option<String> {
+    Phrases::compile(&policy.human_request.phrases)
+        .ok()
+        .and_then(|p| p.find(text))
+}
+
+/// Whether a message asks for a person: the admin's phrases first, then by
+/// meaning (the whole message, and each of its sentences: a request often
+/// ends a long message about something else). Returns what asked.
+pub async fn human_request(
+    embedder: &Embedder,
+    intents: &intent::Intents,
+    policy: &Policy,
+    text: &str,
+    vector: &[f32],
+) -> Result<Option<String>, EmbedError> {
+    if let Some(found) = human_request_by_phrase(policy, text) {
+        return Ok(Some(found));
+    }
+    let mut best = (intents.human_request(vector), text.trim().to_owned());
+    let pieces = intent::pieces(text);
+    if !pieces.is_empty() {
+        let vectors = embedder.embed_cached(&pieces, Role::Query).await?;
+        for (piece, v) in pieces.into_iter().zip(vectors) {
+            let p = intents.human_request(&v);
+            if p > best.0 {
+                best = (p, piece);
+            }
+        }
+    }
+    Ok((best.0 >= intent::HUMAN_REQUEST).then_some(best.1))
+}
+
+/// The sensitive category of `text`: by the admin's phrases first, then by
+/// meaning (the classifier fitted on the categories' examples), if that
+/// category is enabled. A match by meaning names the category's example
+/// nearest to the message, for the agent to see why.
 pub async fn sensitive(
     embedder: &Embedder,
+    intents: &intent::Intents,
     policy: &Policy,
     text: &str,
     vector: &[f32],
@@ -111,32 +147,31 @@ pub async fn sensitive(
     if let Some(found) = sensitive_by_phrase(policy, text) {
         return Ok(Some(found));
     }
-    let enabled: Vec<_> = policy.categories.iter().filter(|c| c.enabled).collect();
-    let ordinary: Vec<String> = defaults::ORDINARY.iter().map(|e| (*e).to_owned()).collect();
-    let nearest_ordinary = embedder
-        .embed_cached(&ordinary)
-        .await?
+    let Some(topic) = intents.sensitive(vector) else {
+        return Ok(None);
+    };
+    let Some(category) = policy
+        .categories
         .iter()
-        .map(|v| cosine(vector, v))
-        .fold(f32::MIN, f32::max);
-    let mut best: Option<SensitiveMatch> = None;
-    for category in &enabled {
-        let vectors = embedder.embed_cached(&category.examples).await?;
-        for (example, v) in category.examples.iter().zip(vectors) {
-            let score = cosine(vector, &v);
-            if score >= EXAMPLE_MATCH
-                && score > nearest_ordinary
-                && best.as_ref().is_none_or(|b| score > b.score)
-            {
-                best = Some(SensitiveMatch {
-                    category: category.name.clone(),
-                    matched: example.clone(),
-                    score,
-                });
-            }
-        }
-    }
-    Ok(best)
+        .find(|c| c.enabled && c.name == topic.category)
+    else {
+        return Ok(None);
+    };
+    let mut examples = intent::builtin_examples(&category.name).to_vec();
+    examples.extend(category.examples.iter().cloned());
+    let vectors = embedder.embed_cached(&examples, Role::Query).await?;
+    let matched = examples
+        .into_iter()
+        .zip(vectors)
+        .map(|(e, v)| (cosine(vector, &v), e))
+        .max_by(|a, b| a.0.total_cmp(&b.0))
+        .map(|(_, e)| e)
+        .unwrap_or_default();
+    Ok(Some(SensitiveMatch {
+        category: topic.category,
+        matched,
+        score: topic.score.min(0.999),
+    }))
 }
 
 /// The questions of `policy`'s "means the same as" conditions (enabled rules).
@@ -166,7 +201,7 @@ pub async fn like(
     if questions.is_empty() {
         return Ok(Vec::new());
     }
-    let vectors = embedder.embed_cached(&questions).await?;
+    let vectors = embedder.embed_cached(&questions, Role::Query).await?;
     Ok(questions
         .into_iter()
         .zip(vectors)
@@ -185,19 +220,29 @@ pub async fn decide(
 ) -> Result<Decided, DecideError> {
     let text = message.text.as_str();
     let vector = embedder.embed_one(text).await?;
-    let passages = retrieve::retrieve(
-        pool,
-        message.workspace_id,
+    // An English question (or one too short to tell) is searched with the
+    // English companion model too.
+    let language = Language::detect(text);
+    let english = match embedder.english() {
+        Some(english) if language.is_none_or(|l| l == Language::ENGLISH) => {
+            Some(english.embed_one(text).await?)
+        }
+        _ => None,
+    };
+    let query = retrieve::Query {
         text,
-        &vector,
-        rescore::RESCORED as i64,
-    )
-    .await?;
+        vector: &vector,
+        model: embedder.name(),
+        english: english.as_deref(),
+    };
+    let passages =
+        retrieve::retrieve(pool, message.workspace_id, query, rescore::RESCORED as i64).await?;
     let ranked = rescore::rescore(embedder, text, &vector, passages).await?;
     let top = ranked.first();
+    let intents = intent::Intents::of(embedder, policy).await?;
     let mut signals = Signals {
-        human_request: detect::human_request(text),
-        sensitive: sensitive(embedder, policy, text, &vector).await?,
+        human_request: human_request(embedder, &intents, policy, text, &vector).await?,
+        sensitive: sensitive(embedder, &intents, policy, text, &vector).await?,
         top_similarity: top.map_or(0.0, |r| r.passage.similarity as f32),
         sentence_score: top.map_or(0.0, |_| {
             ranked.iter().map(Ranked::best_sentence).fold(0.0, f32::max)
@@ -214,6 +259,20 @@ pub async fn decide(
         },
         attributes: message.attributes.clone(),
         like: like(embedder, policy, &vector).await?,
+        language: None,
+        cross_lingual: false,
+    };
+    signals.language = language.map(|l| l.code().to_owned());
+    // The passage's language: its page's (detected on the whole page),
+    // else its own text's.
+    signals.cross_lingual = match (language, top) {
+        (Some(asked), Some(r)) if r.passage.ts_config != "simple" => {
+            asked.ts_config() != r.passage.ts_config
+        }
+        (Some(asked), Some(r)) => {
+            Language::of_page(&r.passage.content).is_some_and(|written| written != asked)
+        }
+        _ => false,
     };
     signals.confidence = confidence::estimate(&signals);
     let verdict = outcome(&signals, policy, text);

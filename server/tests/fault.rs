@@ -79,7 +79,7 @@ impl Instance {
             .env("DATABASE_URL", &self.url)
             .env("TANDEM_ADDR", self.addr.to_string())
             .env("TANDEM_DEMO", "false")
-            .env("TANDEM_MODEL_DIR", root().join("models/minilm-int8"))
+            .env("TANDEM_MODEL_DIR", root().join("models/e5-small-int8"))
             .env("TANDEM_SITE_ROOT", root().join("target/site"))
             .env("TANDEM_AI_QUIET_MS", "300")
             // 40 clients on one address, far past a visitor's pace.

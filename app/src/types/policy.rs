@@ -39,6 +39,14 @@ pub struct Signals {
     /// this message is close to in meaning.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub like: Vec<String>,
+    /// The language the message is written in (`de`, `ja`, …), when it can
+    /// be told.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub language: Option<String>,
+    /// The message and the best passage are in different languages: word
+    /// overlap says nothing, and the confidence weighs meaning alone.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub cross_lingual: bool,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -63,6 +71,73 @@ pub struct Policy {
     /// content (labelled as AI) until someone claims the conversation.
     #[serde(default = "yes")]
     pub answer_while_waiting: bool,
+    /// The admin's own examples and phrases of requests for a person, on top
+    /// of the built-in ones.
+    #[serde(default)]
+    pub human_request: HumanRequestSettings,
+    /// The admin's target in words: hand off at most this share (0..=1) of
+    /// the questions the content answers. While set, `threshold` follows the
+    /// workspace's calibration; `None` when the admin set the threshold.
+    #[serde(default)]
+    pub handoff_target: Option<f32>,
+    /// What Tandem measured on the workspace's own content (read-only: set
+    /// after each ingest, ignored when a policy is saved).
+    #[serde(default)]
+    pub calibration: Option<Calibration>,
+}
+
+/// The trade between answering and handing off, measured on questions made
+/// from a workspace's own content (answerable) and off-topic ones (not).
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Calibration {
+    /// By threshold, ascending.
+    pub curve: Vec<TradePoint>,
+    pub answerable: u32,
+    pub unanswerable: u32,
+    /// When it was measured (RFC 3339).
+    pub computed_at: String,
+}
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct TradePoint {
+    pub threshold: f32,
+    /// Share of the answerable questions handed off at this threshold.
+    pub answerable_handoff: f32,
+    /// Share of the off-topic questions answered at this threshold.
+    pub unanswerable_answered: f32,
+}
+
+impl Calibration {
+    /// The highest threshold that hands off at most `target` of the
+    /// answerable questions (the most caution the target allows).
+    pub fn threshold_for(&self, target: f32) -> Option<TradePoint> {
+        self.curve
+            .iter()
+            .filter(|p| p.answerable_handoff <= target + 1e-6)
+            .max_by(|a, b| a.threshold.total_cmp(&b.threshold))
+            .copied()
+    }
+
+    /// The trade at a given threshold (the nearest measured point below it).
+    pub fn at(&self, threshold: f32) -> Option<TradePoint> {
+        self.curve
+            .iter()
+            .filter(|p| p.threshold <= threshold + 1e-6)
+            .max_by(|a, b| a.threshold.total_cmp(&b.threshold))
+            .copied()
+    }
+}
+
+/// How a workspace recognises a request for a person beyond the built-in
+/// examples: messages of its own visitors (any language) that ask for one,
+/// matched by meaning, and phrases that always count.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct HumanRequestSettings {
+    #[serde(default)]
+    pub examples: Vec<String>,
+    /// Case-insensitive substrings, or `/regex/`.
+    #[serde(default)]
+    pub phrases: Vec<String>,
 }
 
 fn yes() -> bool {

@@ -73,8 +73,9 @@ pub struct PassageScore {
 }
 
 /// When the best passage's cosine similarity to a question is below this,
-/// the review says "nothing relevant found".
-pub const RELEVANT: f32 = 0.5;
+/// the review says "nothing relevant found" (multilingual-e5-small: a
+/// question and a passage that answers it score about 0.8 and up).
+pub const RELEVANT: f32 = 0.78;
 
 /// A fix made from a topic.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

@@ -22,6 +22,27 @@ fn cite(sentence: &str, number: u32) -> String {
     }
 }
 
+/// The text without its `[n]` citation markers.
+pub fn strip_citations(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(at) = rest.find(" [") {
+        out.push_str(&rest[..at]);
+        let after = &rest[at + 2..];
+        match after.find(']') {
+            Some(end) if end > 0 && after[..end].bytes().all(|b| b.is_ascii_digit()) => {
+                rest = &after[end + 1..];
+            }
+            _ => {
+                out.push_str(" [");
+                rest = after;
+            }
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
 /// Composes the answer from the best-scored sentences; empty when the
 /// sources have no sentences.
 pub fn compose(sources: &[Source<'_>]) -> String {
@@ -70,6 +91,7 @@ mod tests {
                 content: String::new(),
                 fused_score: 0.0,
                 similarity: 0.5,
+                ts_config: "english".into(),
             },
             score: 0.5,
             sentences: sentences

@@ -11,6 +11,7 @@ use tokio::sync::mpsc;
 
 use super::extractive;
 use super::rescore::Ranked;
+use crate::lang::Language;
 
 /// One passage handed to a generator; the answer cites it as `[number]`.
 #[derive(Clone, Copy, Debug)]
@@ -78,11 +79,17 @@ pub struct Builtin {
 impl Generator for Builtin {
     async fn generate(
         &self,
-        _question: &str,
+        question: &str,
         sources: &[Source<'_>],
         out: &Sink,
     ) -> Result<String, GenerateError> {
-        let text = extractive::compose(sources);
+        let quoted = extractive::compose(sources);
+        // A quote in another language than the question's says so, in the
+        // visitor's language (the built-in generator cannot translate).
+        let text = match language_note(question, &quoted) {
+            Some(note) if !quoted.is_empty() => format!("{note} {quoted}"),
+            _ => quoted,
+        };
         // Stream it in pieces of two words, as a model would.
         let mut words = text.split_inclusive(' ').peekable();
         while words.peek().is_some() {
@@ -98,6 +105,15 @@ impl Generator for Builtin {
     fn name(&self) -> &'static str {
         "builtin"
     }
+}
+
+/// "From our documentation, in English:" in the visitor's language, when the
+/// question's language is known and the quote's is another.
+fn language_note(question: &str, quoted: &str) -> Option<String> {
+    let visitor = Language::detect(question)?;
+    let cited = super::extractive::strip_citations(quoted);
+    let docs = Language::of_page(&cited)?;
+    (visitor != docs).then(|| crate::lang::quoted_from_docs(visitor, docs))
 }
 
 /// An answer that passed the grounding check.
@@ -170,6 +186,7 @@ mod tests {
                 content: "Refunds take 5 days.".into(),
                 fused_score: 0.03,
                 similarity: 0.7,
+                ts_config: "english".into(),
             },
             score: 0.8,
             sentences: vec![],

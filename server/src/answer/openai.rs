@@ -240,6 +240,15 @@ pub(crate) fn build_messages(question: &str, sources: &[Source<'_>]) -> Value {
     }
     // The visitor's words are escaped too: a question cannot forge a source.
     // Their personal data (emails, phone and card numbers) stays here.
+    // The answer's language is the visitor's, whatever the sources' is; the
+    // citations still point at the original passages.
+    if let Some(language) = crate::lang::Language::detect(question) {
+        user.push_str(&format!(
+            "The visitor writes in {}: answer in {} even where the sources are in another language.\n\n",
+            language.english_name(),
+            language.english_name()
+        ));
+    }
     user.push_str("Question: ");
     user.push_str(&escape(&super::mask::mask(question.trim())));
     json!([
@@ -506,6 +515,7 @@ mod tests {
                 content: content.into(),
                 fused_score: 0.03,
                 similarity: 0.7,
+                ts_config: "english".into(),
             },
             score: 0.8,
             sentences: vec![],

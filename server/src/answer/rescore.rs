@@ -1,7 +1,7 @@
 //! Re-scores the top retrieved passages against the question, sentence by
 //! sentence: a passage is as good as its best sentence and its own similarity.
 
-use crate::embed::{cosine, EmbedError, Embedder};
+use crate::embed::{cosine, EmbedError, Embedder, Role};
 use crate::retrieve::Passage;
 
 /// How many fused candidates are re-scored.
@@ -116,7 +116,10 @@ pub async fn rescore(
                 .map(move |s| format!("{}\n{s}", p.heading_path))
         })
         .collect();
-    let mut vectors = embedder.embed_cached(&texts).await?.into_iter();
+    let mut vectors = embedder
+        .embed_cached(&texts, Role::Passage)
+        .await?
+        .into_iter();
     let words = content_words(question);
     let mut ranked: Vec<Ranked> = passages
         .into_iter()

@@ -111,6 +111,22 @@ pub async fn sources(engines: &Engines, admin: &SignedIn) -> Result<Vec<SourceVi
     Ok(rows.into_iter().map(SourceRow::into_view).collect())
 }
 
+/// The workspace's move to the current embedding model, while it lasts.
+pub async fn model_move(
+    engines: &Engines,
+    admin: &SignedIn,
+) -> Result<Option<app::knowledge::Reembedding>, DeskError> {
+    let model = engines.embedder.name();
+    let progress = crate::ingest::reembed::progress(&engines.pool, admin.workspace_id, model)
+        .await
+        .map_err(internal)?;
+    Ok(progress.moving().then(|| app::knowledge::Reembedding {
+        model: model.to_owned(),
+        done: progress.done,
+        total: progress.total,
+    }))
+}
+
 async fn source(engines: &Engines, admin: &SignedIn, id: Uuid) -> Result<SourceView, DeskError> {
     let row: Option<SourceRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
         "{SOURCE_SELECT} where s.workspace_id = $1 and s.source_id = $2"

@@ -2,15 +2,17 @@
 //! signals stored with each, so an admin sees what a new threshold or rule
 //! set would change before saving it.
 
-use app::types::policy::{Policy, Replay, ReplayRow, Signals};
+use app::types::policy::{Policy, Replay, ReplayRow, SensitiveMatch, Signals};
 use app::types::{Decision, HandoffReason};
 use chrono::{DateTime, Utc};
 use sqlx::types::Json;
 use sqlx::PgPool;
 use uuid::Uuid;
 
+use super::detect::Phrases;
+use super::intent::Intents;
 use crate::db::{InWorkspace, Scope};
-use crate::embed::{cosine, EmbedError, Embedder};
+use crate::embed::{cosine, EmbedError, Embedder, Role};
 
 /// How many of the most recent decisions a replay covers.
 pub const REPLAYED: i64 = 2000;
@@ -32,7 +34,7 @@ async fn like_questions(
     policy: &Policy,
 ) -> Result<Vec<(String, std::sync::Arc<[f32]>)>, EmbedError> {
     let questions = super::like_questions(policy);
-    let vectors = embedder.embed_cached(&questions).await?;
+    let vectors = embedder.embed_cached(&questions, Role::Query).await?;
     Ok(questions.into_iter().zip(vectors).collect())
 }
 
@@ -56,18 +58,59 @@ fn label(handoff: Option<&HandoffReason>) -> Option<String> {
 
 /// The signals of a past message as `policy` would see them: phrases are
 /// matched again with its categories and the schedule is checked against its
-/// support hours; a match by meaning is kept if its category still exists.
-fn signals_under(signals: &Signals, policy: &Policy, question: &str, at: DateTime<Utc>) -> Signals {
+/// support hours. With the message's stored embedding, requests for a person
+/// and sensitive topics are recognised again by meaning with the policy's
+/// examples (so an added example shows its effect); without one, a match by
+/// meaning is kept if its category still exists.
+fn signals_under(
+    signals: &Signals,
+    policy: &Policy,
+    question: &str,
+    at: DateTime<Utc>,
+    meaning: Option<(&Intents, &[f32])>,
+) -> Signals {
     let mut signals = signals.clone();
     let by_phrase = super::sensitive_by_phrase(policy, question);
-    let by_meaning = signals.sensitive.take().filter(|s| {
-        s.score < 1.0
-            && policy
-                .categories
-                .iter()
-                .any(|c| c.enabled && c.name == s.category)
+    let stored = signals.sensitive.take();
+    let by_meaning = match meaning {
+        Some((intents, vector)) => intents.sensitive(vector).map(|t| SensitiveMatch {
+            category: t.category,
+            matched: stored
+                .as_ref()
+                .map(|s| s.matched.clone())
+                .unwrap_or_default(),
+            score: t.score.min(0.999),
+        }),
+        None => stored.filter(|s| s.score < 1.0),
+    }
+    .filter(|s| {
+        policy
+            .categories
+            .iter()
+            .any(|c| c.enabled && c.name == s.category)
     });
     signals.sensitive = by_phrase.or(by_meaning);
+    if let Some((intents, vector)) = meaning {
+        // A request found in one sentence of a longer message (no stored
+        // vector of its own) stays one.
+        let in_a_sentence = signals.human_request.as_ref().is_some_and(|m| {
+            m.trim() != question.trim()
+                && Phrases::compile(&policy.human_request.phrases)
+                    .ok()
+                    .and_then(|p| p.find(m))
+                    .is_none()
+        });
+        signals.human_request = super::human_request_by_phrase(policy, question)
+            .or_else(|| {
+                (intents.human_request(vector) >= super::intent::HUMAN_REQUEST)
+                    .then(|| question.trim().to_owned())
+            })
+            .or_else(|| {
+                in_a_sentence
+                    .then(|| signals.human_request.clone())
+                    .flatten()
+            });
+    }
     signals.outside_hours = policy
         .support_hours
         .as_ref()
@@ -87,7 +130,15 @@ pub async fn replay(
 ) -> Result<Replay, super::DecideError> {
     let like_now = like_questions(embedder, current).await?;
     let like_then = like_questions(embedder, candidate).await?;
-    if !like_now.is_empty() || !like_then.is_empty() {
+    let intents_now = Intents::of(embedder, current).await?;
+    let intents_then = Intents::of(embedder, candidate).await?;
+    let examples_changed = current.human_request != candidate.human_request
+        || current
+            .categories
+            .iter()
+            .map(|c| (&c.name, &c.examples))
+            .ne(candidate.categories.iter().map(|c| (&c.name, &c.examples)));
+    if !like_now.is_empty() || !like_then.is_empty() || examples_changed {
         crate::review::topics::embed_missing(pool, embedder, workspace_id, 90).await?;
     }
     let rows = sqlx::query_as::<_, DecisionRow>(
@@ -114,21 +165,28 @@ pub async fn replay(
             decision.handoff,
             Some(HandoffReason::NotGrounded | HandoffReason::GeneratorFailed { .. })
         );
-        let under = |policy: &Policy, questions: &[(String, std::sync::Arc<[f32]>)]| {
-            let mut signals = signals_under(signals, policy, &row.question, row.created_at);
-            if let Some(vector) = &row.embedding {
-                signals.like = like(questions, vector.as_slice());
-            }
-            match (
-                super::outcome(&signals, policy, &row.question).handoff,
-                after_generation,
-            ) {
-                (None, true) => label(decision.handoff.as_ref()),
-                (handoff, _) => label(handoff.as_ref()),
-            }
-        };
-        let before = under(current, &like_now);
-        let after = under(candidate, &like_then);
+        let under =
+            |policy: &Policy, questions: &[(String, std::sync::Arc<[f32]>)], intents: &Intents| {
+                let meaning = row
+                    .embedding
+                    .as_ref()
+                    .filter(|_| examples_changed)
+                    .map(|v| (intents, v.as_slice()));
+                let mut signals =
+                    signals_under(signals, policy, &row.question, row.created_at, meaning);
+                if let Some(vector) = &row.embedding {
+                    signals.like = like(questions, vector.as_slice());
+                }
+                match (
+                    super::outcome(&signals, policy, &row.question).handoff,
+                    after_generation,
+                ) {
+                    (None, true) => label(decision.handoff.as_ref()),
+                    (handoff, _) => label(handoff.as_ref()),
+                }
+            };
+        let before = under(current, &like_now, &intents_now);
+        let after = under(candidate, &like_then, &intents_then);
         replay.decisions += 1;
         replay.handed_off_before += usize::from(before.is_some());
         replay.handed_off_after += usize::from(after.is_some());

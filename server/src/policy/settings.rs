@@ -1,7 +1,10 @@
 //! A workspace's policy in the database: loaded for every decision, saved by
 //! admins as a whole (validated first, in one transaction).
 
-use app::types::policy::{GeneratorSettings, Policy, Rule, SensitiveCategory, SupportHours};
+use app::types::policy::{
+    Calibration, GeneratorSettings, HumanRequestSettings, Policy, Rule, SensitiveCategory,
+    SupportHours, TradePoint,
+};
 use app::types::Confidence;
 use sqlx::types::Json;
 use sqlx::PgPool;
@@ -16,6 +19,12 @@ struct SettingsRow {
     generator: Json<GeneratorSettings>,
     support_hours: Option<Json<SupportHours>>,
     answer_while_waiting: bool,
+    human_request: Json<HumanRequestSettings>,
+    handoff_target: Option<f32>,
+    curve: Option<Json<Vec<TradePoint>>>,
+    answerable: Option<i32>,
+    unanswerable: Option<i32>,
+    computed_at: Option<chrono::DateTime<chrono::Utc>>,
 }
 
 #[derive(sqlx::FromRow)]
@@ -81,8 +90,10 @@ pub async fn load(
     default_threshold: Confidence,
 ) -> Result<Policy, sqlx::Error> {
     let row = match sqlx::query_as::<_, SettingsRow>(
-        "select confidence_threshold, generator, support_hours, answer_while_waiting
-         from answer_settings where workspace_id = $1",
+        "select s.confidence_threshold, s.generator, s.support_hours, s.answer_while_waiting,
+                s.human_request, s.handoff_target, c.curve, c.answerable, c.unanswerable, c.computed_at
+         from answer_settings s left join calibration c using (workspace_id)
+         where s.workspace_id = $1",
     )
     .bind(workspace_id)
     .fetch_optional(pool.ws(workspace_id))
@@ -125,15 +136,36 @@ pub async fn load(
         action: r.action.0,
     })
     .collect();
+    let calibration = match (row.curve, row.computed_at) {
+        (Some(curve), Some(at)) => Some(Calibration {
+            curve: curve.0,
+            answerable: row.answerable.unwrap_or(0).max(0) as u32,
+            unanswerable: row.unanswerable.unwrap_or(0).max(0) as u32,
+            computed_at: at.to_rfc3339(),
+        }),
+        _ => None,
+    };
+    // The admin's own threshold; else the one the target asks for on this
+    // workspace's calibration; else the instance's default.
+    let calibrated = row
+        .handoff_target
+        .zip(calibration.as_ref())
+        .and_then(|(target, c)| c.threshold_for(target))
+        .map(|p| Confidence::clamped(p.threshold));
     Ok(Policy {
         threshold: row
             .confidence_threshold
-            .map_or(default_threshold, Confidence::clamped),
+            .map(Confidence::clamped)
+            .or(calibrated)
+            .unwrap_or(default_threshold),
+        handoff_target: row.handoff_target,
+        calibration,
         categories,
         rules,
         generator: row.generator.0,
         support_hours: row.support_hours.map(|h| h.0),
         answer_while_waiting: row.answer_while_waiting,
+        human_request: row.human_request.0,
     })
 }
 
@@ -156,6 +188,25 @@ pub fn validate(policy: &Policy) -> Result<(), String> {
             return Err(format!("two categories are named {}", c.name));
         }
         Phrases::compile(&c.phrases).map_err(|e| format!("{}: {e}", c.name))?;
+    }
+    if let Some(target) = policy.handoff_target {
+        if !(0.0..=0.5).contains(&target) {
+            return Err("hand off between 0 and 50 % of the questions the content answers".into());
+        }
+    }
+    Phrases::compile(&policy.human_request.phrases)
+        .map_err(|e| format!("requests for a person: {e}"))?;
+    let examples = &policy.human_request.examples;
+    if examples.len() > 200 || examples.iter().any(|e| e.chars().count() > 500) {
+        return Err("requests for a person: at most 200 examples of 500 characters".into());
+    }
+    for c in &policy.categories {
+        if c.examples.len() > 200 || c.examples.iter().any(|e| e.chars().count() > 500) {
+            return Err(format!(
+                "{}: at most 200 examples of 500 characters",
+                c.name
+            ));
+        }
     }
     for r in &policy.rules {
         if r.name.trim().is_empty() {
@@ -252,16 +303,25 @@ pub async fn save(pool: &PgPool, workspace_id: Uuid, policy: &Policy) -> Result<
     let mut tx = pool.ws(workspace_id).begin().await?;
     sqlx::query(
         "insert into answer_settings (workspace_id, confidence_threshold, generator, support_hours,
-             answer_while_waiting, updated_at)
-         values ($1, $2, $3, $4, $5, now())
+             answer_while_waiting, human_request, handoff_target, updated_at)
+         values ($1, $2, $3, $4, $5, $6, $7, now())
          on conflict (workspace_id) do update set confidence_threshold = $2, generator = $3,
-             support_hours = $4, answer_while_waiting = $5, updated_at = now()",
+             support_hours = $4, answer_while_waiting = $5, human_request = $6,
+             handoff_target = $7, updated_at = now()",
     )
     .bind(workspace_id)
-    .bind(policy.threshold.value())
+    // With a target the threshold follows the calibration: none is kept.
+    .bind(
+        policy
+            .handoff_target
+            .is_none()
+            .then_some(policy.threshold.value()),
+    )
     .bind(Json(&policy.generator))
     .bind(policy.support_hours.as_ref().map(Json))
     .bind(policy.answer_while_waiting)
+    .bind(Json(&policy.human_request))
+    .bind(policy.handoff_target)
     .execute(&mut *tx)
     .await?;
     sqlx::query("delete from sensitive_category where workspace_id = $1")

@@ -14,6 +14,9 @@ fn policy(rules: Vec<Rule>) -> Policy {
         generator: GeneratorSettings::Builtin,
         support_hours: None,
         answer_while_waiting: true,
+        human_request: Default::default(),
+        handoff_target: None,
+        calibration: None,
     }
 }
 

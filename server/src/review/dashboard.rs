@@ -21,8 +21,9 @@ const OUTCOMES: [(Outcome, &str); 5] = [
     (Outcome::NoAnswer, "#cbd5e1"),
 ];
 
-/// Fixes whose topics' centres are this similar are fixes of one topic.
-const SAME_TOPIC: f32 = 0.8;
+/// Fixes whose topics' centres are this similar are fixes of one topic
+/// (multilingual-e5-small: paraphrases score about 0.92 and up).
+const SAME_TOPIC: f32 = 0.9;
 
 /// The kind of a stored reason's trigger (`HandoffReason`'s serde tag).
 fn kind_of(trigger: &str) -> ReasonKind {

@@ -16,7 +16,7 @@ use uuid::Uuid;
 
 use super::cluster::{self, Topic, Topics};
 use crate::db::{InWorkspace, Scope};
-use crate::embed::{cosine, Embedder};
+use crate::embed::{cosine, Embedder, Role};
 use crate::policy::DecideError;
 
 /// At most this many escalations are grouped (the most recent).
@@ -85,18 +85,19 @@ pub async fn embed_missing(
     .await?;
     for batch in missing.chunks(64) {
         let vectors = embedder
-            .embed(batch.iter().map(|(_, q)| q.clone()).collect())
+            .embed(batch.iter().map(|(_, q)| q.clone()).collect(), Role::Query)
             .await?;
         let ids: Vec<Uuid> = batch.iter().map(|(id, _)| *id).collect();
         let vectors: Vec<pgvector::Vector> =
             vectors.into_iter().map(pgvector::Vector::from).collect();
         sqlx::query(
-            "update decision d set embedding = v.embedding
+            "update decision d set embedding = v.embedding, embedded_with = $3
                from unnest($1::uuid[], $2::vector[]) as v(decision_id, embedding)
               where d.decision_id = v.decision_id",
         )
         .bind(&ids)
         .bind(&vectors)
+        .bind(embedder.name())
         .execute(pool.ws(workspace_id))
         .await?;
     }

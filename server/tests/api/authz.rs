@@ -231,6 +231,7 @@ async fn nobody_outside_a_workspace_reaches_its_data_through_any_door(pool: PgPo
         ("delete_canned", form(&[("id", a(canned))]), false),
         ("save_inbox_settings", r#"{"settings":{"reopen_to_ai":true,"auto_assign":true,"max_wait_minutes":5,"remind_after_minutes":5}}"#.into(), true),
         ("list_sources", String::new(), false),
+        ("model_move", String::new(), false),
         ("get_source", form(&[("id", a(source))]), false),
         ("add_website", form(&[("website[url]", "https://example.com".into()), ("website[extra_prefixes]", String::new()), ("website[max_pages]", String::new()), ("website[max_depth]", String::new()), ("website[recrawl_hours]", String::new())]), false),
         ("recrawl_source", form(&[("id", a(source))]), false),

@@ -181,6 +181,7 @@ fn ranked(title: &str, content: &str) -> Ranked {
             content: content.into(),
             fused_score: 0.03,
             similarity: 0.7,
+            ts_config: "english".into(),
         },
         score: 0.8,
         sentences: vec![],

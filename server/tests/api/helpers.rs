@@ -27,8 +27,12 @@ pub fn embedder() -> Embedder {
     static EMBEDDER: OnceLock<Embedder> = OnceLock::new();
     EMBEDDER
         .get_or_init(|| {
-            let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../models/minilm-int8");
-            Embedder::load(&dir).expect("the embedding model (run scripts/setup.sh)")
+            let models = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../models");
+            let english = Embedder::load(&models.join("minilm-int8"))
+                .expect("the English companion model (run scripts/setup.sh)");
+            Embedder::load(&models.join("e5-small-int8"))
+                .expect("the embedding model (run scripts/setup.sh)")
+                .with_english(english)
         })
         .clone()
 }

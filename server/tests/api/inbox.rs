@@ -887,6 +887,9 @@ async fn every_server_function_checks_the_session_and_the_role(pool: PgPool) {
         generator: app::types::policy::GeneratorSettings::Builtin,
         support_hours: None,
         answer_while_waiting: true,
+        human_request: Default::default(),
+        handoff_target: None,
+        calibration: None,
     })
     .unwrap();
     let look = serde_json::to_string(&app::types::widget::WidgetLook {
@@ -922,6 +925,7 @@ async fn every_server_function_checks_the_session_and_the_role(pool: PgPool) {
         ("delete_canned", form(&[("id", nil.to_string())]), false, "admin"),
         ("save_inbox_settings", r#"{"settings":{"reopen_to_ai":false,"auto_assign":false,"max_wait_minutes":10,"remind_after_minutes":15}}"#.into(), true, "admin"),
         ("list_sources", String::new(), false, "admin"),
+        ("model_move", String::new(), false, "admin"),
         ("get_source", form(&[("id", nil.to_string())]), false, "admin"),
         ("add_website", form(&[("website[url]", "https://example.com".into()), ("website[extra_prefixes]", String::new()), ("website[max_pages]", String::new()), ("website[max_depth]", String::new()), ("website[recrawl_hours]", String::new())]), false, "admin"),
         ("recrawl_source", form(&[("id", nil.to_string())]), false, "admin"),

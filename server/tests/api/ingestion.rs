@@ -658,9 +658,19 @@ async fn uploaded_files_become_cited_sources(pool: PgPool) {
         ),
     ] {
         let vector = embedder().embed_one(question).await.unwrap();
-        let top = retrieve(&pool, app.workspace_id, question, &vector, 3)
-            .await
-            .unwrap();
+        let top = retrieve(
+            &pool,
+            app.workspace_id,
+            tandem::retrieve::Query {
+                text: question,
+                vector: &vector,
+                model: tandem::embed::DEFAULT_MODEL,
+                english: None,
+            },
+            3,
+        )
+        .await
+        .unwrap();
         let hit = &top[0];
         assert!(
             hit.url.contains("/kb/demo/files/") && hit.url.contains(file),
@@ -894,7 +904,7 @@ async fn cli(pool: &PgPool, args: &[&str]) -> std::process::Output {
         .arg("ingest")
         .args(args)
         .env("DATABASE_URL", url.as_str())
-        .env("TANDEM_MODEL_DIR", root.join("models/minilm-int8"))
+        .env("TANDEM_MODEL_DIR", root.join("models/e5-small-int8"))
         .env("RUST_LOG", "warn");
     tokio::task::spawn_blocking(move || command.output().unwrap())
         .await
@@ -986,9 +996,19 @@ async fn the_eval_site_is_indexed_whole(pool: PgPool) {
     // A question from the tune set finds its gold page.
     let question = "When were the Normans in Normandy?";
     let vector = embedder().embed_one(question).await.unwrap();
-    let top = retrieve(&pool, app.workspace_id, question, &vector, 3)
-        .await
-        .unwrap();
+    let top = retrieve(
+        &pool,
+        app.workspace_id,
+        tandem::retrieve::Query {
+            text: question,
+            vector: &vector,
+            model: tandem::embed::DEFAULT_MODEL,
+            english: None,
+        },
+        3,
+    )
+    .await
+    .unwrap();
     assert!(
         top.iter().any(|p| p.url.contains("normans.html")),
         "{:?}",

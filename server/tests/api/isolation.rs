@@ -298,9 +298,19 @@ async fn retrieval_finds_its_own_workspace_passages_when_another_has_the_same(po
     let question = "How do I reset my password?";
     let vector = embedder().embed_one(question).await.unwrap();
     for (workspace, name) in [(app.workspace_id, "demo"), (other, "twin")] {
-        let passages = tandem::retrieve::retrieve(serving, workspace, question, &vector, 8)
-            .await
-            .unwrap();
+        let passages = tandem::retrieve::retrieve(
+            serving,
+            workspace,
+            tandem::retrieve::Query {
+                text: question,
+                vector: &vector,
+                model: tandem::embed::DEFAULT_MODEL,
+                english: None,
+            },
+            8,
+        )
+        .await
+        .unwrap();
         assert_eq!(passages.len(), 8, "{name}: k passages");
         let ids: Vec<Uuid> = passages.iter().map(|p| p.chunk_id).collect();
         let own: i64 = sqlx::query_scalar(

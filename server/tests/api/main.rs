@@ -10,6 +10,8 @@ mod isolation;
 mod knowledge;
 mod limits;
 mod live;
+mod llamacpp;
+mod multilingual;
 mod policy;
 mod privacy;
 mod redteam;

@@ -357,9 +357,19 @@ async fn erasing_a_source_takes_its_chunks_and_embeddings(pool: PgPool) {
         .await
         .unwrap();
     let serving = &app.state.engines.pool;
-    let before = tandem::retrieve::retrieve(serving, app.workspace_id, question, &vector, 8)
-        .await
-        .unwrap();
+    let before = tandem::retrieve::retrieve(
+        serving,
+        app.workspace_id,
+        tandem::retrieve::Query {
+            text: question,
+            vector: &vector,
+            model: tandem::embed::DEFAULT_MODEL,
+            english: None,
+        },
+        8,
+    )
+    .await
+    .unwrap();
     assert!(!before.is_empty());
 
     desk.delete_source(&admin, source.source_id).await.unwrap();
@@ -378,9 +388,19 @@ async fn erasing_a_source_takes_its_chunks_and_embeddings(pool: PgPool) {
         .await,
         0
     );
-    let after = tandem::retrieve::retrieve(serving, app.workspace_id, question, &vector, 8)
-        .await
-        .unwrap();
+    let after = tandem::retrieve::retrieve(
+        serving,
+        app.workspace_id,
+        tandem::retrieve::Query {
+            text: question,
+            vector: &vector,
+            model: tandem::embed::DEFAULT_MODEL,
+            english: None,
+        },
+        8,
+    )
+    .await
+    .unwrap();
     assert!(after.is_empty(), "{after:?}");
     let log = desk.privacy(&admin).await.unwrap().audit;
     assert_eq!(log[0].action, "source_erased");

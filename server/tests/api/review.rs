@@ -42,7 +42,10 @@ fn fixed_set(per_kind: usize) -> Vec<(String, String)> {
 async fn escalated_questions_group_by_what_they_are_about() {
     let set = fixed_set(30);
     let embeddings = embedder()
-        .embed(set.iter().map(|(_, q)| q.clone()).collect())
+        .embed(
+            set.iter().map(|(_, q)| q.clone()).collect(),
+            tandem::embed::Role::Query,
+        )
         .await
         .unwrap();
     let found = topics(&embeddings, Topics::default());

@@ -195,7 +195,7 @@ async fn asking_for_a_person_in_words_hands_off_without_an_answer(pool: PgPool) 
     .await
     .unwrap();
     assert!(
-        matches!(&team.last().unwrap().body, EventBody::StatusChange { reason: Some(HandoffReason::HumanRequested { matched: Some(m), .. }), .. } if m == "talk to a person")
+        matches!(&team.last().unwrap().body, EventBody::StatusChange { reason: Some(HandoffReason::HumanRequested { matched: Some(m), .. }), .. } if m == "I want to talk to a person")
     );
     let answers = count_events(&pool, "ai_answer").await;
     assert_eq!(answers, 0);
