@@ -857,6 +857,14 @@ async fn serve(args: ServeArgs) -> Result<(), AnyError> {
             jobs::enqueue(pool.ws(demo.workspace_id), source_id).await?;
         }
     }
+    {
+        let embedder = embedder.clone();
+        tokio::spawn(async move {
+            if let Err(err) = tandem::policy::intent::warm_up(&embedder).await {
+                tracing::warn!(error = %err, "fitting the intent classifiers failed");
+            }
+        });
+    }
     tandem::ingest::reembed::spawn(pool.clone(), system.clone(), embedder.clone());
     tandem::policy::calibrate::spawn(
         pool.clone(),

@@ -74,8 +74,9 @@ pub struct PassageScore {
 
 /// When the best passage's cosine similarity to a question is below this,
 /// the review says "nothing relevant found" (multilingual-e5-small: a
-/// question and a passage that answers it score about 0.8 and up).
-pub const RELEVANT: f32 = 0.78;
+/// question and a passage that answers it score about 0.85 and up; one on
+/// another topic of the same site about 0.8).
+pub const RELEVANT: f32 = 0.85;
 
 /// A fix made from a topic.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

@@ -194,7 +194,8 @@ pub async fn step(
 }
 
 /// Swaps the new vectors in when every chunk of the workspace has one, and
-/// recomputes what depended on the old model. Returns whether it swapped.
+/// recomputes what depended on the old model. Returns whether it swapped
+/// (not when there was nothing of an older model).
 pub async fn finish(
     pool: &PgPool,
     embedder: &Embedder,
@@ -212,7 +213,7 @@ pub async fn finish(
     .bind(current)
     .fetch_all(&mut *tx)
     .await?;
-    if waiting.iter().any(|(_, ready)| !ready) {
+    if waiting.is_empty() || waiting.iter().any(|(_, ready)| !ready) {
         return Ok(false);
     }
     sqlx::query(

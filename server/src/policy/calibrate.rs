@@ -13,7 +13,9 @@
 //! curve "at threshold t, this share of answerable probes is handed off and
 //! this share of off-topic ones is answered" is kept. The admin's target in
 //! words ("hand off at most N % of the questions the content answers") picks
-//! the threshold on it, and the policy page shows the trade.
+//! the threshold on it, lowered by how much harder real questions are than
+//! probes (`PROBE_OFFSET`, measured on the Wikipedia tune set), and the
+//! policy page shows the trade.
 //!
 //! What it cannot know: probes are easier than real questions in one way
 //! (their words come from the passage) and harder in another (no grammar);
@@ -277,6 +279,9 @@ mod tests {
             ..Default::default()
         };
         let chosen = calibration.threshold_for(0.25).unwrap();
-        assert!((chosen.threshold - 0.5).abs() < 1e-6, "{chosen:?}");
+        let expected = 0.5 + app::types::policy::PROBE_OFFSET;
+        assert!((chosen.threshold - expected).abs() < 1e-6, "{chosen:?}");
+        assert_eq!(chosen.answerable_handoff, 0.25, "the probes' rate");
+        assert_eq!(calibration.at(expected).unwrap().answerable_handoff, 0.25);
     }
 }

@@ -19,6 +19,7 @@ use std::hash::{Hash, Hasher};
 use std::sync::{Arc, LazyLock};
 
 use app::types::policy::Policy;
+use ndarray::Array2;
 
 use crate::embed::{cosine, EmbedError, Embedder, Role, DIMENSIONS};
 
@@ -110,42 +111,41 @@ impl Classifier {
                 }
             })
             .collect();
-        let centred: Vec<Vec<f32>> = samples
-            .iter()
-            .map(|s| s.vector.iter().zip(&mean).map(|(x, m)| x - m).collect())
-            .collect();
-        let mut w = vec![vec![0f32; d + 1]; k];
-        let (mut m1, mut m2) = (w.clone(), w.clone());
-        let mut p = vec![0f32; k];
-        for t in 1..=EPOCHS {
-            let mut grad = vec![vec![0f32; d + 1]; k];
-            for (s, x) in samples.iter().zip(&centred) {
-                softmax_into(&w, x, &mut p);
-                let sw = s.weight * balance[s.class] / n;
-                for c in 0..k {
-                    let err = (p[c] - f32::from(u8::from(c == s.class))) * sw;
-                    if err == 0.0 {
-                        continue;
-                    }
-                    let g = &mut grad[c];
-                    g.iter_mut().zip(x).for_each(|(g, x)| *g += err * x);
-                    g[d] += err;
-                }
+        // Matrices, so the two products of each epoch run in an optimised
+        // kernel (`ndarray` on `matrixmultiply`, optimised in dev builds too).
+        let rows = samples.len();
+        let mut x = Array2::<f32>::ones((rows, d + 1));
+        let mut target = Array2::<f32>::zeros((rows, k));
+        let mut row_weight = Array2::<f32>::zeros((rows, 1));
+        for (i, s) in samples.iter().enumerate() {
+            for (j, (v, m)) in s.vector.iter().zip(&mean).enumerate() {
+                x[[i, j]] = v - m;
             }
-            let (b1, b2) = (0.9f32, 0.999f32);
-            let (c1, c2) = (1.0 - b1.powi(t as i32), 1.0 - b2.powi(t as i32));
-            for c in 0..k {
-                for j in 0..=d {
-                    let mut g = grad[c][j];
-                    if j < d {
-                        g += L2 * w[c][j];
-                    }
-                    m1[c][j] = b1 * m1[c][j] + (1.0 - b1) * g;
-                    m2[c][j] = b2 * m2[c][j] + (1.0 - b2) * g * g;
-                    w[c][j] -= STEP * (m1[c][j] / c1) / ((m2[c][j] / c2).sqrt() + 1e-8);
-                }
-            }
+            target[[i, s.class]] = 1.0;
+            row_weight[[i, 0]] = s.weight * balance[s.class] / n;
         }
+        // No penalty on the bias column.
+        let mut penalty = Array2::<f32>::from_elem((k, d + 1), L2);
+        penalty.column_mut(d).fill(0.0);
+        let mut w = Array2::<f32>::zeros((k, d + 1));
+        let (mut m1, mut m2) = (w.clone(), w.clone());
+        let (b1, b2) = (0.9f32, 0.999f32);
+        for t in 1..=EPOCHS {
+            let mut p = x.dot(&w.t());
+            for mut row in p.rows_mut() {
+                let max = row.fold(f32::MIN, |a, &b| a.max(b));
+                row.mapv_inplace(|z| (z - max).exp());
+                let sum = row.sum();
+                row /= sum;
+            }
+            let err = (&p - &target) * &row_weight;
+            let grad = err.t().dot(&x) + &penalty * &w;
+            m1 = m1 * b1 + &grad * (1.0 - b1);
+            m2 = m2 * b2 + &grad * &grad * (1.0 - b2);
+            let (c1, c2) = (1.0 - b1.powi(t as i32), 1.0 - b2.powi(t as i32));
+            w = w - (&m1 / c1) / ((&m2 / c2).mapv(f32::sqrt) + 1e-8) * STEP;
+        }
+        let w: Vec<Vec<f32>> = w.rows().into_iter().map(|r| r.to_vec()).collect();
         Self {
             classes,
             mean,
@@ -266,6 +266,23 @@ async fn classifier(embedder: &Embedder, set: &ExampleSet) -> Result<Arc<Classif
     .await
     .map_err(|e| EmbedError::Inference(e.to_string()))?;
     Ok(embedder.remember_fitted(key, fitted))
+}
+
+/// Embeds the built-in examples and fits the classifiers a new workspace
+/// uses (its default categories), so the first visitor does not wait for it.
+pub async fn warm_up(embedder: &Embedder) -> Result<(), EmbedError> {
+    let policy = Policy {
+        threshold: app::types::Confidence::clamped(super::confidence::DEFAULT_THRESHOLD),
+        categories: super::defaults::categories(),
+        rules: Vec::new(),
+        generator: app::types::policy::GeneratorSettings::Builtin,
+        support_hours: None,
+        answer_while_waiting: true,
+        human_request: Default::default(),
+        handoff_target: None,
+        calibration: None,
+    };
+    Intents::of(embedder, &policy).await.map(|_| ())
 }
 
 /// The sentences of a message worth judging on their own besides the whole:

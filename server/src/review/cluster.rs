@@ -15,7 +15,8 @@ pub struct Topics {
     /// How similar (cosine) a question must be to a topic's centre to join it
     /// (chosen for multilingual-e5-small, whose cosines crowd into 0.7–0.95:
     /// on the tune set's 120 sensitive questions and requests for a person,
-    /// 25 topics of purity 0.91).
+    /// 41 topics of purity 0.94, 89 of the questions in topics of three or
+    /// more; "Do you have a coupon?" stays apart from "Do you engrave?").
     pub min_similarity: f32,
     /// Reassignment passes at most.
     pub passes: usize,
@@ -24,7 +25,7 @@ pub struct Topics {
 impl Default for Topics {
     fn default() -> Self {
         Self {
-            min_similarity: 0.88,
+            min_similarity: 0.9,
             passes: 5,
         }
     }
