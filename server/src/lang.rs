@@ -143,7 +143,11 @@ pub fn name_of_code(code: &str) -> Option<&'static str> {
 /// generator quotes; it cannot translate). `docs` is named as it names
 /// itself ("English", "Deutsch"), which a visitor recognises on the page.
 pub fn quoted_from_docs(visitor: Language, docs: Language) -> String {
-    let docs = docs.native_name();
+    let docs = if docs == Language::ENGLISH {
+        english_in(visitor)
+    } else {
+        docs.native_name()
+    };
     match visitor.code() {
         "de" => format!("Aus unserer Dokumentation (auf {docs}):"),
         "fr" => format!("D’après notre documentation (en {docs}) :"),
@@ -173,6 +177,40 @@ pub fn quoted_from_docs(visitor: Language, docs: Language) -> String {
         "zh" => format!("摘自我们的文档（{docs}）："),
         "ko" => format!("저희 문서에서 발췌 ({docs}):"),
         _ => format!("From our documentation, in {docs}:"),
+    }
+}
+
+/// "English" as the visitor's language says it, in the grammar of the
+/// sentence [`quoted_from_docs`] puts it in (most documentation is English).
+fn english_in(visitor: Language) -> &'static str {
+    match visitor.code() {
+        "de" => "Englisch",
+        "fr" => "anglais",
+        "es" => "inglés",
+        "pt" => "inglês",
+        "it" => "inglese",
+        "nl" => "Engels",
+        "pl" => "angielski",
+        "tr" => "İngilizce",
+        "ru" => "английский",
+        "uk" => "англійська",
+        "ar" => "الإنجليزية",
+        "hi" => "अंग्रेज़ी",
+        "vi" => "tiếng Anh",
+        "el" => "Αγγλικά",
+        "th" => "อังกฤษ",
+        "ro" => "engleză",
+        "sv" => "engelska",
+        "da" | "no" => "engelsk",
+        "fi" => "englanniksi",
+        "cs" => "angličtina",
+        "hu" => "angol",
+        "id" => "bahasa Inggris",
+        "he" => "אנגלית",
+        "ja" => "英語",
+        "zh" => "英文",
+        "ko" => "영어",
+        _ => "English",
     }
 }
 
@@ -228,12 +266,12 @@ mod tests {
         let de = Language::detect("Wie lange dauert die Rückerstattung?").unwrap();
         assert_eq!(
             quoted_from_docs(de, Language::ENGLISH),
-            "Aus unserer Dokumentation (auf English):"
+            "Aus unserer Dokumentation (auf Englisch):"
         );
         let ja = Language::detect("返金にはどのくらいかかりますか？").unwrap();
         assert_eq!(
             quoted_from_docs(ja, Language::ENGLISH),
-            "ドキュメントより（English）："
+            "ドキュメントより（英語）："
         );
     }
 

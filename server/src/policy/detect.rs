@@ -24,7 +24,7 @@ impl Phrases {
                 match p.strip_prefix('/').and_then(|p| p.strip_suffix('/')) {
                     Some(pattern) if !pattern.is_empty() => regex::RegexBuilder::new(pattern)
                         .case_insensitive(true)
-                        .size_limit(1 << 20)
+                        .size_limit(1 << 16)
                         .build()
                         .map(Phrase::Pattern)
                         .map_err(|e| format!("the pattern /{pattern}/ is not valid: {e}")),

@@ -189,10 +189,15 @@ impl ExampleSet {
     }
 }
 
+/// Requests for a person against everything else: the hard negatives, and
+/// every built-in sensitive or ordinary example (a visitor on a sensitive
+/// topic gets a person too, but for that reason, which tells the agent more).
 fn human_set(policy: &Policy) -> ExampleSet {
+    let mut not_request = HUMAN.not_request.clone();
+    not_request.extend(SENSITIVE_EXAMPLES.values().flatten().cloned());
     ExampleSet {
         classes: vec![
-            ("not_request".into(), HUMAN.not_request.clone(), Vec::new()),
+            ("not_request".into(), not_request, Vec::new()),
             (
                 "request".into(),
                 HUMAN.request.clone(),

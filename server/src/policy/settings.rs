@@ -169,6 +169,12 @@ pub async fn load(
     })
 }
 
+/// Sensitive categories a workspace may have.
+const MAX_CATEGORIES: usize = 30;
+/// Phrases per category (and for requests for a person), and their length.
+const MAX_PHRASES: usize = 100;
+const MAX_PHRASE_CHARS: usize = 200;
+
 /// What is wrong with a policy an admin wants to save, if anything.
 pub fn validate(policy: &Policy) -> Result<(), String> {
     let mut names = std::collections::HashSet::new();
@@ -192,6 +198,25 @@ pub fn validate(policy: &Policy) -> Result<(), String> {
     if let Some(target) = policy.handoff_target {
         if !(0.0..=0.5).contains(&target) {
             return Err("hand off between 0 and 50 % of the questions the content answers".into());
+        }
+    }
+    // Phrases are compiled for every message: their number and size are
+    // bounded, like the examples'.
+    if policy.categories.len() > MAX_CATEGORIES {
+        return Err(format!("at most {MAX_CATEGORIES} sensitive categories"));
+    }
+    let phrase_lists = policy
+        .categories
+        .iter()
+        .map(|c| (c.name.as_str(), &c.phrases))
+        .chain([("requests for a person", &policy.human_request.phrases)]);
+    for (name, phrases) in phrase_lists {
+        if phrases.len() > MAX_PHRASES
+            || phrases.iter().any(|p| p.chars().count() > MAX_PHRASE_CHARS)
+        {
+            return Err(format!(
+                "{name}: at most {MAX_PHRASES} phrases of {MAX_PHRASE_CHARS} characters"
+            ));
         }
     }
     Phrases::compile(&policy.human_request.phrases)

@@ -207,3 +207,27 @@ fn unhelpful_streaks_and_hours_are_conditions() {
     );
     assert_eq!(o.effects.tags, vec!["after-hours".to_owned()]);
 }
+
+#[test]
+fn phrases_and_categories_are_bounded_since_every_message_compiles_them() {
+    let mut p = policy(Vec::new());
+    assert!(super::settings::validate(&p).is_ok());
+    p.human_request.phrases = vec!["x".repeat(201)];
+    assert!(super::settings::validate(&p)
+        .unwrap_err()
+        .contains("requests for a person"));
+    p.human_request.phrases = (0..101).map(|i| format!("phrase {i}")).collect();
+    assert!(super::settings::validate(&p).is_err());
+    p.human_request.phrases.clear();
+    p.categories = (0..31)
+        .map(|i| app::types::policy::SensitiveCategory {
+            name: format!("topic_{i}"),
+            enabled: true,
+            phrases: Vec::new(),
+            examples: Vec::new(),
+        })
+        .collect();
+    assert!(super::settings::validate(&p)
+        .unwrap_err()
+        .contains("at most 30"));
+}

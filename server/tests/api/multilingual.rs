@@ -226,7 +226,7 @@ async fn a_question_in_another_language_finds_the_passage_and_the_quote_says_its
     assert!(
         answer
             .text
-            .starts_with("Aus unserer Dokumentation (auf English):"),
+            .starts_with("Aus unserer Dokumentation (auf Englisch):"),
         "{}",
         answer.text
     );
