@@ -857,14 +857,6 @@ async fn serve(args: ServeArgs) -> Result<(), AnyError> {
             jobs::enqueue(pool.ws(demo.workspace_id), source_id).await?;
         }
     }
-    {
-        let embedder = embedder.clone();
-        tokio::spawn(async move {
-            if let Err(err) = tandem::policy::intent::warm_up(&embedder).await {
-                tracing::warn!(error = %err, "fitting the intent classifiers failed");
-            }
-        });
-    }
     tandem::ingest::reembed::spawn(pool.clone(), system.clone(), embedder.clone());
     tandem::policy::calibrate::spawn(
         pool.clone(),
@@ -872,6 +864,12 @@ async fn serve(args: ServeArgs) -> Result<(), AnyError> {
         embedder.clone(),
         state.engines.settings.confidence_threshold,
     );
+    // The intent classifiers a new workspace uses, fitted before the first
+    // visitor (and before the demo crawl competes for the cores): ~10 s.
+    tracing::info!("fitting the intent classifiers on the built-in examples");
+    if let Err(err) = tandem::policy::intent::warm_up(&embedder).await {
+        tracing::warn!(error = %err, "fitting the intent classifiers failed");
+    }
     jobs::spawn_worker(pool.clone(), system.clone(), embedder);
 
     println!();
