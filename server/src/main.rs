@@ -740,12 +740,7 @@ async fn bench(
             let passages = tandem::retrieve::retrieve(
                 &pool,
                 workspace_id,
-                tandem::retrieve::Query {
-                    text: question,
-                    vector: &vector,
-                    model: embedder.name(),
-                    english: None,
-                },
+                tandem::retrieve::Query::new(question, &vector, embedder.name()),
                 8,
             )
             .await?;

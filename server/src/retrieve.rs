@@ -40,6 +40,18 @@ pub struct Query<'a> {
     pub english: Option<&'a [f32]>,
 }
 
+impl<'a> Query<'a> {
+    /// A question searched with the model `model` alone (no English search).
+    pub fn new(text: &'a str, vector: &'a [f32], model: &'a str) -> Self {
+        Self {
+            text,
+            vector,
+            model,
+            english: None,
+        }
+    }
+}
+
 /// The text-search configuration for a question: its language's when it can
 /// be told, else English. Pages are stemmed in their own language, so a
 /// German question meets German pages on their stems.

@@ -113,31 +113,7 @@ async fn step_english(
     .bind(BATCH)
     .fetch_all(&mut *tx)
     .await?;
-    if rows.is_empty() {
-        return Ok(0);
-    }
-    let texts = rows
-        .iter()
-        .map(|(_, heading, content)| format!("{heading}\n{content}"))
-        .collect();
-    let vectors: Vec<pgvector::Vector> = english
-        .embed(texts, Role::Passage)
-        .await?
-        .into_iter()
-        .map(pgvector::Vector::from)
-        .collect();
-    let ids: Vec<Uuid> = rows.iter().map(|(id, _, _)| *id).collect();
-    sqlx::query(
-        "update chunk c set embedding_en = v.embedding
-           from unnest($1::uuid[], $2::vector[]) as v(chunk_id, embedding)
-          where c.chunk_id = v.chunk_id",
-    )
-    .bind(&ids)
-    .bind(&vectors)
-    .execute(&mut *tx)
-    .await?;
-    tx.commit().await?;
-    Ok(rows.len())
+    embed_batch(tx, english, rows, Column::English).await
 }
 
 /// Embeds one batch of the workspace's chunks that still lack a vector of
@@ -166,6 +142,26 @@ pub async fn step(
     .bind(BATCH)
     .fetch_all(&mut *tx)
     .await?;
+    embed_batch(tx, embedder, rows, Column::Next).await
+}
+
+/// Where a batch's vectors are written.
+#[derive(Clone, Copy)]
+enum Column {
+    /// `embedding_next`: the current model's, until the swap.
+    Next,
+    /// `embedding_en`: the English companion model's.
+    English,
+}
+
+/// Embeds a batch of locked chunks (id, heading path, content) with `model`,
+/// writes the vectors to `column` and commits. Returns how many (0: none).
+async fn embed_batch(
+    mut tx: sqlx::Transaction<'static, sqlx::Postgres>,
+    model: &Embedder,
+    rows: Vec<(Uuid, String, String)>,
+    column: Column,
+) -> Result<usize, ReembedError> {
     if rows.is_empty() {
         return Ok(0);
     }
@@ -173,22 +169,30 @@ pub async fn step(
         .iter()
         .map(|(_, heading, content)| format!("{heading}\n{content}"))
         .collect();
-    let vectors: Vec<pgvector::Vector> = embedder
+    let vectors: Vec<pgvector::Vector> = model
         .embed(texts, Role::Passage)
         .await?
         .into_iter()
         .map(pgvector::Vector::from)
         .collect();
     let ids: Vec<Uuid> = rows.iter().map(|(id, _, _)| *id).collect();
-    sqlx::query(
-        "update chunk c set embedding_next = v.embedding
-           from unnest($1::uuid[], $2::vector[]) as v(chunk_id, embedding)
-          where c.chunk_id = v.chunk_id",
-    )
-    .bind(&ids)
-    .bind(&vectors)
-    .execute(&mut *tx)
-    .await?;
+    let update = match column {
+        Column::Next => {
+            "update chunk c set embedding_next = v.embedding
+               from unnest($1::uuid[], $2::vector[]) as v(chunk_id, embedding)
+              where c.chunk_id = v.chunk_id"
+        }
+        Column::English => {
+            "update chunk c set embedding_en = v.embedding
+               from unnest($1::uuid[], $2::vector[]) as v(chunk_id, embedding)
+              where c.chunk_id = v.chunk_id"
+        }
+    };
+    sqlx::query(update)
+        .bind(&ids)
+        .bind(&vectors)
+        .execute(&mut *tx)
+        .await?;
     tx.commit().await?;
     Ok(rows.len())
 }

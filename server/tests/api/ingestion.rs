@@ -661,12 +661,7 @@ async fn uploaded_files_become_cited_sources(pool: PgPool) {
         let top = retrieve(
             &pool,
             app.workspace_id,
-            tandem::retrieve::Query {
-                text: question,
-                vector: &vector,
-                model: tandem::embed::DEFAULT_MODEL,
-                english: None,
-            },
+            tandem::retrieve::Query::new(question, &vector, tandem::embed::DEFAULT_MODEL),
             3,
         )
         .await
@@ -999,12 +994,7 @@ async fn the_eval_site_is_indexed_whole(pool: PgPool) {
     let top = retrieve(
         &pool,
         app.workspace_id,
-        tandem::retrieve::Query {
-            text: question,
-            vector: &vector,
-            model: tandem::embed::DEFAULT_MODEL,
-            english: None,
-        },
+        tandem::retrieve::Query::new(question, &vector, tandem::embed::DEFAULT_MODEL),
         3,
     )
     .await

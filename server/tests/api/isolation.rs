@@ -301,12 +301,7 @@ async fn retrieval_finds_its_own_workspace_passages_when_another_has_the_same(po
         let passages = tandem::retrieve::retrieve(
             serving,
             workspace,
-            tandem::retrieve::Query {
-                text: question,
-                vector: &vector,
-                model: tandem::embed::DEFAULT_MODEL,
-                english: None,
-            },
+            tandem::retrieve::Query::new(question, &vector, tandem::embed::DEFAULT_MODEL),
             8,
         )
         .await

@@ -68,12 +68,7 @@ async fn hybrid_retrieval_finds_the_right_section(pool: PgPool) {
         let passages = retrieve(
             &pool,
             app.workspace_id,
-            tandem::retrieve::Query {
-                text: question,
-                vector: &vector,
-                model: tandem::embed::DEFAULT_MODEL,
-                english: None,
-            },
+            tandem::retrieve::Query::new(question, &vector, tandem::embed::DEFAULT_MODEL),
             5,
         )
         .await
@@ -100,12 +95,7 @@ async fn retrieval_never_crosses_workspaces(pool: PgPool) {
     assert!(retrieve(
         &pool,
         other,
-        tandem::retrieve::Query {
-            text: question,
-            vector: &vector,
-            model: tandem::embed::DEFAULT_MODEL,
-            english: None
-        },
+        tandem::retrieve::Query::new(question, &vector, tandem::embed::DEFAULT_MODEL),
         5
     )
     .await
@@ -114,12 +104,7 @@ async fn retrieval_never_crosses_workspaces(pool: PgPool) {
     assert!(!retrieve(
         &pool,
         app.workspace_id,
-        tandem::retrieve::Query {
-            text: question,
-            vector: &vector,
-            model: tandem::embed::DEFAULT_MODEL,
-            english: None
-        },
+        tandem::retrieve::Query::new(question, &vector, tandem::embed::DEFAULT_MODEL),
         5
     )
     .await

@@ -360,12 +360,7 @@ async fn erasing_a_source_takes_its_chunks_and_embeddings(pool: PgPool) {
     let before = tandem::retrieve::retrieve(
         serving,
         app.workspace_id,
-        tandem::retrieve::Query {
-            text: question,
-            vector: &vector,
-            model: tandem::embed::DEFAULT_MODEL,
-            english: None,
-        },
+        tandem::retrieve::Query::new(question, &vector, tandem::embed::DEFAULT_MODEL),
         8,
     )
     .await
@@ -391,12 +386,7 @@ async fn erasing_a_source_takes_its_chunks_and_embeddings(pool: PgPool) {
     let after = tandem::retrieve::retrieve(
         serving,
         app.workspace_id,
-        tandem::retrieve::Query {
-            text: question,
-            vector: &vector,
-            model: tandem::embed::DEFAULT_MODEL,
-            english: None,
-        },
+        tandem::retrieve::Query::new(question, &vector, tandem::embed::DEFAULT_MODEL),
         8,
     )
     .await
