@@ -12,7 +12,7 @@ use crate::error::DeskError;
 use crate::knowledge::{AdminOnly, BUTTON, INPUT, SMALL_BUTTON};
 use crate::types::policy::{
     Condition, GeneratorSettings, Policy, Priority, Replay, ReplayRow, Rule, RuleAction,
-    SensitiveCategory, SupportHours,
+    SensitiveCategory, SupportHours, Unsure,
 };
 use crate::types::Confidence;
 
@@ -93,6 +93,7 @@ fn PolicyForm(initial: Policy) -> impl IntoView {
                     <p class="text-sm text-slate-600">"When the AI answers by itself and when a person takes over. Nothing changes until you save."</p>
                 </div>
                 <ThresholdSection policy=policy/>
+                <UnsureSection policy=policy/>
                 <WaitingSection policy=policy/>
                 <HumanRequestSection policy=policy/>
                 <CategoriesSection policy=policy/>
@@ -306,6 +307,29 @@ fn WaitingSection(policy: RwSignal<Policy>) -> impl IntoView {
                 "The AI keeps answering follow-up questions from the content"
             </label>
             <p class=HELP>"Its answers are labelled as the AI's. It stops as soon as an agent claims the conversation or starts typing in it."</p>
+        </section>
+    }
+}
+
+#[component]
+fn UnsureSection(policy: RwSignal<Policy>) -> impl IntoView {
+    view! {
+        <section class=SECTION aria-labelledby="unsure-title">
+            <h2 id="unsure-title" class=HEADING>"When the AI is unsure"</h2>
+            <label for="unsure-choice" class="text-sm font-medium">"What the AI does with a question it cannot answer reliably"</label>
+            <select id="unsure-choice" class="mt-1 block w-full max-w-md rounded border border-slate-300 px-2 py-1 text-sm"
+                on:change=move |ev| {
+                    let choice = Unsure::parse(&event_target_value(&ev));
+                    policy.update(|p| p.unsure = choice);
+                }>
+                <option value="hand_off" selected=move || policy.with(|p| p.unsure == Unsure::HandOff)>
+                    "Hand the conversation to the team at once"
+                </option>
+                <option value="offer" selected=move || policy.with(|p| p.unsure == Unsure::Offer)>
+                    "Say so and offer the team; the visitor may rephrase"
+                </option>
+            </select>
+            <p class=HELP>"With the offer, one miss does not send the conversation to the queue: the visitor is told the AI is not sure and can ask another way or choose Talk to the team. A second miss in a row (or one after a thumbs-down) hands off. Requests for a person, sensitive topics and your rules hand off as ever; the dashboard counts each offer."</p>
         </section>
     }
 }

@@ -571,6 +571,29 @@ pub fn EventItem(event: ThreadEvent, viewer: Viewer) -> impl IntoView {
             }
             .into_any()
         }
+        EventBody::AiUnsure { decision } => {
+            let label = match viewer {
+                Viewer::Visitor => visitor_texts().ai_answer,
+                Viewer::Agent => "AI unsure · offered the team",
+            };
+            let line = match viewer {
+                Viewer::Visitor => visitor_texts().unsure_offer.to_owned(),
+                Viewer::Agent => format!(
+                    "The AI was unsure (confidence {:.2}): it said so and offered the team; the visitor may rephrase.",
+                    decision.confidence.value()
+                ),
+            };
+            view! {
+                <div class="flex" data-kind="ai_unsure">
+                    <div class="ai-unsure max-w-[85%] rounded-2xl bg-slate-100 px-3 py-2 text-sm text-slate-900 shadow-sm ring-1 ring-amber-200">
+                        <p class="mb-1 text-[10px] font-semibold uppercase tracking-wide text-slate-500">{label}" · "{time}</p>
+                        <p class="break-words">{line}</p>
+                        {(viewer == Viewer::Agent).then(|| view! { <DecisionDetails decision=decision.clone()/> })}
+                    </div>
+                </div>
+            }
+            .into_any()
+        }
         EventBody::Assigned { by, agent, team } => {
             let to = match (agent, team) {
                 (Some(agent), Some(team)) => format!("{agent} ({team})"),

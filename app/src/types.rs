@@ -333,6 +333,7 @@ impl ThreadEvent {
     pub fn for_visitor(mut self) -> Option<Self> {
         match &mut self.body {
             EventBody::AiAnswer { decision, .. } => *decision = Decision::hidden(true),
+            EventBody::AiUnsure { decision } => *decision = Decision::hidden(false),
             EventBody::StatusChange {
                 reason, decision, ..
             } => {
@@ -394,6 +395,11 @@ pub enum EventBody {
     WaitNotice {
         minutes: i32,
     },
+    /// The AI was unsure and, as the workspace chose, said so and offered
+    /// the team instead of handing off; the conversation stays with the AI.
+    AiUnsure {
+        decision: Decision,
+    },
 }
 
 impl EventBody {
@@ -407,6 +413,7 @@ impl EventBody {
             Self::EmailLeft { .. } => "email_left",
             Self::Assigned { .. } => "assigned",
             Self::WaitNotice { .. } => "wait_notice",
+            Self::AiUnsure { .. } => "ai_unsure",
         }
     }
 }

@@ -50,6 +50,8 @@ pub struct Response {
     pub effects: Effects,
     /// The decided message's embedding.
     pub vector: Vec<f32>,
+    /// The question decided on (a follow-up with the turns it leans on).
+    pub question: String,
 }
 
 /// Decides on `message` and, when the policy lets the AI answer, writes the
@@ -63,7 +65,7 @@ pub async fn respond(
     out: &Sink,
 ) -> Result<Response, DecideError> {
     let decided = policy::decide(pool, embedder, policy, message).await?;
-    Ok(write(decided, generator, message, out).await)
+    Ok(write(decided, generator, out).await)
 }
 
 /// Whether a decision hands off only because the AI is unsure (or not at
@@ -91,13 +93,13 @@ pub async fn respond_to_burst(
 ) -> Result<Response, DecideError> {
     let whole = policy::decide(pool, embedder, policy, burst).await?;
     if burst.text == last.text || !by_confidence_only(&whole) {
-        return Ok(write(whole, generator, burst, out).await);
+        return Ok(write(whole, generator, out).await);
     }
     let alone = policy::decide(pool, embedder, policy, last).await?;
     if by_confidence_only(&alone) && alone.decision.confidence > whole.decision.confidence {
-        Ok(write(alone, generator, last, out).await)
+        Ok(write(alone, generator, out).await)
     } else {
-        Ok(write(whole, generator, burst, out).await)
+        Ok(write(whole, generator, out).await)
     }
 }
 
@@ -121,18 +123,13 @@ fn clean(text: &str, given: &[Ranked], generator: &dyn Generator) -> String {
 
 /// Writes the answer a decision allows (checking its citations), or keeps
 /// the handoff.
-async fn write(
-    decided: policy::Decided,
-    generator: &dyn Generator,
-    message: &Message,
-    out: &Sink,
-) -> Response {
+async fn write(decided: policy::Decided, generator: &dyn Generator, out: &Sink) -> Response {
     let mut decision = decided.decision;
     let mut answer = None;
     if decision.answered {
         let given = &decided.ranked[..decided.ranked.len().min(GIVEN)];
         let sources = generate::sources(given);
-        let written = generator.generate(&message.text, &sources, out).await;
+        let written = generator.generate(&decided.question, &sources, out).await;
         let handoff = match written {
             // What the answer may not say goes before its citations are
             // checked (a claim or a foreign link is never shown).
@@ -161,5 +158,6 @@ async fn write(
         ranked: decided.ranked,
         effects: decided.effects,
         vector: decided.vector,
+        question: decided.question,
     }
 }

@@ -96,9 +96,11 @@ pub struct ServeArgs {
     #[arg(long, env = "TANDEM_DEMO_ADMIN_PASSWORD", hide_env_values = true)]
     pub demo_admin_password: Option<String>,
 
-    /// How long a visitor must pause before the AI answers: a burst of
-    /// messages gets one answer (it waits at most five times this).
-    #[arg(long, env = "TANDEM_AI_QUIET_MS", default_value_t = 700)]
+    /// How long a visitor must have paused before the AI answers, besides
+    /// not typing (0: as soon as they are not typing). A burst of messages
+    /// gets one answer: a message or typing before any of the answer is
+    /// shown restarts the turn (within 3.5 s, or five times this).
+    #[arg(long, env = "TANDEM_AI_QUIET_MS", default_value_t = 0)]
     pub ai_quiet_ms: u64,
 
     /// How often sockets ping their clients, in seconds; a client silent for

@@ -99,6 +99,28 @@ enum Command {
         #[arg(long, default_value_t = 5)]
         rounds: usize,
     },
+    /// Measure the hybrid retrieval side by side with the plain pgvector
+    /// top-10 on the same table: on a workspace, or on a corpus of N chunks
+    /// generated from it (`--synthetic N`, made once into `W-synthetic-N`).
+    /// The last line: `hybrid p95 X ms, pgvector p95 Y ms, ratio R`.
+    BenchRetrieval {
+        #[command(flatten)]
+        db: DbArgs,
+        #[command(flatten)]
+        model: ModelArgs,
+        #[arg(long, default_value = "demo")]
+        workspace: String,
+        /// Generate a corpus of this many chunks from the workspace's own.
+        #[arg(long)]
+        synthetic: Option<i64>,
+        /// Questions, one per line or JSON lines with `question` (default:
+        /// twenty built-in support questions).
+        #[arg(long)]
+        questions: Option<std::path::PathBuf>,
+        /// Timed rounds over the questions (after one to warm up).
+        #[arg(long, default_value_t = 10)]
+        rounds: usize,
+    },
     /// Run the policy and the answer engine over an evaluation set (JSON
     /// lines: id, kind, question, gold_pages, answer_facts, category) and print
     /// the figures per kind.
@@ -156,6 +178,14 @@ async fn main() -> ExitCode {
             workspace,
             rounds,
         } => bench(db, model, workspace, rounds).await,
+        Command::BenchRetrieval {
+            db,
+            model,
+            workspace,
+            synthetic,
+            questions,
+            rounds,
+        } => bench_retrieval(db, model, workspace, synthetic, questions, rounds).await,
         Command::Migrate(args) => migrate(args).await,
         Command::Ingest {
             db,
@@ -775,6 +805,42 @@ async fn bench(
             values[values.len() - 1]
         );
     }
+    Ok(())
+}
+
+async fn bench_retrieval(
+    db: DbArgs,
+    model: ModelArgs,
+    workspace: String,
+    synthetic: Option<i64>,
+    questions: Option<std::path::PathBuf>,
+    rounds: usize,
+) -> Result<(), AnyError> {
+    let (pool, embedder, mut workspace_id) = open_workspace(&db, &model, &workspace, false).await?;
+    if let Some(n) = synthetic {
+        let seed = workspace_id;
+        workspace_id =
+            self::workspace_id(&pool, &format!("{workspace}-synthetic-{n}"), true).await?;
+        let started = std::time::Instant::now();
+        let added = tandem::bench::synthesize(&pool, seed, workspace_id, n).await?;
+        if added > 0 {
+            println!(
+                "generated {added} chunks from `{workspace}` in {:.0} s",
+                started.elapsed().as_secs_f64()
+            );
+        }
+        // Fresh planner statistics, as autovacuum would have by now.
+        sqlx::query("analyze chunk").execute(&pool).await?;
+    }
+    let questions = match questions {
+        Some(path) => tandem::bench::questions_from(&std::fs::read_to_string(&path)?),
+        None => tandem::bench::QUESTIONS.map(str::to_owned).to_vec(),
+    };
+    if questions.is_empty() {
+        return Err("no questions".into());
+    }
+    let figures = tandem::bench::run(&pool, &embedder, workspace_id, &questions, rounds).await?;
+    tandem::bench::print(&figures);
     Ok(())
 }
 

@@ -48,6 +48,9 @@ pub struct Message {
     pub attributes: serde_json::Map<String, serde_json::Value>,
     pub unhelpful_in_a_row: u32,
     pub at: Option<DateTime<Utc>>,
+    /// The visitor's earlier messages in this conversation, oldest first
+    /// (the few before this one): a follow-up is read with them.
+    pub history: Vec<String>,
 }
 
 /// What the rules ask for besides answering or handing off.
@@ -66,8 +69,12 @@ pub struct Decided {
     /// The re-scored passages, best first: what a generator is given.
     pub ranked: Vec<Ranked>,
     pub effects: Effects,
-    /// The message's embedding (stored with the decision for the review).
+    /// The message's embedding (stored with the decision for the review):
+    /// of the question as read with the turns before it, for a follow-up.
     pub vector: Vec<f32>,
+    /// The question decided on: the message, or for a follow-up the earlier
+    /// messages it leans on and then it, one per line.
+    pub question: String,
 }
 
 /// The policy's verdict on a set of signals.
@@ -210,7 +217,19 @@ pub async fn like(
         .collect())
 }
 
-/// Gathers every signal for `message` and decides under `policy`.
+/// What a message asks for by itself, whatever it is read with.
+struct Asked {
+    human_request: Option<String>,
+    sensitive: Option<SensitiveMatch>,
+    like: Vec<String>,
+}
+
+/// Gathers every signal for `message` and decides under `policy`. A
+/// follow-up ("and the shipping cost?", "how much is it?") is decided on
+/// twice: alone, and read with the visitor's messages before it (searched
+/// as one question; its sentences scored against both); the reading that
+/// lets the AI answer wins. Requests for a person and sensitive topics are
+/// always the message's own.
 #[tracing::instrument(skip_all, fields(workspace.id = %message.workspace_id))]
 pub async fn decide(
     pool: &PgPool,
@@ -220,6 +239,106 @@ pub async fn decide(
 ) -> Result<Decided, DecideError> {
     let text = message.text.as_str();
     let vector = embedder.embed_one(text).await?;
+    let intents = intent::Intents::of(embedder, policy).await?;
+    let asked = Asked {
+        human_request: human_request(embedder, &intents, policy, text, &vector).await?,
+        sensitive: sensitive(embedder, &intents, policy, text, &vector).await?,
+        like: like(embedder, policy, &vector).await?,
+    };
+    let context = match message.history.is_empty() {
+        true => None,
+        false => leaned_on(embedder, &intents, &message.history, &vector).await?,
+    };
+    let Some(earlier) = context else {
+        return decide_on(
+            pool,
+            embedder,
+            policy,
+            message,
+            &asked,
+            text,
+            vector.clone(),
+            &vector,
+        )
+        .await;
+    };
+    let question = format!("{earlier}\n{text}");
+    let read_with = embedder.embed_one(&question).await?;
+    // Sentences are scored against the follow-up and its context at once:
+    // the fact asked now, about what was asked before.
+    let both = blend(&read_with, &vector);
+    let within = decide_on(
+        pool, embedder, policy, message, &asked, &question, read_with, &both,
+    )
+    .await?;
+    if within.decision.answered {
+        return Ok(within);
+    }
+    let alone = decide_on(
+        pool,
+        embedder,
+        policy,
+        message,
+        &asked,
+        text,
+        vector.clone(),
+        &vector,
+    )
+    .await?;
+    Ok(if alone.decision.answered {
+        alone
+    } else {
+        within
+    })
+}
+
+/// The earlier messages a follow-up leans on, one per line: the last one,
+/// and before it as long as each leans on its own predecessor (at most
+/// three); `None` when `vector`'s message stands alone.
+async fn leaned_on(
+    embedder: &Embedder,
+    intents: &intent::Intents,
+    history: &[String],
+    vector: &[f32],
+) -> Result<Option<String>, EmbedError> {
+    if intents.follow_up(vector) < intent::FOLLOW_UP_AT {
+        return Ok(None);
+    }
+    let recent: Vec<String> = history.iter().rev().take(3).cloned().collect();
+    let vectors = embedder.embed_cached(&recent, Role::Query).await?;
+    let mut taken = Vec::new();
+    for (earlier, v) in recent.iter().zip(&vectors) {
+        taken.push(earlier.trim());
+        if intents.follow_up(v) < intent::FOLLOW_UP_AT {
+            break;
+        }
+    }
+    taken.reverse();
+    Ok(Some(taken.join("\n")).filter(|t| !t.is_empty()))
+}
+
+/// The normalised sum of two unit vectors: between them.
+fn blend(a: &[f32], b: &[f32]) -> Vec<f32> {
+    let sum: Vec<f32> = a.iter().zip(b).map(|(x, y)| x + y).collect();
+    let norm = sum.iter().map(|x| x * x).sum::<f32>().sqrt().max(1e-6);
+    sum.into_iter().map(|x| x / norm).collect()
+}
+
+/// Decides on `question` (the message, or the message read with the turns
+/// before it): searched with `vector`, its passages re-scored against
+/// `rescore_vector`.
+#[allow(clippy::too_many_arguments)]
+async fn decide_on(
+    pool: &PgPool,
+    embedder: &Embedder,
+    policy: &Policy,
+    message: &Message,
+    asked: &Asked,
+    question: &str,
+    vector: Vec<f32>,
+    rescore_vector: &[f32],
+) -> Result<Decided, DecideError> {
+    let text = question;
     // An English question (or one too short to tell) is searched with the
     // English companion model too.
     let language = Language::detect(text);
@@ -237,12 +356,11 @@ pub async fn decide(
     };
     let passages =
         retrieve::retrieve(pool, message.workspace_id, query, rescore::RESCORED as i64).await?;
-    let ranked = rescore::rescore(embedder, text, &vector, passages).await?;
+    let ranked = rescore::rescore(embedder, text, rescore_vector, passages).await?;
     let top = ranked.first();
-    let intents = intent::Intents::of(embedder, policy).await?;
     let mut signals = Signals {
-        human_request: human_request(embedder, &intents, policy, text, &vector).await?,
-        sensitive: sensitive(embedder, &intents, policy, text, &vector).await?,
+        human_request: asked.human_request.clone(),
+        sensitive: asked.sensitive.clone(),
         top_similarity: top.map_or(0.0, |r| r.passage.similarity as f32),
         sentence_score: top.map_or(0.0, |_| {
             ranked.iter().map(Ranked::best_sentence).fold(0.0, f32::max)
@@ -258,7 +376,7 @@ pub async fn decide(
             _ => false,
         },
         attributes: message.attributes.clone(),
-        like: like(embedder, policy, &vector).await?,
+        like: asked.like.clone(),
         language: None,
         cross_lingual: false,
     };
@@ -275,7 +393,7 @@ pub async fn decide(
         _ => false,
     };
     signals.confidence = confidence::estimate(&signals);
-    let verdict = outcome(&signals, policy, text);
+    let verdict = outcome(&signals, policy, &message.text);
     let confidence = Confidence::clamped(signals.confidence);
     let retrieved = ranked
         .iter()
@@ -307,6 +425,7 @@ pub async fn decide(
         ranked,
         effects: verdict.effects,
         vector,
+        question: question.to_owned(),
     })
 }
 

@@ -84,6 +84,38 @@ pub struct Policy {
     /// after each ingest, ignored when a policy is saved).
     #[serde(default)]
     pub calibration: Option<Calibration>,
+    /// What happens when the AI is unsure (and nothing else hands off).
+    #[serde(default)]
+    pub unsure: Unsure,
+}
+
+/// The workspace's choice for a question the AI is unsure of.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Unsure {
+    /// Hand the conversation to the team at once.
+    #[default]
+    HandOff,
+    /// Say so and offer the team; the conversation stays with the AI, so the
+    /// visitor may rephrase (a request for the team hands off as ever).
+    Offer,
+}
+
+impl Unsure {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::HandOff => "hand_off",
+            Self::Offer => "offer",
+        }
+    }
+
+    pub fn parse(s: &str) -> Self {
+        if s == "offer" {
+            Self::Offer
+        } else {
+            Self::HandOff
+        }
+    }
 }
 
 /// The trade between answering and handing off, measured on questions made

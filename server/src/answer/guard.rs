@@ -62,8 +62,9 @@ static INJECTED: LazyLock<Regex> = LazyLock::new(|| {
 });
 static SETTLED: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"[.!?](?:\s*\[\d{1,3}\])*(?:\s|$)|\n").expect("static"));
-static SENTENCE: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r"[^.!?\n]+(?:[.!?]+(?:\s*\[\d{1,3}\])*|\n|$)").expect("static"));
+static SENTENCE: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"[^.!?\n]+(?:[.!?]+(?:\s*\[\d{1,3}\])*\n*|\n+|$)").expect("static")
+});
 
 /// Marks what was taken out of a sentence.
 const GONE: &str = "\u{2}";

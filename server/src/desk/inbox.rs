@@ -247,6 +247,20 @@ pub async fn set_tags(
 
 /// The visitor's messages since the team or the AI last replied (at most
 /// the last five), as one question.
+/// The visitor's messages before `events[..end]`'s last reply, the last three
+/// (what a follow-up leans on).
+fn earlier_questions(events: &[app::types::ThreadEvent], end: usize) -> Vec<String> {
+    let mut earlier: Vec<String> = events[..end]
+        .iter()
+        .filter_map(|e| match &e.body {
+            EventBody::VisitorMessage { text } => Some(text.clone()),
+            _ => None,
+        })
+        .collect();
+    earlier.drain(..earlier.len().saturating_sub(3));
+    earlier
+}
+
 fn open_question(events: &[app::types::ThreadEvent]) -> Option<String> {
     let since_reply = events
         .iter()
@@ -291,6 +305,15 @@ pub async fn suggest_reply(
     )
     .await
     .map_err(internal)?;
+    let since_reply = events
+        .iter()
+        .rposition(|e| {
+            matches!(
+                e.body,
+                EventBody::HumanReply { .. } | EventBody::AiAnswer { .. }
+            )
+        })
+        .map_or(0, |i| i + 1);
     let message = Message {
         workspace_id: agent.workspace_id,
         text: question.clone(),
@@ -298,6 +321,7 @@ pub async fn suggest_reply(
         attributes: Default::default(),
         unhelpful_in_a_row: 0,
         at: Some(chrono::Utc::now()),
+        history: earlier_questions(&events, since_reply),
     };
     let decided = policy::decide(pool, &engines.embedder, &policy, &message)
         .await

@@ -45,6 +45,22 @@ static HUMAN: LazyLock<HumanExamples> = LazyLock::new(|| {
     serde_json::from_str(include_str!("examples/human.json")).expect("valid built-in examples")
 });
 
+/// Messages that lean on the conversation before them ("and the shipping
+/// cost?", "how much is it?") and ones that stand alone.
+#[derive(serde::Deserialize)]
+struct FollowUpExamples {
+    follow_up: Vec<String>,
+    standalone: Vec<String>,
+}
+
+static FOLLOW_UP: LazyLock<FollowUpExamples> = LazyLock::new(|| {
+    serde_json::from_str(include_str!("examples/follow_up.json")).expect("valid built-in examples")
+});
+
+/// A message is read with the turns before it when its chance of leaning
+/// on them reaches this.
+pub const FOLLOW_UP_AT: f32 = 0.5;
+
 static SENSITIVE_EXAMPLES: LazyLock<BTreeMap<String, Vec<String>>> = LazyLock::new(|| {
     serde_json::from_str(include_str!("examples/sensitive.json")).expect("valid built-in examples")
 });
@@ -207,6 +223,27 @@ fn human_set(policy: &Policy) -> ExampleSet {
     }
 }
 
+/// Follow-ups against messages that stand alone: the built-in standalone
+/// questions, and every other built-in question and request (whole
+/// questions all).
+fn follow_up_set() -> ExampleSet {
+    let mut standalone = FOLLOW_UP.standalone.clone();
+    standalone.extend(HUMAN.not_request.iter().cloned());
+    standalone.extend(
+        SENSITIVE_EXAMPLES
+            .get(ORDINARY)
+            .into_iter()
+            .flatten()
+            .cloned(),
+    );
+    ExampleSet {
+        classes: vec![
+            ("standalone".into(), standalone, Vec::new()),
+            ("follow_up".into(), FOLLOW_UP.follow_up.clone(), Vec::new()),
+        ],
+    }
+}
+
 /// Every category of the policy (enabled or not: a disabled category's
 /// messages are still told apart from ordinary ones, then not flagged),
 /// with the built-in examples of those Tandem knows, and "ordinary".
@@ -286,6 +323,7 @@ pub async fn warm_up(embedder: &Embedder) -> Result<(), EmbedError> {
         human_request: Default::default(),
         handoff_target: None,
         calibration: None,
+        unsure: Default::default(),
     };
     Intents::of(embedder, &policy).await.map(|_| ())
 }
@@ -324,6 +362,7 @@ pub fn pieces(text: &str) -> Vec<String> {
 pub struct Intents {
     human: Arc<Classifier>,
     sensitive: Arc<Classifier>,
+    follow_up: Arc<Classifier>,
     own_human: Vec<Arc<[f32]>>,
     /// (category, example, vector) of enabled categories.
     own_sensitive: Vec<(String, String, Arc<[f32]>)>,
@@ -360,6 +399,7 @@ impl Intents {
         Ok(Self {
             human: classifier(embedder, &human_set(policy)).await?,
             sensitive: classifier(embedder, &sensitive_set(policy)).await?,
+            follow_up: classifier(embedder, &follow_up_set()).await?,
             own_human,
             own_sensitive,
         })
@@ -376,6 +416,11 @@ impl Intents {
             return 1.0;
         }
         self.human.probabilities(vector)[1]
+    }
+
+    /// The probability that a message leans on the turns before it.
+    pub fn follow_up(&self, vector: &[f32]) -> f32 {
+        self.follow_up.probabilities(vector)[1]
     }
 
     /// The admin's own example of an enabled category that a message means

@@ -3,7 +3,7 @@
 
 use app::types::policy::{
     Calibration, GeneratorSettings, HumanRequestSettings, Policy, Rule, SensitiveCategory,
-    SupportHours, TradePoint,
+    SupportHours, TradePoint, Unsure,
 };
 use app::types::Confidence;
 use sqlx::types::Json;
@@ -21,6 +21,7 @@ struct SettingsRow {
     answer_while_waiting: bool,
     human_request: Json<HumanRequestSettings>,
     handoff_target: Option<f32>,
+    unsure: String,
     curve: Option<Json<Vec<TradePoint>>>,
     answerable: Option<i32>,
     unanswerable: Option<i32>,
@@ -91,7 +92,7 @@ pub async fn load(
 ) -> Result<Policy, sqlx::Error> {
     let row = match sqlx::query_as::<_, SettingsRow>(
         "select s.confidence_threshold, s.generator, s.support_hours, s.answer_while_waiting,
-                s.human_request, s.handoff_target, c.curve, c.answerable, c.unanswerable, c.computed_at
+                s.human_request, s.handoff_target, s.unsure, c.curve, c.answerable, c.unanswerable, c.computed_at
          from answer_settings s left join calibration c using (workspace_id)
          where s.workspace_id = $1",
     )
@@ -166,6 +167,7 @@ pub async fn load(
         support_hours: row.support_hours.map(|h| h.0),
         answer_while_waiting: row.answer_while_waiting,
         human_request: row.human_request.0,
+        unsure: Unsure::parse(&row.unsure),
     })
 }
 
@@ -328,11 +330,11 @@ pub async fn save(pool: &PgPool, workspace_id: Uuid, policy: &Policy) -> Result<
     let mut tx = pool.ws(workspace_id).begin().await?;
     sqlx::query(
         "insert into answer_settings (workspace_id, confidence_threshold, generator, support_hours,
-             answer_while_waiting, human_request, handoff_target, updated_at)
-         values ($1, $2, $3, $4, $5, $6, $7, now())
+             answer_while_waiting, human_request, handoff_target, unsure, updated_at)
+         values ($1, $2, $3, $4, $5, $6, $7, $8, now())
          on conflict (workspace_id) do update set confidence_threshold = $2, generator = $3,
              support_hours = $4, answer_while_waiting = $5, human_request = $6,
-             handoff_target = $7, updated_at = now()",
+             handoff_target = $7, unsure = $8, updated_at = now()",
     )
     .bind(workspace_id)
     // With a target the threshold follows the calibration: none is kept.
@@ -347,6 +349,7 @@ pub async fn save(pool: &PgPool, workspace_id: Uuid, policy: &Policy) -> Result<
     .bind(policy.answer_while_waiting)
     .bind(Json(&policy.human_request))
     .bind(policy.handoff_target)
+    .bind(policy.unsure.as_str())
     .execute(&mut *tx)
     .await?;
     sqlx::query("delete from sensitive_category where workspace_id = $1")

@@ -17,6 +17,7 @@ fn policy(rules: Vec<Rule>) -> Policy {
         human_request: Default::default(),
         handoff_target: None,
         calibration: None,
+        unsure: Default::default(),
     }
 }
 

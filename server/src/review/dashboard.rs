@@ -136,12 +136,25 @@ pub async fn dashboard(
     bars.sort_by(|a, b| b.value.total_cmp(&a.value));
     charts.push(Chart {
         title: "Handoff rate by reason".into(),
-        caption: format!(
-            "{} of {} conversations were handed off ({}).",
-            handed_off.count,
-            handed_off.total,
-            handed_off.share()
-        ),
+        caption: {
+            let offered: Vec<&Facts> = facts.iter().filter(|f| f.unsure_offers > 0).collect();
+            let then_handed_off = offered.iter().filter(|f| f.handed_off()).count();
+            let mut caption = format!(
+                "{} of {} conversations were handed off ({}).",
+                handed_off.count,
+                handed_off.total,
+                handed_off.share()
+            );
+            if !offered.is_empty() {
+                caption.push_str(&format!(
+                    " The AI said it was unsure and offered the team in {} conversations ({} times); {} of them then went to the team.",
+                    offered.len(),
+                    offered.iter().map(|f| f.unsure_offers).sum::<i64>(),
+                    then_handed_off
+                ));
+            }
+            caption
+        },
         svg: horizontal_bars("Handoff rate by reason", &bars, 100.0),
     });
 

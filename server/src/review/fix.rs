@@ -116,6 +116,7 @@ pub async fn retest(
             attributes: signals.map(|s| s.attributes.clone()).unwrap_or_default(),
             unhelpful_in_a_row: 0,
             at: Some(chrono::Utc::now()),
+            history: Vec::new(),
         };
         let (out, _pieces) = tokio::sync::mpsc::unbounded_channel();
         let response = answer::respond(pool, embedder, policy, generator, &message, &out).await?;

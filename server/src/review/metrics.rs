@@ -33,6 +33,8 @@ pub struct Facts {
     pub status: String,
     pub visitor_messages: i64,
     pub ai_answers: i64,
+    /// Times the AI said it was unsure and offered the team (no handoff).
+    pub unsure_offers: i64,
     pub human_replies: i64,
     /// When a person was first needed (waiting for the team, or claimed).
     pub handed_off_at: Option<DateTime<Utc>>,
@@ -70,7 +72,10 @@ pub fn outcome(facts: &Facts, now: DateTime<Utc>) -> Outcome {
         Outcome::HandedOff
     } else if facts.ai_answers == 0 {
         Outcome::NoAnswer
-    } else if facts.reopened || facts.came_back || facts.thumbs_down > 0 {
+    } else if facts.reopened || facts.came_back || facts.thumbs_down > 0 || facts.unsure_offers > 0
+    {
+        // A miss the AI owned up to counts against it, even when the
+        // visitor then got an answer by asking another way.
         Outcome::AiUnresolved
     } else if now - facts.started_at < SETTLES {
         Outcome::AiSoFar
@@ -118,7 +123,7 @@ pub async fn facts(
     // `updated_at` moves with every event, so it narrows the scan first.
     sqlx::query_as::<_, Facts>(
         "select c.conversation_id, a.started_at, c.status,
-                a.visitor_messages, a.ai_answers, a.human_replies,
+                a.visitor_messages, a.ai_answers, a.unsure_offers, a.human_replies,
                 a.handed_off_at, a.escalated_at, a.first_reason,
                 (select min(r.created_at) from event r
                   where r.conversation_id = c.conversation_id and r.kind = 'human_reply'
@@ -138,6 +143,7 @@ pub async fn facts(
                                 and payload->>'status' = 'waiting_human')) as started_at,
                     count(*) filter (where kind = 'visitor_message') as visitor_messages,
                     count(*) filter (where kind = 'ai_answer') as ai_answers,
+                    count(*) filter (where kind = 'ai_unsure') as unsure_offers,
                     count(*) filter (where kind = 'human_reply') as human_replies,
                     min(created_at) filter (where kind = 'status_change'
                           and payload->>'status' in ('waiting_human', 'open')) as handed_off_at,

@@ -24,7 +24,7 @@ use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::Duration;
 
-use app::types::{ConversationStatus, EventBody};
+use app::types::{ConversationStatus, EventBody, HandoffReason};
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
@@ -43,6 +43,9 @@ const RENEW: Duration = Duration::from_secs(3);
 const DRAFT_EVERY: Duration = Duration::from_millis(40);
 /// How often each instance looks for stranded work.
 const SWEEP_EVERY: Duration = Duration::from_secs(3);
+/// The longest a visitor who keeps typing (or writing) waits for an answer
+/// to what they sent.
+const MAX_WAIT: Duration = Duration::from_millis(3_500);
 
 #[derive(Debug, thiserror::Error)]
 pub enum TurnError {
@@ -58,7 +61,8 @@ pub enum TurnError {
 /// conversations have a task here (`true`: look again when it ends).
 pub struct Turns {
     pub instance_id: Uuid,
-    /// How long the visitor must be quiet before the AI answers.
+    /// How long the visitor must have been quiet before the AI answers
+    /// (besides not typing; 0 by default: at once).
     pub quiet: Duration,
     running: Mutex<HashMap<Uuid, bool>>,
 }
@@ -73,7 +77,7 @@ impl Turns {
     }
 
     fn max_wait(&self) -> Duration {
-        self.quiet * 5
+        MAX_WAIT.max(self.quiet * 5)
     }
 
     /// Registers a task for the conversation; false if one is already running
@@ -463,8 +467,8 @@ enum Stop {
     TakenOver,
     /// An agent is typing: hold until they stop (or claim).
     AgentTyping,
-    /// The visitor wrote again before any of the answer was shown: start over
-    /// with every message.
+    /// The visitor wrote again (or started to) before any of the answer was
+    /// shown: start over with every message.
     Superseded,
     /// Another instance holds the conversation's lease now (this one failed
     /// to renew it in time): that one answers.
@@ -483,6 +487,7 @@ struct Watch {
     status: String,
     visitor_seq: i64,
     agent_typing: bool,
+    visitor_typing: bool,
 }
 
 /// Whether the turn must stop now, and why.
@@ -498,7 +503,9 @@ async fn must_stop(
     let watch = sqlx::query_as::<_, Watch>(
         "select status, visitor_seq,
                 exists(select 1 from typing t where t.conversation_id = c.conversation_id
-                         and t.party <> 'visitor' and t.until > now()) as agent_typing
+                         and t.party <> 'visitor' and t.until > now()) as agent_typing,
+                exists(select 1 from typing t where t.conversation_id = c.conversation_id
+                         and t.party = 'visitor' and t.until > now()) as visitor_typing
          from conversation c where conversation_id = $1",
     )
     .bind(conversation_id)
@@ -509,7 +516,8 @@ async fn must_stop(
         Some(Stop::TakenOver)
     } else if watch.agent_typing {
         Some(Stop::AgentTyping)
-    } else if watch.visitor_seq > upto && may_restart {
+    } else if (watch.visitor_seq > upto || watch.visitor_typing) && may_restart {
+        // More is coming: the burst gets one answer.
         Some(Stop::Superseded)
     } else {
         None
@@ -692,6 +700,26 @@ async fn step(
     ended
 }
 
+/// Whether an unanswered message is met by saying the AI is unsure and
+/// offering the team, rather than by a handoff: when only confidence (or
+/// an answer that could not be grounded) stood in the way, the workspace
+/// chose so, the conversation is still the AI's, and the AI's last turn
+/// helped (a second miss in a row, or one after a thumbs-down, hands off).
+fn offers_instead(
+    policy: &app::types::policy::Policy,
+    decision: &app::types::Decision,
+    status: ConversationStatus,
+    unhelpful_in_a_row: u32,
+) -> bool {
+    policy.unsure == app::types::policy::Unsure::Offer
+        && status == ConversationStatus::Ai
+        && unhelpful_in_a_row == 0
+        && matches!(
+            decision.handoff,
+            Some(HandoffReason::LowConfidence { .. } | HandoffReason::NotGrounded)
+        )
+}
+
 async fn answer_pending(
     engines: &Engines,
     workspace_id: Uuid,
@@ -730,9 +758,23 @@ async fn answer_pending(
         engines.settings.confidence_threshold,
     )
     .await?;
+    // What the visitor asked before this burst (within the hour): a
+    // follow-up is read with it.
+    let mut history: Vec<String> = sqlx::query_scalar(
+        "select payload->>'text' from event
+         where conversation_id = $1 and kind = 'visitor_message' and seq <= $2
+           and created_at > now() - interval '1 hour'
+         order by seq desc limit 3",
+    )
+    .bind(conversation_id)
+    .bind(from)
+    .fetch_all(engines.pool.ws(workspace_id))
+    .await?;
+    history.reverse();
     let message = Message {
         workspace_id,
         text: question.clone(),
+        history,
         page_url: context.page_url,
         attributes: context.attributes.0,
         unhelpful_in_a_row: replay::unhelpful_in_a_row(
@@ -854,6 +896,21 @@ async fn answer_pending(
             let stored = store::append(&mut tx, &conversation, None, &body).await?;
             Some(stored.event().seq)
         }
+        None if offers_instead(
+            &policy,
+            &decision,
+            conversation.status(),
+            message.unhelpful_in_a_row,
+        ) =>
+        {
+            // The workspace's choice: say so and offer the team; the
+            // conversation stays with the AI and the visitor may rephrase.
+            let body = EventBody::AiUnsure {
+                decision: decision.clone(),
+            };
+            store::append(&mut tx, &conversation, None, &body).await?;
+            None
+        }
         None => {
             let reason = decision
                 .handoff
@@ -888,7 +945,7 @@ async fn answer_pending(
             from,
             upto,
         }),
-        &question,
+        &response.question,
         &decision,
         answer_seq,
         Some(&vector),

@@ -890,6 +890,7 @@ async fn every_server_function_checks_the_session_and_the_role(pool: PgPool) {
         human_request: Default::default(),
         handoff_target: None,
         calibration: None,
+        unsure: Default::default(),
     })
     .unwrap();
     let look = serde_json::to_string(&app::types::widget::WidgetLook {
