@@ -75,10 +75,13 @@ async fn begin_search(
     workspace_id: Uuid,
 ) -> Result<sqlx::Transaction<'static, sqlx::Postgres>, sqlx::Error> {
     let mut tx = pool.begin().await?;
-    // The index is scanned on until enough rows pass the workspace filter.
+    // The index is scanned on until enough rows pass the workspace filter;
+    // each search is planned for its own values (a generic plan cannot use
+    // the vector index for a parameter, and once chosen it sticks).
     sqlx::query(
         "select set_config('app.workspace_id', $1::text, true),
-                set_config('hnsw.iterative_scan', 'relaxed_order', true)",
+                set_config('hnsw.iterative_scan', 'relaxed_order', true),
+                set_config('plan_cache_mode', 'force_custom_plan', true)",
     )
     .bind(workspace_id)
     .execute(&mut *tx)
