@@ -315,7 +315,7 @@ fn WaitingSection(policy: RwSignal<Policy>) -> impl IntoView {
 fn UnsureSection(policy: RwSignal<Policy>) -> impl IntoView {
     view! {
         <section class=SECTION aria-labelledby="unsure-title">
-            <h2 id="unsure-title" class=HEADING>"When the AI is unsure"</h2>
+            <h2 id="unsure-title" class=HEADING>"What an unsure AI does"</h2>
             <label for="unsure-choice" class="text-sm font-medium">"What the AI does with a question it cannot answer reliably"</label>
             <select id="unsure-choice" class="mt-1 block w-full max-w-md rounded border border-slate-300 px-2 py-1 text-sm"
                 on:change=move |ev| {
