@@ -436,17 +436,19 @@ fn Inbox(profile: AgentProfile) -> impl IntoView {
     view! {
         <Title text=waiting_title/>
         <div class="flex h-dvh flex-col bg-slate-100 text-slate-900">
-            <header class="flex items-center justify-between bg-slate-900 px-4 py-2 text-white">
+            <header class="flex flex-wrap items-center justify-between gap-x-3 gap-y-1 bg-slate-900 px-4 py-2 text-white">
                 <div class="flex items-baseline gap-3">
                     <A href="/inbox" attr:class="font-bold tracking-tight">"tandem"</A>
                     <span class="text-sm text-slate-300">{profile.workspace_name.clone()}" · inbox"</span>
                 </div>
-                <div class="flex items-center gap-3 text-sm">
+                <div class="flex flex-wrap items-center gap-x-3 gap-y-1 text-sm">
                     {is_admin.then(|| view! {
                         <A href="/admin/team" attr:class="text-slate-300 hover:text-white">"Team"</A>
                         <A href="/admin/knowledge" attr:class="text-slate-300 hover:text-white">"Knowledge"</A>
                         <A href="/admin/policy" attr:class="text-slate-300 hover:text-white">"Handoff policy"</A>
                         <A href="/admin/widget" attr:class="text-slate-300 hover:text-white">"Widget"</A>
+                        <A href="/admin/review" attr:class="text-slate-300 hover:text-white">"Review"</A>
+                        <A href="/admin/dashboard" attr:class="text-slate-300 hover:text-white">"Dashboard"</A>
                     })}
                     <span class="live-status flex items-center gap-1">
                         <span class="inline-block h-2 w-2 rounded-full"
@@ -482,7 +484,9 @@ fn Inbox(profile: AgentProfile) -> impl IntoView {
                 </div>
             </header>
             <div class="flex min-h-0 flex-1">
-                <nav class="flex w-80 shrink-0 flex-col border-r border-slate-200 bg-white" aria-label="Conversations">
+                // On a phone, the list or the open conversation, not both.
+                <nav class="w-full shrink-0 flex-col border-r border-slate-200 bg-white md:flex md:w-80" aria-label="Conversations"
+                    class=("flex", move || selected().is_none()) class=("hidden", move || selected().is_some())>
                     <div class="queues grid grid-cols-5 gap-1 border-b border-slate-100 p-2" role="tablist" aria-label="Queues">
                         {Queue::ALL.into_iter().map(|q| {
                             let current = move || filter.with(|f| f.queue == q);
@@ -556,7 +560,10 @@ fn Inbox(profile: AgentProfile) -> impl IntoView {
                         </Transition>
                     </div>
                 </nav>
-                <main class="min-w-0 flex-1">
+                <main class="min-w-0 flex-1 md:block" class=("hidden", move || selected().is_none())>
+                    {move || selected().is_some().then(|| view! {
+                        <A href="/inbox" attr:class="back-to-list block border-b border-slate-200 bg-white px-4 py-2 text-sm text-amber-700 md:hidden">"← Conversations"</A>
+                    })}
                     <Outlet/>
                 </main>
             </div>

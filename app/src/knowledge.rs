@@ -203,12 +203,12 @@ pub(crate) fn AdminOnly(section: &'static str, children: ChildrenFn) -> impl Int
                 match profile.await {
                     Ok(p) if p.role == "admin" => view! {
                         <div class="flex min-h-dvh flex-col bg-slate-100 text-slate-900">
-                            <header class="flex items-center justify-between bg-slate-900 px-4 py-2 text-white">
+                            <header class="flex flex-wrap items-center justify-between gap-x-4 gap-y-1 bg-slate-900 px-4 py-2 text-white">
                                 <div class="flex items-baseline gap-3">
                                     <A href="/inbox" attr:class="font-bold tracking-tight">"tandem"</A>
                                     <span class="text-sm text-slate-300">{p.workspace_name}" · "{section}</span>
                                 </div>
-                                <nav class="flex items-center gap-4 text-sm" aria-label="Sections">
+                                <nav class="flex flex-wrap items-center gap-x-4 gap-y-1 text-sm" aria-label="Sections">
                                     <A href="/inbox" attr:class="text-slate-300 hover:text-white">"Inbox"</A>
                                     <A href="/admin/team" attr:class=if section == "team" { "text-white" } else { "text-slate-300 hover:text-white" }>"Team"</A>
                                     <A href="/admin/knowledge" attr:class=if section == "knowledge" { "text-white" } else { "text-slate-300 hover:text-white" }>"Knowledge"</A>

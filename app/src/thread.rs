@@ -573,7 +573,7 @@ pub fn EventItem(event: ThreadEvent, viewer: Viewer) -> impl IntoView {
         }
         EventBody::AiUnsure { decision } => {
             let label = match viewer {
-                Viewer::Visitor => visitor_texts().ai_answer,
+                Viewer::Visitor => visitor_texts().ai_label,
                 Viewer::Agent => "AI unsure · offered the team",
             };
             let line = match viewer {

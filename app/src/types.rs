@@ -13,7 +13,8 @@ use uuid::Uuid;
 /// The longest message a visitor or an agent may send, in characters.
 pub const MAX_MESSAGE_CHARS: usize = 4000;
 
-/// The text of a message: trimmed, not empty, at most [`MAX_MESSAGE_CHARS`].
+/// The text of a message: trimmed, not empty, at most [`MAX_MESSAGE_CHARS`],
+/// without NUL characters (which PostgreSQL's text and jsonb refuse).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(try_from = "String", into = "String")]
 pub struct MessageBody(String);
@@ -28,6 +29,7 @@ pub enum MessageBodyError {
 
 impl MessageBody {
     pub fn parse(text: &str) -> Result<Self, MessageBodyError> {
+        let text = text.replace('\0', "");
         let text = text.trim();
         let chars = text.chars().count();
         if chars == 0 {
@@ -783,6 +785,11 @@ mod tests {
     #[test]
     fn message_body_is_trimmed_and_bounded() {
         assert_eq!(MessageBody::parse("  hi  ").unwrap().as_str(), "hi");
+        assert_eq!(
+            MessageBody::parse("refund \0time").unwrap().as_str(),
+            "refund time"
+        );
+        assert_eq!(MessageBody::parse("\0"), Err(MessageBodyError::Empty));
         assert_eq!(MessageBody::parse("   "), Err(MessageBodyError::Empty));
         let long = "x".repeat(MAX_MESSAGE_CHARS + 1);
         assert_eq!(

@@ -53,6 +53,20 @@ test("a workspace that chose the offer: the unsure AI says so, the conversation 
   await expect(admin.locator('[data-kind="ai_unsure"]')).toContainText("offered the team");
   await admin.screenshot({ path: "test-results/screenshots/unsure-offer-inbox.png", fullPage: true });
 
+  // On a phone the inbox shows the list, then the conversation with a way back.
+  const phone = await (await browser.newContext({ viewport: { width: 390, height: 844 } })).newPage();
+  errors.push(watchErrors(phone));
+  await signIn(phone);
+  await phone.locator('[data-queue="ai"]').click();
+  await phone.locator(".conversation-row", { hasText: "Mongolia" }).first().click();
+  await expect(phone.locator('[data-kind="ai_unsure"]')).toBeVisible();
+  await expect(phone.getByRole("navigation", { name: "Conversations" })).toBeHidden();
+  expect(await phone.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(390);
+  await phone.screenshot({ path: "test-results/screenshots/inbox-phone-conversation.png", fullPage: true });
+  await phone.locator(".back-to-list").click();
+  await expect(phone.getByRole("navigation", { name: "Conversations" })).toBeVisible();
+  await phone.screenshot({ path: "test-results/screenshots/inbox-phone-list.png", fullPage: true });
+
   // Back to the default for the other specs.
   await admin.goto("/admin/policy");
   await admin.getByLabel("What the AI does with a question it cannot answer reliably").selectOption("hand_off");

@@ -90,6 +90,10 @@ pub fn router(state: AppState) -> Router {
             state.engines.clone(),
             frame_policy,
         ))
+        .layer(axum::middleware::from_fn_with_state(
+            state.engines.clone(),
+            same_origin_writes,
+        ))
         .layer(CompressionLayer::new())
         .layer(PropagateRequestIdLayer::x_request_id())
         .layer(TraceLayer::new_for_http().on_failure(DefaultOnFailure::new().level(tracing::Level::WARN)).make_span_with(|request: &Request<_>| {
@@ -118,6 +122,51 @@ pub(crate) fn same_origin(headers: &HeaderMap) -> bool {
         (Some(origin), Some(host)) => origin.split_once("://").map(|(_, rest)| rest) == Some(host),
         (Some(_), None) => false,
     }
+}
+
+/// Whether a request that changes something comes from a page of this
+/// server: its `Origin` is this host (or the public URL's), and the browser
+/// does not say it came from another site. Clients that are not browsers
+/// send neither header and are judged by their credentials alone.
+pub(crate) fn may_write(headers: &HeaderMap, public_url: &str) -> bool {
+    let fetched_from = headers.get("sec-fetch-site").and_then(|v| v.to_str().ok());
+    if matches!(fetched_from, Some("cross-site" | "same-site")) {
+        return false;
+    }
+    match headers.get(header::ORIGIN).and_then(|o| o.to_str().ok()) {
+        None => true,
+        Some(origin) => {
+            same_origin(headers) || origin.trim_end_matches('/') == public_url.trim_end_matches('/')
+        }
+    }
+}
+
+/// Refuses a state-changing request (any method but GET, HEAD, OPTIONS)
+/// from another origin — a page on another port of the same host included,
+/// whose requests carry the admin's cookie — before it reaches a server
+/// function or an upload.
+async fn same_origin_writes(
+    State(engines): State<Engines>,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let reads = matches!(
+        *request.method(),
+        axum::http::Method::GET | axum::http::Method::HEAD | axum::http::Method::OPTIONS
+    );
+    if !reads && !may_write(request.headers(), &engines.public_url) {
+        tracing::warn!(
+            path = %request.uri().path(),
+            origin = ?request.headers().get(header::ORIGIN),
+            "a request from another origin was refused"
+        );
+        return (
+            StatusCode::FORBIDDEN,
+            "This request came from another site's page and was refused.",
+        )
+            .into_response();
+    }
+    next.run(request).await
 }
 
 #[derive(serde::Deserialize)]

@@ -67,7 +67,14 @@ pub struct Limits {
     pub address_messages: Limiter,
     /// New visitors one client address may start per minute.
     pub address_visitors: Limiter,
+    /// Typing signals a visitor may send per minute (all their sockets
+    /// together; the widget sends one every few seconds at most). Beyond,
+    /// they are dropped: typing is a hint, and each one costs a write.
+    pub visitor_typing: Limiter,
 }
+
+/// Typing signals per visitor per minute, when messages are limited at all.
+const TYPING_PER_MINUTE: u32 = 60;
 
 impl Limits {
     pub fn new(visitor_messages: u32, address_messages: u32, address_visitors: u32) -> Self {
@@ -75,6 +82,11 @@ impl Limits {
             visitor_messages: Limiter::new(visitor_messages),
             address_messages: Limiter::new(address_messages),
             address_visitors: Limiter::new(address_visitors),
+            visitor_typing: Limiter::new(if visitor_messages == 0 {
+                0
+            } else {
+                TYPING_PER_MINUTE
+            }),
         }
     }
 

@@ -51,6 +51,10 @@ pub struct Message {
     /// The visitor's earlier messages in this conversation, oldest first
     /// (the few before this one): a follow-up is read with them.
     pub history: Vec<String>,
+    /// Every message of a burst decided on as one (its text holds the last
+    /// few): each is also checked on its own for a request for a person or
+    /// a sensitive topic, which a merged text can hide.
+    pub parts: Vec<String>,
 }
 
 /// What the rules ask for besides answering or handing off.
@@ -217,6 +221,10 @@ pub async fn like(
         .collect())
 }
 
+/// A message of a burst is judged on its own for a sensitive topic from
+/// this many words.
+const PART_WORDS: usize = 5;
+
 /// What a message asks for by itself, whatever it is read with.
 struct Asked {
     human_request: Option<String>,
@@ -228,7 +236,7 @@ struct Asked {
 /// follow-up ("and the shipping cost?", "how much is it?") is decided on
 /// twice: alone, and read with the visitor's messages before it (searched
 /// as one question; its sentences scored against both); the reading that
-/// lets the AI answer wins. Requests for a person and sensitive topics are
+/// lets the AI answer wins, the more confident one if both do. Requests for a person and sensitive topics are
 /// always the message's own.
 #[tracing::instrument(skip_all, fields(workspace.id = %message.workspace_id))]
 pub async fn decide(
@@ -240,11 +248,33 @@ pub async fn decide(
     let text = message.text.as_str();
     let vector = embedder.embed_one(text).await?;
     let intents = intent::Intents::of(embedder, policy).await?;
-    let asked = Asked {
+    let mut asked = Asked {
         human_request: human_request(embedder, &intents, policy, text, &vector).await?,
         sensitive: sensitive(embedder, &intents, policy, text, &vector).await?,
         like: like(embedder, policy, &vector).await?,
     };
+    let parts: Vec<String> = message
+        .parts
+        .iter()
+        .filter(|p| p.trim() != text.trim())
+        .cloned()
+        .collect();
+    if !parts.is_empty() && (asked.human_request.is_none() || asked.sensitive.is_none()) {
+        let vectors = embedder.embed_cached(&parts, Role::Query).await?;
+        for (part, v) in parts.iter().zip(&vectors) {
+            if asked.human_request.is_none() {
+                asked.human_request = human_request(embedder, &intents, policy, part, v).await?;
+            }
+            // A fragment ("but I changed my mind", "one more thing") says
+            // too little alone: only a whole thought, plainly on a
+            // sensitive topic, counts by itself.
+            if asked.sensitive.is_none() && part.split_whitespace().count() >= PART_WORDS {
+                asked.sensitive = sensitive(embedder, &intents, policy, part, v)
+                    .await?
+                    .filter(|s| s.score >= intent::SENSITIVE);
+            }
+        }
+    }
     let context = match message.history.is_empty() {
         true => None,
         false => leaned_on(embedder, &intents, &message.history, &vector).await?,
@@ -271,9 +301,6 @@ pub async fn decide(
         pool, embedder, policy, message, &asked, &question, read_with, &both,
     )
     .await?;
-    if within.decision.answered {
-        return Ok(within);
-    }
     let alone = decide_on(
         pool,
         embedder,
@@ -285,12 +312,27 @@ pub async fn decide(
         &vector,
     )
     .await?;
-    Ok(if alone.decision.answered {
-        alone
-    } else {
-        within
-    })
+    // Read with the conversation when that answers, and about as surely as
+    // the message alone — the more the message leans on what came before,
+    // the more the conversation's reading is preferred (a question that
+    // stands alone but looks a little like a follow-up keeps its answer).
+    let (w, a) = (&within.decision, &alone.decision);
+    let lean = (intents.follow_up(&vector) - intent::FOLLOW_UP_AT).max(0.0) * LEAN_WEIGHT;
+    Ok(
+        if w.answered && (!a.answered || w.confidence.value() + lean >= a.confidence.value()) {
+            within
+        } else {
+            alone
+        },
+    )
 }
+
+/// How much a follow-up's reading with the conversation is preferred, per
+/// unit of its follow-up probability above [`intent::FOLLOW_UP_AT`]: a
+/// message that plainly leans on the turns before it ("how much does that
+/// cost?", p ≈ 0.99) keeps the conversation's reading unless the message
+/// alone is 0.25 more confident.
+const LEAN_WEIGHT: f32 = 0.5;
 
 /// The earlier messages a follow-up leans on, one per line: the last one,
 /// and before it as long as each leans on its own predecessor (at most

@@ -310,7 +310,9 @@ fn ConversationDetail(view: ConversationView) -> impl IntoView {
                 _ => None,
             });
             let last_answer = events.iter().rev().find_map(|e| match &e.body {
-                EventBody::AiAnswer { decision, .. } => Some(decision.clone()),
+                EventBody::AiAnswer { decision, .. } | EventBody::AiUnsure { decision } => {
+                    Some(decision.clone())
+                }
                 EventBody::StatusChange {
                     decision: Some(decision),
                     ..

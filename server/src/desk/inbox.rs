@@ -322,6 +322,7 @@ pub async fn suggest_reply(
         unhelpful_in_a_row: 0,
         at: Some(chrono::Utc::now()),
         history: earlier_questions(&events, since_reply),
+        parts: Vec::new(),
     };
     let decided = policy::decide(pool, &engines.embedder, &policy, &message)
         .await

@@ -117,6 +117,7 @@ pub async fn retest(
             unhelpful_in_a_row: 0,
             at: Some(chrono::Utc::now()),
             history: Vec::new(),
+            parts: Vec::new(),
         };
         let (out, _pieces) = tokio::sync::mpsc::unbounded_channel();
         let response = answer::respond(pool, embedder, policy, generator, &message, &out).await?;

@@ -4,12 +4,13 @@
 //! - **One writer.** A conversation's turn runs on one instance at a time,
 //!   the one holding its lease (`conversation.turn_owner/turn_until`, renewed
 //!   while it works, lapsing if the instance dies); on that instance, one task.
-//! - **Debounce.** A burst of visitor messages gets one answer: the turn waits
-//!   until the visitor has been quiet for `quiet` (and is not typing), or the
-//!   first unanswered message is `5 × quiet` old. A message that arrives
-//!   before any of the answer has been shown restarts the turn with it, until
-//!   the burst is `5 × quiet` old: a visitor who never pauses still gets
-//!   answers, and the next turn takes what came meanwhile.
+//! - **Debounce.** A burst of visitor messages gets one answer: the turn
+//!   starts once the visitor is not typing (and has been quiet for `quiet`,
+//!   0 by default), or the first unanswered message is [`MAX_WAIT`] old. A
+//!   message, or typing, that arrives before the answer is stored restarts
+//!   the turn with it (its draft withdrawn), until the burst is `MAX_WAIT`
+//!   old: a visitor who never pauses still gets answers, and the next turn
+//!   takes what came meanwhile.
 //! - **Lease checked at the end.** The answer is stored only if this
 //!   instance still holds the lease and nobody answered the messages
 //!   meanwhile: a turn whose lease lapsed (it could not renew in time) and
@@ -467,8 +468,8 @@ enum Stop {
     TakenOver,
     /// An agent is typing: hold until they stop (or claim).
     AgentTyping,
-    /// The visitor wrote again (or started to) before any of the answer was
-    /// shown: start over with every message.
+    /// The visitor wrote again (or started to) before the answer was stored:
+    /// start over with every message (the draft shown so far is withdrawn).
     Superseded,
     /// Another instance holds the conversation's lease now (this one failed
     /// to renew it in time): that one answers.
@@ -492,8 +493,8 @@ struct Watch {
 
 /// Whether the turn must stop now, and why.
 /// Why the turn must stop now, if it must. `may_restart`: a newer visitor
-/// message may still restart it (nothing shown yet, and the burst has not
-/// waited its longest: a visitor who keeps writing still gets answers).
+/// message (or typing) may still restart it (the burst has not waited its
+/// longest: a visitor who keeps writing still gets answers).
 async fn must_stop(
     db: InWorkspace<'_>,
     conversation_id: Uuid,
@@ -532,7 +533,7 @@ struct Drafting {
     turn_id: Uuid,
     /// The last visitor message the turn answers.
     upto: i64,
-    /// Until when a newer message restarts the turn (if nothing was shown).
+    /// Until when a newer message (or typing) restarts the turn.
     restart_until: tokio::time::Instant,
 }
 
@@ -586,7 +587,10 @@ async fn forward_pieces(
                 };
                 if relevant {
                     let conversation_id = drafting.conversation_id;
-                    let may_restart = shown.is_empty() && tokio::time::Instant::now() < drafting.restart_until;
+                    // Until the answer is stored, more from the visitor (a
+                    // message, or typing) restarts it with the whole burst:
+                    // the draft so far is withdrawn.
+                    let may_restart = tokio::time::Instant::now() < drafting.restart_until;
                     if let Some(why) = must_stop(engines.pool.ws(drafting.workspace_id), conversation_id, drafting.upto, may_restart).await {
                         if let Some(tell) = stop.take() {
                             let _ = tell.send(why);
@@ -775,6 +779,11 @@ async fn answer_pending(
         workspace_id,
         text: question.clone(),
         history,
+        parts: if pending.len() > 1 {
+            pending.clone()
+        } else {
+            Vec::new()
+        },
         page_url: context.page_url,
         attributes: context.attributes.0,
         unhelpful_in_a_row: replay::unhelpful_in_a_row(

@@ -472,3 +472,69 @@ async fn nobody_outside_a_workspace_reaches_its_data_through_any_door(pool: PgPo
     );
     assert!(m.leaks.is_empty(), "leaks:\n{}", m.leaks.join("\n"));
 }
+
+/// A page on another origin (another port of the same host: its requests
+/// carry the admin's cookie) cannot change anything through a server
+/// function, in any body encoding; the same request from the server's own
+/// pages goes through.
+#[sqlx::test(migrations = "../migrations")]
+async fn a_page_on_another_origin_cannot_save_with_the_admins_cookie(pool: PgPool) {
+    let app = TestApp::spawn(pool).await;
+    let session = app.session().await;
+    let functions = server_functions();
+    let path = &functions
+        .iter()
+        .find(|(n, _)| n == "save_policy")
+        .expect("save_policy")
+        .1;
+    let engines = &app.state.engines;
+    let mut policy = tandem::policy::settings::load(
+        &engines.pool,
+        app.workspace_id,
+        engines.settings.confidence_threshold,
+    )
+    .await
+    .unwrap();
+    policy.unsure = app::types::policy::Unsure::Offer;
+    let body = serde_json::json!({ "policy": policy }).to_string();
+    let unsure = || async {
+        sqlx::query_scalar::<_, Option<String>>("select unsure from answer_settings")
+            .fetch_optional(&engines.system.0)
+            .await
+            .unwrap()
+            .flatten()
+    };
+    let before = unsure().await;
+    let attempt = |origin: &'static str, site: &'static str, content_type: &'static str| {
+        reqwest::Client::new()
+            .post(app.url(path))
+            .header("cookie", format!("tandem_session={session}"))
+            .header("origin", origin)
+            .header("sec-fetch-site", site)
+            .header("content-type", content_type)
+            .body(body.clone())
+            .send()
+    };
+    for (origin, site, content_type) in [
+        ("http://127.0.0.1:8081", "same-site", "text/plain"),
+        ("http://127.0.0.1:8081", "same-site", "application/json"),
+        ("https://evil.example", "cross-site", "application/json"),
+    ] {
+        let response = attempt(origin, site, content_type).await.unwrap();
+        assert_eq!(response.status().as_u16(), 403, "{origin} {content_type}");
+        assert_eq!(unsure().await, before, "nothing changed: {origin}");
+    }
+    // From the server's own page it is saved.
+    let own = app.url("").trim_end_matches('/').to_owned();
+    let own: &'static str = Box::leak(own.into_boxed_str());
+    let response = attempt(own, "same-origin", "application/json")
+        .await
+        .unwrap();
+    assert_eq!(
+        response.status().as_u16(),
+        200,
+        "{}",
+        response.text().await.unwrap()
+    );
+    assert_eq!(unsure().await.as_deref(), Some("offer"));
+}

@@ -174,3 +174,26 @@ async fn an_unsure_ai_says_so_and_offers_the_team_when_the_workspace_chose_it(po
     .unwrap();
     assert_eq!(facts[0].unsure_offers, 2);
 }
+
+#[sqlx::test(migrations = "../migrations")]
+async fn a_sensitive_message_in_a_burst_is_not_hidden_by_the_rest(pool: PgPool) {
+    let app = TestApp::spawn_trained(pool).await;
+    let mut visitor = app.visitor(None, 0).await;
+    // Sent together: one turn decides on both.
+    visitor
+        .ask("Someone hacked my account and stole my card")
+        .await;
+    visitor.ask("how long do refunds take?").await;
+    let (got, _) = outcome(&mut visitor).await;
+    assert!(
+        matches!(got, Outcome::HandedOff),
+        "the hacked account goes to a person"
+    );
+    let reason: Option<String> = sqlx::query_scalar(
+        "select payload->'reason'->>'trigger' from event where kind = 'status_change' order by seq limit 1",
+    )
+    .fetch_one(&app.state.engines.system.0)
+    .await
+    .unwrap();
+    assert_eq!(reason.as_deref(), Some("sensitive"));
+}

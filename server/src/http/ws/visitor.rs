@@ -472,6 +472,13 @@ async fn handle(
             acknowledge(sink, client_id, done).await.map(drop)
         }
         ClientMsg::Typing { typing } => {
+            if !engines
+                .limits
+                .visitor_typing
+                .allow(&visitor.visitor_id.to_string())
+            {
+                return Ok(());
+            }
             store::set_typing(pool, workspace_id, conversation_id, &Party::Visitor, typing)
                 .await
                 .map_err(Into::into)
