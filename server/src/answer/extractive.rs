@@ -176,11 +176,25 @@ pub fn compose(sources: &[Source<'_>]) -> String {
     chosen.sort_by_key(|(number, s, _)| (*number, s.position));
     let mut prose: Vec<String> = Vec::new();
     let mut list: Vec<String> = Vec::new();
-    for (number, s, content) in chosen {
-        match shape(content, &s.text) {
-            Shape::Row { labels, cells } => list.push(row_item(&labels, &cells, number)),
-            Shape::Item => list.push(format!("- {}", cite(&s.text, number))),
-            Shape::Prose | Shape::Header => prose.push(cite(&s.text, number)),
+    let shaped: Vec<(u32, &Scored, Shape)> = chosen
+        .into_iter()
+        .map(|(number, s, content)| (number, s, shape(content, &s.text)))
+        .collect();
+    for (i, (number, s, shape)) in shaped.iter().enumerate() {
+        match shape {
+            Shape::Row { labels, cells } => list.push(row_item(labels, cells, *number)),
+            Shape::Item => {
+                // A run of items from one source cites it once, at its end.
+                let run_goes_on = shaped
+                    .get(i + 1)
+                    .is_some_and(|(n, _, next)| n == number && *next == Shape::Item);
+                list.push(if run_goes_on {
+                    format!("- {}", s.text)
+                } else {
+                    format!("- {}", cite(&s.text, *number))
+                });
+            }
+            Shape::Prose | Shape::Header => prose.push(cite(&s.text, *number)),
         }
     }
     let mut blocks = Vec::new();
@@ -288,7 +302,7 @@ mod tests {
         )];
         assert_eq!(
             compose(&sources(&given)),
-            "Do this first [1].\n\n- Open Orders [1].\n- Click Return [1]."
+            "Do this first [1].\n\n- Open Orders.\n- Click Return [1]."
         );
     }
 
