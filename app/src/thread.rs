@@ -19,6 +19,11 @@ fn visitor_texts() -> &'static Texts {
     use_context::<VisitorTexts>().map_or(Language::En.texts(), |t| t.0)
 }
 
+/// The visitor's way to the team from inside the thread (the AI's unsure
+/// offer carries it), which the widget provides.
+#[derive(Clone, Copy)]
+pub struct AskTeam(pub Callback<()>);
+
 /// The visitor's thumbs up/down on AI answers, which the widget provides.
 #[derive(Clone, Copy)]
 pub struct Ratings {
@@ -588,6 +593,12 @@ pub fn EventItem(event: ThreadEvent, viewer: Viewer) -> impl IntoView {
                     <div class="ai-unsure max-w-[85%] rounded-2xl bg-slate-100 px-3 py-2 text-sm text-slate-900 shadow-sm ring-1 ring-amber-200">
                         <p class="mb-1 text-[10px] font-semibold uppercase tracking-wide text-slate-500">{label}" · "{time}</p>
                         <p class="break-words">{line}</p>
+                        {(viewer == Viewer::Visitor).then(use_context::<AskTeam>).flatten().map(|ask| view! {
+                            <button type="button" class="ask-team mt-2 rounded-full bg-[var(--brand)] px-3 py-1 text-xs font-semibold text-white hover:opacity-90 focus-visible:outline focus-visible:outline-2 focus-visible:outline-offset-2"
+                                on:click=move |_| ask.0.run(())>
+                                {visitor_texts().talk_to_team}
+                            </button>
+                        })}
                         {(viewer == Viewer::Agent).then(|| view! { <DecisionDetails decision=decision.clone()/> })}
                     </div>
                 </div>

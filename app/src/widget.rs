@@ -377,6 +377,11 @@ fn Chat(settings: WidgetSettings, embedding: Embedding) -> impl IntoView {
             client_id: Uuid::new_v4(),
         })
     };
+    provide_context(crate::thread::AskTeam(Callback::new(move |()| {
+        live.send(&ClientMsg::TalkToTeam {
+            client_id: Uuid::new_v4(),
+        })
+    })));
     let waiting = move || {
         matches!(
             state.status(),

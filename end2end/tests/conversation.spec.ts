@@ -43,6 +43,7 @@ test("a workspace that chose the offer: the unsure AI says so, the conversation 
   await expect(unsure).toContainText("not sure", { timeout: 30_000 });
   await expect(unsure).toContainText("Talk to the team");
   await expect(chat.locator('[data-kind="status_change"]')).toHaveCount(0);
+  await expect(unsure.getByRole("button", { name: "Talk to the team" })).toBeVisible();
   await visitor.screenshot({ path: "test-results/screenshots/unsure-offer-phone.png", fullPage: true });
 
   // The agent sees what the AI did, and why.
