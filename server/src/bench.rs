@@ -62,7 +62,8 @@ impl Figures {
     }
 }
 
-fn percentile(values: &[f64], p: f64) -> f64 {
+/// The `p` quantile of `values` (nearest rank; 0 for none).
+pub fn percentile(values: &[f64], p: f64) -> f64 {
     let mut sorted = values.to_vec();
     sorted.sort_by(f64::total_cmp);
     sorted
@@ -73,6 +74,13 @@ fn percentile(values: &[f64], p: f64) -> f64 {
 
 pub type BenchError = Box<dyn std::error::Error + Send + Sync>;
 
+async fn chunks_in(pool: &PgPool, workspace_id: Uuid) -> Result<i64, sqlx::Error> {
+    sqlx::query_scalar("select count(*) from chunk where workspace_id = $1")
+        .bind(workspace_id)
+        .fetch_one(pool.ws(workspace_id))
+        .await
+}
+
 /// Times `rounds` rounds over `questions` (after one round to warm up),
 /// the two searches alternating which goes first.
 pub async fn run(
@@ -82,10 +90,7 @@ pub async fn run(
     questions: &[String],
     rounds: usize,
 ) -> Result<Figures, BenchError> {
-    let chunks: i64 = sqlx::query_scalar("select count(*) from chunk where workspace_id = $1")
-        .bind(workspace_id)
-        .fetch_one(pool.ws(workspace_id))
-        .await?;
+    let chunks = chunks_in(pool, workspace_id).await?;
     let vectors = embedder
         .embed(questions.to_vec(), Role::Query)
         .await
@@ -172,10 +177,7 @@ pub async fn synthesize(
     target: Uuid,
     n: i64,
 ) -> Result<i64, BenchError> {
-    let have: i64 = sqlx::query_scalar("select count(*) from chunk where workspace_id = $1")
-        .bind(target)
-        .fetch_one(pool.ws(target))
-        .await?;
+    let have = chunks_in(pool, target).await?;
     if have >= n {
         return Ok(0);
     }

@@ -2,6 +2,8 @@
 //! (the JSON-lines format of `shared/eval/README.md`), with the figures the
 //! answer-engine issue asks for.
 
+pub mod chat;
+
 use std::collections::BTreeMap;
 use std::time::Instant;
 

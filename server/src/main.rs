@@ -728,10 +728,6 @@ const BENCH_QUESTIONS: &[&str] = &[
     "do you sell light bulbs",
 ];
 
-fn percentile(sorted: &[f64], p: f64) -> f64 {
-    sorted[((sorted.len() as f64 - 1.0) * p).round() as usize]
-}
-
 async fn bench(
     db: DbArgs,
     model: ModelArgs,
@@ -800,8 +796,8 @@ async fn bench(
         values.sort_by(f64::total_cmp);
         println!(
             "  {name:<18} p50 {:>7.1} ms   p95 {:>7.1} ms   max {:>7.1} ms",
-            percentile(values, 0.5),
-            percentile(values, 0.95),
+            tandem::bench::percentile(values, 0.5),
+            tandem::bench::percentile(values, 0.95),
             values[values.len() - 1]
         );
     }

@@ -129,16 +129,17 @@ fn row_item(labels: &[String], cells: &[String], number: u32) -> String {
 /// section's first is preferred.
 pub fn compose(sources: &[Source<'_>]) -> String {
     let sources = &sources[..sources.len().min(PASSAGES)];
-    let candidates: Vec<(u32, &Scored, &str)> = sources
+    // Each sentence with its source's number and its shape, found once.
+    let candidates: Vec<(u32, &Scored, Shape)> = sources
         .iter()
         .flat_map(|s| {
             let content = s.ranked.passage.content.as_str();
             s.ranked
                 .sentences
                 .iter()
-                .map(move |sentence| (s.number, sentence, content))
+                .map(move |sentence| (s.number, sentence, shape(content, &sentence.text)))
         })
-        .filter(|(_, s, content)| shape(content, &s.text) != Shape::Header)
+        .filter(|(_, _, shape)| *shape != Shape::Header)
         .collect();
     let best = candidates
         .iter()
@@ -146,48 +147,44 @@ pub fn compose(sources: &[Source<'_>]) -> String {
         .fold(f32::MIN, f32::max);
     // A section usually states its fact first, and what follows qualifies
     // it: the first sentence is preferred among near-equals.
-    let preferred = |s: &Scored| s.score + if s.position == 0 { LEAD_BONUS } else { 0.0 };
-    let mut chosen: Vec<(u32, &Scored, &str)> = candidates
-        .iter()
-        .copied()
-        .filter(|(_, s, _)| s.score >= best - MARGIN)
+    let preferred = |i: &usize| {
+        let s = candidates[*i].1;
+        s.score + if s.position == 0 { LEAD_BONUS } else { 0.0 }
+    };
+    // Indices into `candidates`.
+    let mut chosen: Vec<usize> = (0..candidates.len())
+        .filter(|&i| candidates[i].1.score >= best - MARGIN)
         .collect();
-    chosen.sort_by(|a, b| preferred(b.1).total_cmp(&preferred(a.1)));
+    chosen.sort_by(|a, b| preferred(b).total_cmp(&preferred(a)));
     chosen.truncate(MAX_SENTENCES);
     // A list item chosen brings its list: steps and options make sense
     // together (a table's rows are chosen one by one: they are records).
     let listed: Vec<u32> = chosen
         .iter()
-        .filter(|(_, s, content)| shape(content, &s.text) == Shape::Item)
-        .map(|(n, _, _)| *n)
+        .filter(|&&i| candidates[i].2 == Shape::Item)
+        .map(|&i| candidates[i].0)
         .collect();
-    for (n, s, content) in &candidates {
-        let whole = chosen.len() < MAX_SENTENCES + MAX_ITEMS;
-        if whole
+    for (i, (n, _, shape)) in candidates.iter().enumerate() {
+        if chosen.len() < MAX_SENTENCES + MAX_ITEMS
             && listed.contains(n)
-            && shape(content, &s.text) == Shape::Item
-            && !chosen
-                .iter()
-                .any(|(m, t, _)| m == n && t.position == s.position)
+            && *shape == Shape::Item
+            && !chosen.contains(&i)
         {
-            chosen.push((*n, s, content));
+            chosen.push(i);
         }
     }
-    chosen.sort_by_key(|(number, s, _)| (*number, s.position));
+    chosen.sort_by_key(|&i| (candidates[i].0, candidates[i].1.position));
     let mut prose: Vec<String> = Vec::new();
     let mut list: Vec<String> = Vec::new();
-    let shaped: Vec<(u32, &Scored, Shape)> = chosen
-        .into_iter()
-        .map(|(number, s, content)| (number, s, shape(content, &s.text)))
-        .collect();
-    for (i, (number, s, shape)) in shaped.iter().enumerate() {
+    for (k, &i) in chosen.iter().enumerate() {
+        let (number, s, shape) = &candidates[i];
         match shape {
             Shape::Row { labels, cells } => list.push(row_item(labels, cells, *number)),
             Shape::Item => {
                 // A run of items from one source cites it once, at its end.
-                let run_goes_on = shaped
-                    .get(i + 1)
-                    .is_some_and(|(n, _, next)| n == number && *next == Shape::Item);
+                let run_goes_on = chosen
+                    .get(k + 1)
+                    .is_some_and(|&j| candidates[j].0 == *number && candidates[j].2 == Shape::Item);
                 list.push(if run_goes_on {
                     format!("- {}", s.text)
                 } else {

@@ -11,9 +11,10 @@
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-use app::types::{ClientMsg, ConversationStatus, EventBody, ServerMsg};
+use app::types::{ClientMsg, ServerMsg};
 use clap::Parser;
 use futures::{SinkExt, StreamExt};
+use tandem::eval::chat::{self, Outcome, Tally};
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::Message;
 use uuid::Uuid;
@@ -33,25 +34,6 @@ struct Args {
     /// How long the typing visitor keeps typing after each send.
     #[arg(long, default_value_t = 1500)]
     typing_ms: u64,
-}
-
-#[derive(serde::Deserialize)]
-struct Conversation {
-    id: String,
-    turns: Vec<Turn>,
-}
-
-#[derive(serde::Deserialize)]
-struct Turn {
-    text: String,
-    expect: String,
-    fact: Option<String>,
-}
-
-enum Outcome {
-    Answered(String),
-    HandedOff,
-    Offered,
 }
 
 type Socket =
@@ -108,17 +90,11 @@ async fn turn(
             ServerMsg::AiToken { .. } if first_word.is_none() => {
                 first_word = Some(sent.elapsed());
             }
-            ServerMsg::Event { event } => match event.body {
-                EventBody::AiAnswer { text, .. } => {
-                    return Ok((Outcome::Answered(text), first_word))
+            ServerMsg::Event { event } => {
+                if let Some(outcome) = Outcome::of(&event.body) {
+                    return Ok((outcome, first_word));
                 }
-                EventBody::AiUnsure { .. } => return Ok((Outcome::Offered, first_word)),
-                EventBody::StatusChange {
-                    status: ConversationStatus::WaitingHuman,
-                    ..
-                } => return Ok((Outcome::HandedOff, first_word)),
-                _ => {}
-            },
+            }
             _ => {}
         }
     }
@@ -135,16 +111,11 @@ fn percentile(values: &mut [Duration], p: f64) -> Duration {
 #[tokio::main]
 async fn main() -> Result<(), AnyError> {
     let args = Args::parse();
-    let set: Vec<Conversation> = std::fs::read_to_string(&args.file)?
-        .lines()
-        .filter(|l| !l.trim().is_empty())
-        .map(serde_json::from_str)
-        .collect::<Result<_, _>>()?;
+    let set = chat::parse(&std::fs::read_to_string(&args.file)?)?;
     let ws = args.url.trim_end_matches('/').replacen("http", "ws", 1);
     for typing in [None, Some(Duration::from_millis(args.typing_ms))] {
-        let (mut turns, mut right, mut follow_ups, mut follow_ups_right) = (0, 0, 0, 0);
+        let mut tally = Tally::default();
         let mut first_words = Vec::new();
-        let mut misses = Vec::new();
         for conversation in &set {
             let mut request =
                 format!("{ws}/ws/visitor?workspace={}", args.workspace).into_client_request()?;
@@ -155,34 +126,7 @@ async fn main() -> Result<(), AnyError> {
             for (i, t) in conversation.turns.iter().enumerate() {
                 let (got, first_word) = turn(&mut socket, &t.text, typing).await?;
                 first_words.extend(first_word);
-                let ok = match (&got, t.expect.as_str()) {
-                    (Outcome::Answered(text), "answer") => t
-                        .fact
-                        .as_ref()
-                        .is_none_or(|f| text.to_lowercase().contains(&f.to_lowercase())),
-                    (Outcome::HandedOff, "handoff") => true,
-                    _ => false,
-                };
-                turns += 1;
-                right += usize::from(ok);
-                if i > 0 {
-                    follow_ups += 1;
-                    follow_ups_right += usize::from(ok);
-                }
-                if !ok {
-                    let said = match &got {
-                        Outcome::Answered(text) => format!("answered: {}", text.replace('\n', " ")),
-                        Outcome::HandedOff => "handed off".into(),
-                        Outcome::Offered => "said it was unsure".into(),
-                    };
-                    misses.push(format!(
-                        "{} turn {}: {:?} → {said}",
-                        conversation.id,
-                        i + 1,
-                        t.text
-                    ));
-                }
-                if matches!(got, Outcome::HandedOff) {
+                if !tally.record(conversation, i, &got) {
                     break;
                 }
             }
@@ -199,10 +143,8 @@ async fn main() -> Result<(), AnyError> {
                 ),
             }
         );
-        println!(
-            "  {right} of {turns} turns as expected; follow-ups {follow_ups_right} of {follow_ups}"
-        );
-        for miss in &misses {
+        println!("  {}", tally.summary());
+        for miss in &tally.misses {
             println!("  miss: {miss}");
         }
         let (p50, p95) = (

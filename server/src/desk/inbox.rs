@@ -261,8 +261,9 @@ fn earlier_questions(events: &[app::types::ThreadEvent], end: usize) -> Vec<Stri
     earlier
 }
 
-fn open_question(events: &[app::types::ThreadEvent]) -> Option<String> {
-    let since_reply = events
+/// Where the events after the last answer (a person's or the AI's) start.
+fn since_last_reply(events: &[app::types::ThreadEvent]) -> usize {
+    events
         .iter()
         .rposition(|e| {
             matches!(
@@ -270,7 +271,11 @@ fn open_question(events: &[app::types::ThreadEvent]) -> Option<String> {
                 EventBody::HumanReply { .. } | EventBody::AiAnswer { .. }
             )
         })
-        .map_or(0, |i| i + 1);
+        .map_or(0, |i| i + 1)
+}
+
+fn open_question(events: &[app::types::ThreadEvent]) -> Option<String> {
+    let since_reply = since_last_reply(events);
     let mut asked: Vec<&str> = events[since_reply..]
         .iter()
         .filter_map(|e| match &e.body {
@@ -305,15 +310,7 @@ pub async fn suggest_reply(
     )
     .await
     .map_err(internal)?;
-    let since_reply = events
-        .iter()
-        .rposition(|e| {
-            matches!(
-                e.body,
-                EventBody::HumanReply { .. } | EventBody::AiAnswer { .. }
-            )
-        })
-        .map_or(0, |i| i + 1);
+    let since_reply = since_last_reply(&events);
     let message = Message {
         workspace_id: agent.workspace_id,
         text: question.clone(),

@@ -5,50 +5,26 @@
 use std::time::{Duration, Instant};
 
 use app::types::policy::Unsure;
-use app::types::{ConversationStatus, EventBody, ServerMsg};
+use app::types::ServerMsg;
 use sqlx::PgPool;
+use tandem::eval::chat::{self, Outcome, Tally};
 use tandem::policy::settings;
 
 use crate::helpers::TestApp;
 
-#[derive(serde::Deserialize)]
-struct Conversation {
-    id: String,
-    turns: Vec<Turn>,
-}
-
-#[derive(serde::Deserialize)]
-struct Turn {
-    text: String,
-    /// "answer" or "handoff".
-    expect: String,
-    /// Words the answer must contain.
-    fact: Option<String>,
-}
-
-/// What the AI did with one visitor message, and how long the first word
-/// of its draft took from the send.
-enum Outcome {
-    Answered(String),
-    HandedOff,
-    Offered,
-}
-
+/// What the AI did with the visitor's last message, and how long the first
+/// word of its draft took from then.
 async fn outcome(visitor: &mut crate::helpers::Client) -> (Outcome, Option<Duration>) {
     let sent = Instant::now();
     let mut first_word = None;
     loop {
         match visitor.next().await {
             ServerMsg::AiToken { .. } if first_word.is_none() => first_word = Some(sent.elapsed()),
-            ServerMsg::Event { event } => match event.body {
-                EventBody::AiAnswer { text, .. } => return (Outcome::Answered(text), first_word),
-                EventBody::AiUnsure { .. } => return (Outcome::Offered, first_word),
-                EventBody::StatusChange {
-                    status: ConversationStatus::WaitingHuman,
-                    ..
-                } => return (Outcome::HandedOff, first_word),
-                _ => {}
-            },
+            ServerMsg::Event { event } => {
+                if let Some(outcome) = Outcome::of(&event.body) {
+                    return (outcome, first_word);
+                }
+            }
             _ => {}
         }
     }
@@ -57,45 +33,17 @@ async fn outcome(visitor: &mut crate::helpers::Client) -> (Outcome, Option<Durat
 #[sqlx::test(migrations = "../migrations")]
 async fn follow_ups_are_answered_with_the_turns_before_them(pool: PgPool) {
     let app = TestApp::spawn_trained(pool).await;
-    let set = include_str!("../../../eval/conversations-demo.jsonl");
-    let (mut turns, mut right, mut follow_ups, mut follow_ups_right) = (0, 0, 0, 0);
-    let mut misses = Vec::new();
+    let set = chat::parse(include_str!("../../../eval/conversations-demo.jsonl"))
+        .expect("the conversation set");
+    let mut tally = Tally::default();
     let mut first_words = Vec::new();
-    for line in set.lines().filter(|l| !l.trim().is_empty()) {
-        let conversation: Conversation = serde_json::from_str(line).expect("a conversation");
+    for conversation in &set {
         let mut visitor = app.visitor(None, 0).await;
         for (i, turn) in conversation.turns.iter().enumerate() {
             visitor.ask(&turn.text).await;
             let (got, first_word) = outcome(&mut visitor).await;
             first_words.extend(first_word);
-            let ok = match (&got, turn.expect.as_str()) {
-                (Outcome::Answered(text), "answer") => turn
-                    .fact
-                    .as_ref()
-                    .is_none_or(|f| text.to_lowercase().contains(&f.to_lowercase())),
-                (Outcome::HandedOff, "handoff") => true,
-                _ => false,
-            };
-            turns += 1;
-            right += usize::from(ok);
-            if i > 0 {
-                follow_ups += 1;
-                follow_ups_right += usize::from(ok);
-            }
-            if !ok {
-                let said = match &got {
-                    Outcome::Answered(text) => format!("answered: {text}"),
-                    Outcome::HandedOff => "handed off".into(),
-                    Outcome::Offered => "offered the team".into(),
-                };
-                misses.push(format!(
-                    "{} turn {}: {:?} → {said}",
-                    conversation.id,
-                    i + 1,
-                    turn.text
-                ));
-            }
-            if matches!(got, Outcome::HandedOff) {
+            if !tally.record(conversation, i, &got) {
                 // The rest of this conversation is the team's.
                 break;
             }
@@ -104,19 +52,22 @@ async fn follow_ups_are_answered_with_the_turns_before_them(pool: PgPool) {
     first_words.sort();
     let p = |q: f64| first_words[((first_words.len() - 1) as f64 * q).round() as usize];
     println!(
-        "follow-up set: {right} of {turns} turns as expected; follow-ups {follow_ups_right} of {follow_ups}; \
-         send → first word p50 {:?}, p95 {:?} (debug build, not typing)",
+        "follow-up set: {}; send → first word p50 {:?}, p95 {:?} (debug build, not typing)",
+        tally.summary(),
         p(0.5),
         p(0.95)
     );
-    for miss in &misses {
+    for miss in &tally.misses {
         println!("  miss: {miss}");
     }
     assert!(
-        follow_ups_right * 10 >= follow_ups * 8,
-        "follow-ups as expected: {follow_ups_right} of {follow_ups}: {misses:#?}"
+        tally.follow_ups_right * 10 >= tally.follow_ups * 8,
+        "follow-ups as expected: {} of {}: {:#?}",
+        tally.follow_ups_right,
+        tally.follow_ups,
+        tally.misses
     );
-    assert!(right * 10 >= turns * 8, "{misses:#?}");
+    assert!(tally.right * 10 >= tally.turns * 8, "{:#?}", tally.misses);
 }
 
 #[sqlx::test(migrations = "../migrations")]
