@@ -5,6 +5,10 @@ import { defineConfig } from "@playwright/test";
 const port = Number(process.env.E2E_PORT ?? 3417);
 // A third-party documentation site the knowledge spec crawls.
 export const sitePort = port + 1;
+// A production instance (no demo) on its own empty database, for the
+// first-run spec; its setup link is kept in its data folder.
+export const setupPort = port + 2;
+export const setupData = "test-results/data-setup";
 export const adminPassword = process.env.E2E_ADMIN_PASSWORD ?? "e2e-admin-password";
 
 export default defineConfig({
@@ -41,6 +45,14 @@ export default defineConfig({
       stdout: "pipe",
       stderr: "pipe",
       env: { E2E_ADMIN_PASSWORD: adminPassword },
+    },
+    {
+      command: `./serve.sh ${setupPort} production`,
+      url: `http://127.0.0.1:${setupPort}/readyz`,
+      timeout: 240_000,
+      reuseExistingServer: false,
+      stdout: "pipe",
+      stderr: "pipe",
     },
     {
       command: `node fixtures/site-server.mjs ${sitePort} 1500 ${port}`,

@@ -16,12 +16,9 @@ pub async fn change_password(current: String, new: String) -> Result<(), DeskErr
     let token = crate::desk::session_token()
         .await
         .ok_or(DeskError::NotSignedIn)?;
-    let changed = desk.change_password(&agent, &token, &current, &new).await;
-    if let Err(DeskError::Invalid(_)) = &changed {
-        expect_context::<leptos_axum::ResponseOptions>()
-            .set_status(axum::http::StatusCode::BAD_REQUEST);
-    }
-    changed
+    let address = crate::auth::client_address().await;
+    desk.change_password(&agent, &token, &current, &new, address)
+        .await
 }
 
 #[server]
@@ -109,6 +106,7 @@ pub fn AccountPage() -> impl IntoView {
                         }
                     })}
                 </Suspense>
+                <crate::start::NewWorkspaceForm/>
                 <section class=CARD aria-label="Password">
                     <h2 class="text-lg font-semibold">"Change your password"</h2>
                     <ActionForm action=change attr:class="flex flex-col gap-3">

@@ -9,27 +9,21 @@ use crate::types::AgentProfile;
 #[server]
 pub async fn login(email: String, password: String) -> Result<(), DeskError> {
     let desk = crate::desk::desk_only()?;
-    let address = leptos_axum::extract::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
-        .await
-        .ok()
-        .map(|info| info.0.ip());
-    let token = match desk.login(email.trim(), &password, address).await {
-        Ok(token) => token,
-        Err(err) => {
-            let status = match err {
-                DeskError::BadCredentials => Some(axum::http::StatusCode::UNAUTHORIZED),
-                DeskError::TooManyAttempts => Some(axum::http::StatusCode::TOO_MANY_REQUESTS),
-                _ => None,
-            };
-            if let Some(status) = status {
-                expect_context::<leptos_axum::ResponseOptions>().set_status(status);
-            }
-            return Err(err);
-        }
-    };
+    let token = desk
+        .login(email.trim(), &password, client_address().await)
+        .await?;
     set_session_cookie(&token)?;
     leptos_axum::redirect("/inbox");
     Ok(())
+}
+
+/// The address the request came from (sign-in throttling counts by it).
+#[cfg(feature = "ssr")]
+pub(crate) async fn client_address() -> Option<std::net::IpAddr> {
+    leptos_axum::extract::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+        .await
+        .ok()
+        .map(|info| info.0.ip())
 }
 
 /// Gives the browser its session (HttpOnly, for two weeks).
@@ -37,10 +31,15 @@ pub async fn login(email: String, password: String) -> Result<(), DeskError> {
 pub(crate) fn set_session_cookie(token: &str) -> Result<(), DeskError> {
     use axum::http::{header, HeaderValue};
 
+    let https = crate::desk::desk_only()?.https();
+    // Strict: no other site's page, nor a link from one, brings the
+    // session along (a link's first request is reloaded from here; see the
+    // server's private-page headers).
     let cookie = format!(
-        "{}={token}; Path=/; HttpOnly; SameSite=Lax; Max-Age={}",
-        crate::desk::SESSION_COOKIE,
-        60 * 60 * 24 * 14
+        "{}={token}; Path=/; HttpOnly; SameSite=Strict; Max-Age={}{}",
+        crate::desk::session_cookie_name(https),
+        60 * 60 * 24 * 14,
+        if https { "; Secure" } else { "" }
     );
     let value = HeaderValue::from_str(&cookie).map_err(|_| DeskError::Internal)?;
     expect_context::<leptos_axum::ResponseOptions>().append_header(header::SET_COOKIE, value);
@@ -55,9 +54,11 @@ pub async fn logout() -> Result<(), DeskError> {
         crate::desk::desk_only()?.logout(&token).await?;
     }
     let response = expect_context::<leptos_axum::ResponseOptions>();
+    let https = crate::desk::desk_only()?.https();
     let cookie = format!(
-        "{}=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0",
-        crate::desk::SESSION_COOKIE
+        "{}=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0{}",
+        crate::desk::session_cookie_name(https),
+        if https { "; Secure" } else { "" }
     );
     response.append_header(
         header::SET_COOKIE,

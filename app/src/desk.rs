@@ -13,6 +13,7 @@ use crate::types::inbox::{
 use crate::types::policy::{Policy, Replay};
 use crate::types::privacy::{Erased, PrivacyView};
 use crate::types::review::{Dashboard, FixView, Retest, ReviewOverview, TopicDetail};
+use crate::types::setup::{InstallState, NewAdmin, NewWorkspace};
 use crate::types::widget::{Expectation, Identity, WidgetAdmin, WidgetLook};
 use crate::types::{AgentProfile, ConversationSummary, ConversationView};
 use crate::widget::WidgetSettings;
@@ -44,6 +45,7 @@ pub trait SupportDesk: Send + Sync + 'static {
         session_token: &str,
         current: &str,
         new: &str,
+        address: Option<std::net::IpAddr>,
     ) -> Result<(), DeskError>;
     async fn invitation(&self, token: &str) -> Result<InvitationView, DeskError>;
     /// Creates the account (or adds the existing one); returns a session token.
@@ -53,6 +55,24 @@ pub trait SupportDesk: Send + Sync + 'static {
         name: &str,
         password: &str,
     ) -> Result<String, DeskError>;
+    /// Whether the install still needs its first workspace, and whether
+    /// `code` is its setup code.
+    async fn install_state(&self, code: Option<&str>) -> Result<InstallState, DeskError>;
+    /// The first run: the workspace and its admin (with the setup code);
+    /// returns a session token for the new admin.
+    async fn complete_setup(
+        &self,
+        code: &str,
+        workspace: NewWorkspace,
+        admin: NewAdmin,
+    ) -> Result<String, DeskError>;
+    /// Another workspace with `admin` as its admin; the session then looks at it.
+    async fn create_workspace(
+        &self,
+        admin: &SignedIn,
+        session_token: &str,
+        workspace: NewWorkspace,
+    ) -> Result<(), DeskError>;
     async fn workspaces(&self, agent: &SignedIn) -> Result<Vec<WorkspaceChoice>, DeskError>;
     async fn switch_workspace(
         &self,
@@ -194,14 +214,45 @@ pub trait SupportDesk: Send + Sync + 'static {
         admin: &SignedIn,
         conversation_id: Uuid,
     ) -> Result<Erased, DeskError>;
+
+    /// Whether visitors and agents reach this instance over `https` (its
+    /// session cookie is then `Secure` and `__Host-`).
+    fn https(&self) -> bool {
+        false
+    }
 }
 
 /// The desk as server functions find it in their context.
 #[derive(Clone)]
 pub struct Desk(pub Arc<dyn SupportDesk>);
 
-/// The name of the session cookie.
+/// The name of the session cookie over plain HTTP.
 pub const SESSION_COOKIE: &str = "tandem_session";
+/// Its name behind TLS: a `__Host-` cookie is `Secure`, for this host alone
+/// and the path `/`; no page on plain HTTP can set one.
+pub const SECURE_SESSION_COOKIE: &str = "__Host-tandem_session";
+
+/// The session cookie's name for an instance reached over `https`, or not.
+pub fn session_cookie_name(https: bool) -> &'static str {
+    if https {
+        SECURE_SESSION_COOKIE
+    } else {
+        SESSION_COOKIE
+    }
+}
+
+/// The session token of a request: the one cookie of the session's name.
+/// Two of that name are refused, since which one is the person's cannot be
+/// known: cookies are not kept apart by port, so a page on another port of
+/// this host can add its own (an attacker's session, to sign the browser
+/// into the attacker's account).
+pub fn session_from(headers: &axum::http::HeaderMap, https: bool) -> Option<String> {
+    let mut found = cookie_values(headers, session_cookie_name(https));
+    match (found.next(), found.next()) {
+        (Some(token), None) if !token.is_empty() => Some(token),
+        _ => None,
+    }
+}
 
 fn desk() -> Result<Arc<dyn SupportDesk>, DeskError> {
     leptos::prelude::use_context::<Desk>()
@@ -215,17 +266,21 @@ fn desk() -> Result<Arc<dyn SupportDesk>, DeskError> {
 /// The session token from the request's cookie, if any.
 pub async fn session_token() -> Option<String> {
     let headers: axum::http::HeaderMap = leptos_axum::extract().await.ok()?;
-    cookie_value(&headers, SESSION_COOKIE)
+    session_from(&headers, desk().ok()?.https())
 }
 
-pub fn cookie_value(headers: &axum::http::HeaderMap, name: &str) -> Option<String> {
+/// Every value of the cookies named `name`, in the order sent.
+fn cookie_values<'h>(
+    headers: &'h axum::http::HeaderMap,
+    name: &'h str,
+) -> impl Iterator<Item = String> + 'h {
     headers
         .get_all(axum::http::header::COOKIE)
         .iter()
         .filter_map(|v| v.to_str().ok())
         .flat_map(|v| v.split(';'))
         .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(k, _)| *k == name)
+        .filter(move |(k, _)| *k == name)
         .map(|(_, v)| v.to_owned())
 }
 

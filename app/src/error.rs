@@ -12,7 +12,7 @@ pub enum DeskError {
     BadCredentials,
     #[error("Too many failed sign-ins. Wait 15 minutes and try again.")]
     TooManyAttempts,
-    #[error("That conversation does not exist.")]
+    #[error("That was not found: it may have been deleted.")]
     NotFound,
     #[error("Only admins can do that.")]
     Forbidden,

@@ -174,7 +174,7 @@ pub async fn delete_snippet(id: Uuid) -> Result<(), DeskError> {
 
 /// A ticking counter that advances every `ms` while `active` is true
 /// (only in the browser): what the page's resources refetch on.
-fn use_poll(active: RwSignal<bool>, ms: u64) -> RwSignal<u64> {
+pub(crate) fn use_poll(active: RwSignal<bool>, ms: u64) -> RwSignal<u64> {
     let tick = RwSignal::new(0u64);
     Effect::new(move |_| {
         if let Ok(handle) = set_interval_with_handle(
@@ -210,6 +210,7 @@ pub(crate) fn AdminOnly(section: &'static str, children: ChildrenFn) -> impl Int
                                 </div>
                                 <nav class="flex flex-wrap items-center gap-x-4 gap-y-1 text-sm" aria-label="Sections">
                                     <A href="/inbox" attr:class="text-slate-300 hover:text-white">"Inbox"</A>
+                                    <A href="/admin/start" attr:class=if section == "get started" { "text-white" } else { "text-slate-300 hover:text-white" }>"Get started"</A>
                                     <A href="/admin/team" attr:class=if section == "team" { "text-white" } else { "text-slate-300 hover:text-white" }>"Team"</A>
                                     <A href="/admin/knowledge" attr:class=if section == "knowledge" { "text-white" } else { "text-slate-300 hover:text-white" }>"Knowledge"</A>
                                     <A href="/admin/policy" attr:class=if section == "policy" { "text-white" } else { "text-slate-300 hover:text-white" }>"Handoff policy"</A>

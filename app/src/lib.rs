@@ -18,6 +18,7 @@ pub mod policy;
 pub mod privacy;
 pub mod review;
 pub mod setup;
+pub mod start;
 pub mod team;
 pub mod thread;
 pub mod types;
@@ -126,6 +127,8 @@ pub fn App() -> impl IntoView {
             <Routes fallback=|| view! { <NotFound/> }>
                 <Route path=path!("/") view=Home/>
                 <Route path=path!("/login") view=auth::LoginPage/>
+                <Route path=path!("/setup") view=start::SetupPage/>
+                <Route path=path!("/admin/start") view=start::StartPage/>
                 <Route path=path!("/account") view=account::AccountPage/>
                 <Route path=path!("/invite/:token") view=account::InvitePage/>
                 <Route path=path!("/admin/team") view=team::TeamPage/>
@@ -148,6 +151,7 @@ pub fn App() -> impl IntoView {
 
 #[component]
 fn Home() -> impl IntoView {
+    let state = Resource::new(|| (), |_| start::get_install_state(None));
     view! {
         <main class="mx-auto flex min-h-dvh max-w-2xl flex-col justify-center gap-6 p-8 text-slate-900">
             <h1 class="text-4xl font-bold tracking-tight">"tandem"</h1>
@@ -155,10 +159,27 @@ fn Home() -> impl IntoView {
                 "AI-first customer support with a seamless human handoff. The AI answers visitors from your
                  content with cited sources, and hands the conversation to your team whenever it should not answer alone."
             </p>
-            <ul class="flex flex-col gap-3">
-                <li><a class="font-semibold text-amber-700 hover:underline" href="/demo/">"Demo help centre with the chat widget →"</a></li>
-                <li><A href="/inbox" attr:class="font-semibold text-amber-700 hover:underline">"Agent inbox →"</A></li>
-            </ul>
+            <Suspense fallback=|| ()>
+                {move || state.get().map(|state| {
+                    let state = state.ok();
+                    let demo = state.as_ref().is_none_or(|s| s.demo);
+                    let pending = state.as_ref().is_some_and(|s| s.setup_pending);
+                    view! {
+                        {pending.then(|| view! {
+                            <p class="rounded-lg bg-amber-50 p-4 text-slate-800 ring-1 ring-amber-200" role="note">
+                                "Set it up for your own business: open the setup link Tandem printed when it started (it ends in "
+                                <code>"/setup?code=…"</code>"), or run "<code>"tandem setup"</code>" on the server."
+                            </p>
+                        })}
+                        <ul class="flex flex-col gap-3">
+                            {demo.then(|| view! {
+                                <li><a class="font-semibold text-amber-800 hover:underline" href="/demo/">"Demo help centre with the chat widget →"</a></li>
+                            })}
+                            <li><A href="/inbox" attr:class="font-semibold text-amber-800 hover:underline">"Agent inbox →"</A></li>
+                        </ul>
+                    }
+                })}
+            </Suspense>
         </main>
     }
 }

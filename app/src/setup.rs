@@ -214,8 +214,8 @@ fn SetupForm(initial: WidgetAdmin) -> impl IntoView {
                 {move || rotate.value().get().and_then(Result::err).map(|err| view! {
                     <p role="alert" class="text-sm text-red-700">{err.to_string()}</p>
                 })}
-                <p class=HELP>"Signing on your server (user_hash = hex HMAC-SHA256 of the user id):"</p>
-                <pre class=CODE>{"// Node.js\nconst user_hash = require(\"crypto\").createHmac(\"sha256\", SECRET).update(user.id).digest(\"hex\");\n\n# Python\nuser_hash = hmac.new(SECRET.encode(), user.id.encode(), hashlib.sha256).hexdigest()\n\n<script>Tandem.identify({ user_id: \"42\", user_hash: \"…\", name: \"Ada\", email: \"ada@example.com\" });</script>"}</pre>
+                <p class=HELP>"Signing on your server: user_hash = hex HMAC-SHA256 of the user id. To vouch for their name and email too, sign the id, the email and the name on three lines instead (a name or email that is not signed is ignored, never shown as verified):"</p>
+                <pre class=CODE>{"// Node.js\nconst signed = `${user.id}\\n${user.email}\\n${user.name}`;\nconst user_hash = require(\"crypto\").createHmac(\"sha256\", SECRET).update(signed).digest(\"hex\");\n\n# Python\nsigned = f\"{user.id}\\n{user.email}\\n{user.name}\"\nuser_hash = hmac.new(SECRET.encode(), signed.encode(), hashlib.sha256).hexdigest()\n\n<script>Tandem.identify({ user_id: \"42\", user_hash: \"…\", name: \"Ada\", email: \"ada@example.com\" });</script>"}</pre>
             </section>
         </main>
     }

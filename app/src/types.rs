@@ -4,6 +4,7 @@ pub mod inbox;
 pub mod policy;
 pub mod privacy;
 pub mod review;
+pub mod setup;
 pub mod widget;
 
 use chrono::{DateTime, Utc};

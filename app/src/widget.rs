@@ -33,6 +33,8 @@ pub async fn fetch_widget_settings(
     host: Option<String>,
     user_id: Option<String>,
     user_hash: Option<String>,
+    name: Option<String>,
+    email: Option<String>,
 ) -> Result<WidgetSettings, DeskError> {
     let headers: axum::http::HeaderMap = leptos_axum::extract().await.unwrap_or_default();
     let header = |name: axum::http::HeaderName| {
@@ -46,8 +48,9 @@ pub async fn fetch_widget_settings(
     let identity = user_id.map(|user_id| Identity {
         user_id,
         user_hash: user_hash.unwrap_or_default(),
-        name: None,
-        email: None,
+        // As signed (with the id) or not at all: the signature says.
+        name: name.filter(|n| !n.is_empty()),
+        email: email.filter(|e| !e.is_empty()),
     });
     crate::desk::desk_only()?
         .widget_settings(&workspace, host, tandem_host, identity, accept_language)
@@ -180,6 +183,8 @@ pub fn WidgetPage() -> impl IntoView {
                 (!e.host.is_empty()).then(|| e.host.clone()),
                 e.identity.as_ref().map(|i| i.user_id.clone()),
                 e.identity.as_ref().map(|i| i.user_hash.clone()),
+                e.identity.as_ref().and_then(|i| i.name.clone()),
+                e.identity.as_ref().and_then(|i| i.email.clone()),
             )
         }
     });

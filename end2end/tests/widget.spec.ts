@@ -184,7 +184,9 @@ test("a site not on the list gets no launcher, and a forged identity gets no cha
 
   // Signed with the secret: the chat opens and the team sees a verified user.
   const signed = await newVisitor(browser);
-  const hash = createHmac("sha256", secret).update("user-7").digest("hex");
+  // Signed over the id, email and name (as the shop's page gives them), so
+  // the team sees all three as verified.
+  const hash = createHmac("sha256", secret).update("user-7\nada@example.com\nAda Lovelace").digest("hex");
   const chat = await openOnShop(signed, `${shop}?user=user-7&hash=${hash}`);
   await chat.getByLabel("Your message").fill("Hello from a signed-in customer");
   await chat.getByRole("button", { name: "Send" }).click();

@@ -135,16 +135,24 @@ pub async fn end_session(pool: &PgPool, token: &str) -> Result<(), sqlx::Error> 
     Ok(())
 }
 
-/// Failed sign-ins allowed per email within [`THROTTLE_MINUTES`].
+/// Failed sign-ins allowed per email and client address within
+/// [`THROTTLE_MINUTES`]: the guesser is paused, not the account (its owner
+/// signs in from their own address all the same).
 pub const FAILURES_PER_EMAIL: i64 = 5;
 /// Failed sign-ins allowed per client address within [`THROTTLE_MINUTES`].
 pub const FAILURES_PER_ADDRESS: i64 = 30;
 pub const THROTTLE_MINUTES: i32 = 15;
 
 fn throttle_keys(email: &str, address: Option<std::net::IpAddr>) -> Vec<String> {
-    let mut keys = vec![format!("email:{}", email.trim().to_lowercase())];
+    let mut keys = vec![account_key(email, address)];
     keys.extend(address.map(|a| format!("ip:{a}")));
     keys
+}
+
+/// The key of an email's attempts from one address.
+fn account_key(email: &str, address: Option<std::net::IpAddr>) -> String {
+    let from = address.map_or_else(|| "-".to_owned(), |a| a.to_string());
+    format!("email:{}|{from}", email.trim().to_lowercase())
 }
 
 /// Counts a sign-in attempt, unless sign-ins for this email or from this
@@ -209,7 +217,7 @@ pub async fn succeeded(
     address: Option<std::net::IpAddr>,
 ) -> Result<(), sqlx::Error> {
     sqlx::query("delete from login_failure where key = $1")
-        .bind(format!("email:{}", email.trim().to_lowercase()))
+        .bind(account_key(email, address))
         .execute(pool)
         .await?;
     if let Some(address) = address {

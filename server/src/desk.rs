@@ -13,6 +13,7 @@ use app::types::inbox::{
 use app::types::policy::{Policy, Replay};
 use app::types::privacy::{Erased, PrivacyView};
 use app::types::review::{Dashboard, FixView, Retest, ReviewOverview, TopicDetail};
+use app::types::setup::{InstallState, NewAdmin, NewWorkspace};
 use app::types::widget::{Expectation, Identity, WidgetAdmin, WidgetLook};
 use app::types::{
     AgentProfile, ConversationDetails, ConversationStatus, ConversationSummary, ConversationView,
@@ -46,6 +47,13 @@ fn check_new_password(password: &str) -> Result<(), DeskError> {
 
 pub struct EngineDesk {
     pub engines: Engines,
+}
+
+fn setup_error(err: crate::setup::SetupError) -> DeskError {
+    match err {
+        crate::setup::SetupError::Database(err) => internal(err),
+        other => DeskError::Invalid(other.to_string()),
+    }
 }
 
 /// Logs an internal error once, here at the edge, and hides it from the user.
@@ -238,8 +246,18 @@ impl SupportDesk for EngineDesk {
         session_token: &str,
         current: &str,
         new: &str,
+        address: Option<std::net::IpAddr>,
     ) -> Result<(), DeskError> {
         check_new_password(new)?;
+        // As throttled as a sign-in: a session left open is not a way to
+        // guess the password.
+        let pool = &self.engines.pool;
+        if !auth::attempt(pool, &agent.profile.email, address)
+            .await
+            .map_err(internal)?
+        {
+            return Err(DeskError::TooManyAttempts);
+        }
         if auth::change_password(
             &self.engines.pool,
             agent.profile.account_id,
@@ -250,6 +268,9 @@ impl SupportDesk for EngineDesk {
         .await
         .map_err(internal)?
         {
+            auth::succeeded(pool, &agent.profile.email, address)
+                .await
+                .map_err(internal)?;
             tracing::info!(agent.id = %agent.profile.account_id, "password changed");
             Ok(())
         } else {
@@ -309,6 +330,67 @@ impl SupportDesk for EngineDesk {
         auth::create_session_in(pool, account_id, Some(workspace_id))
             .await
             .map_err(internal)
+    }
+
+    async fn install_state(&self, code: Option<&str>) -> Result<InstallState, DeskError> {
+        let owner = self.engines.system.pool();
+        let setup_pending = crate::setup::pending(owner).await.map_err(internal)?;
+        let code_valid = match code {
+            Some(code) if setup_pending => crate::setup::code_is_valid(owner, code)
+                .await
+                .map_err(internal)?,
+            _ => false,
+        };
+        Ok(InstallState {
+            setup_pending,
+            code_valid,
+            demo: self.engines.demo,
+        })
+    }
+
+    async fn complete_setup(
+        &self,
+        code: &str,
+        workspace: NewWorkspace,
+        admin: NewAdmin,
+    ) -> Result<String, DeskError> {
+        let spec = crate::setup::WorkspaceSpec::parse(&workspace).map_err(setup_error)?;
+        let created = crate::setup::create(
+            self.engines.system.pool(),
+            &spec,
+            crate::setup::Admin::New(&admin),
+            Some(code),
+        )
+        .await
+        .map_err(setup_error)?;
+        auth::create_session_in(
+            &self.engines.pool,
+            created.account_id,
+            Some(created.workspace_id),
+        )
+        .await
+        .map_err(internal)
+    }
+
+    async fn create_workspace(
+        &self,
+        admin: &SignedIn,
+        session_token: &str,
+        workspace: NewWorkspace,
+    ) -> Result<(), DeskError> {
+        let spec = crate::setup::WorkspaceSpec::parse(&workspace).map_err(setup_error)?;
+        let created = crate::setup::create(
+            self.engines.system.pool(),
+            &spec,
+            crate::setup::Admin::Existing(admin.profile.account_id),
+            None,
+        )
+        .await
+        .map_err(setup_error)?;
+        auth::switch_workspace(&self.engines.pool, session_token, created.workspace_id)
+            .await
+            .map_err(internal)?;
+        Ok(())
     }
 
     async fn workspaces(&self, agent: &SignedIn) -> Result<Vec<WorkspaceChoice>, DeskError> {
@@ -732,6 +814,10 @@ impl SupportDesk for EngineDesk {
         .ok_or(DeskError::NotFound)?;
         tracing::info!(workspace.id = %admin.workspace_id, agent.id = %admin.profile.account_id, conversations = erased.conversations, "visitor erased");
         Ok(erased)
+    }
+
+    fn https(&self) -> bool {
+        self.engines.https()
     }
 }
 

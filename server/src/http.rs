@@ -2,6 +2,7 @@
 //! launcher script, the demo site and the health check.
 
 mod kb;
+mod private;
 mod ws;
 
 pub use ws::LiveSettings;
@@ -68,7 +69,10 @@ pub fn router(state: AppState) -> Router {
         .route("/favicon.ico", get(favicon))
         .route("/demo/favicon.ico", get(favicon))
         .route("/demo", get(|| async { Redirect::permanent("/demo/") }))
-        .route("/demo/", get(|| demo_file(Path("index.html".to_owned()))))
+        .route(
+            "/demo/",
+            get(|engines: State<Engines>| demo_file(engines, Path("index.html".to_owned()))),
+        )
         .route("/demo/{file}", get(demo_file))
         .route("/kb/{workspace}/files/{source}/{name}", get(kb::file))
         .route("/kb/{workspace}/snippets/{id}", get(kb::snippet))
@@ -89,6 +93,10 @@ pub fn router(state: AppState) -> Router {
         .layer(axum::middleware::from_fn_with_state(
             state.engines.clone(),
             frame_policy,
+        ))
+        .layer(axum::middleware::from_fn_with_state(
+            state.engines.clone(),
+            private::page_headers,
         ))
         .layer(axum::middleware::from_fn_with_state(
             state.engines.clone(),
@@ -256,13 +264,33 @@ async fn frame_policy(
             _ => String::new(),
         }
     });
+    let top_level = request
+        .headers()
+        .get("sec-fetch-dest")
+        .is_some_and(|dest| dest == "document");
+    let row = match &widget_of {
+        Some(slug) => widget::by_slug(&engines.pool, slug).await.ok().flatten(),
+        None => None,
+    };
+    // Opened as a page of its own, the chat has no embedding site to check
+    // (the `host` it is given is the opener's word): a workspace that lists
+    // its sites shows its chat only inside them.
+    if top_level
+        && row
+            .as_ref()
+            .is_some_and(|row| !row.allowed_origins.is_empty())
+    {
+        return (
+            StatusCode::FORBIDDEN,
+            [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
+            desk::NOT_ALLOWED_HERE,
+        )
+            .into_response();
+    }
     let mut response = next.run(request).await;
-    let ancestors = match widget_of {
-        Some(slug) => match widget::by_slug(&engines.pool, &slug).await {
-            Ok(Some(row)) => row.frame_ancestors(),
-            _ => "'self'".to_owned(),
-        },
-        None => "'self'".to_owned(),
+    let ancestors = match (&widget_of, row) {
+        (Some(_), Some(row)) => row.frame_ancestors(),
+        _ => "'self'".to_owned(),
     };
     // Added to the page's own policy, if it has one (a cited page's or a
     // file's), never in its place.
@@ -298,20 +326,23 @@ async fn healthz(State(engines): State<Engines>) -> Response {
 
 /// 200 once the database answers and no ingest job is queued or running.
 async fn readyz(State(engines): State<Engines>) -> Response {
-    let indexing = sqlx::query_scalar::<_, i64>(
-        "select count(*) from ingest_job where status in ('queued', 'running')",
+    // Ready to serve once the database answers and, with the demo, its
+    // first training is done (the instance's own content); no workspace's
+    // jobs are counted or told: a team's crawl takes no instance out of
+    // rotation.
+    let starting = sqlx::query_scalar::<_, bool>(
+        "select $1 and exists (
+            select 1 from ingest_job j join source s using (source_id)
+              join workspace w on w.workspace_id = s.workspace_id
+             where w.slug = $2 and j.status in ('queued', 'running'))",
     )
-    // Every workspace's jobs (under the serving role's row-level security
-    // it would count none).
+    .bind(engines.demo)
+    .bind(demo::WORKSPACE_SLUG)
     .fetch_one(engines.system.pool())
     .await;
-    match indexing {
-        Ok(0) => (StatusCode::OK, "ready").into_response(),
-        Ok(n) => (
-            StatusCode::SERVICE_UNAVAILABLE,
-            format!("indexing {n} sources"),
-        )
-            .into_response(),
+    match starting {
+        Ok(false) => (StatusCode::OK, "ready").into_response(),
+        Ok(true) => (StatusCode::SERVICE_UNAVAILABLE, "starting").into_response(),
         Err(_) => (StatusCode::SERVICE_UNAVAILABLE, "database unreachable").into_response(),
     }
 }
@@ -352,8 +383,9 @@ async fn favicon() -> Response {
         .into_response()
 }
 
-async fn demo_file(Path(file): Path<String>) -> Response {
-    let Some(body) = demo::page(&file) else {
+async fn demo_file(State(engines): State<Engines>, Path(file): Path<String>) -> Response {
+    // A production install (`TANDEM_DEMO=false`) serves no demo.
+    let Some(body) = demo::page(&file).filter(|_| engines.demo) else {
         return (StatusCode::NOT_FOUND, "no such demo page").into_response();
     };
     let content_type = if file.ends_with(".css") {
@@ -385,7 +417,7 @@ async fn admin_by_cookie(
     engines: &Engines,
     headers: &HeaderMap,
 ) -> Result<crate::auth::SessionAgent, Response> {
-    let token = app::desk::cookie_value(headers, app::desk::SESSION_COOKIE);
+    let token = app::desk::session_from(headers, engines.https());
     let agent = match token {
         Some(token) => match crate::auth::session_agent(&engines.system, &token).await {
             Ok(agent) => agent,

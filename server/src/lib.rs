@@ -23,6 +23,7 @@ pub mod presence;
 pub mod privacy;
 pub mod retrieve;
 pub mod review;
+pub mod setup;
 pub mod thread;
 pub mod widget;
 
@@ -70,6 +71,15 @@ pub struct Engines {
     pub mail: Arc<mail::Mail>,
     /// Rate limits on visitors' messages and new visitors.
     pub limits: Arc<limits::Limits>,
+    /// The demo help centre is served at `/demo/` (`TANDEM_DEMO`).
+    pub demo: bool,
+}
+
+impl Engines {
+    /// Whether visitors and agents reach this instance over `https`.
+    pub fn https(&self) -> bool {
+        self.public_url.starts_with("https://")
+    }
 }
 
 /// The default for [`Engines::turn_slots`]: well below the pool's 20 connections.

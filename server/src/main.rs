@@ -144,6 +144,42 @@ enum Command {
         #[arg(long)]
         threshold: Option<f32>,
     },
+    /// Create a workspace and its admin without a browser (a headless
+    /// server's first run, or one more business later): the admin account
+    /// is created, or an existing one (same email) becomes its admin too.
+    /// The new account's password is read from TANDEM_SETUP_PASSWORD, or
+    /// generated and printed once.
+    Setup {
+        #[command(flatten)]
+        db: DbArgs,
+        /// The business's name.
+        #[arg(long)]
+        name: String,
+        /// The website to train the AI on (start page or sitemap).
+        #[arg(long)]
+        site: Option<String>,
+        /// The widget's language: auto, en, de, fr, es or ja.
+        #[arg(long, default_value = "auto")]
+        language: String,
+        /// The support hours' IANA time zone.
+        #[arg(long, default_value = "UTC")]
+        time_zone: String,
+        /// mon-fri, mon-sat, every-day, or always (no support hours).
+        #[arg(long, default_value = "mon-fri")]
+        days: String,
+        /// Support hours, HH:MM-HH:MM.
+        #[arg(long, default_value = "09:00-17:00")]
+        hours: String,
+        /// The admin's email.
+        #[arg(long)]
+        admin_email: String,
+        /// The admin's name (for a new account).
+        #[arg(long, default_value = "Admin")]
+        admin_name: String,
+        /// The new account's password (else generated and printed).
+        #[arg(long, env = "TANDEM_SETUP_PASSWORD", hide_env_values = true)]
+        admin_password: Option<String>,
+    },
     /// Ask a workspace's AI a question from the command line; prints the decision.
     Ask {
         #[command(flatten)]
@@ -187,6 +223,30 @@ async fn main() -> ExitCode {
             rounds,
         } => bench_retrieval(db, model, workspace, synthetic, questions, rounds).await,
         Command::Migrate(args) => migrate(args).await,
+        Command::Setup {
+            db,
+            name,
+            site,
+            language,
+            time_zone,
+            days,
+            hours,
+            admin_email,
+            admin_name,
+            admin_password,
+        } => {
+            let (opens, closes) = hours.split_once('-').unwrap_or((&hours, ""));
+            let workspace = app::types::setup::NewWorkspace {
+                name,
+                site_url: site.unwrap_or_default(),
+                language,
+                time_zone,
+                days,
+                opens: opens.trim().to_owned(),
+                closes: closes.trim().to_owned(),
+            };
+            setup(db, workspace, admin_email, admin_name, admin_password).await
+        }
         Command::Ingest {
             db,
             model,
@@ -240,6 +300,51 @@ async fn main() -> ExitCode {
 }
 
 type AnyError = Box<dyn std::error::Error + Send + Sync>;
+
+async fn setup(
+    db: DbArgs,
+    workspace: app::types::setup::NewWorkspace,
+    email: String,
+    name: String,
+    password: Option<String>,
+) -> Result<(), AnyError> {
+    use tandem::setup::{self, Admin, WorkspaceSpec};
+    let spec = WorkspaceSpec::parse(&workspace)?;
+    let owner = connect(&db).await?;
+    let existing: Option<Uuid> =
+        sqlx::query_scalar("select account_id from account where lower(email) = lower($1)")
+            .bind(email.trim())
+            .fetch_optional(&owner)
+            .await?;
+    let generated = password.is_none() && existing.is_none();
+    let admin = app::types::setup::NewAdmin {
+        name,
+        email: email.trim().to_owned(),
+        password: password.unwrap_or_else(|| tandem::auth::new_token()[..20].to_owned()),
+    };
+    let created = match existing {
+        Some(account_id) => setup::create(&owner, &spec, Admin::Existing(account_id), None).await?,
+        None => setup::create(&owner, &spec, Admin::New(&admin), None).await?,
+    };
+    // The first run is done once an admin exists.
+    setup::prepare(&owner, &db.data_dir, "").await?;
+    println!("Created the workspace “{}” ({}).", spec.name, created.slug);
+    match existing {
+        Some(_) => println!("{} administers it too.", admin.email),
+        None if generated => println!(
+            "Sign in as {} with the password {} (change it on the account page).",
+            admin.email, admin.password
+        ),
+        None => println!("Sign in as {} with the password you set.", admin.email),
+    }
+    if created.source_id.is_some() {
+        println!(
+            "The website is crawled by the running server (its knowledge page shows the progress)."
+        );
+    }
+    println!("The widget: <script src=\"https://YOUR-TANDEM/widget.js\" data-workspace=\"{}\" async></script>", created.slug);
+    Ok(())
+}
 
 async fn connect(args: &DbArgs) -> Result<sqlx::PgPool, AnyError> {
     let pool = db::connect(&args.url()).await?;
@@ -872,6 +977,7 @@ async fn serve(args: ServeArgs) -> Result<(), AnyError> {
             args.limit_address_messages,
             args.limit_new_visitors,
         )),
+        demo: args.demo,
     };
     // Every socket is a file descriptor: allow as many as the system does.
     match rlimit::increase_nofile_limit(u64::MAX) {
@@ -931,7 +1037,9 @@ async fn serve(args: ServeArgs) -> Result<(), AnyError> {
 
     println!();
     println!("  Tandem is running at {public}");
-    println!("  Demo help centre with the chat widget:  {public}/demo/");
+    if args.demo {
+        println!("  Demo help centre with the chat widget:  {public}/demo/");
+    }
     println!("  Agent inbox:                            {public}/inbox");
     if let Some(password) = login {
         println!(
@@ -941,6 +1049,15 @@ async fn serve(args: ServeArgs) -> Result<(), AnyError> {
                 .as_deref()
                 .unwrap_or("(set by TANDEM_DEMO_ADMIN_PASSWORD)")
         );
+    }
+    match tandem::setup::prepare(&owner, &args.db.data_dir, &public).await {
+        Ok(Some(link)) => {
+            println!("  Set up your own workspace (the link is kept in");
+            println!("  {}):", args.db.data_dir.join("setup-url").display());
+            println!("    {link}");
+        }
+        Ok(None) => {}
+        Err(err) => tracing::warn!(error = %err, "could not prepare the first-run setup"),
     }
     println!();
 

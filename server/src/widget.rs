@@ -213,8 +213,22 @@ pub enum IdentityError {
     WrongSignature,
 }
 
-/// Checks a site's signed identity, comparing in constant time.
-pub fn verify(secret: &str, identity: &Identity) -> Result<(), IdentityError> {
+/// What a site signs to vouch for a user's name and email as well as their
+/// id: the three on lines of their own (an absent one empty).
+pub fn signed_text(identity: &Identity) -> String {
+    format!(
+        "{}\n{}\n{}",
+        identity.user_id,
+        identity.email.as_deref().unwrap_or_default(),
+        identity.name.as_deref().unwrap_or_default()
+    )
+}
+
+/// Checks a site's signed identity, comparing in constant time, and returns
+/// what the signature vouches for: the id alone (a name or email the page
+/// gave besides is dropped, never shown as verified), or, signed over
+/// [`signed_text`], the id with its name and email.
+pub fn verify(secret: &str, identity: &Identity) -> Result<Identity, IdentityError> {
     let id = identity.user_id.as_str();
     if id.trim().is_empty() || id.chars().count() > 200 {
         return Err(IdentityError::BadUserId);
@@ -224,10 +238,22 @@ pub fn verify(secret: &str, identity: &Identity) -> Result<(), IdentityError> {
         return Err(IdentityError::Unsigned);
     }
     let given = hex::decode(hash).map_err(|_| IdentityError::WrongSignature)?;
-    let mut mac = mac(secret);
-    mac.update(id.as_bytes());
-    mac.verify_slice(&given)
-        .map_err(|_| IdentityError::WrongSignature)
+    let signs = |text: &str| {
+        let mut mac = mac(secret);
+        mac.update(text.as_bytes());
+        mac.verify_slice(&given).is_ok()
+    };
+    if (identity.name.is_some() || identity.email.is_some()) && signs(&signed_text(identity)) {
+        return Ok(identity.clone());
+    }
+    if signs(id) {
+        return Ok(Identity {
+            name: None,
+            email: None,
+            ..identity.clone()
+        });
+    }
+    Err(IdentityError::WrongSignature)
 }
 
 /// Checks and normalises an admin's settings; the error says what is wrong.
@@ -430,7 +456,7 @@ mod tests {
             user_hash: sign(secret, "user-42"),
             ..Identity::default()
         };
-        assert_eq!(verify(secret, &good), Ok(()));
+        assert_eq!(verify(secret, &good), Ok(good.clone()));
         // A known answer (the standard example, also what Python's hmac module gives).
         assert_eq!(
             sign("key", "The quick brown fox jumps over the lazy dog"),
@@ -441,30 +467,61 @@ mod tests {
             ..good.clone()
         };
         assert_eq!(
-            verify(secret, &another_user),
-            Err(IdentityError::WrongSignature)
+            verify(secret, &another_user).unwrap_err(),
+            IdentityError::WrongSignature
         );
         assert_eq!(
-            verify("another secret", &good),
-            Err(IdentityError::WrongSignature)
+            verify("another secret", &good).unwrap_err(),
+            IdentityError::WrongSignature
         );
         let unsigned = Identity {
             user_hash: String::new(),
             ..good.clone()
         };
-        assert_eq!(verify(secret, &unsigned), Err(IdentityError::Unsigned));
+        assert_eq!(
+            verify(secret, &unsigned).unwrap_err(),
+            IdentityError::Unsigned
+        );
         let not_hex = Identity {
             user_hash: "zz".into(),
             ..good.clone()
         };
-        assert_eq!(verify(secret, &not_hex), Err(IdentityError::WrongSignature));
+        assert_eq!(
+            verify(secret, &not_hex).unwrap_err(),
+            IdentityError::WrongSignature
+        );
         let truncated = Identity {
             user_hash: good.user_hash[..32].into(),
             ..good
         };
         assert_eq!(
-            verify(secret, &truncated),
-            Err(IdentityError::WrongSignature)
+            verify(secret, &truncated).unwrap_err(),
+            IdentityError::WrongSignature
+        );
+    }
+
+    #[test]
+    fn a_name_and_email_count_only_when_signed_with_the_id() {
+        let secret = "s3cret";
+        let mut claimed = Identity {
+            user_id: "user-42".into(),
+            user_hash: sign(secret, "user-42"),
+            name: Some("The CEO".into()),
+            email: Some("ceo@shop.example".into()),
+        };
+        // Signed over the id alone: the id counts, the page's words do not.
+        let vouched = verify(secret, &claimed).unwrap();
+        assert_eq!((vouched.name, vouched.email), (None, None));
+        claimed.user_hash = sign(secret, &signed_text(&claimed));
+        assert_eq!(verify(secret, &claimed), Ok(claimed.clone()));
+        // Another name under that signature is refused.
+        let changed = Identity {
+            name: Some("Someone else".into()),
+            ..claimed
+        };
+        assert_eq!(
+            verify(secret, &changed).unwrap_err(),
+            IdentityError::WrongSignature
         );
     }
 

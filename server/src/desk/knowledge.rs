@@ -136,8 +136,7 @@ async fn source(engines: &Engines, admin: &SignedIn, id: Uuid) -> Result<SourceV
     .fetch_optional(engines.pool.ws(admin.workspace_id))
     .await
     .map_err(internal)?;
-    row.map(SourceRow::into_view)
-        .ok_or_else(|| DeskError::Invalid("That source does not exist.".into()))
+    row.map(SourceRow::into_view).ok_or(DeskError::NotFound)
 }
 
 pub async fn source_detail(
@@ -380,7 +379,7 @@ pub async fn delete_snippet(
         .await
         .map_err(rejected)?
     {
-        return Err(DeskError::Invalid("That snippet does not exist.".into()));
+        return Err(DeskError::NotFound);
     }
     Ok(())
 }

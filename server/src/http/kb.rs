@@ -243,7 +243,7 @@ pub async fn upload(
             );
         }
     }
-    let token = app::desk::cookie_value(&headers, app::desk::SESSION_COOKIE);
+    let token = app::desk::session_from(&headers, engines.https());
     let agent = match token {
         Some(token) => auth::session_agent(&engines.system, &token)
             .await

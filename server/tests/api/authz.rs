@@ -258,6 +258,9 @@ async fn nobody_outside_a_workspace_reaches_its_data_through_any_door(pool: PgPo
         ("erase_visitor", form(&[("id", a(conversation))]), false),
         ("fetch_widget_settings", form(&[("workspace", "other".into())]), false),
         ("fetch_expectation", form(&[("workspace", "other".into())]), false),
+        ("get_install_state", form(&[("code", "nope".into())]), false),
+        ("complete_setup", crate::setup::setup_form("nope", "sam@nimbus.example"), false),
+        ("create_workspace", form(&[("workspace[name]", format!("{CANARY} business"))]), false),
     ];
     let registered = server_functions();
     for (name, _) in &registered {

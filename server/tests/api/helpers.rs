@@ -55,6 +55,8 @@ pub struct Options {
     /// Rate limits (messages per visitor, per address, new visitors per
     /// address, a minute); off unless a test is about them.
     pub limits: (u32, u32, u32),
+    /// The public URL (default: `http://` and the test's address).
+    pub public_url: Option<String>,
 }
 
 impl Default for Options {
@@ -65,6 +67,7 @@ impl Default for Options {
             smtp: None,
             follow_up_delay: Duration::ZERO,
             limits: (0, 0, 0),
+            public_url: None,
         }
     }
 }
@@ -92,7 +95,11 @@ impl TestApp {
         let engines = Engines {
             pool: app_pool,
             system: tandem::db::System(pool.clone()),
-            public_url: format!("http://{addr}").into(),
+            public_url: options
+                .public_url
+                .clone()
+                .unwrap_or_else(|| format!("http://{addr}"))
+                .into(),
             embedder: embedder(),
             hub: Hub::new(),
             settings: Arc::new(AnswerSettings {
@@ -120,6 +127,7 @@ impl TestApp {
                 options.limits.1,
                 options.limits.2,
             )),
+            demo: true,
         };
         let state = AppState::new(engines, tandem::leptos_options("target/site", addr));
         let router = tandem::http::router(state.clone());
@@ -189,7 +197,15 @@ impl TestApp {
     }
 
     pub async fn visitor(&self, token: Option<&str>, after: i64) -> Client {
-        let mut url = format!("ws://{}/ws/visitor?workspace=demo&after={after}", self.addr);
+        self.visitor_of("demo", token, after).await
+    }
+
+    /// A visitor of the workspace `slug`.
+    pub async fn visitor_of(&self, slug: &str, token: Option<&str>, after: i64) -> Client {
+        let mut url = format!(
+            "ws://{}/ws/visitor?workspace={slug}&after={after}",
+            self.addr
+        );
         if let Some(token) = token {
             url.push_str(&format!("&token={token}"));
         }

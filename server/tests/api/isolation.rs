@@ -37,9 +37,10 @@ async fn escalated(app: &TestApp, pool: &PgPool) -> Uuid {
 }
 
 /// Tables with no workspace of their own (see the isolation migration).
-const GLOBAL: [&str; 5] = [
+const GLOBAL: [&str; 6] = [
     "_sqlx_migrations",
     "account",
+    "install_setup",
     "login_failure",
     "session",
     "workspace",

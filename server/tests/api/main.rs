@@ -17,6 +17,8 @@ mod policy;
 mod privacy;
 mod redteam;
 mod review;
+mod session;
+mod setup;
 mod smtp;
 mod thread;
 mod widget;

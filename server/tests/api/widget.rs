@@ -265,11 +265,12 @@ async fn a_signed_identity_follows_the_user_and_a_forged_one_is_refused_everywhe
         .await
         .unwrap()
         .identity_secret;
+    // Signed over the id, the email and the name, so all three count.
     let signed = |user: &str| {
         format!(
             "&user_id={}&user_hash={}&name=Ada%20Lovelace&email=ada%40example.com",
             encode(user),
-            widget::sign(&secret, user)
+            widget::sign(&secret, &format!("{user}\nada@example.com\nAda Lovelace"))
         )
     };
 
@@ -296,6 +297,22 @@ async fn a_signed_identity_follows_the_user_and_a_forged_one_is_refused_everywhe
     assert_eq!(
         (verified, name.as_deref(), email.as_deref()),
         (true, Some("Ada Lovelace"), Some("ada@example.com"))
+    );
+    // Signed over the id alone, a name and email the page adds are not
+    // taken (nor shown as verified): the stored ones stay.
+    let claimed = format!(
+        "&user_id=user-42&user_hash={}&name=The%20CEO&email=ceo%40evil.example",
+        widget::sign(&secret, "user-42")
+    );
+    served(attempt(&app, &claimed, None).await);
+    let (name, email): (Option<String>, Option<String>) =
+        sqlx::query_as("select name, email from visitor where external_id = 'user-42'")
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+    assert_eq!(
+        (name.as_deref(), email.as_deref()),
+        (Some("Ada Lovelace"), Some("ada@example.com"))
     );
 
     // Forged: another user's signature, a made-up one, none at all.

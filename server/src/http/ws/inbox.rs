@@ -42,7 +42,7 @@ pub async fn inbox(
     if !same_origin(&headers) {
         return (StatusCode::FORBIDDEN, "cross-origin socket refused").into_response();
     }
-    let Some(token) = app::desk::cookie_value(&headers, app::desk::SESSION_COOKIE) else {
+    let Some(token) = app::desk::session_from(&headers, engines.https()) else {
         return (StatusCode::UNAUTHORIZED, "sign in first").into_response();
     };
     let agent = match auth::session_agent(&engines.system, &token).await {

@@ -182,8 +182,12 @@ async fn identify(
         }
         None => None,
     };
-    let (visitor_id, new_token) = match params.identity() {
-        // A user the site vouched for (checked in `admitted`).
+    // A user the site vouched for (checked in `admitted`), with a name and
+    // email only when the site signed them too.
+    let vouched_for = params
+        .identity()
+        .and_then(|identity| widget::verify(&row.identity_secret, &identity).ok());
+    let (visitor_id, new_token) = match vouched_for {
         Some(identity) => (
             vouched(
                 pool,

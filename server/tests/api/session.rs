@@ -1,0 +1,341 @@
+//! The session and the HTTP edges as an attacker meets them: a second
+//! session cookie planted from another port, a forged sign-in, a link from
+//! another site, cached inboxes, refusals as statuses that say nothing of
+//! the code, and passwords guessed through a session left open.
+
+use app::error::DeskError;
+use sqlx::PgPool;
+use uuid::Uuid;
+
+use crate::helpers::{form, server_functions, Options, TestApp, ADMIN_PASSWORD};
+
+fn call(app: &TestApp, path: &str) -> reqwest::RequestBuilder {
+    reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
+        .post(app.url(path))
+        .header("content-type", "application/x-www-form-urlencoded")
+}
+
+fn path_of(name: &str) -> String {
+    server_functions()
+        .into_iter()
+        .find(|(n, _)| n == name)
+        .expect(name)
+        .1
+}
+
+#[sqlx::test(migrations = "../migrations")]
+async fn a_second_session_cookie_signs_nobody_in(pool: PgPool) {
+    let app = TestApp::spawn(pool).await;
+    let admin = app.session().await;
+    // The attacker's own valid session, planted from another port.
+    let (_, eve) = app
+        .other_workspace("evil", "eve@evil.example", "admin")
+        .await;
+    let me = |cookie: String| {
+        let request = call(&app, &path_of("me")).header("cookie", cookie);
+        async move {
+            let response = request.send().await.unwrap();
+            (response.status().as_u16(), response.text().await.unwrap())
+        }
+    };
+    let (status, body) = me(format!("tandem_session={admin}")).await;
+    assert_eq!(status, 200, "{body}");
+    assert!(body.contains("Nimbus"), "{body}");
+    for cookie in [
+        format!("tandem_session={eve}; tandem_session={admin}"),
+        format!("tandem_session={admin}; tandem_session={eve}"),
+    ] {
+        let (status, body) = me(cookie).await;
+        assert_eq!(status, 401, "{body}");
+        assert!(!body.contains("evil"), "{body}");
+    }
+}
+
+#[sqlx::test(migrations = "../migrations")]
+async fn sign_in_from_another_sites_page_is_refused_and_the_cookie_is_strict(pool: PgPool) {
+    let app = TestApp::spawn(pool).await;
+    let body = form(&[
+        ("email", tandem::demo::ADMIN_EMAIL.into()),
+        ("password", ADMIN_PASSWORD.into()),
+    ]);
+    // Login forgery: a page on another port signs the browser in.
+    let forged = call(&app, &path_of("login"))
+        .header("origin", "http://127.0.0.1:1")
+        .header("sec-fetch-site", "same-site")
+        .body(body.clone())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(forged.status().as_u16(), 403);
+    assert!(forged.headers().get("set-cookie").is_none());
+    // The login page itself.
+    let own = call(&app, &path_of("login"))
+        .header("origin", app.url(""))
+        .header("sec-fetch-site", "same-origin")
+        .body(body.clone())
+        .send()
+        .await
+        .unwrap();
+    let cookie = own.headers()["set-cookie"].to_str().unwrap().to_owned();
+    assert!(cookie.starts_with("tandem_session="), "{cookie}");
+    for part in ["HttpOnly", "SameSite=Strict", "Path=/"] {
+        assert!(cookie.contains(part), "{cookie}");
+    }
+    assert!(!cookie.contains("Secure"), "plain HTTP: {cookie}");
+    assert_eq!(own.headers()["cache-control"], "no-store");
+}
+
+#[sqlx::test(migrations = "../migrations")]
+async fn behind_tls_the_session_is_a_secure_host_cookie(pool: PgPool) {
+    let app = TestApp::spawn_with(
+        pool,
+        Options {
+            public_url: Some("https://support.example".into()),
+            ..Options::default()
+        },
+    )
+    .await;
+    let response = call(&app, &path_of("login"))
+        .body(form(&[
+            ("email", tandem::demo::ADMIN_EMAIL.into()),
+            ("password", ADMIN_PASSWORD.into()),
+        ]))
+        .send()
+        .await
+        .unwrap();
+    let cookie = response.headers()["set-cookie"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    assert!(cookie.starts_with("__Host-tandem_session="), "{cookie}");
+    assert!(cookie.contains("; Secure"), "{cookie}");
+    let token = cookie
+        .split_once('=')
+        .unwrap()
+        .1
+        .split(';')
+        .next()
+        .unwrap()
+        .to_owned();
+    // Only the secure name is read: a plain cookie tossed in is not a session.
+    for (cookie, expected) in [
+        (format!("__Host-tandem_session={token}"), 200),
+        (format!("tandem_session={token}"), 401),
+    ] {
+        let status = call(&app, &path_of("me"))
+            .header("cookie", cookie)
+            .send()
+            .await
+            .unwrap()
+            .status()
+            .as_u16();
+        assert_eq!(status, expected);
+    }
+}
+
+#[sqlx::test(migrations = "../migrations")]
+async fn signed_in_pages_are_private_and_a_link_from_elsewhere_reloads(pool: PgPool) {
+    let app = TestApp::spawn(pool).await;
+    let session = app.session().await;
+    let client = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let page = |path: &str, site: &'static str, cookie: Option<String>| {
+        let mut request = client
+            .get(app.url(path))
+            .header("sec-fetch-site", site)
+            .header("sec-fetch-mode", "navigate");
+        if let Some(cookie) = cookie {
+            request = request.header("cookie", cookie);
+        }
+        request.send()
+    };
+    // A link in an email: the strict cookie is not sent; one reload brings it.
+    let linked = page("/inbox", "cross-site", None).await.unwrap();
+    assert_eq!(linked.status().as_u16(), 200);
+    assert_eq!(linked.headers()["cache-control"], "no-store");
+    let text = linked.text().await.unwrap();
+    assert!(text.contains("http-equiv=\"refresh\""), "{text}");
+    // From this origin (the reload), the page itself.
+    let own = page(
+        "/inbox",
+        "same-origin",
+        Some(format!("tandem_session={session}")),
+    )
+    .await
+    .unwrap();
+    assert_eq!(own.headers()["cache-control"], "no-store");
+    assert_eq!(own.headers()["referrer-policy"], "same-origin");
+    assert!(!own.text().await.unwrap().contains("http-equiv=\"refresh\""));
+    // Public pages are not reloaded, and say no more than the origin.
+    let demo = page("/demo/", "cross-site", None).await.unwrap();
+    assert_eq!(demo.status().as_u16(), 200);
+    assert_eq!(demo.headers()["referrer-policy"], "same-origin");
+    assert!(!demo
+        .text()
+        .await
+        .unwrap()
+        .contains("http-equiv=\"refresh\""));
+}
+
+#[sqlx::test(migrations = "../migrations")]
+async fn refusals_have_their_status_and_another_workspaces_id_is_just_missing(pool: PgPool) {
+    let app = TestApp::spawn_trained(pool.clone()).await;
+    let functions = server_functions();
+    let admin = app.session().await;
+    let (_, agent) = app
+        .account(
+            app.workspace_id,
+            "sam@nimbus.example",
+            "Sam",
+            "sam-password-1",
+            "agent",
+        )
+        .await;
+    let source = app.state.desk.0.sources(&app.agent().await).await.unwrap()[0].source_id;
+    let (_, eve) = app
+        .other_workspace("other", "eve@other.example", "admin")
+        .await;
+    let get_source = |id: Uuid| form(&[("id", id.to_string())]);
+    for (name, body, session, status) in [
+        ("me", String::new(), None, 401),
+        ("list_sources", String::new(), Some(agent.as_str()), 403),
+        (
+            "get_source",
+            get_source(Uuid::new_v4()),
+            Some(admin.as_str()),
+            404,
+        ),
+        (
+            "get_source",
+            "id=not-a-uuid".to_owned(),
+            Some(admin.as_str()),
+            400,
+        ),
+        ("get_source", String::new(), Some(admin.as_str()), 400),
+        (
+            "save_canned",
+            form(&[("shortcut", "x".into())]),
+            Some(admin.as_str()),
+            400,
+        ),
+    ] {
+        let (got, text) = app
+            .call_server_fn(&functions, name, &body, false, session)
+            .await;
+        assert_eq!(got, status, "{name} {body}: {text}");
+        for internal in ["app::", "serde", "missing field", "Args", "Deserialization"] {
+            assert!(!text.contains(internal), "{name}: {text}");
+        }
+    }
+    // Another workspace's id and an id that exists nowhere look the same.
+    let (theirs_status, theirs) = app
+        .call_server_fn(
+            &functions,
+            "get_source",
+            &get_source(source),
+            false,
+            Some(&eve),
+        )
+        .await;
+    let (missing_status, missing) = app
+        .call_server_fn(
+            &functions,
+            "get_source",
+            &get_source(Uuid::new_v4()),
+            false,
+            Some(&eve),
+        )
+        .await;
+    assert_eq!((theirs_status, &theirs), (missing_status, &missing));
+    assert_eq!(theirs_status, 404);
+    let error: DeskError = serde_json::from_str(&theirs).unwrap();
+    assert_eq!(error, DeskError::NotFound);
+}
+
+#[sqlx::test(migrations = "../migrations")]
+async fn a_session_left_open_is_not_a_way_to_guess_the_password(pool: PgPool) {
+    let app = TestApp::spawn(pool).await;
+    let desk = &app.state.desk.0;
+    let admin = app.agent().await;
+    let token = app.session().await;
+    let here: std::net::IpAddr = "203.0.113.9".parse().unwrap();
+    for _ in 0..tandem::auth::FAILURES_PER_EMAIL {
+        assert!(matches!(
+            desk.change_password(&admin, &token, "guess-0000", "new-password-1", Some(here))
+                .await,
+            Err(DeskError::Invalid(_))
+        ));
+    }
+    // Even the right one waits now.
+    assert_eq!(
+        desk.change_password(&admin, &token, ADMIN_PASSWORD, "new-password-1", Some(here))
+            .await
+            .unwrap_err(),
+        DeskError::TooManyAttempts
+    );
+}
+
+#[sqlx::test(migrations = "../migrations")]
+async fn a_nul_character_is_a_clear_error_everywhere(pool: PgPool) {
+    let app = TestApp::spawn(pool).await;
+    let functions = server_functions();
+    let admin = app.session().await;
+    for (name, body, json) in [
+        ("save_snippet", "question=a%00b&answer=c".to_owned(), false),
+        ("add_team", "name=x%00".to_owned(), false),
+        ("save_widget", r##"{"look":{"brand_color":"#123456","position":"right","greeting":"hi\u0000","launcher_text":"","language":null,"allowed_origins":[]}}"##.to_owned(), true),
+    ] {
+        let (status, text) = app
+            .call_server_fn(&functions, name, &body, json, Some(&admin))
+            .await;
+        assert_eq!(status, 400, "{name}: {text}");
+        assert!(text.contains("NUL"), "{name}: {text}");
+    }
+}
+
+#[sqlx::test(migrations = "../migrations")]
+async fn readiness_tells_nothing_of_any_workspaces_jobs(pool: PgPool) {
+    let app = TestApp::spawn(pool.clone()).await;
+    let (other, _) = app.other_workspace("busy", "b@busy.example", "admin").await;
+    let source = tandem::ingest::jobs::website_source(
+        &app.state.engines.pool,
+        other,
+        "https://busy.example/",
+        &tandem::ingest::crawl::CrawlSettings::default(),
+        None,
+    )
+    .await
+    .unwrap();
+    tandem::ingest::jobs::enqueue(
+        tandem::db::Scope::ws(&app.state.engines.pool, other),
+        source,
+    )
+    .await
+    .unwrap();
+    let response = reqwest::get(app.url("/readyz")).await.unwrap();
+    assert_eq!(response.status().as_u16(), 200);
+    assert_eq!(response.text().await.unwrap(), "ready");
+}
+
+#[sqlx::test(migrations = "../migrations")]
+async fn a_chat_limited_to_its_sites_does_not_open_as_a_page_of_its_own(pool: PgPool) {
+    let app = TestApp::spawn(pool).await;
+    let admin = app.agent().await;
+    let desk = &app.state.desk.0;
+    let mut look = desk.widget_admin(&admin).await.unwrap().look;
+    look.allowed_origins = vec!["https://shop.example".into()];
+    desk.save_widget(&admin, look).await.unwrap();
+    let open = |dest: &'static str| {
+        reqwest::Client::new()
+            .get(app.url("/widget?workspace=demo&host=https%3A%2F%2Fshop.example"))
+            .header("sec-fetch-dest", dest)
+            .send()
+    };
+    assert_eq!(open("document").await.unwrap().status().as_u16(), 403);
+    assert_eq!(open("iframe").await.unwrap().status().as_u16(), 200);
+}
