@@ -25,16 +25,21 @@ use rescore::Ranked;
 /// How many re-scored passages a generator is given.
 pub const GIVEN: usize = 5;
 
-/// The generator a workspace's settings ask for. `pace` spaces the built-in
+/// The generator a workspace's settings ask for; a model endpoint is
+/// reached only where `outbound` allows. `pace` spaces the built-in
 /// generator's pieces like typing (zero for evaluation).
-pub fn generator(settings: &GeneratorSettings, pace: Duration) -> Box<dyn Generator> {
+pub fn generator(
+    settings: &GeneratorSettings,
+    outbound: &crate::outbound::Outbound,
+    pace: Duration,
+) -> Box<dyn Generator> {
     match settings {
         GeneratorSettings::Builtin => Box::new(Builtin { pace }),
         GeneratorSettings::OpenAi {
             base_url,
             model,
             api_key,
-        } => Box::new(openai::OpenAi::new(base_url, model, api_key)),
+        } => Box::new(openai::OpenAi::new(base_url, model, api_key, outbound)),
     }
 }
 
@@ -141,7 +146,12 @@ async fn write(decided: policy::Decided, generator: &dyn Generator, out: &Sink) 
                 None => Some(HandoffReason::NotGrounded),
             },
             Err(err) => {
-                tracing::warn!(generator = generator.name(), error = %err, "generator failed");
+                tracing::warn!(
+                    generator = generator.name(),
+                    error = %err,
+                    detail = err.detail(),
+                    "generator failed"
+                );
                 Some(HandoffReason::GeneratorFailed {
                     error: err.to_string(),
                 })

@@ -18,6 +18,7 @@ pub mod ingest;
 pub mod lang;
 pub mod limits;
 pub mod mail;
+pub mod outbound;
 pub mod policy;
 pub mod presence;
 pub mod privacy;
@@ -70,6 +71,8 @@ pub struct Engines {
     pub mail: Arc<mail::Mail>,
     /// Rate limits on visitors' messages and new visitors.
     pub limits: Arc<limits::Limits>,
+    /// Where the crawler and the model endpoint may connect.
+    pub outbound: outbound::Outbound,
 }
 
 /// The default for [`Engines::turn_slots`]: well below the pool's 20 connections.
