@@ -111,12 +111,14 @@ pub async fn respond_to_burst(
 /// The answer without links outside its sources, claims of actions or the
 /// model's own instructions (see [`guard`]).
 fn clean(text: &str, given: &[Ranked], generator: &dyn Generator) -> String {
-    let allowed = guard::Allowed::of(given.iter().map(|r| r.passage.url.as_str()));
+    let allowed = guard::Allowed::of(given.iter().map(|r| r.passage.url.as_str()))
+        .with_passages(given.iter().map(|r| r.passage.content.as_str()));
     let (cleaned, removed) = guard::clean(text, &allowed, &generator.instructions());
     if removed.any() {
         tracing::warn!(
             generator = generator.name(),
             links = removed.links,
+            contacts = removed.contacts,
             claims = removed.claims,
             instructions = removed.instructions,
             injected = removed.injected,

@@ -17,7 +17,7 @@ use url::Url;
 use uuid::Uuid;
 
 use super::document::{self, Format};
-use super::extract::extract;
+use super::extract::{extract_with, stylesheet_links};
 use super::fetch::{parse_sitemap, Denied, Fetched, Fetcher, Sitemap, UNREACHABLE};
 use super::{store_pages, IngestError, PreparedPage};
 use crate::db::{InWorkspace, Scope as _};
@@ -559,11 +559,19 @@ async fn process(
         .filter(|s| !s.is_empty())
         .unwrap_or_else(|| final_url.to_string());
     let title_hint = percent_decode(&title_hint);
+    // What the page's linked stylesheets hide is not indexed either.
+    let linked = if format == Format::Html && !is_file {
+        let hrefs = stylesheet_links(&String::from_utf8_lossy(&bytes));
+        fetcher.stylesheets(&final_url, &hrefs).await
+    } else {
+        Vec::new()
+    };
     // Cleaning is CPU work (PDF especially): off the async threads, and a
     // document that panics the parser or takes too long fails alone.
     let extraction = tokio::task::spawn_blocking(move || {
         if format == Format::Html {
-            Ok(extract(&String::from_utf8_lossy(&bytes)))
+            let sheets: Vec<&str> = linked.iter().map(|s| s.as_ref()).collect();
+            Ok(extract_with(&String::from_utf8_lossy(&bytes), &sheets))
         } else {
             document::read(format, &bytes, &title_hint)
         }

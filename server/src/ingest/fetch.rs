@@ -60,6 +60,9 @@ pub struct Fetcher {
     per_host: usize,
     robots: tokio::sync::Mutex<HashMap<String, Arc<Robots>>>,
     hosts: Mutex<HashMap<String, (Arc<Semaphore>, Duration)>>,
+    /// Stylesheets read in this job (none: it could not be read).
+    stylesheets: tokio::sync::Mutex<HashMap<String, Option<Arc<str>>>>,
+    scope: Scope,
 }
 
 /// A fetched resource.
@@ -157,6 +160,8 @@ impl Fetcher {
             per_host: settings.per_host.clamp(1, 16) as usize,
             robots: tokio::sync::Mutex::new(HashMap::new()),
             hosts: Mutex::new(HashMap::new()),
+            stylesheets: tokio::sync::Mutex::new(HashMap::new()),
+            scope: scope.clone(),
         }
     }
 
@@ -285,6 +290,55 @@ impl Fetcher {
             .entry(origin)
             .or_insert_with(|| (Arc::new(Semaphore::new(self.per_host)), Duration::ZERO))
             .clone()
+    }
+
+    /// The stylesheets a page links (`hrefs`, resolved against `page`), as
+    /// far as they can be read: on the site, allowed by robots.txt, up to
+    /// 512 KiB each; each read once per job.
+    pub async fn stylesheets(&self, page: &Url, hrefs: &[String]) -> Vec<Arc<str>> {
+        let mut out = Vec::new();
+        for href in hrefs.iter().take(super::extract::MAX_STYLESHEETS) {
+            let Some(url) = page
+                .join(href.trim())
+                .ok()
+                .filter(|u| self.scope.same_site(u))
+            else {
+                tracing::debug!(%href, "stylesheet on another site not read");
+                continue;
+            };
+            let key = url.to_string();
+            let mut cache = self.stylesheets.lock().await;
+            if let Some(known) = cache.get(&key) {
+                out.extend(known.clone());
+                continue;
+            }
+            let sheet = self.fetch_stylesheet(&url).await;
+            cache.insert(key, sheet.clone());
+            out.extend(sheet);
+        }
+        out
+    }
+
+    async fn fetch_stylesheet(&self, url: &Url) -> Option<Arc<str>> {
+        self.allowed(url).await.ok()?;
+        let (gate, _) = self.gate(url);
+        let _permit = gate.acquire().await.ok()?;
+        let response = match self.send(url, self.http.get(url.clone())).await {
+            Ok(r) if r.status().is_success() => r,
+            Ok(r) => {
+                tracing::debug!(%url, status = %r.status(), "stylesheet not read");
+                return None;
+            }
+            Err(e) => {
+                tracing::debug!(%url, error = %e.message(), "stylesheet not read");
+                return None;
+            }
+        };
+        let bytes = match read_limited(response, 512 * 1024).await {
+            Ok(bytes) | Err(ReadError::TooLarge(bytes)) => bytes,
+            Err(ReadError::Failed(_)) => return None,
+        };
+        Some(Arc::from(String::from_utf8_lossy(&bytes).as_ref()))
     }
 
     /// A sitemap's bytes (XML is not a document type [`Self::fetch`]
