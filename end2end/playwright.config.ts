@@ -47,7 +47,7 @@ export default defineConfig({
       env: { E2E_ADMIN_PASSWORD: adminPassword },
     },
     {
-      command: `./serve.sh ${setupPort} production`,
+      command: `./serve.sh ${setupPort} production ${sitePort}`,
       url: `http://127.0.0.1:${setupPort}/readyz`,
       timeout: 240_000,
       reuseExistingServer: false,

@@ -38,7 +38,8 @@ serve() { # folder port
 port="${EVAL_PORT:-3419}"
 serve "$sets/squad2-site" "$port"
 say "crawling squad2-site into workspace squad2"
-"$bin" ingest --workspace squad2 "http://127.0.0.1:$port/index.html" </dev/null
+# The sets are served on 127.0.0.1, which Tandem reaches only when allowed.
+TANDEM_OUTBOUND_ALLOW="127.0.0.1:$port" "$bin" ingest --workspace squad2 "http://127.0.0.1:$port/index.html" </dev/null
 
 if [ $need_sqlite = 1 ]; then
   doc=.data/sqlite-doc/usr/share/doc/sqlite3
@@ -50,7 +51,7 @@ if [ $need_sqlite = 1 ]; then
   sport=$((port + 1))
   serve "$doc" "$sport"
   say "crawling the SQLite manual into workspace sqlite (about 760 pages; 404s expected)"
-  "$bin" ingest --workspace sqlite "http://127.0.0.1:$sport/index.html" </dev/null
+  TANDEM_OUTBOUND_ALLOW="127.0.0.1:$sport" "$bin" ingest --workspace sqlite "http://127.0.0.1:$sport/index.html" </dev/null
 fi
 
 for f in "${files[@]}"; do

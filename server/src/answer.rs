@@ -25,16 +25,21 @@ use rescore::Ranked;
 /// How many re-scored passages a generator is given.
 pub const GIVEN: usize = 5;
 
-/// The generator a workspace's settings ask for. `pace` spaces the built-in
+/// The generator a workspace's settings ask for; a model endpoint is
+/// reached only where `outbound` allows. `pace` spaces the built-in
 /// generator's pieces like typing (zero for evaluation).
-pub fn generator(settings: &GeneratorSettings, pace: Duration) -> Box<dyn Generator> {
+pub fn generator(
+    settings: &GeneratorSettings,
+    outbound: &crate::outbound::Outbound,
+    pace: Duration,
+) -> Box<dyn Generator> {
     match settings {
         GeneratorSettings::Builtin => Box::new(Builtin { pace }),
         GeneratorSettings::OpenAi {
             base_url,
             model,
             api_key,
-        } => Box::new(openai::OpenAi::new(base_url, model, api_key)),
+        } => Box::new(openai::OpenAi::new(base_url, model, api_key, outbound)),
     }
 }
 
@@ -106,12 +111,14 @@ pub async fn respond_to_burst(
 /// The answer without links outside its sources, claims of actions or the
 /// model's own instructions (see [`guard`]).
 fn clean(text: &str, given: &[Ranked], generator: &dyn Generator) -> String {
-    let allowed = guard::Allowed::of(given.iter().map(|r| r.passage.url.as_str()));
+    let allowed = guard::Allowed::of(given.iter().map(|r| r.passage.url.as_str()))
+        .with_passages(given.iter().map(|r| r.passage.content.as_str()));
     let (cleaned, removed) = guard::clean(text, &allowed, &generator.instructions());
     if removed.any() {
         tracing::warn!(
             generator = generator.name(),
             links = removed.links,
+            contacts = removed.contacts,
             claims = removed.claims,
             instructions = removed.instructions,
             injected = removed.injected,
@@ -141,7 +148,12 @@ async fn write(decided: policy::Decided, generator: &dyn Generator, out: &Sink) 
                 None => Some(HandoffReason::NotGrounded),
             },
             Err(err) => {
-                tracing::warn!(generator = generator.name(), error = %err, "generator failed");
+                tracing::warn!(
+                    generator = generator.name(),
+                    error = %err,
+                    detail = err.detail(),
+                    "generator failed"
+                );
                 Some(HandoffReason::GeneratorFailed {
                     error: err.to_string(),
                 })

@@ -68,11 +68,36 @@ impl ModelArgs {
 }
 
 #[derive(Clone, Debug, Args)]
+pub struct OutboundArgs {
+    /// Private or local addresses the crawler and the model endpoint may
+    /// reach besides the public internet, comma-separated: host names
+    /// (`docs.intranet`, `*.intranet`), `host:port`, IP addresses,
+    /// `IP:port` or networks (`10.0.0.0/8`). Default: none (loopback,
+    /// private, link-local and metadata addresses are refused).
+    #[arg(
+        long = "outbound-allow",
+        env = "TANDEM_OUTBOUND_ALLOW",
+        value_delimiter = ',',
+        default_value = ""
+    )]
+    pub allow: Vec<String>,
+}
+
+impl OutboundArgs {
+    pub fn policy(&self) -> Result<crate::outbound::Outbound, String> {
+        crate::outbound::Outbound::allowing(&self.allow)
+            .map_err(|e| format!("TANDEM_OUTBOUND_ALLOW: {e}"))
+    }
+}
+
+#[derive(Clone, Debug, Args)]
 pub struct ServeArgs {
     #[command(flatten)]
     pub db: DbArgs,
     #[command(flatten)]
     pub model: ModelArgs,
+    #[command(flatten)]
+    pub outbound: OutboundArgs,
 
     /// Address to listen on.
     #[arg(long, env = "TANDEM_ADDR", default_value = "127.0.0.1:3000")]

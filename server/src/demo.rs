@@ -53,6 +53,11 @@ pub static SITE: &[(&str, &str)] = &[
     ("warranty.html", include_str!("../demo-site/warranty.html")),
 ];
 
+/// What of this instance's own address a crawl may reach when the demo is
+/// on: the demo site and robots.txt (the demo is crawled from where its
+/// visitors see it, often a loopback address no other crawl may reach).
+pub const CRAWLED_PATHS: &[&str] = &["/demo/", "/robots.txt"];
+
 pub fn page(name: &str) -> Option<&'static str> {
     SITE.iter()
         .find(|(file, _)| *file == name)

@@ -18,6 +18,7 @@ pub mod ingest;
 pub mod lang;
 pub mod limits;
 pub mod mail;
+pub mod outbound;
 pub mod policy;
 pub mod presence;
 pub mod privacy;
@@ -71,6 +72,8 @@ pub struct Engines {
     pub mail: Arc<mail::Mail>,
     /// Rate limits on visitors' messages and new visitors.
     pub limits: Arc<limits::Limits>,
+    /// Where the crawler and the model endpoint may connect.
+    pub outbound: outbound::Outbound,
     /// The demo help centre is served at `/demo/` (`TANDEM_DEMO`).
     pub demo: bool,
 }

@@ -7,12 +7,13 @@ use std::time::Duration;
 use app::types::Confidence;
 use axum::serve::ListenerExt;
 use clap::{Parser, Subcommand};
-use tandem::config::{DbArgs, ModelArgs, ServeArgs};
+use tandem::config::{DbArgs, ModelArgs, OutboundArgs, ServeArgs};
 use tandem::db::Scope;
 use tandem::embed::{Embedder, Role};
 use tandem::http::LiveSettings;
 use tandem::ingest::crawl::CrawlSettings;
 use tandem::ingest::jobs;
+use tandem::outbound::Outbound;
 use tandem::thread::hub::Hub;
 use tandem::thread::turn::Turns;
 use tandem::{db, demo, http, AnswerSettings, AppState, Engines};
@@ -44,6 +45,8 @@ enum Command {
         db: DbArgs,
         #[command(flatten)]
         model: ModelArgs,
+        #[command(flatten)]
+        outbound: OutboundArgs,
         /// Workspace slug.
         #[arg(long)]
         workspace: String,
@@ -129,6 +132,8 @@ enum Command {
         db: DbArgs,
         #[command(flatten)]
         model: ModelArgs,
+        #[command(flatten)]
+        outbound: OutboundArgs,
         #[arg(long)]
         workspace: String,
         /// The evaluation file.
@@ -186,6 +191,8 @@ enum Command {
         db: DbArgs,
         #[command(flatten)]
         model: ModelArgs,
+        #[command(flatten)]
+        outbound: OutboundArgs,
         #[arg(long, default_value = "demo")]
         workspace: String,
         question: String,
@@ -250,6 +257,7 @@ async fn main() -> ExitCode {
         Command::Ingest {
             db,
             model,
+            outbound,
             workspace,
             max_pages,
             max_depth,
@@ -265,7 +273,12 @@ async fn main() -> ExitCode {
                 per_host,
                 ..CrawlSettings::default()
             };
-            ingest(db, model, workspace, settings, public_url, source).await
+            match outbound.policy() {
+                Ok(outbound) => {
+                    ingest(db, model, outbound, workspace, settings, public_url, source).await
+                }
+                Err(e) => Err(e.into()),
+            }
         }
         Command::BenchIngest {
             db,
@@ -277,18 +290,26 @@ async fn main() -> ExitCode {
         Command::Ask {
             db,
             model,
+            outbound,
             workspace,
             question,
-        } => ask(db, model, workspace, question).await,
+        } => match outbound.policy() {
+            Ok(outbound) => ask(db, model, outbound, workspace, question).await,
+            Err(e) => Err(e.into()),
+        },
         Command::Eval {
             db,
             model,
+            outbound,
             workspace,
             file,
             json,
             dump,
             threshold,
-        } => eval(db, model, workspace, file, json, dump, threshold).await,
+        } => match outbound.policy() {
+            Ok(outbound) => eval(db, model, outbound, workspace, file, json, dump, threshold).await,
+            Err(e) => Err(e.into()),
+        },
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -389,6 +410,7 @@ async fn open_workspace(
 async fn ingest(
     db: DbArgs,
     model: ModelArgs,
+    outbound: Outbound,
     workspace: String,
     settings: CrawlSettings,
     public_url: String,
@@ -432,7 +454,16 @@ async fn ingest(
     let worker = Uuid::new_v4();
     let (mut indexed, mut failed) = (0, 0);
     for (label, job_id) in job_ids {
-        let row = run_with_progress(&pool, workspace_id, &embedder, worker, job_id, &label).await?;
+        let row = run_with_progress(
+            &pool,
+            workspace_id,
+            &embedder,
+            &outbound,
+            worker,
+            job_id,
+            &label,
+        )
+        .await?;
         indexed += row.pages_changed + row.pages_unchanged;
         failed += row.pages_failed;
         let failures: Vec<(String, Option<String>)> = sqlx::query_as(
@@ -476,6 +507,7 @@ async fn run_with_progress(
     pool: &sqlx::PgPool,
     workspace_id: Uuid,
     embedder: &Embedder,
+    outbound: &Outbound,
     worker: Uuid,
     job_id: Uuid,
     label: &str,
@@ -506,7 +538,7 @@ async fn run_with_progress(
     };
     let started = std::time::Instant::now();
     let row = match claimed {
-        Some(claimed) => jobs::run(pool, embedder, worker, claimed).await,
+        Some(claimed) => jobs::run(pool, embedder, outbound, worker, claimed).await,
         None => loop {
             let row = jobs::job(pool.ws(workspace_id), job_id).await?;
             if !matches!(row.status.as_str(), "queued" | "running") {
@@ -569,6 +601,8 @@ async fn bench_ingest(
         let _ = axum::serve(listener, app).await;
     });
     let url = format!("http://{addr}/{start}");
+    // The bench's own local server, and nothing else of this machine.
+    let outbound = Outbound::allowing([addr.to_string()])?;
     println!("ingesting {url} (served from {})", site.display());
     let settings = CrawlSettings::default();
     let source_id = jobs::website_source(&pool, workspace_id, &url, &settings, None).await?;
@@ -577,7 +611,16 @@ async fn bench_ingest(
     for label in ["first crawl", "unchanged re-crawl"] {
         let job_id = jobs::enqueue(pool.ws(workspace_id), source_id).await?;
         let started = std::time::Instant::now();
-        let row = run_with_progress(&pool, workspace_id, &embedder, worker, job_id, label).await?;
+        let row = run_with_progress(
+            &pool,
+            workspace_id,
+            &embedder,
+            &outbound,
+            worker,
+            job_id,
+            label,
+        )
+        .await?;
         rows.push((row, started.elapsed().as_secs_f64()));
     }
     let (first, first_s) = &rows[0];
@@ -696,12 +739,14 @@ async fn policy(
 async fn ask(
     db: DbArgs,
     model: ModelArgs,
+    outbound: Outbound,
     workspace: String,
     question: String,
 ) -> Result<(), AnyError> {
     let (pool, embedder, workspace_id) = open_workspace(&db, &model, &workspace, false).await?;
     let policy = policy(&pool, workspace_id).await?;
-    let generator = tandem::answer::generator(&policy.generator, std::time::Duration::ZERO);
+    let generator =
+        tandem::answer::generator(&policy.generator, &outbound, std::time::Duration::ZERO);
     let (out, _pieces) = tokio::sync::mpsc::unbounded_channel();
     let message = tandem::policy::Message {
         workspace_id,
@@ -755,9 +800,11 @@ async fn ask(
     Ok(())
 }
 
+#[expect(clippy::too_many_arguments, reason = "one per command-line option")]
 async fn eval(
     db: DbArgs,
     model: ModelArgs,
+    outbound: Outbound,
     workspace: String,
     file: std::path::PathBuf,
     json: bool,
@@ -781,7 +828,8 @@ async fn eval(
     if let Some(t) = threshold {
         policy.threshold = Confidence::new(t)?;
     }
-    let generator = tandem::answer::generator(&policy.generator, std::time::Duration::ZERO);
+    let generator =
+        tandem::answer::generator(&policy.generator, &outbound, std::time::Duration::ZERO);
     let bar = indicatif::ProgressBar::new(cases.len() as u64);
     if json {
         bar.set_draw_target(indicatif::ProgressDrawTarget::hidden());
@@ -952,6 +1000,10 @@ async fn serve(args: ServeArgs) -> Result<(), AnyError> {
     let pool = db::connect_app(&owner, args.db.app_database_url.as_deref()).await?;
     let system = db::System(owner.clone());
     let embedder = args.model.load()?;
+    let mut outbound = args.outbound.policy()?;
+    if args.demo {
+        outbound = outbound.with_own_site(&args.public_url(), demo::CRAWLED_PATHS);
+    }
     let engines = Engines {
         pool: pool.clone(),
         system: system.clone(),
@@ -978,6 +1030,7 @@ async fn serve(args: ServeArgs) -> Result<(), AnyError> {
             args.limit_new_visitors,
         )),
         demo: args.demo,
+        outbound: outbound.clone(),
     };
     // Every socket is a file descriptor: allow as many as the system does.
     match rlimit::increase_nofile_limit(u64::MAX) {
@@ -1033,7 +1086,7 @@ async fn serve(args: ServeArgs) -> Result<(), AnyError> {
     if let Err(err) = tandem::policy::intent::warm_up(&embedder).await {
         tracing::warn!(error = %err, "fitting the intent classifiers failed");
     }
-    jobs::spawn_worker(pool.clone(), system.clone(), embedder);
+    jobs::spawn_worker(pool.clone(), system.clone(), embedder, outbound);
 
     println!();
     println!("  Tandem is running at {public}");

@@ -32,16 +32,33 @@ pub fn sources(ranked: &[Ranked]) -> Vec<Source<'_>> {
         .collect()
 }
 
+/// Why a generator wrote nothing. What it shows (to agents, in handoff
+/// reasons) is neutral; the detail a variant carries, which may name
+/// addresses or quote the service, is for the log ([`Self::detail`]).
 #[derive(Debug, thiserror::Error)]
 pub enum GenerateError {
-    #[error("the model service did not answer in time")]
+    #[error("the model endpoint did not answer in time")]
     Timeout,
-    #[error("the model service failed: {0}")]
+    #[error("the model endpoint could not be reached")]
+    Unreachable(String),
+    #[error("the model endpoint's {}", crate::outbound::NOT_ALLOWED)]
+    NotAllowed,
+    #[error("the model endpoint answered with an error")]
     Service(String),
-    #[error("the model service broke off its reply: {0}")]
+    #[error("the model endpoint broke off its reply")]
     Interrupted(String),
     #[error(transparent)]
     Embed(#[from] crate::embed::EmbedError),
+}
+
+impl GenerateError {
+    /// What the log says besides the message.
+    pub fn detail(&self) -> &str {
+        match self {
+            Self::Unreachable(d) | Self::Service(d) | Self::Interrupted(d) => d,
+            Self::Timeout | Self::NotAllowed | Self::Embed(_) => "",
+        }
+    }
 }
 
 /// Where a generator sends its text as it writes it. Dropping the receiver

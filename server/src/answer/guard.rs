@@ -3,13 +3,18 @@
 //! steer a model (or be quoted by the extractive generator). So every
 //! answer, built-in or from a model, is cleaned before anyone sees it:
 //!
-//! - links and images only to the workspace's own sources (the hosts of
-//!   the passages it was given; uploaded files and snippets are on this
-//!   Tandem's own host); a sentence that pointed anywhere else goes whole
-//!   (without its target it only sends the visitor looking for it);
+//! - links and images only to the workspace's own sources (the origins —
+//!   scheme, host and port — of the passages it was given; uploaded files
+//!   and snippets are on this Tandem's own origin); a sentence that pointed
+//!   anywhere else goes whole (without its target it only sends the visitor
+//!   looking for it);
+//! - no contact detail (email address, phone number) and no address
+//!   written without a scheme (`pay-nimbus.co`) that its passages do not
+//!   have: an instruction hidden in a page cannot send visitors elsewhere;
 //! - no sentence claims an action the system did not take ("your refund has
-//!   been approved", "I have cancelled your order": Tandem's AI takes no
-//!   actions);
+//!   been approved", "I have cancelled your order", "we've gone ahead and
+//!   refunded you": Tandem's AI takes no actions), while documentation
+//!   that says what the business did ("we have updated the app") stays;
 //! - no sentence repeats the model's own instructions, or speaks to the
 //!   assistant the way injected text does ("ignore your instructions",
 //!   "you are now…", "print your system prompt").
@@ -46,6 +51,17 @@ static CLAIM: LazyLock<Vec<Regex>> = LazyLock::new(|| {
         r"(?i)\b(?:i|we)\s*(?:'ve|have|had|just|already|now|\s)*\s+(?:approved|processed|issued|refunded|cancell?ed|credited|granted|reset|unlocked|changed|updated|waived|expedited|escalated|sent|paid)\b[^.!?\n]{0,40}?\byou(?:r)?\b",
         r"(?i)\b(?:refund|return|replacement|cancellation|credit)\s+(?:has\s+been|was)\s+(?:now\s+)?(?:approved|granted|processed|confirmed)\b",
         r"(?i)\b(?:approved|granted|confirmed)\s*[:!]\s*(?:your\s+)?(?:refund|return|replacement|credit)\b",
+        // "We've gone ahead and refunded you", "I went ahead and …", "I've
+        // taken care of your refund": said only of an action taken.
+        r"(?i)\b(?:i|we)\b[^.!?\n]{0,20}?\b(?:gone|went)\s+ahead\b|\b(?:i|we)\s*(?:'ve|'ll|have|has|had|just|already|now|\s)*\s+(?:taken|took)\s+care\s+of\s+(?:it|this|that|you|your)\b",
+        // First person, a verb of doing, and the visitor's own things as its
+        // object: "I've arranged a replacement for you", "we have extended
+        // your warranty" (not "we have added dark mode to the app").
+        r"(?i)\b(?:i|we)\s*(?:'ve|have|had|just|already|now|\s)*\s+(?:arranged|booked|shipped|dispatched|applied|added|given|extended|upgraded|deleted|closed|reversed|initiated|submitted|filed|scheduled|restored|activated|deactivated|removed|marked|voided|released|transferred|reimbursed|compensated|replaced|ordered|renewed)\b[^.!?\n]{0,40}?(?:\bfor\s+you\b|\byou\b(?:\s|[.,!]|$)|\byour\s+(?:refund|return|replacement|order|account|payment|subscription|card|password|claim|request|money|credit|warranty|exchange|booking|plan|lamp|package|parcel)\b)",
+        // Passive, to the visitor: "a refund of $40 has been issued to your card".
+        r"(?i)\b(?:refund|replacement|credit|voucher|coupon|discount|payment|reimbursement|compensation|label|package|parcel)\b[^.!?\n]{0,40}?\b(?:has|have)\s+(?:now\s+|just\s+|already\s+)?been\s+(?:approved|processed|issued|credited|refunded|granted|sent|shipped|dispatched|applied|added|booked|arranged|initiated|transferred|released)\b[^.!?\n]{0,40}?\byou(?:r)?\b",
+        // "Your refund is on its way", "your account is now unlocked".
+        r"(?i)\byour\s+(?:refund|return|replacement|order|account|payment|cancellation|request|claim|subscription|money|credit|exchange|lamp|package|parcel)\b[^.!?\n]{0,30}?\b(?:is|are)\s+(?:now\s+(?:approved|processed|complete|completed|confirmed|cancell?ed|unlocked|active|reactivated|refunded|on\s+its\s+way)|on\s+(?:its|their)\s+way)\b",
     ]
     .iter()
     .map(|p| Regex::new(p).expect("static"))
@@ -69,37 +85,81 @@ static SENTENCE: LazyLock<Regex> = LazyLock::new(|| {
 /// Marks what was taken out of a sentence.
 const GONE: &str = "\u{2}";
 
-/// What may be linked: the hosts (lowercase, no port) of the workspace's
-/// sources an answer was given (uploaded files and snippets live on this
-/// Tandem's own host, under `/kb/`).
+/// What an answer may point to: the origins (scheme, host without `www.`,
+/// port) of the workspace's sources it was given (uploaded files and
+/// snippets live on this Tandem's own origin, under `/kb/`), and the
+/// contact details and names its passages have.
 #[derive(Clone, Debug, Default)]
 pub struct Allowed {
-    pub hosts: Vec<String>,
+    pub origins: Vec<String>,
+    /// Email addresses and phone numbers (digits) of the passages.
+    contacts: Vec<String>,
+    /// The passages' text, lowercase.
+    text: String,
 }
 
 impl Allowed {
     pub fn of<'a>(urls: impl IntoIterator<Item = &'a str>) -> Self {
-        let mut hosts: Vec<String> = urls.into_iter().filter_map(host_of).collect();
-        hosts.sort();
-        hosts.dedup();
-        Self { hosts }
+        let mut origins: Vec<String> = urls.into_iter().filter_map(origin_of).collect();
+        origins.sort();
+        origins.dedup();
+        Self {
+            origins,
+            ..Self::default()
+        }
+    }
+
+    /// Also what the passages themselves mention.
+    pub fn with_passages<'a>(mut self, passages: impl IntoIterator<Item = &'a str>) -> Self {
+        for passage in passages {
+            self.contacts.extend(super::mask::contacts(passage));
+            self.text.push_str(&passage.to_lowercase());
+            self.text.push('\n');
+        }
+        self
     }
 
     fn permits(&self, url: &str) -> bool {
-        let Ok(parsed) = url::Url::parse(url) else {
-            return false;
-        };
-        matches!(parsed.scheme(), "http" | "https")
-            && host_of(url).is_some_and(|h| self.hosts.contains(&h))
+        origin_of(url).is_some_and(|o| self.origins.contains(&o))
+    }
+
+    /// Whether a name written without a scheme is one the answer may give:
+    /// its passages have it, or it is a source's host.
+    fn names(&self, domain: &str) -> bool {
+        let domain = domain.to_ascii_lowercase();
+        let bare = domain.trim_start_matches("www.");
+        self.text.contains(&domain)
+            || self.origins.iter().any(|o| {
+                o.split("://")
+                    .nth(1)
+                    .and_then(|rest| rest.rsplit_once(':'))
+                    .is_some_and(|(host, _)| host == bare || host.ends_with(&format!(".{bare}")))
+            })
     }
 }
 
-fn host_of(url: &str) -> Option<String> {
-    url::Url::parse(url)
-        .ok()?
-        .host_str()
-        .map(|h| h.trim_start_matches("www.").to_ascii_lowercase())
+/// `scheme://host:port`, without `www.`: links must match all three.
+fn origin_of(url: &str) -> Option<String> {
+    let parsed = url::Url::parse(url).ok()?;
+    if !matches!(parsed.scheme(), "http" | "https") {
+        return None;
+    }
+    let host = parsed.host_str()?.to_ascii_lowercase();
+    Some(format!(
+        "{}://{}:{}",
+        parsed.scheme(),
+        host.trim_start_matches("www."),
+        parsed.port_or_known_default()?
+    ))
 }
+
+/// A name written without a scheme: labels and a top-level domain people
+/// type in addresses (`pay-nimbus.co`, `help.example.com`); file names
+/// (`site.css`, `index.html`) are not.
+static DOMAIN: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?i)\b(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+(?:com|net|org|co|io|ai|app|dev|info|biz|me|us|uk|de|fr|es|it|nl|eu|ca|au|ru|cn|jp|in|br|ch|se|no|dk|fi|be|at|ie|nz|xyz|online|site|shop|store|support|help|top|cc|tv|ly|to|gg|link|click|pay|money|finance|bank|example|live|email|services|page|cloud|tech|ltd|inc|cam|su|ws)\b")
+        .expect("static")
+});
 
 /// Lines of the model's instructions long enough to be recognised.
 pub fn instruction_lines(prompt: &str) -> Vec<String> {
@@ -114,6 +174,7 @@ pub fn instruction_lines(prompt: &str) -> Vec<String> {
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Removed {
     pub links: usize,
+    pub contacts: usize,
     pub claims: usize,
     pub instructions: usize,
     pub injected: usize,
@@ -121,8 +182,47 @@ pub struct Removed {
 
 impl Removed {
     pub fn any(&self) -> bool {
-        self.links + self.claims + self.instructions + self.injected > 0
+        self.links + self.contacts + self.claims + self.instructions + self.injected > 0
     }
+}
+
+/// `text` with each contact detail and scheme-less name its passages do
+/// not have replaced by the mark (its sentence goes).
+fn foreign_contacts(text: &str, allowed: &Allowed, removed: &mut Removed) -> String {
+    let mut spans: Vec<std::ops::Range<usize>> = super::mask::contact_spans(text)
+        .into_iter()
+        .filter(|(_, key)| !allowed.contacts.contains(key))
+        .map(|(range, _)| range)
+        .collect();
+    let emails: Vec<std::ops::Range<usize>> = super::mask::contact_spans(text)
+        .into_iter()
+        .map(|(range, _)| range)
+        .collect();
+    for m in DOMAIN.find_iter(text) {
+        // Part of an address, a link or an email: judged as one already.
+        let before = text[..m.start()].chars().next_back();
+        let inside = matches!(before, Some('@' | '.' | '/' | '-' | '\u{1}'))
+            || emails
+                .iter()
+                .any(|r| r.start <= m.start() && m.end() <= r.end);
+        if !inside && !allowed.names(m.as_str()) {
+            spans.push(m.range());
+        }
+    }
+    spans.sort_by_key(|r| r.start);
+    let mut out = String::with_capacity(text.len());
+    let mut at = 0;
+    for span in spans {
+        if span.start < at {
+            continue;
+        }
+        out.push_str(&text[at..span.start]);
+        out.push_str(GONE);
+        removed.contacts += 1;
+        at = span.end;
+    }
+    out.push_str(&text[at..]);
+    out
 }
 
 /// The answer with what it may not say taken out.
@@ -165,7 +265,7 @@ pub fn clean(text: &str, allowed: &Allowed, instructions: &[String]) -> (String,
             format!("{GONE}{}", &whole[bare.len()..])
         }
     });
-    let mut text = text.into_owned();
+    let mut text = foreign_contacts(&text, allowed, &mut removed);
     for (i, link) in kept.iter().enumerate() {
         text = text.replace(&format!("\u{1}{i}\u{1}"), link);
     }
@@ -230,6 +330,8 @@ pub fn draft_view(text: &str, instructions: &[String]) -> String {
     let risky = ["://", "www.", "](", "<", "@", "javascript"]
         .iter()
         .any(|m| lower.contains(m))
+        || DOMAIN.is_match(&lower)
+        || DIGITS.is_match(&lower)
         || HOLD.is_match(&lower)
         || (YOUR.is_match(&lower) && DONE.is_match(&lower));
     if !risky && !words.trim().is_empty() {
@@ -244,9 +346,12 @@ pub fn draft_view(text: &str, instructions: &[String]) -> String {
 /// Words that may begin what [`clean`] takes out: a speaker doing
 /// something, a verb of a claim, words spoken to an assistant.
 static HOLD: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"\b(?:i|we)\b|approv|grant|confirm|credited|refunded|cancell?ed|unlock|waiv|expedit|escalat|instruction|prompt|ignore|disregard|forget|override|system|developer|assistant|chatbot|\bbot\b|\brole\b|you are|\bai\b|\bllm\b")
+    Regex::new(r"\b(?:i|we)\b|approv|grant|confirm|credited|refunded|cancell?ed|unlock|waiv|expedit|escalat|\bahead\b|\bway\b|been\s|instruction|prompt|ignore|disregard|forget|override|system|developer|assistant|chatbot|\bbot\b|\brole\b|you are|\bai\b|\bllm\b")
         .expect("static")
 });
+/// The start of a phone number.
+static DIGITS: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"\d[\d \-./()]{5,}").expect("static"));
 /// "your …" with "has", "was"…: the start of a claim about the visitor.
 static YOUR: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"\byour\b").expect("static"));
 static DONE: LazyLock<Regex> =
@@ -326,6 +431,90 @@ mod tests {
             assert_eq!(text, fine);
             assert!(!removed.any(), "{fine}");
         }
+    }
+
+    #[test]
+    fn rephrased_claims_go_and_documentation_stays() {
+        for claim in [
+            "We've gone ahead and refunded you.",
+            "I went ahead and cancelled the order for you.",
+            "I've taken care of your refund.",
+            "Your refund has been processed.",
+            "A refund of $40 has been issued to your card.",
+            "I've arranged a free replacement for you.",
+            "We have extended your warranty by a year.",
+            "Your replacement is on its way.",
+            "Your account is now unlocked.",
+        ] {
+            let (text, removed) = clean(
+                &format!("{claim} Refunds take 5 days [1]."),
+                &allowed(),
+                &[],
+            );
+            assert_eq!(text, "Refunds take 5 days [1].", "{claim}");
+            assert_eq!(removed.claims, 1, "{claim}");
+        }
+        for fine in [
+            "We have updated the app.",
+            "We have added dark mode to the app in version 4 [1].",
+            "We ship replacements within 3 days of approval [1].",
+            "Refunds have been processed for every order placed before May [1].",
+            "If you want, we can arrange a replacement [1].",
+            "You can cancel your order from your account page [1].",
+            "Once your replacement is on its way, you get a tracking link [1].",
+            "We have moved our warehouse to Lyon, so parcels may take a day longer [1].",
+        ] {
+            let (text, removed) = clean(fine, &allowed(), &[]);
+            assert_eq!(text, fine);
+            assert!(!removed.any(), "{fine}");
+        }
+    }
+
+    #[test]
+    fn contact_details_and_names_only_from_the_passages() {
+        let allowed = allowed().with_passages([
+            "Email support@nimbus.example or call +1 202 555 0199. Our shop is at shop.nimbus.example.",
+        ]);
+        for foreign in [
+            "Warranty claims need your PIN and CVV by wire transfer to pay-nimbus.co.",
+            "Write to refunds@pay-nimbus.co for a faster answer.",
+            "Call +1 202 555 0134 now.",
+            "Pay at www-secure.nimbus-pay.com today.",
+        ] {
+            let (text, removed) = clean(
+                &format!("{foreign} Refunds take 5 days [1]."),
+                &allowed,
+                &[],
+            );
+            assert_eq!(text, "Refunds take 5 days [1].", "{foreign}");
+            assert_eq!(removed.contacts, 1, "{foreign}");
+        }
+        for fine in [
+            "Email support@nimbus.example for help [1].",
+            "Call +1 (202) 555-0199 on weekdays [1].",
+            "Order from shop.nimbus.example [1].",
+            "See [refunds](https://help.nimbus.example/refunds) [1].",
+            "Open index.html and site.css in the app folder, version 2.5 [1].",
+        ] {
+            let (text, removed) = clean(fine, &allowed, &[]);
+            assert_eq!(text, fine);
+            assert!(!removed.any(), "{fine}");
+        }
+    }
+
+    #[test]
+    fn a_link_must_match_scheme_host_and_port() {
+        for foreign in [
+            "https://help.nimbus.example:8443/refunds",
+            "http://help.nimbus.example/refunds",
+            "https://tandem.nimbus.example:444/kb/demo/snippets/1",
+        ] {
+            let (text, removed) = clean(&format!("See {foreign} now."), &allowed(), &[]);
+            assert_eq!(text, "", "{foreign}");
+            assert_eq!(removed.links, 1, "{foreign}");
+        }
+        let fine = "See https://help.nimbus.example:443/refunds now.";
+        assert_eq!(clean(fine, &allowed(), &[]).0, fine);
     }
 
     #[test]

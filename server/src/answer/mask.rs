@@ -72,6 +72,36 @@ pub fn mask(text: &str) -> String {
         .into_owned()
 }
 
+/// Where `text` gives email addresses and phone or card numbers: each
+/// span with its key (the address in lowercase, the number's digits). The
+/// contact details an answer may only repeat from its sources.
+pub fn contact_spans(text: &str) -> Vec<(std::ops::Range<usize>, String)> {
+    let mut found: Vec<(std::ops::Range<usize>, String)> = EMAIL_RE
+        .find_iter(text)
+        .map(|m| (m.range(), m.as_str().to_ascii_lowercase()))
+        .collect();
+    for m in NUMBER_RE.find_iter(text) {
+        let run = m.as_str().trim_end_matches([' ', '-', '.', '/', '(', ')']);
+        let overlaps = found
+            .iter()
+            .any(|(r, _)| r.start < m.end() && m.start() < r.end);
+        if !overlaps && classify(run).is_some() {
+            let digits = run.chars().filter(char::is_ascii_digit).collect();
+            found.push((m.start()..m.start() + run.len(), digits));
+        }
+    }
+    found.sort_by_key(|(r, _)| r.start);
+    found
+}
+
+/// The keys of [`contact_spans`].
+pub fn contacts(text: &str) -> Vec<String> {
+    contact_spans(text)
+        .into_iter()
+        .map(|(_, key)| key)
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -11,6 +11,7 @@ use serde_json::{json, Value};
 use tokio::time::{timeout, Instant};
 
 use super::generate::{GenerateError, Generator, Sink, Source};
+use crate::outbound::{self, Outbound};
 
 /// What the model replies when the sources do not answer the question.
 const NO_ANSWER: &str = "NO_ANSWER";
@@ -54,6 +55,7 @@ struct Timeouts {
 /// (OpenAI itself, or a local server such as vLLM, llama.cpp or Ollama).
 pub struct OpenAi {
     client: reqwest::Client,
+    outbound: Outbound,
     /// The API root without a trailing slash, such as `https://api.openai.com/v1`.
     base_url: String,
     model: String,
@@ -63,12 +65,29 @@ pub struct OpenAi {
 }
 
 impl OpenAi {
+    /// A model at `base_url`, reached only where `outbound` allows (a
+    /// redirect too).
     pub fn new(
         base_url: impl Into<String>,
         model: impl Into<String>,
         api_key: impl Into<String>,
+        outbound: &Outbound,
     ) -> Self {
-        let client = reqwest::Client::builder()
+        let redirects = {
+            let outbound = outbound.clone();
+            reqwest::redirect::Policy::custom(move |attempt| {
+                if attempt.previous().len() > 5 {
+                    attempt.error("too many redirects")
+                } else if let Err(refused) = outbound.check(attempt.url()) {
+                    attempt.error(refused)
+                } else {
+                    attempt.follow()
+                }
+            })
+        };
+        let client = outbound
+            .client()
+            .redirect(redirects)
             .connect_timeout(Duration::from_secs(10))
             // A compressed event stream may be held back by the decoder.
             .no_gzip()
@@ -76,6 +95,7 @@ impl OpenAi {
             .expect("static HTTP client settings");
         Self {
             client,
+            outbound: outbound.clone(),
             base_url: base_url.into().trim_end_matches('/').to_owned(),
             model: model.into(),
             api_key: api_key.into(),
@@ -108,9 +128,15 @@ impl OpenAi {
             "temperature": 0.1,
             "messages": build_messages(question, sources),
         });
+        let url = url::Url::parse(&format!("{}/chat/completions", self.base_url))
+            .map_err(|_| GenerateError::Unreachable("not a URL".into()))?;
+        if self.outbound.check(&url).is_err() {
+            tracing::warn!(%url, "the model endpoint's address is not allowed");
+            return Err(GenerateError::NotAllowed);
+        }
         let mut request = self
             .client
-            .post(format!("{}/chat/completions", self.base_url))
+            .post(url)
             .header(CONTENT_TYPE, "application/json")
             .header(ACCEPT, "text/event-stream")
             .body(body.to_string());
@@ -121,7 +147,8 @@ impl OpenAi {
         let response = match timeout(wait, request.send()).await {
             Err(_) => return Err(GenerateError::Timeout),
             Ok(Err(error)) if error.is_timeout() => return Err(GenerateError::Timeout),
-            Ok(Err(error)) => return Err(GenerateError::Service(describe(&error))),
+            Ok(Err(error)) if outbound::refused(&error) => return Err(GenerateError::NotAllowed),
+            Ok(Err(error)) => return Err(GenerateError::Unreachable(describe(&error))),
             Ok(Ok(response)) => response,
         };
         let status = response.status();

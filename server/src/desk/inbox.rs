@@ -333,12 +333,19 @@ pub async fn suggest_reply(
         ));
     }
     let sources = generate::sources(given);
-    let generator = answer::generator(&policy.generator, std::time::Duration::ZERO);
+    let generator = answer::generator(
+        &policy.generator,
+        &engines.outbound,
+        std::time::Duration::ZERO,
+    );
     let (out, _pieces) = tokio::sync::mpsc::unbounded_channel();
     let text = generator
         .generate(&question, &sources, &out)
         .await
-        .map_err(|err| DeskError::Invalid(format!("The AI could not write a suggestion: {err}")))?;
+        .map_err(|err| {
+            tracing::warn!(error = %err, detail = err.detail(), "a suggestion failed");
+            DeskError::Invalid(format!("The AI could not write a suggestion: {err}"))
+        })?;
     let grounded = generate::ground(&text, &sources).ok_or_else(|| {
         DeskError::Invalid(
             "The AI's suggestion cited none of the knowledge; write the reply yourself.".into(),

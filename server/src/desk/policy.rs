@@ -3,7 +3,7 @@
 
 use app::desk::SignedIn;
 use app::error::DeskError;
-use app::types::policy::{Policy, Replay};
+use app::types::policy::{GeneratorSettings, Policy, Replay};
 
 use super::internal;
 use crate::policy::{replay, settings};
@@ -25,6 +25,19 @@ pub async fn get(engines: &Engines, admin: &SignedIn) -> Result<Policy, DeskErro
 }
 
 pub async fn save(engines: &Engines, admin: &SignedIn, policy: Policy) -> Result<(), DeskError> {
+    // A model endpoint this instance may not reach is refused now, not at
+    // the first answer (names are checked again when they are resolved).
+    if let GeneratorSettings::OpenAi { base_url, .. } = &policy.generator {
+        let refused = url::Url::parse(base_url)
+            .ok()
+            .is_some_and(|url| engines.outbound.check(&url).is_err());
+        if refused {
+            return Err(DeskError::Invalid(format!(
+                "The model endpoint's {}.",
+                crate::outbound::NOT_ALLOWED
+            )));
+        }
+    }
     settings::save(&engines.pool, admin.workspace_id, &policy)
         .await
         .map_err(|e| match e {

@@ -202,7 +202,11 @@ pub async fn retest(
     )
     .await
     .map_err(internal)?;
-    let generator = crate::answer::generator(&policy.generator, std::time::Duration::ZERO);
+    let generator = crate::answer::generator(
+        &policy.generator,
+        &engines.outbound,
+        std::time::Duration::ZERO,
+    );
     // One of the instance's AI turn slots: a re-test is up to 20 answers.
     let _slot = engines.turn_slots.acquire().await.map_err(internal)?;
     fix::retest(

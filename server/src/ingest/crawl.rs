@@ -17,8 +17,8 @@ use url::Url;
 use uuid::Uuid;
 
 use super::document::{self, Format};
-use super::extract::extract;
-use super::fetch::{parse_sitemap, Denied, Fetched, Fetcher, Sitemap};
+use super::extract::{extract_with, stylesheet_links};
+use super::fetch::{parse_sitemap, Denied, Fetched, Fetcher, Sitemap, UNREACHABLE};
 use super::{store_pages, IngestError, PreparedPage};
 use crate::db::{InWorkspace, Scope as _};
 use crate::embed::Embedder;
@@ -80,6 +80,17 @@ impl Scope {
         Self { prefixes }
     }
 
+    /// Whether `url` is on one of the site's origins (robots.txt and
+    /// sitemaps may live outside its folders, never on another site).
+    pub fn same_site(&self, url: &Url) -> bool {
+        matches!(url.scheme(), "http" | "https")
+            && self
+                .prefixes
+                .iter()
+                .filter_map(|p| Url::parse(p).ok())
+                .any(|p| p.origin() == url.origin())
+    }
+
     pub fn contains(&self, url: &Url) -> bool {
         matches!(url.scheme(), "http" | "https")
             && self.prefixes.iter().any(|p| url.as_str().starts_with(p))
@@ -113,6 +124,8 @@ pub struct JobContext {
     pub workspace_id: Uuid,
     pub source_id: Uuid,
     pub cancelled: Arc<AtomicBool>,
+    /// Where this instance may connect.
+    pub outbound: crate::outbound::Outbound,
 }
 
 impl JobContext {
@@ -231,7 +244,7 @@ pub async fn run(ctx: &JobContext) -> Result<JobEnd, IngestError> {
         Url::parse(&source.start_url).map_err(|_| IngestError::BadUrl(source.start_url.clone()))?;
     let is_file = source.kind == "file";
     let scope = Scope::new(&start, &settings.extra_prefixes);
-    let fetcher = Fetcher::new(&settings);
+    let fetcher = Fetcher::new(&settings, &ctx.outbound, &scope);
 
     let seeded: bool = sqlx::query_scalar("select seeded from ingest_job where job_id = $1")
         .bind(ctx.job_id)
@@ -354,7 +367,7 @@ async fn seeds(
     } else {
         out.push((start.to_string(), None));
         if fetcher.allowed(start).await.is_ok() {
-            sitemaps.extend(fetcher.robots_sitemaps(start).await);
+            sitemaps.extend(on_site(scope, fetcher.robots_sitemaps(start).await));
         }
     }
     let explicit = is_sitemap_url(start);
@@ -388,7 +401,7 @@ async fn seeds(
                     }
                 }
             }
-            Ok(Sitemap::Index(children)) => sitemaps.extend(children),
+            Ok(Sitemap::Index(children)) => sitemaps.extend(on_site(scope, children)),
             Err(e) if explicit && read == 1 => {
                 return Err(IngestError::Rejected(format!("{sitemap}: {e}")))
             }
@@ -396,6 +409,21 @@ async fn seeds(
         }
     }
     Ok(out)
+}
+
+/// The sitemaps on the site's own origins; others are not fetched (a
+/// robots.txt or sitemap index may name any address at all).
+fn on_site(scope: &Scope, sitemaps: Vec<String>) -> Vec<String> {
+    sitemaps
+        .into_iter()
+        .filter(|s| {
+            let on = Url::parse(s).is_ok_and(|u| scope.same_site(&u));
+            if !on {
+                tracing::debug!(sitemap = %s, "sitemap on another site skipped");
+            }
+            on
+        })
+        .collect()
 }
 
 async fn known_page(ctx: &JobContext, url: &str) -> Result<Option<KnownPage>, sqlx::Error> {
@@ -440,7 +468,12 @@ async fn process(
     } else {
         match fetcher.allowed(&url).await {
             Ok(()) => {}
+            Err(Denied::NotAllowed) => return Ok(failed(crate::outbound::NOT_ALLOWED)),
             Err(Denied::Disallowed) => return Ok(skipped("disallowed by robots.txt")),
+            // A site that does not answer at all is said to be so.
+            Err(Denied::Unreachable(e)) if e == UNREACHABLE => {
+                return Ok(failed_keeping(e, &item.url, known))
+            }
             Err(Denied::Unreachable(e)) => {
                 return Ok(failed_keeping(
                     format!("robots.txt could not be read ({e})"),
@@ -485,6 +518,9 @@ async fn process(
                     refresh: Some(Box::new(refresh)),
                 });
             }
+            Ok(Fetched::LeftSite { to }) => {
+                return Ok(skipped(format!("redirects outside the site, to {to}")))
+            }
             Ok(Fetched::Other { content_type, .. }) => {
                 return Ok(skipped(format!(
                     "not a page or a document Tandem reads ({})",
@@ -523,11 +559,19 @@ async fn process(
         .filter(|s| !s.is_empty())
         .unwrap_or_else(|| final_url.to_string());
     let title_hint = percent_decode(&title_hint);
+    // What the page's linked stylesheets hide is not indexed either.
+    let linked = if format == Format::Html && !is_file {
+        let hrefs = stylesheet_links(&String::from_utf8_lossy(&bytes));
+        fetcher.stylesheets(&final_url, &hrefs).await
+    } else {
+        Vec::new()
+    };
     // Cleaning is CPU work (PDF especially): off the async threads, and a
     // document that panics the parser or takes too long fails alone.
     let extraction = tokio::task::spawn_blocking(move || {
         if format == Format::Html {
-            Ok(extract(&String::from_utf8_lossy(&bytes)))
+            let sheets: Vec<&str> = linked.iter().map(|s| s.as_ref()).collect();
+            Ok(extract_with(&String::from_utf8_lossy(&bytes), &sheets))
         } else {
             document::read(format, &bytes, &title_hint)
         }
@@ -848,9 +892,27 @@ async fn finish(ctx: &JobContext, settings: &CrawlSettings) -> Result<(), Ingest
         .bind(ctx.job_id)
         .fetch_optional(ctx.db())
         .await?;
+        // A site never reached (a new source, or one that never worked)
+        // is not re-crawled on its schedule until a crawl succeeds: the
+        // admin is told, rather than a failure repeating every day.
+        let paused: bool = sqlx::query_scalar(
+            "update source s set next_crawl_at = null, updated_at = now()
+             where s.source_id = $1 and s.kind = 'website' and s.recrawl_hours is not null
+               and not exists (select 1 from page p where p.source_id = s.source_id)
+             returning true",
+        )
+        .bind(ctx.source_id)
+        .fetch_optional(ctx.db())
+        .await?
+        .unwrap_or(false);
         return Err(IngestError::Rejected(format!(
-            "nothing could be indexed{}",
-            first_error.map(|e| format!(" ({e})")).unwrap_or_default()
+            "nothing could be indexed{}{}",
+            first_error.map(|e| format!(" ({e})")).unwrap_or_default(),
+            if paused {
+                "; its scheduled re-crawls are paused until a re-crawl succeeds"
+            } else {
+                ""
+            }
         )));
     }
     // A crawl cut by the page limit did not see the whole site: what it did

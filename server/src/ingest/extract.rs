@@ -1,10 +1,16 @@
 //! HTML to clean, structured text: the page title and its sections, each with
 //! its heading path and anchor. Lists, tables and code keep their shape (one
 //! line per item, row or code line); navigation, headers, footers, cookie
-//! banners, scripts, styles and hidden elements are dropped; text is never
-//! kept as HTML.
+//! banners, scripts, styles and hidden elements are dropped (hidden by the
+//! page's CSS too: see [`visibility`]); text is never kept as HTML.
+
+mod visibility;
 
 use scraper::{ElementRef, Html, Node, Selector};
+use visibility::{Paint, Styles};
+
+/// Linked stylesheets read for a page at most.
+pub const MAX_STYLESHEETS: usize = 8;
 
 /// Deepest element nesting walked into.
 const MAX_DEPTH: usize = 200;
@@ -54,9 +60,70 @@ pub struct ExtractedPage {
     pub canonical: Option<String>,
 }
 
+/// The page with only its own CSS (its `<style>` elements and inline
+/// styles) deciding what is hidden.
 pub fn extract(html: &str) -> ExtractedPage {
+    extract_with(html, &[])
+}
+
+/// The stylesheets a page links for screens (raw `href` values, at most
+/// [`MAX_STYLESHEETS`]), for the crawler to fetch before [`extract_with`].
+/// A scan of the `<link>` tags, not a parse: it runs before the page is
+/// parsed, on the crawler's thread.
+pub fn stylesheet_links(html: &str) -> Vec<String> {
+    static LINK: std::sync::LazyLock<regex::Regex> =
+        std::sync::LazyLock::new(|| regex::Regex::new(r"(?is)<link\b[^>]*>").expect("static"));
+    static ATTR: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
+        regex::Regex::new(r#"(?is)\b(rel|href|media)\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s>]+))"#)
+            .expect("static")
+    });
+    let mut out = Vec::new();
+    for tag in LINK.find_iter(html) {
+        let (mut rel, mut href, mut media) = (None, None, None);
+        for attr in ATTR.captures_iter(tag.as_str()) {
+            let value = attr
+                .get(2)
+                .or_else(|| attr.get(3))
+                .or_else(|| attr.get(4))
+                .map(|v| v.as_str().to_owned());
+            match attr[1].to_ascii_lowercase().as_str() {
+                "rel" => rel = value,
+                "href" => href = value,
+                _ => media = value,
+            }
+        }
+        let stylesheet = rel.is_some_and(|r| {
+            r.split_whitespace()
+                .any(|w| w.eq_ignore_ascii_case("stylesheet"))
+        });
+        if let (true, Some(href)) = (stylesheet && for_screens(media.as_deref()), href) {
+            out.push(href);
+            if out.len() == MAX_STYLESHEETS {
+                break;
+            }
+        }
+    }
+    out
+}
+
+fn for_screens(media: Option<&str>) -> bool {
+    media.is_none_or(|m| {
+        let m = m.to_ascii_lowercase();
+        m.contains("screen") || m.contains("all") || !(m.contains("print") || m.contains("speech"))
+    })
+}
+
+/// The page, with `linked` (the contents of the stylesheets it links, in
+/// order) and its own CSS deciding what is hidden.
+pub fn extract_with(html: &str, linked: &[&str]) -> ExtractedPage {
     let doc = Html::parse_document(html);
     let select = |css: &'static str| selector(css);
+    let own: Vec<String> = doc
+        .select(select("style"))
+        .filter(|s| for_screens(s.value().attr("media")))
+        .map(|s| s.text().collect())
+        .collect();
+    let styles = Styles::parse(linked.iter().copied().chain(own.iter().map(String::as_str)));
     let title = doc
         .select(select("title"))
         .next()
@@ -93,7 +160,16 @@ pub fn extract(html: &str) -> ExtractedPage {
         .or_else(|| doc.select(select("article")).next())
         .or_else(|| doc.select(select("body")).next())
         .unwrap_or_else(|| doc.root_element());
-    let mut walker = Walker::default();
+    let mut walker = Walker::new(&styles);
+    // The colours the content starts with: what its ancestors set (a dark
+    // theme's `body`), else black on a white page.
+    let mut ancestors: Vec<ElementRef> = root.ancestors().filter_map(ElementRef::wrap).collect();
+    ancestors.reverse();
+    for element in ancestors.into_iter().chain([root]) {
+        let computed = styles.computed(element);
+        walker.color = computed.color().unwrap_or(walker.color);
+        walker.background = computed.background().unwrap_or(walker.background);
+    }
     walker.walk(root, 0);
     walker.flush();
     ExtractedPage {
@@ -119,8 +195,11 @@ fn clean(text: &str) -> String {
     text.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
-#[derive(Default)]
-struct Walker {
+struct Walker<'s> {
+    styles: &'s Styles,
+    /// The text colour and the background of the element being walked.
+    color: Paint,
+    background: Paint,
     path: Vec<(u8, String)>,
     anchor: Option<String>,
     line: String,
@@ -128,7 +207,25 @@ struct Walker {
     sections: Vec<Section>,
 }
 
-impl Walker {
+impl<'s> Walker<'s> {
+    fn new(styles: &'s Styles) -> Self {
+        Self {
+            styles,
+            color: Paint::BLACK,
+            background: Paint::WHITE,
+            path: Vec::new(),
+            anchor: None,
+            line: String::new(),
+            lines: Vec::new(),
+            sections: Vec::new(),
+        }
+    }
+
+    /// Whether text in the current colours can be read.
+    fn readable(&self) -> bool {
+        !self.color.unreadable_on(self.background)
+    }
+
     fn end_line(&mut self) {
         let line = clean(&self.line);
         if !line.is_empty() {
@@ -160,90 +257,81 @@ impl Walker {
         }
         for child in element.children() {
             match child.value() {
-                Node::Text(text) => self.line.push_str(text),
+                Node::Text(text) if self.readable() => self.line.push_str(text),
+                Node::Text(_) => {}
                 Node::Element(el) => {
                     let name = el.name();
-                    let hidden = el.attr("hidden").is_some()
-                        || el.attr("aria-hidden") == Some("true")
-                        || el.attr("style").is_some_and(hidden_by_style);
+                    let hidden =
+                        el.attr("hidden").is_some() || el.attr("aria-hidden") == Some("true");
                     if SKIPPED.contains(&name) || hidden || is_chrome(el) {
                         continue;
                     }
                     let Some(child) = ElementRef::wrap(child) else {
                         continue;
                     };
-                    if let Some(level) = heading_level(name) {
-                        self.flush();
-                        let text = clean(&child.text().collect::<String>());
-                        self.path.retain(|(l, _)| *l < level);
-                        if !text.is_empty() {
-                            self.path.push((level, text));
-                        }
-                        self.anchor = anchor_of(child);
+                    let computed = self.styles.computed(child);
+                    if computed.hides() {
                         continue;
                     }
-                    if name == "pre" {
-                        // Code keeps its lines and indentation.
-                        self.end_line();
-                        let code: String = child.text().collect();
-                        for line in code.lines() {
-                            let line = line.trim_end();
-                            if !line.trim().is_empty() {
-                                self.lines.push(line.to_owned());
-                            }
-                        }
-                        continue;
-                    }
-                    let block = BLOCKS.contains(&name);
-                    if block {
-                        self.end_line();
-                    }
-                    if name == "td" || name == "th" {
-                        self.line.push_str(" | ");
-                    }
-                    if name == "li" {
-                        self.line.push_str("• ");
-                    }
-                    self.walk(child, depth + 1);
-                    if block {
-                        self.end_line();
-                    }
+                    let outer = (self.color, self.background);
+                    self.color = computed.color().unwrap_or(self.color);
+                    self.background = computed.background().unwrap_or(self.background);
+                    self.element(child, name, depth);
+                    (self.color, self.background) = outer;
                 }
                 _ => {}
             }
+        }
+    }
+
+    /// A shown element, in the colours it sets.
+    fn element(&mut self, child: ElementRef, name: &str, depth: usize) {
+        if let Some(level) = heading_level(name) {
+            self.flush();
+            self.path.retain(|(l, _)| *l < level);
+            if self.readable() {
+                let text = clean(&child.text().collect::<String>());
+                if !text.is_empty() {
+                    self.path.push((level, text));
+                }
+            }
+            self.anchor = anchor_of(child);
+            return;
+        }
+        if name == "pre" {
+            // Code keeps its lines and indentation.
+            self.end_line();
+            if !self.readable() {
+                return;
+            }
+            let code: String = child.text().collect();
+            for line in code.lines() {
+                let line = line.trim_end();
+                if !line.trim().is_empty() {
+                    self.lines.push(line.to_owned());
+                }
+            }
+            return;
+        }
+        let block = BLOCKS.contains(&name);
+        if block {
+            self.end_line();
+        }
+        if name == "td" || name == "th" {
+            self.line.push_str(" | ");
+        }
+        if name == "li" {
+            self.line.push_str("• ");
+        }
+        self.walk(child, depth + 1);
+        if block {
+            self.end_line();
         }
     }
 }
 
 /// Site chrome marked by role, class or id: navigation, banners, cookie
 /// notices, breadcrumbs, sidebars.
-/// Whether an inline style hides its element from a reader: not shown,
-/// invisible, transparent, zero-sized text, or pushed far off screen (text a
-/// page hides is no part of what the business tells its visitors).
-fn hidden_by_style(style: &str) -> bool {
-    let style = style.replace(' ', "").to_ascii_lowercase();
-    style.split(';').any(|declaration| {
-        let Some((property, value)) = declaration.split_once(':') else {
-            return false;
-        };
-        let value = value.trim_end_matches("!important");
-        let number = || {
-            value
-                .trim_end_matches(|c: char| c.is_ascii_alphabetic() || c == '%')
-                .parse::<f32>()
-                .ok()
-        };
-        match property {
-            "display" => value == "none",
-            "visibility" => value == "hidden" || value == "collapse",
-            "opacity" => number() == Some(0.0),
-            "font-size" => number() == Some(0.0),
-            "text-indent" | "left" | "top" | "margin-left" => number().is_some_and(|n| n <= -999.0),
-            _ => false,
-        }
-    })
-}
-
 fn is_chrome(el: &scraper::node::Element) -> bool {
     if matches!(
         el.attr("role"),

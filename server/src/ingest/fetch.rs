@@ -1,6 +1,10 @@
 //! HTTP for crawls: one client per job, robots.txt per origin (RFC 9309,
 //! via `texting_robots`, `Crawl-delay` honoured), a politeness gate per host,
-//! retries with readable errors, bounded reads, and sitemap parsing.
+//! retries with readable errors, bounded reads, and sitemap parsing. Every
+//! request is held to the instance's outbound policy ([`Outbound`]: public
+//! addresses unless allowed), and every redirect to it and to the site:
+//! errors say what happened in words that reveal nothing of the network
+//! (the detail goes to the log).
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -9,8 +13,15 @@ use std::time::Duration;
 use tokio::sync::Semaphore;
 use url::Url;
 
-use super::crawl::CrawlSettings;
+use super::crawl::{CrawlSettings, Scope};
 use super::document::Format;
+use crate::outbound::{self, Outbound, NOT_ALLOWED};
+
+/// What the admin sees when a site does not answer at all (a name that
+/// does not resolve, a closed port, a connection reset, something that is
+/// not HTTP): the same words whatever the cause, so crawl errors cannot map
+/// a network.
+pub const UNREACHABLE: &str = "the site could not be reached";
 
 const USER_AGENT: &str = concat!(
     "TandemBot/",
@@ -33,8 +44,10 @@ enum Robots {
     Rules(Box<texting_robots::Robot>),
 }
 
-/// Why robots.txt keeps a URL from being fetched.
+/// Why a URL is not fetched.
 pub enum Denied {
+    /// The outbound policy refuses its address.
+    NotAllowed,
     Disallowed,
     /// robots.txt itself could not be read (for now): nothing may be fetched.
     Unreachable(String),
@@ -43,9 +56,13 @@ pub enum Denied {
 /// HTTP for one job: a client, robots.txt per origin, a politeness gate per host.
 pub struct Fetcher {
     http: reqwest::Client,
+    outbound: Outbound,
     per_host: usize,
     robots: tokio::sync::Mutex<HashMap<String, Arc<Robots>>>,
     hosts: Mutex<HashMap<String, (Arc<Semaphore>, Duration)>>,
+    /// Stylesheets read in this job (none: it could not be read).
+    stylesheets: tokio::sync::Mutex<HashMap<String, Option<Arc<str>>>>,
+    scope: Scope,
 }
 
 /// A fetched resource.
@@ -63,24 +80,123 @@ pub enum Fetched {
         url: Url,
         content_type: String,
     },
+    /// A redirect left the site; it was not followed.
+    LeftSite {
+        to: Url,
+    },
+}
+
+/// Why a redirect was not followed.
+#[derive(Debug, thiserror::Error)]
+enum Stopped {
+    #[error("redirects outside the site, to {0}")]
+    LeftSite(Url),
+    #[error("too many redirects")]
+    TooMany,
+}
+
+/// Why a request got no response.
+#[derive(Debug)]
+enum SendError {
+    NotAllowed,
+    LeftSite(Url),
+    TooManyRedirects,
+    TimedOut,
+    Unreachable,
+}
+
+impl SendError {
+    fn message(&self) -> String {
+        match self {
+            Self::NotAllowed => NOT_ALLOWED.into(),
+            Self::LeftSite(to) => format!("redirects outside the site, to {to}"),
+            Self::TooManyRedirects => "too many redirects".into(),
+            Self::TimedOut => "timed out".into(),
+            Self::Unreachable => UNREACHABLE.into(),
+        }
+    }
 }
 
 impl Fetcher {
-    pub fn new(settings: &CrawlSettings) -> Self {
+    /// The job's HTTP: connections held to `outbound`, redirects followed
+    /// only to allowed addresses on the site (a page's redirects stay in
+    /// `scope`; robots.txt's and sitemaps' on the site's origins).
+    pub fn new(settings: &CrawlSettings, outbound: &Outbound, scope: &Scope) -> Self {
         let timeout = Duration::from_secs(settings.timeout_secs.max(1));
-        let http = reqwest::Client::builder()
+        let policy = {
+            let (outbound, scope) = (outbound.clone(), scope.clone());
+            reqwest::redirect::Policy::custom(move |attempt| {
+                if attempt.previous().len() > 10 {
+                    return attempt.error(Stopped::TooMany);
+                }
+                let to = attempt.url().clone();
+                if let Err(refused) = outbound.check(&to) {
+                    return attempt.error(refused);
+                }
+                let from = attempt.previous().first().unwrap_or(&to);
+                let on_site = if scope.contains(from) {
+                    scope.contains(&to)
+                } else {
+                    scope.same_site(&to)
+                };
+                if on_site {
+                    attempt.follow()
+                } else {
+                    attempt.error(Stopped::LeftSite(to))
+                }
+            })
+        };
+        let http = outbound
+            .client()
             .user_agent(USER_AGENT)
             .timeout(timeout)
             .connect_timeout(timeout.min(Duration::from_secs(10)))
-            .redirect(reqwest::redirect::Policy::limited(10))
+            .redirect(policy)
             .build()
             .expect("static HTTP client settings");
         Self {
             http,
+            outbound: outbound.clone(),
             per_host: settings.per_host.clamp(1, 16) as usize,
             robots: tokio::sync::Mutex::new(HashMap::new()),
             hosts: Mutex::new(HashMap::new()),
+            stylesheets: tokio::sync::Mutex::new(HashMap::new()),
+            scope: scope.clone(),
         }
+    }
+
+    /// Sends a request to `url` (checked first), reporting failures in
+    /// words fit for the admin; the cause goes to the log.
+    async fn send(
+        &self,
+        url: &Url,
+        request: reqwest::RequestBuilder,
+    ) -> Result<reqwest::Response, SendError> {
+        if self.outbound.check(url).is_err() {
+            tracing::debug!(%url, "outbound request refused: not a public address");
+            return Err(SendError::NotAllowed);
+        }
+        request.send().await.map_err(|err| {
+            let mut cause: Option<&(dyn std::error::Error + 'static)> = Some(&err);
+            while let Some(e) = cause {
+                if let Some(stopped) = e.downcast_ref::<Stopped>() {
+                    return match stopped {
+                        Stopped::LeftSite(to) => SendError::LeftSite(to.clone()),
+                        Stopped::TooMany => SendError::TooManyRedirects,
+                    };
+                }
+                cause = e.source();
+            }
+            if outbound::refused(&err) {
+                tracing::debug!(%url, error = %root_cause(&err), "outbound request refused");
+                SendError::NotAllowed
+            } else if err.is_timeout() {
+                SendError::TimedOut
+            } else {
+                tracing::debug!(%url, error = %root_cause(&err), "the site could not be reached");
+                SendError::Unreachable
+            }
+        })
     }
 
     async fn robots(&self, url: &Url) -> Arc<Robots> {
@@ -108,13 +224,15 @@ impl Fetcher {
     }
 
     async fn fetch_robots(&self, origin: &str) -> Robots {
-        let url = format!("{origin}/robots.txt");
+        let Ok(url) = Url::parse(&format!("{origin}/robots.txt")) else {
+            return Robots::Unreachable(UNREACHABLE.into());
+        };
         let mut last = String::new();
         for attempt in 0..2 {
             if attempt > 0 {
                 tokio::time::sleep(Duration::from_millis(500)).await;
             }
-            match self.http.get(&url).send().await {
+            match self.send(&url, self.http.get(url.clone())).await {
                 Ok(r) if r.status().is_success() => {
                     let body = match read_limited(r, 512 * 1024).await {
                         Ok(body) => body,
@@ -133,15 +251,21 @@ impl Fetcher {
                 // No robots.txt (or it is forbidden): everything is allowed.
                 Ok(r) if r.status().is_client_error() => return Robots::AllowAll,
                 Ok(r) => last = format!("HTTP {}", r.status()),
-                Err(e) if e.is_timeout() => last = "timed out".into(),
-                Err(e) => last = root_cause(&e),
+                // Not worth a second try.
+                Err(e @ (SendError::NotAllowed | SendError::LeftSite(_))) => {
+                    return Robots::Unreachable(e.message())
+                }
+                Err(e) => last = e.message(),
             }
         }
         Robots::Unreachable(last)
     }
 
-    /// Whether robots.txt lets us fetch `url`.
+    /// Whether the outbound policy and robots.txt let us fetch `url`.
     pub async fn allowed(&self, url: &Url) -> Result<(), Denied> {
+        if self.outbound.check(url).is_err() {
+            return Err(Denied::NotAllowed);
+        }
         match self.robots(url).await.as_ref() {
             Robots::AllowAll => Ok(()),
             Robots::Unreachable(e) => Err(Denied::Unreachable(e.clone())),
@@ -168,17 +292,64 @@ impl Fetcher {
             .clone()
     }
 
+    /// The stylesheets a page links (`hrefs`, resolved against `page`), as
+    /// far as they can be read: on the site, allowed by robots.txt, up to
+    /// 512 KiB each; each read once per job.
+    pub async fn stylesheets(&self, page: &Url, hrefs: &[String]) -> Vec<Arc<str>> {
+        let mut out = Vec::new();
+        for href in hrefs.iter().take(super::extract::MAX_STYLESHEETS) {
+            let Some(url) = page
+                .join(href.trim())
+                .ok()
+                .filter(|u| self.scope.same_site(u))
+            else {
+                tracing::debug!(%href, "stylesheet on another site not read");
+                continue;
+            };
+            let key = url.to_string();
+            let mut cache = self.stylesheets.lock().await;
+            if let Some(known) = cache.get(&key) {
+                out.extend(known.clone());
+                continue;
+            }
+            let sheet = self.fetch_stylesheet(&url).await;
+            cache.insert(key, sheet.clone());
+            out.extend(sheet);
+        }
+        out
+    }
+
+    async fn fetch_stylesheet(&self, url: &Url) -> Option<Arc<str>> {
+        self.allowed(url).await.ok()?;
+        let (gate, _) = self.gate(url);
+        let _permit = gate.acquire().await.ok()?;
+        let response = match self.send(url, self.http.get(url.clone())).await {
+            Ok(r) if r.status().is_success() => r,
+            Ok(r) => {
+                tracing::debug!(%url, status = %r.status(), "stylesheet not read");
+                return None;
+            }
+            Err(e) => {
+                tracing::debug!(%url, error = %e.message(), "stylesheet not read");
+                return None;
+            }
+        };
+        let bytes = match read_limited(response, 512 * 1024).await {
+            Ok(bytes) | Err(ReadError::TooLarge(bytes)) => bytes,
+            Err(ReadError::Failed(_)) => return None,
+        };
+        Some(Arc::from(String::from_utf8_lossy(&bytes).as_ref()))
+    }
+
     /// A sitemap's bytes (XML is not a document type [`Self::fetch`]
     /// returns), read up to five times the page limit.
     pub async fn fetch_sitemap(&self, url: &Url) -> Result<Vec<u8>, String> {
         let (gate, _) = self.gate(url);
         let _permit = gate.acquire().await.map_err(|e| e.to_string())?;
         let response = self
-            .http
-            .get(url.clone())
-            .send()
+            .send(url, self.http.get(url.clone()))
             .await
-            .map_err(|e| root_cause(&e))?;
+            .map_err(|e| e.message())?;
         if !response.status().is_success() {
             return Err(format!("HTTP {}", response.status().as_u16()));
         }
@@ -211,21 +382,18 @@ impl Fetcher {
             if let Some(lm) = last_modified {
                 request = request.header(reqwest::header::IF_MODIFIED_SINCE, lm);
             }
-            let result = request.send().await;
+            let result = self.send(url, request).await;
             if !delay.is_zero() {
                 tokio::time::sleep(delay).await;
             }
             let response = match result {
                 Ok(r) => r,
-                Err(e) if e.is_timeout() => {
-                    last = "timed out".into();
+                Err(SendError::LeftSite(to)) => return Ok(Fetched::LeftSite { to }),
+                Err(e @ (SendError::TimedOut | SendError::Unreachable)) => {
+                    last = e.message();
                     continue;
                 }
-                Err(e) if e.is_redirect() => return Err("too many redirects".into()),
-                Err(e) => {
-                    last = format!("request failed: {}", root_cause(&e));
-                    continue;
-                }
+                Err(e) => return Err(e.message()),
             };
             let status = response.status();
             if status == reqwest::StatusCode::NOT_MODIFIED {
@@ -323,10 +491,10 @@ async fn read_limited(mut response: reqwest::Response, limit: usize) -> Result<V
             Ok(None) => return Ok(body),
             Err(e) if e.is_timeout() => return Err(ReadError::Failed("timed out".into())),
             Err(e) => {
-                return Err(ReadError::Failed(format!(
-                    "reading failed: {}",
-                    root_cause(&e)
-                )))
+                tracing::debug!(error = %root_cause(&e), "reading a response failed");
+                return Err(ReadError::Failed(
+                    "the connection broke off while reading".into(),
+                ));
             }
         }
     }

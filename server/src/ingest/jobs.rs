@@ -15,6 +15,7 @@ use super::crawl::{self, CrawlSettings, JobContext, JobEnd};
 use super::IngestError;
 use crate::db::{InWorkspace, Scope, System};
 use crate::embed::Embedder;
+use crate::outbound::Outbound;
 
 /// The channel that wakes workers when a job is queued.
 pub const CHANNEL: &str = "tandem_jobs";
@@ -196,8 +197,15 @@ pub async fn claim(
 }
 
 /// Runs a claimed job to its end, renewing the lease and watching for
-/// cancellation meanwhile, and records how it ended.
-pub async fn run(pool: &PgPool, embedder: &Embedder, worker: Uuid, job: Claimed) -> JobRow {
+/// cancellation meanwhile, and records how it ended. Its requests are held
+/// to `outbound`.
+pub async fn run(
+    pool: &PgPool,
+    embedder: &Embedder,
+    outbound: &Outbound,
+    worker: Uuid,
+    job: Claimed,
+) -> JobRow {
     let db = pool.ws(job.workspace_id);
     let cancelled = Arc::new(AtomicBool::new(false));
     // Aborted when `run` ends or is dropped (a dropped run must not keep
@@ -234,6 +242,7 @@ pub async fn run(pool: &PgPool, embedder: &Embedder, worker: Uuid, job: Claimed)
         workspace_id: job.workspace_id,
         source_id: job.source_id,
         cancelled,
+        outbound: outbound.clone(),
     };
     let span = tracing::info_span!("ingest_job", job.id = %job.job_id, source.id = %job.source_id);
     // Its own task: a panic fails this job, not the worker that runs it.
@@ -334,6 +343,7 @@ pub fn spawn_worker(
     pool: PgPool,
     system: System,
     embedder: Embedder,
+    outbound: Outbound,
 ) -> tokio::task::JoinHandle<()> {
     let worker = Uuid::new_v4();
     tokio::spawn(async move {
@@ -360,7 +370,7 @@ pub fn spawn_worker(
             }
             match claim(&system, worker, None).await {
                 Ok(Some(job)) => {
-                    let row = run(&pool, &embedder, worker, job).await;
+                    let row = run(&pool, &embedder, &outbound, worker, job).await;
                     tracing::info!(
                         job.id = %row.job_id, status = %row.status, pages = row.pages_done,
                         changed = row.pages_changed, chunks = row.chunks, "ingest job ended"

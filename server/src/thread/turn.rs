@@ -804,7 +804,7 @@ async fn answer_pending(
     let (out, pieces) = tokio::sync::mpsc::unbounded_channel::<String>();
     let (stop_tx, mut stop_rx) = tokio::sync::oneshot::channel::<Stop>();
     let wakes = engines.hub.conversation(conversation_id);
-    let generator = answer::generator(&policy.generator, TYPING_PACE);
+    let generator = answer::generator(&policy.generator, &engines.outbound, TYPING_PACE);
     let forward = tokio::spawn(forward_pieces(
         engines.clone(),
         Drafting {

@@ -21,6 +21,8 @@ use tandem::retrieve::Passage;
 use tokio::sync::mpsc;
 use uuid::Uuid;
 
+use crate::helpers::local_outbound;
+
 const KEY: &str = "sk-test-key";
 const QUESTION: &str = "How long do refunds take?";
 
@@ -120,7 +122,7 @@ impl FakeModel {
     }
 
     fn generator(&self) -> OpenAi {
-        OpenAi::new(&self.base_url, "m", KEY)
+        OpenAi::new(&self.base_url, "m", KEY, &local_outbound())
     }
 
     /// The bodies of every request received.
@@ -190,7 +192,7 @@ fn ranked(title: &str, content: &str) -> Ranked {
     }
 }
 
-fn passages() -> Vec<Ranked> {
+pub(crate) fn passages() -> Vec<Ranked> {
     vec![
         ranked("Refunds", "Refunds reach your card within 5 business days."),
         ranked("Shipping", "Orders ship within 2 days."),
@@ -385,7 +387,7 @@ async fn citations_of_sources_not_given_are_dropped() {
 async fn no_answer_is_empty_and_nothing_reaches_the_visitor() {
     let fake = FakeModel::spawn(answer(&["NO_", "ANS", "WER"])).await;
     // A local server without a key.
-    let model = OpenAi::new(&fake.base_url, "m", "");
+    let model = OpenAi::new(&fake.base_url, "m", "", &local_outbound());
     let (result, pieces) = ask(&model, &passages()).await;
 
     assert_eq!(result.unwrap(), "");

@@ -37,6 +37,12 @@ pub fn embedder() -> Embedder {
         .clone()
 }
 
+/// The harness's outbound policy (the test sites on 127.0.0.1 allowed), for
+/// tests that run jobs or generators without an app.
+pub fn local_outbound() -> tandem::outbound::Outbound {
+    tandem::outbound::Outbound::allowing(["127.0.0.1"]).unwrap()
+}
+
 pub struct TestApp {
     pub addr: SocketAddr,
     pub state: AppState,
@@ -57,6 +63,10 @@ pub struct Options {
     pub limits: (u32, u32, u32),
     /// The public URL (default: `http://` and the test's address).
     pub public_url: Option<String>,
+    /// `TANDEM_OUTBOUND_ALLOW`: the tests' sites and model servers listen
+    /// on 127.0.0.1, allowed here as an administrator would allow an
+    /// intranet; the tests of the guard itself set none.
+    pub outbound_allow: Vec<String>,
 }
 
 impl Default for Options {
@@ -68,6 +78,7 @@ impl Default for Options {
             follow_up_delay: Duration::ZERO,
             limits: (0, 0, 0),
             public_url: None,
+            outbound_allow: vec!["127.0.0.1".into()],
         }
     }
 }
@@ -128,6 +139,10 @@ impl TestApp {
                 options.limits.2,
             )),
             demo: true,
+            // As `tandem serve` with the demo on: its site is reachable too.
+            outbound: tandem::outbound::Outbound::allowing(&options.outbound_allow)
+                .unwrap()
+                .with_own_site(&format!("http://{addr}"), demo::CRAWLED_PATHS),
         };
         let state = AppState::new(engines, tandem::leptos_options("target/site", addr));
         let router = tandem::http::router(state.clone());
@@ -189,7 +204,14 @@ impl TestApp {
             .await
             .unwrap()
             .expect("the job is runnable");
-        jobs::run(pool, &embedder(), worker, claimed).await
+        jobs::run(
+            pool,
+            &embedder(),
+            &self.state.engines.outbound,
+            worker,
+            claimed,
+        )
+        .await
     }
 
     pub fn url(&self, path: &str) -> String {

@@ -21,7 +21,7 @@ use tandem::ingest::jobs;
 use tandem::retrieve::retrieve;
 use uuid::Uuid;
 
-use crate::helpers::{embedder, TestApp};
+use crate::helpers::{embedder, local_outbound, TestApp};
 
 /// What the test site serves, changeable between crawls.
 #[derive(Default)]
@@ -452,7 +452,9 @@ async fn a_job_cut_by_a_crash_resumes_without_duplicates(pool: PgPool) {
         .unwrap();
     let running = {
         let pool = pool.clone();
-        tokio::spawn(async move { jobs::run(&pool, &embedder(), worker_a, claimed).await })
+        tokio::spawn(async move {
+            jobs::run(&pool, &embedder(), &local_outbound(), worker_a, claimed).await
+        })
     };
     loop {
         let done: i32 = sqlx::query_scalar("select pages_done from ingest_job where job_id = $1")
@@ -489,7 +491,7 @@ async fn a_job_cut_by_a_crash_resumes_without_duplicates(pool: PgPool) {
         .unwrap()
         .expect("resumable");
     assert_eq!(claimed.job_id, job_id);
-    let end = jobs::run(&pool, &embedder(), worker_b, claimed).await;
+    let end = jobs::run(&pool, &embedder(), &local_outbound(), worker_b, claimed).await;
     assert_eq!(end.status, "done", "{end:?}");
     assert_eq!(
         (end.pages_found, end.pages_done, end.pages_changed),
@@ -537,7 +539,7 @@ async fn a_running_job_can_be_cancelled_and_keeps_what_it_stored(pool: PgPool) {
                 .await
                 .unwrap()
                 .unwrap();
-            jobs::run(&app_pool, &embedder(), worker, claimed).await
+            jobs::run(&app_pool, &embedder(), &local_outbound(), worker, claimed).await
         })
     };
     tokio::time::sleep(Duration::from_millis(500)).await;
@@ -900,6 +902,8 @@ async fn cli(pool: &PgPool, args: &[&str]) -> std::process::Output {
         .args(args)
         .env("DATABASE_URL", url.as_str())
         .env("TANDEM_MODEL_DIR", root.join("models/e5-small-int8"))
+        // The test site is on 127.0.0.1, allowed as an intranet would be.
+        .env("TANDEM_OUTBOUND_ALLOW", "127.0.0.1")
         .env("RUST_LOG", "warn");
     tokio::task::spawn_blocking(move || command.output().unwrap())
         .await

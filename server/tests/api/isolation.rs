@@ -291,9 +291,15 @@ async fn retrieval_finds_its_own_workspace_passages_when_another_has_the_same(po
         .unwrap()
         .unwrap();
     assert_eq!(
-        jobs::run(serving, &embedder(), worker, claimed)
-            .await
-            .status,
+        jobs::run(
+            serving,
+            &embedder(),
+            &app.state.engines.outbound,
+            worker,
+            claimed
+        )
+        .await
+        .status,
         "done"
     );
     let question = "How do I reset my password?";

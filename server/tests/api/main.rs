@@ -13,6 +13,7 @@ mod limits;
 mod live;
 mod llamacpp;
 mod multilingual;
+mod outbound;
 mod policy;
 mod privacy;
 mod redteam;

@@ -181,7 +181,11 @@ async fn a_question_in_another_language_finds_the_passage_and_the_quote_says_its
 ) {
     let app = TestApp::spawn_trained(pool.clone()).await;
     let p = policy(&app).await;
-    let generator = tandem::answer::generator(&p.generator, std::time::Duration::ZERO);
+    let generator = tandem::answer::generator(
+        &p.generator,
+        &app.state.engines.outbound,
+        std::time::Duration::ZERO,
+    );
     let (out, _pieces) = tokio::sync::mpsc::unbounded_channel();
     let message = Message {
         workspace_id: app.workspace_id,
@@ -334,7 +338,14 @@ async fn an_existing_workspace_moves_to_the_new_model_without_losing_retrieval(p
         .await
         .unwrap()
         .unwrap();
-    let row = tandem::ingest::jobs::run(&pool, &english, worker, claimed).await;
+    let row = tandem::ingest::jobs::run(
+        &pool,
+        &english,
+        &app.state.engines.outbound,
+        worker,
+        claimed,
+    )
+    .await;
     assert_eq!(row.status, "done", "{row:?}");
     let models: Vec<String> = sqlx::query_scalar("select distinct embedded_with from chunk")
         .fetch_all(pool.ws(app.workspace_id))

@@ -457,7 +457,11 @@ async fn eval_prints_the_figures_per_kind(pool: PgPool) {
     ))
     .unwrap();
     let p = policy(&app).await;
-    let generator = tandem::answer::generator(&p.generator, std::time::Duration::ZERO);
+    let generator = tandem::answer::generator(
+        &p.generator,
+        &app.state.engines.outbound,
+        std::time::Duration::ZERO,
+    );
     let (report, outcomes) = tandem::eval::run(
         &pool,
         &app.state.engines.embedder,
