@@ -7,6 +7,7 @@
 
 pub mod account;
 pub mod auth;
+pub mod confirm;
 #[cfg(feature = "ssr")]
 pub mod desk;
 pub mod error;

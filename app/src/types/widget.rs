@@ -113,6 +113,8 @@ pub struct WidgetLook {
 pub struct WidgetAdmin {
     pub look: WidgetLook,
     pub workspace_slug: String,
+    /// Its name, as the chat's header shows it.
+    pub workspace_name: String,
     /// The HMAC-SHA256 key the site signs its users' ids with.
     pub identity_secret: String,
 }
