@@ -1,5 +1,5 @@
 import { test, expect } from "@playwright/test";
-import { openWidget, signIn, watchErrors } from "./support";
+import { openWidget, resolveWaiting, signIn, watchErrors } from "./support";
 
 // Nothing waits forever: a missing element fails its step.
 test.use({ actionTimeout: 30_000 });
@@ -69,6 +69,7 @@ test("canned replies: the demo has some, a new one is there at once, the compose
   await expect(item.getByRole("button", { name: "Keep" })).toBeFocused();
   await item.getByRole("button", { name: "Yes, delete" }).click();
   await expect(admin.locator(".canned", { hasText: "/lamp-hello" })).toHaveCount(0);
+  await resolveWaiting(agent);
   expect(errors.flat()).toEqual([]);
 });
 
@@ -92,5 +93,82 @@ test("deleting a knowledge source asks first, and keeping it changes nothing", a
   await expect(confirm).toHaveCount(0);
   await admin.reload();
   await expect(demo.locator(".source-counts")).toHaveText(counts!);
+  expect(errors).toEqual([]);
+});
+
+test("the policy page shows phrases in plain words; patterns wait behind Advanced, read out in words", async ({ browser }) => {
+  const admin = await (await browser.newContext()).newPage();
+  const errors = watchErrors(admin);
+  await signIn(admin);
+  const legal = admin.locator(".category", { hasText: "legal" }).first();
+  await expect(async () => {
+    await admin.goto("/admin/policy");
+    await legal.getByLabel("Words and phrases that always count").fill("anwalt\nsmall claims court");
+    await legal.locator("summary", { hasText: "Advanced" }).click();
+    await legal.getByLabel("Patterns (regular expressions)").fill("/\\b(lawyer|attorney)s?\\b/");
+    await admin.getByRole("button", { name: "Save policy" }).click();
+    await expect(admin.getByRole("status").filter({ hasText: "Saved." })).toBeVisible({ timeout: 5_000 });
+  }).toPass();
+
+  // A fresh page: words as words, the pattern read out, the expression itself hidden.
+  await admin.goto("/admin/policy");
+  await expect(legal.getByLabel("Words and phrases that always count")).toHaveValue("anwalt\nsmall claims court");
+  await expect(legal.locator(".pattern-words")).toContainText("lawyer, lawyers, attorney, attorneys");
+  await expect(legal.getByLabel("Patterns (regular expressions)")).toBeHidden();
+  const shown = await admin.locator("main").evaluate((main) => {
+    const texts: string[] = [];
+    for (const el of main.querySelectorAll<HTMLElement>("*")) {
+      if (!el.checkVisibility()) continue;
+      if (el instanceof HTMLTextAreaElement || el instanceof HTMLInputElement) texts.push(el.value);
+      else if (el.childElementCount === 0) texts.push(el.textContent ?? "");
+    }
+    return texts.join("\n");
+  });
+  expect(shown).not.toContain("\\b");
+  await admin.screenshot({ path: "test-results/screenshots/policy-phrases.png", fullPage: true });
+
+  // The expression is there for who opens Advanced; cleared again for other specs.
+  await legal.locator("summary", { hasText: "Advanced" }).click();
+  await expect(legal.getByLabel("Patterns (regular expressions)")).toHaveValue("/\\b(lawyer|attorney)s?\\b/");
+  await legal.getByLabel("Patterns (regular expressions)").fill("");
+  await legal.getByLabel("Words and phrases that always count").fill("");
+  await admin.getByRole("button", { name: "Save policy" }).click();
+  await expect(admin.getByRole("status").filter({ hasText: "Saved." })).toBeVisible();
+  expect(errors).toEqual([]);
+});
+
+test("the widget page previews the look as it is edited and copies the snippet", async ({ browser }) => {
+  const context = await browser.newContext();
+  await context.grantPermissions(["clipboard-read", "clipboard-write"]);
+  const admin = await context.newPage();
+  const errors = watchErrors(admin);
+  await signIn(admin);
+  await admin.goto("/admin/widget");
+  const preview = admin.locator(".widget-preview");
+  await expect(preview).toBeVisible();
+  const launcher = preview.locator(".preview-launcher");
+  await expect(async () => {
+    await admin.locator("#brand-color").fill("#7c3aed");
+    await admin.locator("#launcher-text").fill("Ask Nimbus");
+    await admin.locator("#greeting").fill("Hello from the preview!");
+    await expect(launcher).toHaveCSS("background-color", "rgb(124, 58, 237)", { timeout: 2_000 });
+  }).toPass();
+  await expect(launcher).toHaveText("Ask Nimbus");
+  await expect(preview.locator(".preview-header")).toHaveCSS("background-color", "rgb(124, 58, 237)");
+  await expect(preview).toContainText("Hello from the preview!");
+  await admin.locator("#position").selectOption("left");
+  await expect(preview.locator(".preview-launcher")).toHaveClass(/left/);
+  await admin.screenshot({ path: "test-results/screenshots/widget-preview.png", fullPage: true });
+
+  // Copy: the snippet on the clipboard, and "Copied" said where it was pressed.
+  const copy = admin.getByRole("button", { name: "Copy", exact: true });
+  await copy.click();
+  await expect(admin.getByRole("button", { name: "Copied" })).toBeVisible();
+  const pasted = await admin.evaluate(() => navigator.clipboard.readText());
+  expect(pasted).toContain('data-workspace="demo"');
+  expect(pasted).toContain("/widget.js");
+  // Nothing was saved: a fresh page has the stored look.
+  await admin.goto("/admin/widget");
+  await expect(admin.locator("#launcher-text")).not.toHaveValue("Ask Nimbus");
   expect(errors).toEqual([]);
 });
