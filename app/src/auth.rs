@@ -93,12 +93,12 @@ pub fn LoginPage() -> impl IntoView {
                     <label class="flex flex-col gap-1 text-sm font-medium text-slate-700">
                         "Email"
                         <input type="email" name="email" required autocomplete="username"
-                            class="rounded-lg border border-slate-300 px-3 py-2 font-normal focus:border-amber-500 focus:outline-none"/>
+                            class="rounded-lg border border-slate-300 px-3 py-2 font-normal focus:border-amber-500"/>
                     </label>
                     <label class="flex flex-col gap-1 text-sm font-medium text-slate-700">
                         "Password"
                         <input type="password" name="password" required autocomplete="current-password"
-                            class="rounded-lg border border-slate-300 px-3 py-2 font-normal focus:border-amber-500 focus:outline-none"/>
+                            class="rounded-lg border border-slate-300 px-3 py-2 font-normal focus:border-amber-500"/>
                     </label>
                     {move || error().map(|e| view! { <p class="text-sm text-red-700" role="alert">{e}</p> })}
                     <button type="submit" class="rounded-lg bg-slate-900 px-4 py-2 font-semibold text-white hover:bg-slate-700 disabled:opacity-60"

@@ -197,7 +197,7 @@ pub const SHORTCUTS: [(&str, &str); 15] = [
     ("Ctrl+Enter", "send the reply or add the note"),
     (
         "Ctrl+/",
-        "insert a canned reply (or type / and its shortcut)",
+        "choose a canned reply (or type / and its shortcut)",
     ),
     ("Esc", "leave the text box, close this list"),
     ("?", "show or hide this list"),
@@ -511,7 +511,7 @@ fn Inbox(profile: AgentProfile) -> impl IntoView {
                     <div class="filters flex flex-col gap-1 border-b border-slate-100 p-2">
                         <input id="inbox-search" type="search" maxlength="200" placeholder="Search messages, notes, visitors (/)"
                             aria-label="Search conversations"
-                            class="w-full rounded border border-slate-300 px-2 py-1 text-sm focus:border-amber-500 focus:outline-none"
+                            class="w-full rounded border border-slate-300 px-2 py-1 text-sm focus:border-amber-500"
                             prop:value=move || search.get() on:input=move |ev| on_search(event_target_value(&ev))/>
                         <div class="grid grid-cols-3 gap-1">
                             <select class=select_class aria-label="Filter by reason"
@@ -669,7 +669,7 @@ fn ConversationRow(
 #[component]
 pub fn NoConversation() -> impl IntoView {
     view! {
-        <div class="flex h-full flex-col items-center justify-center gap-1 text-slate-500">
+        <div class="flex h-full flex-col items-center justify-center gap-1 text-slate-600">
             <p>"Choose a conversation. Escalations waiting for a person come first."</p>
             <p class="text-xs">"Press "<kbd class="rounded bg-white px-1 ring-1 ring-slate-300">"j"</kbd>" for the first, "<kbd class="rounded bg-white px-1 ring-1 ring-slate-300">"?"</kbd>" for every shortcut."</p>
         </div>

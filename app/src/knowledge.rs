@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use crate::auth::me;
+use crate::confirm::ConfirmDelete;
 use crate::error::DeskError;
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -248,7 +249,7 @@ pub fn SourcePage() -> impl IntoView {
     view! { <AdminOnly section="knowledge"><SourceDetailView/></AdminOnly> }
 }
 
-pub(crate) const INPUT: &str = "w-full rounded border border-slate-300 bg-white px-3 py-2 text-sm focus:border-amber-500 focus:outline-none focus:ring-2 focus:ring-amber-200";
+pub(crate) const INPUT: &str = "w-full rounded border border-slate-300 bg-white px-3 py-2 text-sm focus:border-amber-500 focus:ring-2 focus:ring-amber-200";
 pub(crate) const BUTTON: &str = "rounded bg-slate-900 px-3 py-2 text-sm font-semibold text-white hover:bg-slate-700 disabled:opacity-50";
 pub(crate) const SMALL_BUTTON: &str =
     "rounded border border-slate-300 bg-white px-2 py-1 text-xs font-medium hover:bg-slate-50";
@@ -370,11 +371,14 @@ fn Knowledge() -> impl IntoView {
                                 <ul class="flex flex-col gap-2" aria-label="Snippets">
                                     {list.into_iter().map(|s| {
                                         let id = s.snippet_id;
+                                        let question = format!("Delete the snippet “{}”?", s.question);
                                         view! {
                                             <li class="snippet rounded border border-slate-200 bg-white p-3">
                                                 <div class="flex items-start justify-between gap-3">
                                                     <a class="font-medium text-slate-900 hover:underline" href=s.url target="_blank" rel="noopener">{s.question}</a>
-                                                    <button class=SMALL_BUTTON on:click=move |_| { remove_snippet.dispatch(DeleteSnippet { id }); }>"Delete"</button>
+                                                    <ConfirmDelete class=SMALL_BUTTON.to_owned()
+                                                        question=question
+                                                        on_confirm=Callback::new(move |()| { remove_snippet.dispatch(DeleteSnippet { id }); })/>
                                                 </div>
                                                 <p class="mt-1 whitespace-pre-wrap text-sm text-slate-700">{s.answer}</p>
                                             </li>
@@ -517,6 +521,12 @@ fn SourceCard(
         None => String::new(),
     };
     let is_snippets = source.kind == "snippets";
+    let question = format!("Delete “{}”?", source.title);
+    let detail = format!(
+        "Its {} and {} leave the knowledge; answers stop citing it.",
+        count(source.pages, "page", "pages"),
+        count(source.chunks, "chunk", "chunks")
+    );
     view! {
         <li class="source rounded-lg border border-slate-200 bg-white p-4">
             <div class="flex items-start justify-between gap-3">
@@ -540,7 +550,10 @@ fn SourceCard(
                         <button class=SMALL_BUTTON on:click=move |_| { cancel.dispatch(CancelSource { id }); }>"Cancel"</button>
                     })}
                     {(!is_snippets).then(|| view! {
-                        <button class=format!("{SMALL_BUTTON} text-red-700") on:click=move |_| { delete.dispatch(DeleteSource { id }); }>"Delete"</button>
+                        <ConfirmDelete class=format!("{SMALL_BUTTON} text-red-700")
+                            question=question
+                            detail=detail
+                            on_confirm=Callback::new(move |()| { delete.dispatch(DeleteSource { id }); })/>
                     })}
                 </div>
             </div>

@@ -7,6 +7,7 @@
 
 pub mod account;
 pub mod auth;
+pub mod confirm;
 #[cfg(feature = "ssr")]
 pub mod desk;
 pub mod error;
@@ -93,6 +94,24 @@ pub fn content_security_policy(nonce: &str, host: Option<&str>) -> String {
     )
 }
 
+/// Until the chat's code runs, a message the visitor sends (the Send button,
+/// or Enter in the message box) is held in the page instead of being lost
+/// to a plain form submission: the form is marked `data-queued` and the chat
+/// sends it once it runs (see `widget::typed_before_hydration`).
+const HOLD_BEFORE_HYDRATION: &str = r#"(function () {
+  var root = document.documentElement;
+  function hold(event, form) {
+    if (root.hasAttribute("data-hydrated")) return;
+    event.preventDefault();
+    if (form && form.id === "tandem-composer") form.setAttribute("data-queued", "");
+  }
+  document.addEventListener("submit", function (e) { hold(e, e.target); }, true);
+  document.addEventListener("keydown", function (e) {
+    var box = e.target;
+    if (e.key === "Enter" && !e.shiftKey && box && box.id === "tandem-message") hold(e, box.form);
+  }, true);
+})();"#;
+
 /// The chat frame's document (`/widget`). It hydrates with its own, smaller
 /// bundle (`/pkg/widget.js`, built from `frontend` with the `widget`
 /// feature), which holds the chat and nothing of the inbox or admin pages.
@@ -108,6 +127,7 @@ pub fn widget_shell(options: LeptosOptions) -> impl IntoView {
                 <title>"Support chat"</title>
                 <link rel="stylesheet" href="/pkg/tandem.css"/>
                 <ContentSecurityPolicy/>
+                <script nonce=leptos::nonce::use_nonce() inner_html=HOLD_BEFORE_HYDRATION></script>
                 <HydrationScripts options/>
             </head>
             <body>

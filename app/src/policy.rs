@@ -11,8 +11,8 @@ use uuid::Uuid;
 use crate::error::DeskError;
 use crate::knowledge::{AdminOnly, BUTTON, INPUT, SMALL_BUTTON};
 use crate::types::policy::{
-    Condition, GeneratorSettings, Policy, Priority, Replay, ReplayRow, Rule, RuleAction,
-    SensitiveCategory, SupportHours, Unsure,
+    is_pattern, pattern_in_words, Condition, GeneratorSettings, Policy, Priority, Replay,
+    ReplayRow, Rule, RuleAction, SensitiveCategory, SupportHours, Unsure,
 };
 use crate::types::Confidence;
 
@@ -51,8 +51,8 @@ const HELP: &str = "text-xs text-slate-500";
 const LABEL: &str = "text-sm font-medium";
 const ERROR: &str = "rounded border border-red-200 bg-red-50 px-3 py-2 text-sm text-red-800";
 /// An input or select that shares a row with others.
-const INLINE_INPUT: &str = "min-w-0 flex-1 rounded border border-slate-300 bg-white px-2 py-1 text-sm focus:border-amber-500 focus:outline-none focus:ring-2 focus:ring-amber-200";
-const SELECT: &str = "rounded border border-slate-300 bg-white px-2 py-1 text-sm focus:border-amber-500 focus:outline-none focus:ring-2 focus:ring-amber-200";
+const INLINE_INPUT: &str = "min-w-0 flex-1 rounded border border-slate-300 bg-white px-2 py-1 text-sm focus:border-amber-500 focus:ring-2 focus:ring-amber-200";
+const SELECT: &str = "rounded border border-slate-300 bg-white px-2 py-1 text-sm focus:border-amber-500 focus:ring-2 focus:ring-amber-200";
 
 /// Loads the policy once; the form edits a copy until it is saved.
 #[component]
@@ -261,7 +261,6 @@ fn ThresholdSection(policy: RwSignal<Policy>) -> impl IntoView {
 #[component]
 fn HumanRequestSection(policy: RwSignal<Policy>) -> impl IntoView {
     let examples = Memo::new(move |_| policy.with(|p| p.human_request.examples.join("\n")));
-    let phrases = Memo::new(move |_| policy.with(|p| p.human_request.phrases.join("\n")));
     view! {
         <section class=SECTION aria-labelledby="human-title">
             <h2 id="human-title" class=HEADING>"Requests for a person"</h2>
@@ -277,18 +276,80 @@ fn HumanRequestSection(policy: RwSignal<Policy>) -> impl IntoView {
                         }></textarea>
                     <p class=HELP>"Messages close in meaning to these count too. Replay shows the effect before you save."</p>
                 </div>
-                <div class="flex flex-col gap-1">
-                    <label for="human-phrases" class="text-xs font-medium">"Phrases that always count, one per line"</label>
-                    <textarea id="human-phrases" class=INPUT rows="4"
-                        prop:value=move || phrases.get()
-                        on:input=move |ev| {
-                            let typed = lines(&event_target_value(&ev));
-                            policy.update(move |p| p.human_request.phrases = typed);
-                        }></textarea>
-                    <p class=HELP>"Any case; write /regex/ for a pattern."</p>
-                </div>
+                <PhraseFields id="human-phrases"
+                    phrases=Signal::derive(move || policy.with(|p| p.human_request.phrases.clone()))
+                    set=Callback::new(move |typed: Vec<String>| policy.update(move |p| p.human_request.phrases = typed))/>
             </div>
         </section>
+    }
+}
+
+/// Phrases as a support lead reads them: plain words by default; `/regex/`
+/// patterns read out as the words they match, the expressions themselves
+/// behind "Advanced".
+#[component]
+fn PhraseFields(
+    #[prop(into)] id: String,
+    phrases: Signal<Vec<String>>,
+    set: Callback<Vec<String>>,
+) -> impl IntoView {
+    let of_kind = move |patterns: bool| {
+        phrases.with(|p| {
+            p.iter()
+                .filter(|p| is_pattern(p) == patterns)
+                .cloned()
+                .collect::<Vec<_>>()
+        })
+    };
+    // Memos, so a keystroke that leaves the list as it was does not rewrite
+    // the textarea under the cursor.
+    let words = Memo::new(move |_| of_kind(false).join("\n"));
+    let patterns = Memo::new(move |_| of_kind(true).join("\n"));
+    let read_out = Memo::new(move |_| {
+        of_kind(true)
+            .iter()
+            .map(|p| {
+                pattern_in_words(p, 6)
+                    .unwrap_or_else(|| "a pattern (open Advanced to see it)".to_owned())
+            })
+            .collect::<Vec<_>>()
+    });
+    let words_id = format!("{id}-words");
+    let patterns_id = format!("{id}-patterns");
+    view! {
+        <div class="flex flex-col gap-1">
+            <label for=words_id.clone() class="text-xs font-medium">"Words and phrases that always count, one per line"</label>
+            <textarea id=words_id class=INPUT rows="4"
+                prop:value=move || words.get()
+                on:input=move |ev| {
+                    let mut typed = lines(&event_target_value(&ev));
+                    typed.extend(of_kind(true));
+                    set.run(typed);
+                }></textarea>
+            <p class=HELP>"In any case, anywhere in a message."</p>
+            {move || {
+                let read = read_out.get();
+                (!read.is_empty()).then(|| view! {
+                    <ul class="pattern-words flex flex-col gap-0.5 text-xs text-slate-700">
+                        {read.into_iter().map(|r| view! { <li>"Also counts: "{r}</li> }).collect::<Vec<_>>()}
+                    </ul>
+                })
+            }}
+            <details class="text-xs">
+                <summary class="cursor-pointer text-slate-600">"Advanced: patterns"</summary>
+                <div class="mt-1 flex flex-col gap-1">
+                    <label for=patterns_id.clone() class="font-medium">"Patterns (regular expressions)"</label>
+                    <textarea id=patterns_id class=INPUT rows="3" placeholder="/\\brefund(ed)?\\b/"
+                        prop:value=move || patterns.get()
+                        on:input=move |ev| {
+                            let mut typed = of_kind(false);
+                            typed.extend(lines(&event_target_value(&ev)));
+                            set.run(typed);
+                        }></textarea>
+                    <p class=HELP>"One per line, each between slashes, e.g. /\\bcharged (twice|double)\\b/."</p>
+                </div>
+            </details>
+        </div>
     }
 }
 
@@ -411,7 +472,6 @@ fn CategoryCard(policy: RwSignal<Policy>, index: usize) -> impl IntoView {
     let name = Memo::new(move |_| read_category(policy, index, |c| c.name.replace('_', " ")));
     // Memos, so a keystroke that leaves the list as it was (a new line, a
     // trailing space) does not rewrite the textarea under the cursor.
-    let phrases = Memo::new(move |_| read_category(policy, index, |c| c.phrases.join("\n")));
     let examples = Memo::new(move |_| read_category(policy, index, |c| c.examples.join("\n")));
     let phrases_id = format!("category-{index}-phrases");
     let examples_id = format!("category-{index}-examples");
@@ -437,16 +497,9 @@ fn CategoryCard(policy: RwSignal<Policy>, index: usize) -> impl IntoView {
                 </button>
             </div>
             <div class="mt-2 grid gap-3 md:grid-cols-2">
-                <div class="flex flex-col gap-1">
-                    <label for=phrases_id.clone() class="text-xs font-medium">"Phrases, one per line"</label>
-                    <textarea id=phrases_id class=INPUT rows="4"
-                        prop:value=move || phrases.get()
-                        on:input=move |ev| {
-                            let typed = lines(&event_target_value(&ev));
-                            edit_category(policy, index, move |c| c.phrases = typed);
-                        }></textarea>
-                    <p class=HELP>"Any case; write /regex/ for a pattern."</p>
-                </div>
+                <PhraseFields id=phrases_id
+                    phrases=Signal::derive(move || read_category(policy, index, |c| c.phrases.clone()))
+                    set=Callback::new(move |typed: Vec<String>| edit_category(policy, index, move |c| c.phrases = typed))/>
                 <div class="flex flex-col gap-1">
                     <label for=examples_id.clone() class="text-xs font-medium">"Example messages, one per line"</label>
                     <textarea id=examples_id class=INPUT rows="4"
@@ -673,7 +726,21 @@ fn condition_fields(
     match kind {
         "phrase" => {
             let (label, placeholder) = ("Phrase or /regex/", "refund, or /refund(ed)?/");
-            condition_text(policy, at, condition, label, placeholder, pattern_field).into_any()
+            // A pattern, read out in words beside it.
+            let read = move || {
+                condition.with(|c| match c {
+                    Some(Condition::Phrase { pattern }) if is_pattern(pattern) => Some(
+                        pattern_in_words(pattern, 4)
+                            .map_or_else(|| "a pattern".to_owned(), |w| format!("matches {w}")),
+                    ),
+                    _ => None,
+                })
+            };
+            view! {
+                {condition_text(policy, at, condition, label, placeholder, pattern_field)}
+                {move || read().map(|r| view! { <span class="pattern-words text-xs text-slate-600">{r}</span> })}
+            }
+            .into_any()
         }
         "topic" => {
             let (label, placeholder) = ("Topic contains", "Billing");

@@ -30,7 +30,7 @@ pub async fn erase_visitor(id: Uuid) -> Result<Erased, DeskError> {
     desk.erase_visitor(&admin, id).await
 }
 
-const DAYS_INPUT: &str = "w-24 rounded border border-slate-300 bg-white px-2 py-1 text-sm focus:border-amber-500 focus:outline-none focus:ring-2 focus:ring-amber-200 disabled:bg-slate-100";
+const DAYS_INPUT: &str = "w-24 rounded border border-slate-300 bg-white px-2 py-1 text-sm focus:border-amber-500 focus:ring-2 focus:ring-amber-200 disabled:bg-slate-100";
 
 #[component]
 pub fn PrivacyPage() -> impl IntoView {

@@ -13,7 +13,7 @@ use crate::error::DeskError;
 use crate::knowledge::{AdminOnly, BUTTON, INPUT, SMALL_BUTTON};
 use crate::types::review::{
     duration, window, Dashboard, EscalationView, FixEffect, FixView, PassageScore, Retest,
-    ReviewOverview, TopicDetail, TopicSummary, Verdict, WINDOWS,
+    ReviewOverview, TopicDetail, TopicSummary, Verdict, RELEVANT, WINDOWS,
 };
 
 #[server]
@@ -127,9 +127,15 @@ fn Passages(
         || "no passage at all".to_owned(),
         |b| format!("best similarity {b:.2}"),
     );
+    // What it says agrees with what it lists.
+    let verdict = if passages.is_empty() {
+        "Nothing found in the knowledge."
+    } else {
+        "The closest passages, listed below, were not close enough for the AI to answer from."
+    };
     view! {
         {nothing_found.then(|| view! {
-            <p class="nothing-found text-sm font-medium text-red-700" title=why>"Nothing relevant found in the knowledge."</p>
+            <p class="nothing-found text-sm font-medium text-red-700" title=format!("{why}; {RELEVANT:.2} counts as relevant")>{verdict}</p>
         })}
         <ul class="passages flex flex-col gap-0.5 text-sm">
             {passages.into_iter().map(|p| {

@@ -84,6 +84,22 @@ fn SetupForm(initial: WidgetAdmin) -> impl IntoView {
     let origin = RwSignal::new("https://YOUR-TANDEM".to_owned());
     Effect::new(move |_| origin.set(own_origin()));
     let slug = initial.workspace_slug;
+    let slug_for_copy = StoredValue::new(slug.clone());
+    let workspace_name = initial.workspace_name;
+    // "Copied" for a moment after the snippet went to the clipboard.
+    let copied = RwSignal::new(None::<bool>);
+    let copy = move |_| {
+        let text = format!(
+            "<script src=\"{}/widget.js\" data-workspace=\"{}\" async></script>",
+            origin.get_untracked(),
+            slug_for_copy.get_value()
+        );
+        copy_to_clipboard(text, move |ok| {
+            copied.set(Some(ok));
+            #[cfg(feature = "hydrate")]
+            set_timeout(move || copied.set(None), std::time::Duration::from_secs(3));
+        });
+    };
     let snippet = move || {
         format!(
             "<script src=\"{}/widget.js\" data-workspace=\"{slug}\" async></script>",
@@ -120,7 +136,17 @@ fn SetupForm(initial: WidgetAdmin) -> impl IntoView {
             <section class=SECTION aria-labelledby="embed-title">
                 <h2 id="embed-title" class=HEADING>"Add it to your site"</h2>
                 <p class=HELP>"Paste this before the closing </body> tag of every page that should show the chat."</p>
-                <pre class=CODE><code class="embed-snippet">{snippet}</code></pre>
+                <div class="flex items-start gap-2">
+                    <pre tabindex="0" class=format!("{CODE} min-w-0 flex-1")><code class="embed-snippet">{snippet}</code></pre>
+                    <button type="button" class=format!("{SMALL_BUTTON} shrink-0") on:click=copy>
+                        {move || match copied.get() {
+                            Some(true) => "Copied",
+                            Some(false) => "Copy failed: select the text",
+                            None => "Copy",
+                        }}
+                    </button>
+                </div>
+                <p class="sr-only" role="status">{move || (copied.get() == Some(true)).then_some("The script tag is on the clipboard.")}</p>
                 <p class=HELP>"Sites can also call Tandem.open(), Tandem.close(), Tandem.identify({ user_id, user_hash, name, email }) and Tandem.on(\"unread\", count => …)."</p>
             </section>
 
@@ -178,6 +204,8 @@ fn SetupForm(initial: WidgetAdmin) -> impl IntoView {
                 </div>
             </section>
 
+            <Preview look=look workspace_name=workspace_name/>
+
             <section class=SECTION aria-labelledby="origins-title">
                 <h2 id="origins-title" class=HEADING>"Allowed websites"</h2>
                 <p class=HELP>"One origin per line, like https://shop.example. The chat refuses to open, and its socket refuses to connect, on any other site. Empty: any site."</p>
@@ -215,8 +243,107 @@ fn SetupForm(initial: WidgetAdmin) -> impl IntoView {
                     <p role="alert" class="text-sm text-red-700">{err.to_string()}</p>
                 })}
                 <p class=HELP>"Signing on your server: user_hash = hex HMAC-SHA256 of the user id. To vouch for their name and email too, sign the id, the email and the name on three lines instead (a name or email that is not signed is ignored, never shown as verified):"</p>
-                <pre class=CODE>{"// Node.js\nconst signed = `${user.id}\\n${user.email}\\n${user.name}`;\nconst user_hash = require(\"crypto\").createHmac(\"sha256\", SECRET).update(signed).digest(\"hex\");\n\n# Python\nsigned = f\"{user.id}\\n{user.email}\\n{user.name}\"\nuser_hash = hmac.new(SECRET.encode(), signed.encode(), hashlib.sha256).hexdigest()\n\n<script>Tandem.identify({ user_id: \"42\", user_hash: \"…\", name: \"Ada\", email: \"ada@example.com\" });</script>"}</pre>
+                <pre tabindex="0" class=CODE>{"// Node.js\nconst signed = `${user.id}\\n${user.email}\\n${user.name}`;\nconst user_hash = require(\"crypto\").createHmac(\"sha256\", SECRET).update(signed).digest(\"hex\");\n\n# Python\nsigned = f\"{user.id}\\n{user.email}\\n{user.name}\"\nuser_hash = hmac.new(SECRET.encode(), signed.encode(), hashlib.sha256).hexdigest()\n\n<script>Tandem.identify({ user_id: \"42\", user_hash: \"…\", name: \"Ada\", email: \"ada@example.com\" });</script>"}</pre>
             </section>
         </main>
+    }
+}
+
+/// The launcher and the open chat as a visitor will see them, following the
+/// form as it is edited (nothing reaches visitors until "Save").
+#[component]
+fn Preview(look: RwSignal<WidgetLook>, workspace_name: String) -> impl IntoView {
+    let texts = move || look.with(|l| l.language.unwrap_or(Language::En)).texts();
+    let brand = move || look.with(|l| l.brand_color.clone());
+    let launcher_text = move || {
+        let text = look.with(|l| l.launcher_text.trim().to_owned());
+        if text.is_empty() {
+            texts().launcher.to_owned()
+        } else {
+            text
+        }
+    };
+    let greeting = {
+        let name = workspace_name.clone();
+        move || {
+            let text = look.with(|l| l.greeting.trim().to_owned());
+            if text.is_empty() {
+                texts().greeting.replace("{name}", &name)
+            } else {
+                text
+            }
+        }
+    };
+    let left = move || look.with(|l| l.position == Position::Left);
+    view! {
+        <section class=SECTION aria-labelledby="preview-title">
+            <h2 id="preview-title" class=HEADING>"Preview"</h2>
+            <p class=HELP>"How visitors will see the launcher and the chat, as you edit (saved only with “Save widget settings”)."</p>
+            <div class="widget-preview relative h-[26rem] overflow-hidden rounded-lg bg-slate-100 p-3" aria-label="Preview of the chat widget" role="img"
+                style=move || format!("--brand: {}", brand())>
+                <div class="absolute bottom-16 flex h-[19rem] w-64 max-w-[calc(100%-1.5rem)] flex-col overflow-hidden rounded-xl bg-slate-50 shadow-lg ring-1 ring-slate-200"
+                    class=("left-3", left) class=("right-3", move || !left())>
+                    <div class="preview-header flex items-center justify-between gap-2 bg-[var(--brand)] px-3 py-2 text-white">
+                        <div class="min-w-0">
+                            <p class="truncate text-sm font-semibold">{workspace_name.clone()}</p>
+                            <p class="truncate text-[11px]">{move || texts().subtitle_ai}</p>
+                        </div>
+                        <span class="shrink-0 rounded-full bg-white/95 px-2 py-0.5 text-[11px] font-semibold text-slate-900">{move || texts().talk_to_team}</span>
+                    </div>
+                    <div class="flex flex-1 flex-col gap-2 overflow-hidden p-2 text-xs">
+                        <p class="preview-greeting max-w-[85%] whitespace-pre-wrap rounded-2xl bg-slate-100 px-2.5 py-1.5 text-slate-900 shadow-sm">{greeting}</p>
+                        <p class="max-w-[85%] self-end rounded-2xl bg-[var(--brand)] px-2.5 py-1.5 text-white">{move || texts().placeholder.trim_end_matches('…').to_owned()}</p>
+                    </div>
+                    <div class="flex items-center gap-1.5 border-t border-slate-200 bg-white p-2">
+                        <span class="flex-1 truncate rounded-lg border border-slate-300 px-2 py-1 text-[11px] text-slate-500">{move || texts().placeholder}</span>
+                        <span class="rounded-lg bg-[var(--brand)] px-2 py-1 text-[11px] font-semibold text-white">{move || texts().send}</span>
+                    </div>
+                </div>
+                <span class="preview-launcher absolute bottom-3 rounded-full bg-[var(--brand)] px-4 py-2.5 text-sm font-semibold text-white shadow-lg"
+                    class=("left-3", left) class=("right-3", move || !left()) class:left=left>
+                    {launcher_text}
+                </span>
+            </div>
+        </section>
+    }
+}
+
+/// Puts `text` on the clipboard; `done` says whether it worked.
+fn copy_to_clipboard(text: String, done: impl Fn(bool) + 'static) {
+    #[cfg(feature = "hydrate")]
+    {
+        use wasm_bindgen::{closure::Closure, JsCast, JsValue};
+        let promise = (|| -> Option<js_sys::Promise> {
+            let navigator = js_sys::Reflect::get(&window(), &"navigator".into()).ok()?;
+            let clipboard = js_sys::Reflect::get(&navigator, &"clipboard".into()).ok()?;
+            let write = js_sys::Reflect::get(&clipboard, &"writeText".into())
+                .ok()?
+                .dyn_into::<js_sys::Function>()
+                .ok()?;
+            write
+                .call1(&clipboard, &JsValue::from_str(&text))
+                .ok()?
+                .dyn_into::<js_sys::Promise>()
+                .ok()
+        })();
+        match promise {
+            Some(promise) => {
+                let done = std::rc::Rc::new(done);
+                let ok = {
+                    let done = done.clone();
+                    Closure::<dyn FnMut(JsValue)>::new(move |_| done(true))
+                };
+                let failed = Closure::<dyn FnMut(JsValue)>::new(move |_| done(false));
+                let _ = promise.then2(&ok, &failed);
+                ok.forget();
+                failed.forget();
+            }
+            None => done(false),
+        }
+    }
+    #[cfg(not(feature = "hydrate"))]
+    {
+        let _ = text;
+        done(false);
     }
 }

@@ -7,6 +7,7 @@ use leptos::prelude::*;
 use leptos::server_fn::codec::Json;
 use uuid::Uuid;
 
+use crate::confirm::ConfirmDelete;
 use crate::error::DeskError;
 use crate::knowledge::{AdminOnly, BUTTON, INPUT, SMALL_BUTTON};
 use crate::types::inbox::{InboxSettings, Member, Presence, TeamAdmin};
@@ -274,6 +275,7 @@ fn TeamSections(
             <ul class="flex flex-col gap-2">
                 {admin.directory.canned.into_iter().map(|c| {
                     let (id, shortcut, body) = (c.canned_id, c.shortcut.clone(), c.body.clone());
+                    let question = format!("Delete /{}?", c.shortcut);
                     view! {
                         <li class="canned flex items-start justify-between gap-3 rounded border border-slate-100 p-2 text-sm">
                             <div class="min-w-0">
@@ -286,9 +288,11 @@ fn TeamSections(
                                     canned_shortcut.set(shortcut.clone());
                                     canned_body.set(body.clone());
                                 }>"Edit"</button>
-                                <button type="button" class=SMALL_BUTTON on:click=move |_| {
-                                    leptos::task::spawn_local(async move { done(delete_canned(id).await) });
-                                }>"Delete"</button>
+                                <ConfirmDelete class=SMALL_BUTTON.to_owned()
+                                    question=question
+                                    on_confirm=Callback::new(move |()| {
+                                        leptos::task::spawn_local(async move { done(delete_canned(id).await) });
+                                    })/>
                             </div>
                         </li>
                     }

@@ -36,11 +36,11 @@ pub struct Ratings {
 #[component]
 pub fn Avatar(name: String, #[prop(optional)] large: bool) -> impl IntoView {
     const COLOURS: [&str; 6] = [
-        "bg-emerald-600",
-        "bg-sky-600",
+        "bg-emerald-700",
+        "bg-sky-700",
         "bg-violet-600",
         "bg-rose-600",
-        "bg-teal-600",
+        "bg-teal-700",
         "bg-indigo-600",
     ];
     let initials: String = name
@@ -89,6 +89,8 @@ pub struct ThreadState {
     pub typists: RwSignal<Vec<Typist>>,
     /// How far the visitor has read (known to the team only).
     pub visitor_seen: RwSignal<i64>,
+    /// The visitor's message is stored and the AI has not said a word yet.
+    pub ai_typing: RwSignal<bool>,
 }
 
 impl ThreadState {
@@ -100,6 +102,7 @@ impl ThreadState {
             ended_turn: RwSignal::new(None),
             typists: RwSignal::new(Vec::new()),
             visitor_seen: RwSignal::new(0),
+            ai_typing: RwSignal::new(false),
         }
     }
 
@@ -128,6 +131,15 @@ impl ThreadState {
             ),
             _ => false,
         };
+        if matches!(
+            event.body,
+            EventBody::AiAnswer { .. }
+                | EventBody::AiUnsure { .. }
+                | EventBody::HumanReply { .. }
+                | EventBody::StatusChange { .. }
+        ) {
+            self.ai_typing.set(false);
+        }
         let seq = event.seq;
         self.outgoing.update(|o| o.retain(|m| m.seq != Some(seq)));
         if ends_draft {
@@ -146,6 +158,7 @@ impl ThreadState {
         if self.ended_turn.get_untracked() == Some(turn_id) {
             return;
         }
+        self.ai_typing.set(false);
         self.draft.update(|draft| {
             *draft = next_draft(draft.take(), turn_id, offset, delta);
         });
@@ -153,6 +166,7 @@ impl ThreadState {
 
     /// The AI stopped writing without answering.
     pub fn drop_draft(&self, turn_id: Uuid) {
+        self.ai_typing.set(false);
         if self
             .draft
             .with_untracked(|d| d.as_ref().is_some_and(|(id, _)| *id == turn_id))
@@ -176,6 +190,34 @@ impl ThreadState {
                 seq: None,
             })
         });
+    }
+
+    /// A message of the visitor's was stored as `seq` while the AI has the
+    /// conversation: the AI is "typing" until its first word (or a handoff),
+    /// unless something already answered it.
+    pub fn awaiting_ai(&self, client_id: Uuid, seq: Option<i64>) {
+        let Some(seq) = seq else { return };
+        let ours = self
+            .outgoing
+            .with_untracked(|o| o.iter().any(|m| m.client_id == client_id && !m.note));
+        let answered = self.events.with_untracked(|events| {
+            events.iter().any(|e| {
+                e.seq > seq
+                    && matches!(
+                        e.body,
+                        EventBody::AiAnswer { .. }
+                            | EventBody::AiUnsure { .. }
+                            | EventBody::HumanReply { .. }
+                            | EventBody::StatusChange { .. }
+                    )
+            })
+        });
+        if ours
+            && !answered
+            && self.events.with_untracked(|e| current_status(e)) == ConversationStatus::Ai
+        {
+            self.ai_typing.set(true);
+        }
     }
 
     /// The server acknowledged a message: stored as `seq` (its event may
@@ -280,7 +322,7 @@ fn Thumbs(seq: i64, ratings: Ratings) -> impl IntoView {
             (texts.not_helpful, "M7 14V5H4v9h3zm2-9h7.5a2 2 0 0 1 2 1.6l1.2 6a2 2 0 0 1-2 2.4H13l.7 3.4a1.5 1.5 0 0 1-2.8 1L9 14.5V5z")
         };
         view! {
-            <button type="button" class="thumb rounded-full p-1 text-slate-500 hover:bg-slate-200 hover:text-slate-800 aria-pressed:bg-[var(--brand)] aria-pressed:text-white"
+            <button type="button" class="thumb rounded-full p-1 text-slate-600 hover:bg-slate-200 hover:text-slate-800 aria-pressed:bg-[var(--brand)] aria-pressed:text-white"
                 aria-label=label title=label
                 aria-pressed=move || (rated() == Some(helpful)).to_string()
                 on:click=move |_| ratings.rate.run((seq, helpful))>
@@ -293,7 +335,7 @@ fn Thumbs(seq: i64, ratings: Ratings) -> impl IntoView {
             {button(true)}
             {button(false)}
             {move || rated().is_some().then(|| view! {
-                <span class="text-[11px] text-slate-500" role="status">{texts.thanks_feedback}</span>
+                <span class="text-[11px] text-slate-600" role="status">{texts.thanks_feedback}</span>
             })}
         </div>
     }
@@ -487,7 +529,7 @@ pub fn EventItem(event: ThreadEvent, viewer: Viewer) -> impl IntoView {
                         class=("bg-[var(--brand)]", mine) class=("text-white", mine)
                         class=("bg-white", !mine) class=("ring-1", !mine) class=("ring-slate-200", !mine)>
                         <p class="whitespace-pre-wrap break-words">{text}</p>
-                        <p class="mt-1 text-[10px] opacity-70">{if mine { visitor_texts().you } else { "Visitor" }}" · "{time}</p>
+                        <p class="mt-1 text-[10px]">{if mine { visitor_texts().you } else { "Visitor" }}" · "{time}</p>
                     </div>
                 </div>
             }
@@ -518,7 +560,7 @@ pub fn EventItem(event: ThreadEvent, viewer: Viewer) -> impl IntoView {
             view! {
                 <div class="flex" data-kind="ai_answer">
                     <div class="ai-answer max-w-[85%] rounded-2xl bg-slate-100 px-3 py-2 text-sm text-slate-900 shadow-sm">
-                        <p class="mb-1 text-[10px] font-semibold uppercase tracking-wide text-slate-500">
+                        <p class="mb-1 text-[10px] font-semibold uppercase tracking-wide text-slate-600">
                             {label}" · "{time}{confidence}
                         </p>
                         <MarkdownText text=text citations=citations/>
@@ -541,9 +583,9 @@ pub fn EventItem(event: ThreadEvent, viewer: Viewer) -> impl IntoView {
                 <div class="flex items-end gap-1.5" class:justify-end=mine data-kind="human_reply">
                     {avatar}
                     <div class="human-reply max-w-[85%] rounded-2xl px-3 py-2 text-sm shadow-sm"
-                        class=("bg-emerald-600", mine) class=("text-white", mine)
+                        class=("bg-emerald-700", mine) class=("text-white", mine)
                         class=("bg-emerald-50", !mine) class=("ring-1", !mine) class=("ring-emerald-200", !mine)>
-                        <p class="mb-1 text-[10px] font-semibold uppercase tracking-wide opacity-80">{agent_name}" · "{team}" · "{time}</p>
+                        <p class="mb-1 text-[10px] font-semibold uppercase tracking-wide">{agent_name}" · "{team}" · "{time}</p>
                         <MarkdownText text=text citations=Vec::new()/>
                     </div>
                 </div>
@@ -556,7 +598,7 @@ pub fn EventItem(event: ThreadEvent, viewer: Viewer) -> impl IntoView {
                 Viewer::Agent => format!("The visitor left their email for follow-up: {email}"),
             };
             view! {
-                <div class="status-line email-left my-1 text-center text-xs text-slate-500" data-kind="email_left" role="status">
+                <div class="status-line email-left my-1 text-center text-xs text-slate-600" data-kind="email_left" role="status">
                     <span class="inline-block rounded-full bg-sky-50 px-3 py-1 ring-1 ring-sky-200">{line}" · "{time}</span>
                 </div>
             }
@@ -570,7 +612,7 @@ pub fn EventItem(event: ThreadEvent, viewer: Viewer) -> impl IntoView {
                 ),
             };
             view! {
-                <div class="status-line wait-notice my-1 text-center text-xs text-slate-500" data-kind="wait_notice" role="status">
+                <div class="status-line wait-notice my-1 text-center text-xs text-slate-600" data-kind="wait_notice" role="status">
                     <span class="inline-block rounded-full bg-rose-50 px-3 py-1 ring-1 ring-rose-200">{line}" · "{time}</span>
                 </div>
             }
@@ -591,7 +633,7 @@ pub fn EventItem(event: ThreadEvent, viewer: Viewer) -> impl IntoView {
             view! {
                 <div class="flex" data-kind="ai_unsure">
                     <div class="ai-unsure max-w-[85%] rounded-2xl bg-slate-100 px-3 py-2 text-sm text-slate-900 shadow-sm ring-1 ring-amber-200">
-                        <p class="mb-1 text-[10px] font-semibold uppercase tracking-wide text-slate-500">{label}" · "{time}</p>
+                        <p class="mb-1 text-[10px] font-semibold uppercase tracking-wide text-slate-600">{label}" · "{time}</p>
                         <p class="break-words">{line}</p>
                         {(viewer == Viewer::Visitor).then(use_context::<AskTeam>).flatten().map(|ask| view! {
                             <button type="button" class="ask-team mt-2 rounded-full bg-[var(--brand)] px-3 py-1 text-xs font-semibold text-white hover:opacity-90 focus-visible:outline focus-visible:outline-2 focus-visible:outline-offset-2"
@@ -613,7 +655,7 @@ pub fn EventItem(event: ThreadEvent, viewer: Viewer) -> impl IntoView {
                 (None, None) => "nobody".to_owned(),
             };
             view! {
-                <div class="status-line assigned my-1 text-center text-xs text-slate-500" data-kind="assigned" role="status">
+                <div class="status-line assigned my-1 text-center text-xs text-slate-600" data-kind="assigned" role="status">
                     <span class="inline-block rounded-full bg-slate-50 px-3 py-1 ring-1 ring-slate-200">{format!("{by} assigned this to {to}")}" · "{time}</span>
                 </div>
             }
@@ -664,7 +706,7 @@ pub fn EventItem(event: ThreadEvent, viewer: Viewer) -> impl IntoView {
                 ),
             };
             view! {
-                <div class="status-line my-1 text-center text-xs text-slate-500" data-kind="status_change" role="status">
+                <div class="status-line my-1 text-center text-xs text-slate-600" data-kind="status_change" role="status">
                     <span class="inline-block rounded-full bg-amber-50 px-3 py-1 ring-1 ring-amber-200">{line}" · "{time}</span>
                     {details}
                 </div>
@@ -681,9 +723,9 @@ pub fn ThreadTail(state: ThreadState, viewer: Viewer) -> impl IntoView {
     let agent = viewer == Viewer::Agent;
     view! {
         <For each=move || state.outgoing.get() key=|m| m.client_id let(m)>
-            <div class="mt-2 flex justify-end opacity-60" data-kind="pending">
+            <div class="mt-2 flex justify-end" data-kind="pending">
                 <div class="max-w-[85%] rounded-2xl px-3 py-2 text-sm"
-                    class=("bg-[var(--brand)]", !agent) class=("bg-emerald-600", agent && !m.note)
+                    class=("bg-[var(--brand)]", !agent) class=("bg-emerald-700", agent && !m.note)
                     class=("text-white", !m.note)
                     class=("bg-yellow-50", m.note) class=("ring-1", m.note) class=("ring-yellow-300", m.note)>
                     <p class="whitespace-pre-wrap break-words">{m.text}</p>
@@ -691,8 +733,13 @@ pub fn ThreadTail(state: ThreadState, viewer: Viewer) -> impl IntoView {
                 </div>
             </div>
         </For>
+        {move || (!agent && state.ai_typing.get() && state.draft.with(Option::is_none)).then(|| view! {
+            <div class="mt-2 flex" data-kind="ai_typing">
+                <p class="ai-typing rounded-2xl bg-slate-100 px-3 py-2 text-xs italic text-slate-600 shadow-sm" role="status">{visitor_texts().ai_typing}</p>
+            </div>
+        })}
         {move || state.typists.with(|t| if agent { typing_line(t) } else { visitor_typing_line(t) }).map(|line| view! {
-            <p class="typing mt-2 text-xs italic text-slate-500" aria-live="polite">{line}</p>
+            <p class="typing mt-2 text-xs italic text-slate-600" aria-live="polite">{line}</p>
         })}
     }
 }
@@ -709,7 +756,7 @@ pub fn ThreadView(state: ThreadState, viewer: Viewer) -> impl IntoView {
                 state.draft.get().map(|(_, text)| view! {
                     <div class="flex" data-kind="ai_draft">
                         <div class="max-w-[85%] rounded-2xl bg-slate-100 px-3 py-2 text-sm text-slate-900 shadow-sm">
-                            <p class="mb-1 text-[10px] font-semibold uppercase tracking-wide text-slate-500">
+                            <p class="mb-1 text-[10px] font-semibold uppercase tracking-wide text-slate-600">
                                 {match viewer {
                                     Viewer::Visitor => format!("{} · {}", visitor_texts().ai_answer, visitor_texts().writing),
                                     Viewer::Agent => "AI answer · writing…".to_owned(),

@@ -250,7 +250,10 @@ fn Chat(settings: WidgetSettings, embedding: Embedding) -> impl IntoView {
     let connected = RwSignal::new(false);
     let conversation = RwSignal::new(None::<Uuid>);
     let notice = RwSignal::new(None::<String>);
-    let text = RwSignal::new(String::new());
+    // What the visitor typed (and perhaps sent) before the chat's code ran
+    // is kept: it is in the server-rendered box.
+    let (early_text, early_send) = typed_before_hydration();
+    let text = RwSignal::new(early_text);
     // Shown on the embedding page (widget.js says when it hides the chat).
     let visible = RwSignal::new(!embedding.hidden);
     // How far the visitor has seen this conversation, kept in the frame's
@@ -309,7 +312,10 @@ fn Chat(settings: WidgetSettings, embedding: Embedding) -> impl IntoView {
             }
         }
         ServerMsg::Event { event } => state.apply(event),
-        ServerMsg::Ack { client_id, seq } => state.acknowledged(client_id, seq),
+        ServerMsg::Ack { client_id, seq } => {
+            state.awaiting_ai(client_id, seq);
+            state.acknowledged(client_id, seq);
+        }
         ServerMsg::AiToken {
             turn_id,
             offset,
@@ -377,6 +383,24 @@ fn Chat(settings: WidgetSettings, embedding: Embedding) -> impl IntoView {
             Err(err) => notice.set(Some(err.to_string())),
         }
     };
+    // Hydrated: the page's own script stops holding back what is sent, and
+    // a message sent before now goes (queued until the socket opens).
+    Effect::new(move |_| {
+        mark_hydrated();
+        if early_send {
+            send();
+        }
+    });
+    // "typing…" never outstays a silent AI.
+    #[cfg(feature = "hydrate")]
+    Effect::new(move |_| {
+        if state.ai_typing.get() {
+            set_timeout(
+                move || state.ai_typing.set(false),
+                std::time::Duration::from_secs(30),
+            );
+        }
+    });
     let talk_to_team = move |_| {
         live.send(&ClientMsg::TalkToTeam {
             client_id: Uuid::new_v4(),
@@ -455,7 +479,7 @@ fn Chat(settings: WidgetSettings, embedding: Embedding) -> impl IntoView {
                             <Avatar name=name.clone() large=true/>
                             <div class="min-w-0">
                                 <h1 class="agent-name truncate text-base font-semibold leading-tight">{name}</h1>
-                                <p class="text-xs opacity-90">
+                                <p class="text-xs">
                                     {
                                         let team = format!("{} · {}", settings.workspace_name, texts.team);
                                         move || if connected.get() { team.clone() } else { texts.connecting.to_owned() }
@@ -467,7 +491,7 @@ fn Chat(settings: WidgetSettings, embedding: Embedding) -> impl IntoView {
                     None => view! {
                         <div class="min-w-0">
                             <h1 class="truncate text-base font-semibold leading-tight">{settings.workspace_name.clone()}</h1>
-                            <p class="text-xs opacity-90">
+                            <p class="text-xs">
                                 {move || if connected.get() { texts.subtitle_ai } else { texts.connecting }}
                             </p>
                         </div>
@@ -502,11 +526,12 @@ fn Chat(settings: WidgetSettings, embedding: Embedding) -> impl IntoView {
             {move || notice.get().map(|n| view! {
                 <p class="px-4 py-1 text-xs text-red-700" role="alert">{n}</p>
             })}
-            <form class="flex items-end gap-2 border-t border-slate-200 bg-white p-3"
+            <form id="tandem-composer" class="relative flex items-end gap-2 border-t border-slate-200 bg-white p-3"
+                data-queued-label=texts.sending
                 on:submit=move |ev| { ev.prevent_default(); send(); }>
                 <label class="sr-only" for="tandem-message">{texts.your_message}</label>
                 <textarea id="tandem-message" node_ref=input rows="1" maxlength="4000"
-                    class="max-h-32 min-h-10 flex-1 resize-none rounded-xl border border-slate-300 px-3 py-2 text-sm focus:border-[var(--brand)] focus:outline-none focus:ring-2 focus:ring-[var(--brand)]/30"
+                    class="max-h-32 min-h-10 flex-1 resize-none rounded-xl border border-slate-300 px-3 py-2 text-sm focus:border-[var(--brand)] focus:ring-2 focus:ring-[var(--brand)]/30"
                     placeholder=texts.placeholder
                     prop:value=move || text.get()
                     on:input=move |ev| {
@@ -524,6 +549,42 @@ fn Chat(settings: WidgetSettings, embedding: Embedding) -> impl IntoView {
                 <button type="submit" class="rounded-xl bg-[var(--brand)] px-4 py-2 text-sm font-semibold text-white hover:opacity-90 focus-visible:outline focus-visible:outline-2 focus-visible:outline-offset-2 focus-visible:outline-[var(--brand)]">{texts.send}</button>
             </form>
         </div>
+    }
+}
+
+/// The message box's text as the visitor left it before the chat's code ran,
+/// and whether they sent it (the page's script held it back: see
+/// [`crate::widget_shell`]).
+fn typed_before_hydration() -> (String, bool) {
+    #[cfg(feature = "hydrate")]
+    {
+        use wasm_bindgen::JsCast;
+        let document = document();
+        let text = document
+            .get_element_by_id("tandem-message")
+            .and_then(|el| el.dyn_into::<web_sys::HtmlTextAreaElement>().ok())
+            .map(|textarea| textarea.value())
+            .unwrap_or_default();
+        let sent = document
+            .get_element_by_id("tandem-composer")
+            .is_some_and(|form| form.has_attribute("data-queued"));
+        (text, sent)
+    }
+    #[cfg(not(feature = "hydrate"))]
+    (String::new(), false)
+}
+
+/// Tells the page's script that the chat runs now.
+fn mark_hydrated() {
+    #[cfg(feature = "hydrate")]
+    {
+        let document = document();
+        if let Some(root) = document.document_element() {
+            let _ = root.set_attribute("data-hydrated", "");
+        }
+        if let Some(form) = document.get_element_by_id("tandem-composer") {
+            let _ = form.remove_attribute("data-queued");
+        }
     }
 }
 
@@ -626,7 +687,7 @@ fn Expecting(
                         <form class="email-form mt-2 flex flex-wrap items-center gap-2" on:submit=leave_email>
                             <label class="w-full text-xs" for="tandem-email">{texts.email_prompt}</label>
                             <input id="tandem-email" type="email" required maxlength="254" autocomplete="email"
-                                class="min-w-0 flex-1 rounded-lg border border-amber-300 bg-white px-2 py-1 text-sm text-slate-900 focus:outline-none focus:ring-2 focus:ring-[var(--brand)]/40"
+                                class="min-w-0 flex-1 rounded-lg border border-amber-300 bg-white px-2 py-1 text-sm text-slate-900 focus:ring-2 focus:ring-[var(--brand)]/40"
                                 placeholder=texts.email_label aria-label=texts.email_label
                                 prop:value=move || email.get()
                                 on:input=move |ev| email.set(event_target_value(&ev))/>

@@ -42,7 +42,9 @@ test("an admin finds a gap in the escalations, fixes it from its topic, re-tests
   await expect(topic).toContainText("2 escalations · 2 conversations");
   await expect(topic.locator(".reasons")).toContainText("unsure 2");
   await expect(topic.locator(".passages li").first()).toContainText(/0\.\d\d/);
-  await expect(topic.locator(".nothing-found")).toHaveText("Nothing relevant found in the knowledge.");
+  // What it says agrees with what it lists: passages were found, none close enough.
+  await expect(topic.locator(".nothing-found")).toHaveText(
+    "The closest passages, listed below, were not close enough for the AI to answer from.");
   await expect(topic.locator(".trend")).toHaveAttribute("aria-label", /, 2$/);
   await admin.screenshot({ path: "test-results/screenshots/review.png", fullPage: true });
 

@@ -29,3 +29,18 @@ export async function openWidget(visitor: Page) {
   await expect(chat.getByText("AI assistant · answers from our help centre")).toBeVisible();
   return chat;
 }
+
+// Resolves every conversation waiting for a person (a signed-in agent's
+// page), so that a later spec's visitor is the first in the queue.
+export async function resolveWaiting(agent: Page) {
+  await agent.goto("/inbox");
+  const waiting = agent.locator('.queue-tab[data-queue="waiting"] .queue-count');
+  await expect(waiting).toHaveText(/^\d+$/);
+  const left = Number(await waiting.textContent());
+  for (let n = left; n > 0; n--) {
+    await agent.locator('[data-queue="waiting"]').click();
+    await agent.locator(".conversation-row").first().click();
+    await agent.getByRole("button", { name: "Resolve" }).click();
+    await expect(waiting).toHaveText(String(n - 1));
+  }
+}

@@ -72,7 +72,9 @@ test("hostile text goes through every rendering path as text: no script runs", a
   const row = admin.locator(".conversation-row", { hasText: "mglyph" }).first();
   await expect(row).toBeVisible();
   await row.click();
-  await expect(admin.locator(".summary-packet")).toContainText("Do you sell gift cards?");
+  // The summary is about what came to the team (the request, and any
+  // hostile message after it the AI handed on too), shown as text.
+  await expect(admin.locator(".summary-packet .visitor-wants")).toContainText("I want to talk to a person");
   await expect(admin.locator('[data-kind="visitor_message"]', { hasText: "onerror" }).first()).toBeVisible();
   tried += PAYLOADS.length * 2;
 

@@ -95,10 +95,12 @@ pub async fn ensure(
                 .bind(WORKSPACE_NAME)
                 .execute(pool)
                 .await?;
-            sqlx::query_scalar("select workspace_id from workspace where slug = $1")
+            let id = sqlx::query_scalar("select workspace_id from workspace where slug = $1")
                 .bind(WORKSPACE_SLUG)
                 .fetch_one(pool)
-                .await?
+                .await?;
+            seed_canned_replies(pool, id).await?;
+            id
         }
     };
     let has_admin: bool =
@@ -141,6 +143,55 @@ pub async fn ensure(
         admin_password,
         needs_crawl,
     })
+}
+
+/// A few canned replies a Nimbus agent would use, so the composer's picker
+/// has something to show on a fresh demo (admins edit them on the team page).
+pub const CANNED_REPLIES: &[(&str, &str)] = &[
+    (
+        "greeting",
+        "Hi, thanks for waiting! I'm here now and have read the conversation so far.",
+    ),
+    (
+        "refund-time",
+        "We issue refunds to your original payment method within 5 business days of \
+         receiving your returned lamp; your bank may take another 3 to 5 business days to \
+         show it. More in our help centre: [Refunds](/demo/refunds.html#refund-timing)",
+    ),
+    (
+        "order-status",
+        "Could you send me your order number? I'll check its tracking with DHL and, \
+         if the parcel is lost, open an investigation for you.",
+    ),
+    (
+        "wifi-reset",
+        "Please unplug the lamp for 10 seconds and plug it back in. If it stays offline, \
+         hold the top of the lamp for 15 seconds until the ring flashes orange three times, \
+         then set it up again in the app. Step by step: \
+         [Wi-Fi troubleshooting](/demo/troubleshooting-wifi.html)",
+    ),
+    (
+        "follow-up",
+        "I'll look into this with the team and get back to you here (or by email) \
+         within one business day.",
+    ),
+];
+
+async fn seed_canned_replies(pool: &PgPool, workspace_id: Uuid) -> Result<(), sqlx::Error> {
+    use crate::db::Scope;
+    for (shortcut, body) in CANNED_REPLIES {
+        sqlx::query(
+            "insert into canned_reply (canned_id, workspace_id, shortcut, body) values ($1, $2, $3, $4)
+             on conflict do nothing",
+        )
+        .bind(Uuid::new_v4())
+        .bind(workspace_id)
+        .bind(shortcut)
+        .bind(body)
+        .execute(pool.ws(workspace_id))
+        .await?;
+    }
+    Ok(())
 }
 
 #[cfg(test)]

@@ -103,13 +103,18 @@ const SUMMARY_SELECT: &str = "select c.conversation_id, c.status, c.handoff_reas
         c.assignee_id, a.name as assignee_name,
         case when v.verified
              then concat_ws(' · ', coalesce(v.name, v.email), 'id ' || v.external_id)
-             else coalesce(v.name, v.email, c.follow_up_email) end as visitor,
+             else coalesce(v.name, v.email, c.follow_up_email,
+                           'Visitor ' || left(replace(v.visitor_id::text, '-', ''), 6)) end as visitor,
         v.verified, c.team, c.tags,
         c.visitor_seq > coalesce((select s.seq from seen s
             where s.conversation_id = c.conversation_id and s.party = $2::text), 0) as unread,
-        (select coalesce(e.payload->>'text', '') from event e
-          where e.conversation_id = c.conversation_id and e.kind in ('visitor_message', 'ai_answer', 'human_reply')
-          order by e.seq desc limit 1) as last_message
+        coalesce(
+          (select e.payload->>'text' from event e
+            where e.conversation_id = c.conversation_id and e.kind = 'visitor_message'
+            order by e.seq desc limit 1),
+          (select coalesce(e.payload->>'text', '') from event e
+            where e.conversation_id = c.conversation_id and e.kind in ('ai_answer', 'human_reply')
+            order by e.seq desc limit 1)) as last_message
      from conversation c left join account a on a.account_id = c.assignee_id
      join visitor v on v.visitor_id = c.visitor_id";
 
@@ -533,8 +538,7 @@ impl SupportDesk for EngineDesk {
     ) -> Result<ConversationView, DeskError> {
         let (summary, events) = thread_of(&self.engines.pool, agent, id).await?;
         let db = self.engines.pool.ws(agent.workspace_id);
-        // The language the visitor writes in (detected on their latest
-        // message the AI weighed), else the widget's.
+        // What the AI detected on the latest message it weighed.
         let (page_url, language, email, priority, written): (Option<String>, Option<String>, Option<String>, String, Option<String>) =
             sqlx::query_as(
                 "select c.page_url, c.language, coalesce(c.follow_up_email, v.email), c.priority,
@@ -548,10 +552,17 @@ impl SupportDesk for EngineDesk {
             .fetch_one(db)
             .await
             .map_err(internal)?;
+        // The visitor's own words tell best: their latest message long
+        // enough to tell, else what the AI detected, else the widget's.
+        let own = events.iter().rev().find_map(|e| match &e.body {
+            app::types::EventBody::VisitorMessage { text } => crate::lang::Language::detect(text),
+            _ => None,
+        });
         let details = ConversationDetails {
             page_url,
-            language: written
-                .as_deref()
+            language: own
+                .map(|l| l.code())
+                .or(written.as_deref())
                 .and_then(crate::lang::name_of_code)
                 .map(|name| format!("writes in {name}"))
                 .or_else(|| {
@@ -622,6 +633,7 @@ impl SupportDesk for EngineDesk {
         Ok(WidgetAdmin {
             look: row.look(),
             workspace_slug: admin.profile.workspace_slug.clone(),
+            workspace_name: admin.profile.workspace_name.clone(),
             identity_secret: row.identity_secret,
         })
     }

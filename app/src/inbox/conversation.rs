@@ -12,10 +12,11 @@ use crate::error::DeskError;
 use crate::live::{use_live, TypingNotifier};
 use crate::thread::{current_status, Citations, ThreadState, ThreadTail, ThreadView, Viewer};
 use crate::types::inbox::{
-    canned_matches, insert_canned, reply_from_suggestion, start_canned, Directory, Suggestion,
+    canned_matches, insert_canned, reply_from_suggestion, Directory, Suggestion,
 };
 use crate::types::{
-    ClientMsg, ConversationStatus, ConversationView, EventBody, MessageBody, ServerMsg, Typist,
+    ClientMsg, ConversationStatus, ConversationView, Decision, EventBody, MessageBody, ServerMsg,
+    ThreadEvent, Typist,
 };
 
 #[component]
@@ -298,7 +299,7 @@ fn ConversationDetail(view: ConversationView) -> impl IntoView {
         });
     }
 
-    // Why the AI escalated, what it tried, what the visitor wants.
+    // Why the AI escalated, what the visitor wants, what the AI tried.
     let context = move || {
         state.events.with(|events| {
             let reason = events.iter().rev().find_map(|e| match &e.body {
@@ -309,31 +310,12 @@ fn ConversationDetail(view: ConversationView) -> impl IntoView {
                 } => reason.clone(),
                 _ => None,
             });
-            let last_answer = events.iter().rev().find_map(|e| match &e.body {
-                EventBody::AiAnswer { decision, .. } | EventBody::AiUnsure { decision } => {
-                    Some(decision.clone())
-                }
-                EventBody::StatusChange {
-                    decision: Some(decision),
-                    ..
-                } => Some(decision.clone()),
-                _ => None,
-            });
-            let first_question = events.iter().find_map(|e| match &e.body {
-                EventBody::VisitorMessage { text } => Some(text.clone()),
-                _ => None,
-            });
+            let (wants, tried) = handoff_question(events);
             let email = events.iter().rev().find_map(|e| match &e.body {
                 EventBody::EmailLeft { email } => Some(email.clone()),
                 _ => None,
             });
-            (
-                reason,
-                last_answer,
-                first_question,
-                email,
-                current_status(events),
-            )
+            (reason, tried, wants, email, current_status(events))
         })
     };
     // The visitor has seen the team's last reply.
@@ -376,6 +358,54 @@ fn ConversationDetail(view: ConversationView) -> impl IntoView {
             .cloned()
             .collect::<Vec<_>>()
     };
+    // The picker the composer's button (or Ctrl+/) opens: every canned
+    // reply, searchable by shortcut or words, chosen by keyboard or pointer.
+    let picking = RwSignal::new(false);
+    let pick_query = RwSignal::new(String::new());
+    let pick_index = RwSignal::new(0usize);
+    let picked = move || {
+        let query = pick_query.get().to_lowercase();
+        directory()
+            .canned
+            .into_iter()
+            .filter(|c| {
+                let body = c.body.to_lowercase();
+                query
+                    .split_whitespace()
+                    .all(|w| c.shortcut.contains(w) || body.contains(w))
+            })
+            .collect::<Vec<_>>()
+    };
+    let open_picker = move || {
+        pick_query.set(String::new());
+        pick_index.set(0);
+        picking.set(true);
+        // One added since the inbox loaded is listed too.
+        if let Some(inbox) = inbox {
+            leptos::task::spawn_local(async move {
+                if let Ok(now) = super::get_directory().await {
+                    inbox.directory.set(now);
+                }
+            });
+        }
+        request_animation_frame(|| browser::focus("canned-search"));
+    };
+    let close_picker = move || {
+        picking.set(false);
+        browser::focus("reply");
+    };
+    let pick = move |body: String| {
+        picking.set(false);
+        reply.update(|text| {
+            let gap = if text.is_empty() || text.ends_with(char::is_whitespace) {
+                ""
+            } else {
+                " "
+            };
+            *text = format!("{text}{gap}{body}");
+        });
+        browser::focus("reply");
+    };
     let take_canned = move |body: String| {
         reply.update(|text| *text = insert_canned(text, &body));
         canned_index.set(0);
@@ -403,12 +433,9 @@ fn ConversationDetail(view: ConversationView) -> impl IntoView {
                         </div>
                         <dl class="summary-packet mt-2 grid grid-cols-[auto_1fr] gap-x-4 gap-y-1 text-sm">
                             <dt class="text-slate-500">"Visitor wants"</dt>
-                            <dd class="truncate">{first_question.unwrap_or_else(|| "—".to_owned())}</dd>
+                            <dd class="visitor-wants line-clamp-2 break-words">{first_question.unwrap_or_else(|| "—".to_owned())}</dd>
                             <dt class="text-slate-500">"AI tried"</dt>
-                            <dd>{last_answer.map(|d| {
-                                let top = d.retrieved.first().map(|p| format!(", top passage “{}” similarity {:.2}", p.heading_path, p.similarity)).unwrap_or_else(|| ", nothing relevant found".to_owned());
-                                format!("{}, confidence {:.2}{top}", if d.answered { "answered" } else { "did not answer" }, d.confidence.value())
-                            }).unwrap_or_else(|| "nothing yet".to_owned())}</dd>
+                            <dd class="ai-tried">{last_answer.map(|d| tried_line(&d)).unwrap_or_else(|| "nothing yet".to_owned())}</dd>
                         </dl>
                     }
                 }}
@@ -468,7 +495,7 @@ fn ConversationDetail(view: ConversationView) -> impl IntoView {
             <div node_ref=scroller class="flex-1 overflow-y-auto px-6 py-4">
                 <ThreadView state=state viewer=Viewer::Agent/>
                 <Show when=reply_seen>
-                    <p class="visitor-seen mt-1 text-right text-[11px] text-slate-500">"Seen by the visitor"</p>
+                    <p class="visitor-seen mt-1 text-right text-[11px] text-slate-600">"Seen by the visitor"</p>
                 </Show>
                 <ThreadTail state=state viewer=Viewer::Agent/>
             </div>
@@ -503,10 +530,65 @@ fn ConversationDetail(view: ConversationView) -> impl IntoView {
                         }
                     })
                 }}
-                <div class="mb-2 flex items-center gap-1 text-xs font-semibold" role="tablist" aria-label="Write">
+                <Show when=move || picking.get()>
+                    <div class="canned-picker absolute bottom-full left-4 right-4 z-10 mb-1 rounded-lg bg-white p-2 text-sm shadow-lg ring-1 ring-slate-200"
+                        role="dialog" aria-label="Canned replies"
+                        on:keydown=move |ev| if ev.key() == "Escape" { ev.prevent_default(); ev.stop_propagation(); close_picker(); }>
+                        <label class="sr-only" for="canned-search">"Search canned replies"</label>
+                        <input id="canned-search" type="text" role="combobox" autocomplete="off"
+                            aria-expanded="true" aria-controls="canned-options" aria-autocomplete="list"
+                            aria-activedescendant=move || (!picked().is_empty()).then(|| format!("canned-option-{}", pick_index.get()))
+                            class="w-full rounded border border-slate-300 px-2 py-1 text-sm"
+                            placeholder="Search by shortcut or words… (↑ ↓ to choose, Enter to insert, Esc to close)"
+                            prop:value=move || pick_query.get()
+                            on:input=move |ev| { pick_query.set(event_target_value(&ev)); pick_index.set(0); }
+                            on:keydown=move |ev| {
+                                let list = picked();
+                                if list.is_empty() {
+                                    return;
+                                }
+                                let at = pick_index.get_untracked().min(list.len() - 1);
+                                match ev.key().as_str() {
+                                    "ArrowDown" => { ev.prevent_default(); pick_index.set((at + 1) % list.len()); }
+                                    "ArrowUp" => { ev.prevent_default(); pick_index.set((at + list.len() - 1) % list.len()); }
+                                    "Enter" => { ev.prevent_default(); pick(list[at].body.clone()); }
+                                    _ => {}
+                                }
+                            }/>
+                        {move || {
+                            let list = picked();
+                            if list.is_empty() {
+                                let why = if directory().canned.is_empty() {
+                                    "No canned replies yet: an admin adds them on the Team page."
+                                } else {
+                                    "No canned reply matches."
+                                };
+                                return view! { <p class="px-2 py-1.5 text-slate-600">{why}</p> }.into_any();
+                            }
+                            let at = pick_index.get().min(list.len() - 1);
+                            view! {
+                                <ul id="canned-options" class="mt-1 max-h-56 overflow-y-auto" role="listbox" aria-label="Canned replies">
+                                    {list.into_iter().enumerate().map(|(i, c)| {
+                                        let body = c.body.clone();
+                                        view! {
+                                            <li role="option" id=format!("canned-option-{i}") aria-selected=(i == at).to_string()
+                                                class="cursor-pointer rounded px-2 py-1.5 hover:bg-amber-50" class=("bg-amber-100", i == at)
+                                                on:mousedown=move |ev| { ev.prevent_default(); pick(body.clone()); }>
+                                                <code class="font-semibold">"/"{c.shortcut}</code>
+                                                <span class="ml-2 text-slate-700">{c.body.chars().take(90).collect::<String>()}</span>
+                                            </li>
+                                        }
+                                    }).collect::<Vec<_>>()}
+                                </ul>
+                            }.into_any()
+                        }}
+                    </div>
+                </Show>
+                <div class="mb-2 flex items-center gap-1 text-xs font-semibold">
+                    <div class="flex items-center gap-1" role="tablist" aria-label="Write">
                     <button type="button" role="tab" class="rounded-full px-3 py-1"
                         aria-selected=move || (!noting.get()).to_string()
-                        class=("bg-emerald-600", move || !noting.get()) class=("text-white", move || !noting.get())
+                        class=("bg-emerald-700", move || !noting.get()) class=("text-white", move || !noting.get())
                         class=("text-slate-600", move || noting.get()) class=("hover:bg-slate-100", move || noting.get())
                         on:click=move |_| noting.set(false)>"Reply"</button>
                     <button type="button" role="tab" class="rounded-full px-3 py-1"
@@ -514,22 +596,23 @@ fn ConversationDetail(view: ConversationView) -> impl IntoView {
                         class=("bg-yellow-300", move || noting.get()) class=("text-yellow-950", move || noting.get())
                         class=("text-slate-600", move || !noting.get()) class=("hover:bg-slate-100", move || !noting.get())
                         on:click=move |_| noting.set(true)>"Private note"</button>
+                    </div>
                     <span class="flex-1"></span>
                     <button type="button" class="suggest rounded-full px-3 py-1 text-violet-700 ring-1 ring-violet-300 hover:bg-violet-50 disabled:opacity-50"
                         title="s" disabled=move || suggesting.get() on:click=move |_| suggest()>
                         {move || if suggesting.get() { "Suggesting…" } else { "Suggest a reply" }}
                     </button>
                     <button type="button" class="rounded-full px-3 py-1 text-slate-600 ring-1 ring-slate-300 hover:bg-slate-50"
-                        title="Ctrl+/" on:click=move |_| { reply.update(|t| *t = start_canned(t)); browser::focus("reply"); }>"Canned replies"</button>
+                        title="Ctrl+/" aria-haspopup="dialog" aria-expanded=move || picking.get().to_string()
+                        on:click=move |_| if picking.get_untracked() { close_picker() } else { open_picker() }>"Canned replies"</button>
                 </div>
                 {move || reply_blocked().map(|why| view! { <p class="reply-blocked mb-2 rounded bg-amber-50 px-3 py-1.5 text-xs text-amber-900" role="status">{why}</p> })}
                 <label class="sr-only" for="reply">{move || if noting.get() { "Private note for the team" } else { "Reply to the visitor" }}</label>
                 <div class="flex items-end gap-2">
                     <textarea id="reply" rows="3" maxlength="4000"
-                        aria-autocomplete="list" aria-controls="canned-list"
-                        aria-expanded=move || (!canned().is_empty()).to_string()
+                        aria-autocomplete="list" aria-controls=move || (!canned().is_empty()).then_some("canned-list")
                         aria-activedescendant=move || (!canned().is_empty()).then(|| format!("canned-{}", canned_index.get()))
-                        class="flex-1 resize-y rounded-xl border px-3 py-2 text-sm focus:outline-none"
+                        class="flex-1 resize-y rounded-xl border px-3 py-2 text-sm"
                         class=("border-slate-300", move || !noting.get()) class=("focus:border-emerald-600", move || !noting.get())
                         class=("border-yellow-300", move || noting.get()) class=("bg-yellow-50", move || noting.get())
                         placeholder=move || if noting.get() { "A note only the team sees… (Ctrl+Enter adds it)" } else { "Write a reply… (Ctrl+Enter sends; Markdown works; / for canned replies)" }
@@ -558,12 +641,12 @@ fn ConversationDetail(view: ConversationView) -> impl IntoView {
                                 send(noting.get_untracked());
                             } else if key == "/" && (ev.ctrl_key() || ev.meta_key()) {
                                 ev.prevent_default();
-                                reply.update(|t| *t = start_canned(t));
+                                open_picker();
                             }
                         }></textarea>
                     <Show when=move || !noting.get()
                         fallback=|| view! { <button type="submit" class="add-note rounded-xl bg-yellow-300 px-4 py-2 text-sm font-semibold text-yellow-950 hover:bg-yellow-400">"Add note"</button> }>
-                        <button type="submit" class="send-reply rounded-xl bg-emerald-600 px-4 py-2 text-sm font-semibold text-white hover:bg-emerald-700 disabled:opacity-50"
+                        <button type="submit" class="send-reply rounded-xl bg-emerald-700 px-4 py-2 text-sm font-semibold text-white hover:bg-emerald-800 disabled:opacity-50"
                             disabled=move || reply_blocked().is_some()>"Send reply"</button>
                     </Show>
                 </div>
@@ -583,7 +666,7 @@ fn AssignMenu(
     open: RwSignal<bool>,
     on_assign: impl Fn(Option<Uuid>, Option<String>) + Copy + Send + Sync + 'static,
 ) -> impl IntoView {
-    let item = "block w-full px-3 py-1.5 text-left text-sm hover:bg-amber-50 focus:bg-amber-50 focus:outline-none";
+    let item = "block w-full px-3 py-1.5 text-left text-sm hover:bg-amber-50 focus:bg-amber-50";
     let choose = move |agent: Option<Uuid>, team: Option<String>| {
         open.set(false);
         on_assign(agent, team);
@@ -684,10 +767,190 @@ fn Tags(id: Uuid, current: Signal<Vec<String>>) -> impl IntoView {
                 }
             }>
                 <input type="text" maxlength="40" placeholder="+ tag" aria-label="Add a tag"
-                    class="w-24 rounded-full border border-dashed border-slate-300 px-2 py-0.5 focus:border-amber-500 focus:outline-none"
+                    class="w-24 rounded-full border border-dashed border-slate-300 px-2 py-0.5 focus:border-amber-500"
                     prop:value=move || adding.get() on:input=move |ev| adding.set(event_target_value(&ev))/>
             </form>
             {move || error.get().map(|e| view! { <span class="text-red-700" role="alert">{e}</span> })}
         </div>
+    }
+}
+
+/// What the summary packet calls the visitor's question: their messages the
+/// AI had not answered when the conversation went to the team (or, handed
+/// off right after an answer, the question that answer was to), and the
+/// AI's try at that same question. Without a handoff: the latest question.
+pub(crate) fn handoff_question(events: &[ThreadEvent]) -> (Option<String>, Option<Decision>) {
+    let visitor_text = |e: &ThreadEvent| match &e.body {
+        EventBody::VisitorMessage { text } => Some(text.clone()),
+        _ => None,
+    };
+    let decision_of = |e: &ThreadEvent| match &e.body {
+        EventBody::AiAnswer { decision, .. } | EventBody::AiUnsure { decision } => {
+            Some(decision.clone())
+        }
+        EventBody::StatusChange {
+            decision: Some(decision),
+            ..
+        } => Some(decision.clone()),
+        _ => None,
+    };
+    let is_reply = |e: &ThreadEvent| {
+        matches!(
+            e.body,
+            EventBody::AiAnswer { .. } | EventBody::AiUnsure { .. } | EventBody::HumanReply { .. }
+        )
+    };
+    // Up to the last handoff (or everything, when there was none).
+    let end = events
+        .iter()
+        .rposition(|e| {
+            matches!(
+                e.body,
+                EventBody::StatusChange {
+                    status: ConversationStatus::WaitingHuman,
+                    ..
+                }
+            )
+        })
+        .map_or(events.len(), |at| at + 1);
+    let before = &events[..end];
+    let last_reply = before.iter().rposition(is_reply);
+    let since = &before[last_reply.map_or(0, |at| at + 1)..];
+    let unanswered: Vec<String> = since.iter().filter_map(visitor_text).collect();
+    if !unanswered.is_empty() {
+        let tried = since.iter().rev().find_map(decision_of);
+        return (Some(unanswered.join(" ")), tried);
+    }
+    match last_reply {
+        Some(at) => (
+            before[..at].iter().rev().find_map(visitor_text),
+            decision_of(&before[at]).or_else(|| since.iter().rev().find_map(decision_of)),
+        ),
+        None => (None, since.iter().rev().find_map(decision_of)),
+    }
+}
+
+/// "answered, confidence 0.82, top passage “Refunds › Timing” similarity 0.88".
+fn tried_line(d: &Decision) -> String {
+    let outcome = match (&d.handoff, d.answered) {
+        (_, true) => "answered".to_owned(),
+        (Some(reason), false) => format!("did not answer ({})", reason.describe()),
+        (None, false) => "did not answer".to_owned(),
+    };
+    let top = d.retrieved.first().map_or_else(
+        || ", nothing relevant found".to_owned(),
+        |p| {
+            format!(
+                ", top passage “{}” similarity {:.2}",
+                p.heading_path, p.similarity
+            )
+        },
+    );
+    format!("{outcome}, confidence {:.2}{top}", d.confidence.value())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::types::{Confidence, HandoffReason};
+
+    fn decision(answered: bool, confidence: f32) -> Decision {
+        Decision {
+            answered,
+            confidence: Confidence::new(confidence).unwrap(),
+            handoff: None,
+            retrieved: Vec::new(),
+            threshold: None,
+            signals: None,
+            rules: Vec::new(),
+        }
+    }
+
+    fn thread(bodies: Vec<EventBody>) -> Vec<ThreadEvent> {
+        bodies
+            .into_iter()
+            .enumerate()
+            .map(|(i, body)| ThreadEvent {
+                conversation_id: Uuid::nil(),
+                seq: i as i64 + 1,
+                at: chrono::Utc::now(),
+                body,
+            })
+            .collect()
+    }
+
+    fn asked(text: &str) -> EventBody {
+        EventBody::VisitorMessage { text: text.into() }
+    }
+
+    fn answer(confidence: f32) -> EventBody {
+        EventBody::AiAnswer {
+            text: "An answer".into(),
+            citations: Vec::new(),
+            decision: decision(true, confidence),
+        }
+    }
+
+    fn handoff(decision: Option<Decision>) -> EventBody {
+        EventBody::StatusChange {
+            status: ConversationStatus::WaitingHuman,
+            reason: Some(HandoffReason::NotGrounded),
+            agent_name: None,
+            decision,
+        }
+    }
+
+    #[test]
+    fn the_summary_is_about_the_question_that_came_to_the_team() {
+        // Answered, then a question the AI handed off: that one, with its decision.
+        let events = thread(vec![
+            asked("how long do refunds take?"),
+            answer(0.9),
+            asked("Ich möchte mit einem Mitarbeiter sprechen"),
+            handoff(Some(decision(false, 0.2))),
+        ]);
+        let (wants, tried) = handoff_question(&events);
+        assert_eq!(
+            wants.as_deref(),
+            Some("Ich möchte mit einem Mitarbeiter sprechen")
+        );
+        assert_eq!(tried.map(|d| d.confidence.value()), Some(0.2));
+
+        // Handed off (by the button) right after an answer: the question it answered.
+        let events = thread(vec![
+            asked("first"),
+            answer(0.9),
+            asked("second"),
+            answer(0.6),
+            handoff(None),
+        ]);
+        let (wants, tried) = handoff_question(&events);
+        assert_eq!(wants.as_deref(), Some("second"));
+        assert_eq!(tried.map(|d| d.confidence.value()), Some(0.6));
+
+        // A burst of unanswered messages reads as one question; no try yet.
+        let events = thread(vec![
+            asked("hello"),
+            asked("my lamp is broken"),
+            handoff(None),
+        ]);
+        let (wants, tried) = handoff_question(&events);
+        assert_eq!(wants.as_deref(), Some("hello my lamp is broken"));
+        assert!(tried.is_none());
+
+        // Later messages, after the handoff, do not change what came to the team.
+        let mut events = events;
+        events.extend(
+            thread(vec![asked("still there?")])
+                .into_iter()
+                .map(|mut e| {
+                    e.seq += 10;
+                    e
+                }),
+        );
+        assert_eq!(
+            handoff_question(&events).0.as_deref(),
+            Some("hello my lamp is broken")
+        );
     }
 }

@@ -322,3 +322,165 @@ pub struct Replay {
     /// Only the decisions whose outcome changes.
     pub changed: Vec<ReplayRow>,
 }
+
+/// Whether a phrase line is a `/regex/` pattern rather than plain words.
+pub fn is_pattern(phrase: &str) -> bool {
+    let p = phrase.trim();
+    p.len() >= 2 && p.starts_with('/') && p.ends_with('/')
+}
+
+/// A `/regex/` phrase read out as the words it matches, for people who do
+/// not read regular expressions: `/\b(lawyer|attorney)s?\b/` is "lawyer,
+/// lawyers, attorney, attorneys". At most `shown` forms are listed, then how
+/// many more; `None` when the pattern uses more than words, alternatives,
+/// optional parts and word boundaries (it is then shown as it is, under
+/// Advanced).
+pub fn pattern_in_words(phrase: &str, shown: usize) -> Option<String> {
+    let body = phrase.trim().strip_prefix('/')?.strip_suffix('/')?;
+    let chars: Vec<char> = body.chars().collect();
+    let mut at = 0;
+    let forms = expand_alternatives(&chars, &mut at)?;
+    if at != chars.len() {
+        return None;
+    }
+    let mut seen = Vec::<String>::new();
+    for form in forms {
+        let form = form.split_whitespace().collect::<Vec<_>>().join(" ");
+        if !form.is_empty() && !seen.contains(&form) {
+            seen.push(form);
+        }
+    }
+    if seen.is_empty() {
+        return None;
+    }
+    let more = seen.len().saturating_sub(shown);
+    let mut words = seen.into_iter().take(shown).collect::<Vec<_>>().join(", ");
+    if more > 0 {
+        words.push_str(&format!(" and {more} more"));
+    }
+    Some(words)
+}
+
+/// More forms than this is not a list anyone reads.
+const MAX_FORMS: usize = 512;
+
+/// `a|b|c` up to a closing `)` or the end.
+fn expand_alternatives(chars: &[char], at: &mut usize) -> Option<Vec<String>> {
+    let mut forms = expand_sequence(chars, at)?;
+    while chars.get(*at) == Some(&'|') {
+        *at += 1;
+        forms.extend(expand_sequence(chars, at)?);
+        if forms.len() > MAX_FORMS {
+            return None;
+        }
+    }
+    Some(forms)
+}
+
+fn expand_sequence(chars: &[char], at: &mut usize) -> Option<Vec<String>> {
+    let mut forms = vec![String::new()];
+    while let Some(&c) = chars.get(*at) {
+        if c == '|' || c == ')' {
+            break;
+        }
+        *at += 1;
+        let mut atom: Vec<String> = match c {
+            '(' => {
+                // A non-capturing group reads the same.
+                if chars.get(*at..*at + 2) == Some(&['?', ':']) {
+                    *at += 2;
+                }
+                let inner = expand_alternatives(chars, at)?;
+                if chars.get(*at) != Some(&')') {
+                    return None;
+                }
+                *at += 1;
+                inner
+            }
+            '\\' => {
+                let escaped = *chars.get(*at)?;
+                *at += 1;
+                match escaped {
+                    // A word boundary, or a space: read as the words around it.
+                    'b' => vec![String::new()],
+                    's' => vec![" ".to_owned()],
+                    c if c.is_alphanumeric() => return None,
+                    c => vec![c.to_string()],
+                }
+            }
+            '[' => {
+                // A handful of plain characters: each is a form.
+                let mut options = Vec::new();
+                loop {
+                    let c = *chars.get(*at)?;
+                    *at += 1;
+                    match c {
+                        ']' => break,
+                        '\\' | '^' => return None,
+                        '-' if !options.is_empty() && chars.get(*at) != Some(&']') => return None,
+                        c => options.push(c.to_string()),
+                    }
+                }
+                options
+            }
+            '^' | '$' => vec![String::new()],
+            '.' | '*' | '+' | '?' | '{' | '}' | ']' => return None,
+            c => vec![c.to_string()],
+        };
+        match chars.get(*at) {
+            Some('?') => {
+                *at += 1;
+                atom.insert(0, String::new());
+            }
+            // One or more spaces reads as a space.
+            Some('+') if atom.iter().all(|a| a == " ") => *at += 1,
+            Some('*' | '+' | '{') => return None,
+            _ => {}
+        }
+        let mut next = Vec::with_capacity(forms.len() * atom.len());
+        for form in &forms {
+            for piece in &atom {
+                next.push(format!("{form}{piece}"));
+            }
+        }
+        if next.len() > MAX_FORMS {
+            return None;
+        }
+        forms = next;
+    }
+    Some(forms)
+}
+
+#[cfg(test)]
+mod pattern_tests {
+    use super::*;
+
+    #[test]
+    fn patterns_read_as_the_words_they_match() {
+        assert_eq!(
+            pattern_in_words(r"/\b(lawyer|attorney)s?\b/", 8).as_deref(),
+            Some("lawyer, lawyers, attorney, attorneys")
+        );
+        assert_eq!(
+            pattern_in_words(r"/\bcharged (twice|double)\b/", 8).as_deref(),
+            Some("charged twice, charged double")
+        );
+        assert_eq!(
+            pattern_in_words(r"/\b(charged|billed) (me )?(twice|double)\b/", 3).as_deref(),
+            Some("charged twice, charged double, charged me twice and 5 more")
+        );
+        assert_eq!(
+            pattern_in_words(r"/self[- ]harm/", 8).as_deref(),
+            Some("self-harm, self harm")
+        );
+        assert_eq!(
+            pattern_in_words(r"/\bcoupons?\b/", 8).as_deref(),
+            Some("coupon, coupons")
+        );
+        // More than words: left to Advanced.
+        assert_eq!(pattern_in_words(r"/order \d+/", 8), None);
+        assert_eq!(pattern_in_words(r"/refund.*late/", 8), None);
+        assert_eq!(pattern_in_words("plain words", 8), None);
+        assert!(is_pattern("/x/") && !is_pattern("x") && !is_pattern("/"));
+    }
+}

@@ -113,6 +113,8 @@ pub struct WidgetLook {
 pub struct WidgetAdmin {
     pub look: WidgetLook,
     pub workspace_slug: String,
+    /// Its name, as the chat's header shows it.
+    pub workspace_name: String,
     /// The HMAC-SHA256 key the site signs its users' ids with.
     pub identity_secret: String,
 }
@@ -197,6 +199,8 @@ pub struct Texts {
     pub team: &'static str,
     pub ai_answer: &'static str,
     pub writing: &'static str,
+    /// Shown from the moment a message is stored until the AI's first word.
+    pub ai_typing: &'static str,
     pub handoff_unsure: &'static str,
     /// The AI is unsure and offers the team (the workspace's choice).
     pub unsure_offer: &'static str,
@@ -258,6 +262,7 @@ static EN: Texts = Texts {
     team: "Team",
     ai_answer: "AI answer",
     writing: "writing…",
+    ai_typing: "typing…",
     handoff_unsure: "I could not find a reliable answer in our help centre, so I passed your question to the team.",
     unsure_offer: "I'm not sure: I could not find a reliable answer to that in our help centre. You can ask it another way, or choose “Talk to the team” to reach a person.",
     handoff_personal: "This is something our team handles personally.",
@@ -306,6 +311,7 @@ static DE: Texts = Texts {
     team: "Team",
     ai_answer: "KI-Antwort",
     writing: "schreibt…",
+    ai_typing: "schreibt…",
     handoff_unsure: "Ich habe in unserem Hilfe-Center keine verlässliche Antwort gefunden und deine Frage an das Team weitergegeben.",
     unsure_offer: "Da bin ich mir nicht sicher: In unserem Hilfe-Center habe ich keine verlässliche Antwort gefunden. Du kannst die Frage anders stellen oder über „Mit dem Team sprechen“ eine Person erreichen.",
     handoff_personal: "Darum kümmert sich unser Team persönlich.",
@@ -354,6 +360,7 @@ static FR: Texts = Texts {
     team: "Équipe",
     ai_answer: "Réponse de l'IA",
     writing: "en train d'écrire…",
+    ai_typing: "écrit…",
     handoff_unsure: "Je n'ai pas trouvé de réponse fiable dans notre centre d'aide, j'ai donc transmis votre question à l'équipe.",
     unsure_offer: "Je ne suis pas sûr : je n'ai pas trouvé de réponse fiable dans notre centre d'aide. Vous pouvez reformuler votre question, ou choisir « Parler à l'équipe » pour joindre une personne.",
     handoff_personal: "Notre équipe traite ce sujet personnellement.",
@@ -402,6 +409,7 @@ static ES: Texts = Texts {
     team: "Equipo",
     ai_answer: "Respuesta de la IA",
     writing: "escribiendo…",
+    ai_typing: "escribiendo…",
     handoff_unsure: "No encontré una respuesta fiable en nuestro centro de ayuda, así que pasé tu pregunta al equipo.",
     unsure_offer: "No estoy seguro: no encontré una respuesta fiable en nuestro centro de ayuda. Puedes preguntarlo de otra forma o elegir «Hablar con el equipo» para hablar con una persona.",
     handoff_personal: "De esto se encarga nuestro equipo personalmente.",
@@ -450,6 +458,7 @@ static JA: Texts = Texts {
     team: "チーム",
     ai_answer: "AIの回答",
     writing: "入力中…",
+    ai_typing: "入力中…",
     handoff_unsure: "ヘルプセンターに確かな回答が見つからなかったため、ご質問をチームに引き継ぎました。",
     unsure_offer: "確かな回答がヘルプセンターに見つかりませんでした。別の言い方で質問するか、「チームと話す」を選ぶと担当者につながります。",
     handoff_personal: "この件はチームの担当者が直接対応します。",
