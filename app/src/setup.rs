@@ -309,7 +309,7 @@ fn Preview(look: RwSignal<WidgetLook>, workspace_name: String) -> impl IntoView 
 }
 
 /// Puts `text` on the clipboard; `done` says whether it worked.
-fn copy_to_clipboard(text: String, done: impl Fn(bool) + 'static) {
+pub(crate) fn copy_to_clipboard(text: String, done: impl Fn(bool) + 'static) {
     #[cfg(feature = "hydrate")]
     {
         use wasm_bindgen::{closure::Closure, JsCast, JsValue};

@@ -324,13 +324,9 @@ fn Start() -> impl IntoView {
                                 w.workspace_slug
                             );
                             view! {
-                                <pre class="overflow-x-auto rounded bg-slate-900 p-3 text-xs text-slate-100" data-testid="snippet"><code>{snippet.clone()}</code></pre>
+                                <pre tabindex="0" class="overflow-x-auto rounded bg-slate-900 p-3 text-xs text-slate-100" data-testid="snippet"><code>{snippet.clone()}</code></pre>
                                 <button type="button" class=BUTTON on:click=move |_| {
-                                    #[cfg(feature = "hydrate")]
-                                    {
-                                        let _ = leptos::prelude::window().navigator().clipboard().write_text(&snippet());
-                                    }
-                                    copied.set(true);
+                                    crate::setup::copy_to_clipboard(snippet(), move |ok| copied.set(ok));
                                 }>{move || if copied.get() { "Copied" } else { "Copy the snippet" }}</button>
                             }.into_any()
                         }
@@ -366,9 +362,9 @@ fn Start() -> impl IntoView {
             <section class=CARD aria-labelledby="start-next">
                 <h2 id="start-next" class="text-lg font-semibold">"4. Then"</h2>
                 <ul class="flex list-disc flex-col gap-1 pl-5 text-sm">
-                    <li><A href="/admin/policy" attr:class="text-amber-800 hover:underline">"Decide when the AI hands over to a person"</A></li>
-                    <li><A href="/inbox" attr:class="text-amber-800 hover:underline">"Open the inbox"</A>" — handed-off conversations arrive here, live"</li>
-                    <li><A href="/admin/review" attr:class="text-amber-800 hover:underline">"Review what the AI could not answer"</A>" and close the gaps"</li>
+                    <li><A href="/admin/policy" attr:class="text-amber-800 underline">"Decide when the AI hands over to a person"</A></li>
+                    <li><A href="/inbox" attr:class="text-amber-800 underline">"Open the inbox"</A>" — handed-off conversations arrive here, live"</li>
+                    <li><A href="/admin/review" attr:class="text-amber-800 underline">"Review what the AI could not answer"</A>" and close the gaps"</li>
                 </ul>
             </section>
         </main>

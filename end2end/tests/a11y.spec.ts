@@ -1,3 +1,4 @@
+import { readFileSync } from "node:fs";
 import { test, expect, type Browser, type Page, type Frame } from "@playwright/test";
 import AxeBuilder from "@axe-core/playwright";
 import { openWidget, resolveWaiting, signIn, watchErrors } from "./support";
@@ -143,6 +144,11 @@ test("axe finds no serious or critical WCAG 2.1 AA violation on any page, at des
     await audit(anonymous, `${size.name} widget answered and waiting`, found);
     await anonymous.goto(paths.kb);
     await audit(anonymous, `${size.name} cited snippet page`, found);
+    // The first-run page, with the setup link the server keeps.
+    const setupLink = readFileSync("test-results/data/setup-url", "utf8").trim();
+    await anonymous.goto(setupLink);
+    await expect(anonymous.getByRole("button", { name: "Create my workspace" })).toBeVisible();
+    await audit(anonymous, `${size.name} first-run setup`, found);
 
     // Signed in: the inbox and every admin page.
     const admin = await (await browser.newContext({ viewport: size.viewport })).newPage();
@@ -154,7 +160,7 @@ test("axe finds no serious or critical WCAG 2.1 AA violation on any page, at des
     await admin.waitForLoadState("networkidle");
     await audit(admin, `${size.name} inbox conversation`, found);
     const pages = [
-      "/account", "/admin/team", "/admin/knowledge", paths.source, "/admin/policy", "/admin/review",
+      "/account", "/admin/start", "/admin/team", "/admin/knowledge", paths.source, "/admin/policy", "/admin/review",
       ...(paths.topic ? [paths.topic] : []), "/admin/dashboard", "/admin/privacy", "/admin/widget",
     ];
     for (const path of pages) {

@@ -60,19 +60,10 @@ test("from an empty database to a visitor answered on the team's own site", asyn
   await owner.getByRole("button", { name: "Invite" }).click();
   await expect(owner.getByRole("status")).toContainText("/invite/");
 
-  // The team's own page, elsewhere, with the snippet pasted in.
-  const shop = "http://shop.nimbus-outdoor.test/";
+  // The team's own page, on another origin, with the snippet pasted in.
   const visitor = await browser.newPage();
   const visitorErrors = watchErrors(visitor);
-  await visitor.route(shop, (route) =>
-    route.fulfill({
-      contentType: "text/html",
-      body: `<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>Nimbus Outdoor shop</title>
-<meta name="viewport" content="width=device-width, initial-scale=1"><link rel="icon" href="data:,"></head>
-<body><h1>Nimbus Outdoor lanterns</h1><p>Solar lanterns for camping.</p>${snippet}</body></html>`,
-    }),
-  );
-  await visitor.goto(shop);
+  await visitor.goto(`http://127.0.0.1:${sitePort}/own-page.html?snippet=${encodeURIComponent(snippet)}`);
   await visitor.locator("#tandem-launcher").click();
   const chat = visitor.frameLocator("#tandem-frame");
   await chat.getByLabel("Your message").fill("How long does the lantern take to charge in the sun?");

@@ -55,7 +55,7 @@ test("an admin exports a visitor's data, erases the visitor, and sets how long c
   await expect(admin.locator("#retention-days")).toHaveValue("90");
   await admin.screenshot({ path: "test-results/screenshots/privacy.png", fullPage: true });
 
-  // The one refused save (a server function's error answers 500).
-  const unexpected = errors.flat().filter((e) => !/admin\/privacy: Failed to load resource: .* status of 500/.test(e));
+  // The one refused save (a server function's refusal answers 400).
+  const unexpected = errors.flat().filter((e) => !/admin\/privacy: Failed to load resource: .* status of 400/.test(e));
   expect(unexpected).toEqual([]);
 });

@@ -282,8 +282,12 @@ async fn frame_policy(
     {
         return (
             StatusCode::FORBIDDEN,
-            [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
-            desk::NOT_ALLOWED_HERE,
+            [(header::CONTENT_TYPE, "text/html; charset=utf-8")],
+            format!(
+                "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\">\
+                 <title>Chat unavailable</title></head><body><p role=\"alert\">{}</p></body></html>",
+                desk::NOT_ALLOWED_HERE
+            ),
         )
             .into_response();
     }

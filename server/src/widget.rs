@@ -233,6 +233,15 @@ pub fn verify(secret: &str, identity: &Identity) -> Result<Identity, IdentityErr
     if id.trim().is_empty() || id.chars().count() > 200 {
         return Err(IdentityError::BadUserId);
     }
+    // One line each: an id with a line break could otherwise be signed as
+    // an id and passed off as another user's id, email and name.
+    let broken = |text: &str| text.chars().any(|c| matches!(c, '\n' | '\r' | '\0'));
+    if broken(id)
+        || identity.email.as_deref().is_some_and(broken)
+        || identity.name.as_deref().is_some_and(broken)
+    {
+        return Err(IdentityError::BadUserId);
+    }
     let hash = identity.user_hash.trim();
     if hash.is_empty() {
         return Err(IdentityError::Unsigned);
@@ -514,6 +523,25 @@ mod tests {
         assert_eq!((vouched.name, vouched.email), (None, None));
         claimed.user_hash = sign(secret, &signed_text(&claimed));
         assert_eq!(verify(secret, &claimed), Ok(claimed.clone()));
+        // An id signed with line breaks in it cannot pass for another user
+        // with an email and a name.
+        let smuggled = Identity {
+            user_id: "u-1004".into(),
+            user_hash: sign(secret, "u-1004\nx@evil.example\nZ"),
+            name: Some("Z".into()),
+            email: Some("x@evil.example".into()),
+        };
+        let signed_as = Identity {
+            user_id: "u-1004\nx@evil.example\nZ".into(),
+            ..smuggled.clone()
+        };
+        assert_eq!(
+            verify(secret, &signed_as).unwrap_err(),
+            IdentityError::BadUserId
+        );
+        // (The site signs ids without line breaks, so the three-line text
+        // of u-1004 is only ever its own.)
+        assert!(verify(secret, &smuggled).is_ok());
         // Another name under that signature is refused.
         let changed = Identity {
             name: Some("Someone else".into()),

@@ -39,6 +39,22 @@ pub(super) async fn page_headers(
 ) -> Response {
     let path = request.uri().path().to_owned();
     let private = private(&path);
+    // A NUL in the path or query (a workspace's name, an id) goes no
+    // further: PostgreSQL cannot take it, and it is nobody's name.
+    let nul_in_uri = request
+        .uri()
+        .path_and_query()
+        .is_some_and(|pq| pq.as_str().to_ascii_lowercase().contains("%00"));
+    if nul_in_uri {
+        return finish(
+            (
+                StatusCode::BAD_REQUEST,
+                "NUL characters are not allowed in addresses.",
+            )
+                .into_response(),
+            private,
+        );
+    }
     let linked_from_elsewhere = {
         let headers = request.headers();
         let fetch = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
@@ -51,10 +67,9 @@ pub(super) async fn page_headers(
         && !path.starts_with("/api/")
         && linked_from_elsewhere
     {
-        return (
+        let reload = (
             [
                 (header::CONTENT_TYPE, "text/html; charset=utf-8"),
-                (header::CACHE_CONTROL, "no-store"),
                 (
                     header::CONTENT_SECURITY_POLICY,
                     "default-src 'none'; frame-ancestors 'none'",
@@ -63,6 +78,7 @@ pub(super) async fn page_headers(
             RELOAD,
         )
             .into_response();
+        return finish(reload, private);
     }
     let request = if path.starts_with("/api/") && request.method() == Method::POST {
         match without_nul(request).await {
@@ -76,6 +92,11 @@ pub(super) async fn page_headers(
     if path.starts_with("/api/") && response.status() == StatusCode::INTERNAL_SERVER_ERROR {
         response = with_status(response).await;
     }
+    finish(response, private)
+}
+
+/// What every response says about itself.
+fn finish(mut response: Response, private: bool) -> Response {
     let headers = response.headers_mut();
     if private {
         headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));

@@ -251,10 +251,11 @@ impl Fetcher {
                 // No robots.txt (or it is forbidden): everything is allowed.
                 Ok(r) if r.status().is_client_error() => return Robots::AllowAll,
                 Ok(r) => last = format!("HTTP {}", r.status()),
+                // A robots.txt that redirects to another site is not this
+                // site's: as if there were none (like a 404).
+                Err(SendError::LeftSite(_)) => return Robots::AllowAll,
                 // Not worth a second try.
-                Err(e @ (SendError::NotAllowed | SendError::LeftSite(_))) => {
-                    return Robots::Unreachable(e.message())
-                }
+                Err(e @ SendError::NotAllowed) => return Robots::Unreachable(e.message()),
                 Err(e) => last = e.message(),
             }
         }

@@ -849,7 +849,8 @@ async fn another_workspace_gets_nothing_through_any_desk_call_or_socket(pool: Pg
         .await
         .is_err());
     let ours = desk.directory(&admin).await.unwrap();
-    assert_eq!(ours.canned[0].body, "Hello there!");
+    let kept = ours.canned.iter().find(|c| c.canned_id == canned).unwrap();
+    assert_eq!(kept.body, "Hello there!");
     assert_eq!(ours.teams, vec!["Billing".to_owned()]);
     // Eve's team cannot be given a demo conversation, nor a demo agent hers.
     let session = app.session().await;

@@ -296,6 +296,16 @@ async fn a_nul_character_is_a_clear_error_everywhere(pool: PgPool) {
         assert_eq!(status, 400, "{name}: {text}");
         assert!(text.contains("NUL"), "{name}: {text}");
     }
+    // In an address too (a workspace's name, an id): not a database error.
+    for path in [
+        "/kb/%00/snippets/00000000-0000-0000-0000-000000000000",
+        "/widget/config?workspace=%00",
+        "/ws/visitor?workspace=demo%00",
+    ] {
+        let response = reqwest::get(app.url(path)).await.unwrap();
+        assert_eq!(response.status().as_u16(), 400, "{path}");
+        assert!(response.text().await.unwrap().contains("NUL"), "{path}");
+    }
 }
 
 #[sqlx::test(migrations = "../migrations")]
