@@ -27,5 +27,13 @@ say "the UI and the debug server"
 scripts/build.sh debug
 say "end-to-end (Playwright, Chromium)"
 cd end2end
-../node_modules/.bin/playwright test
+log="$(mktemp)"
+if ! ../node_modules/.bin/playwright test 2>&1 | tee "$log"; then
+  # CI shows the last lines: each failure's title, error and spec line again,
+  # briefly, so a failure there can be read without its artifacts.
+  echo "[test] the end-to-end failures, in short:"
+  grep -E '^\s+[0-9]+\) |^\s+Error: |^\s+(Expected|Received|Locator|Timeout)|^\s+at .*\.spec\.ts:' "$log" \
+    | sed -E 's/^\s+/  /' | cut -c1-160 | head -40
+  exit 1
+fi
 say "all passed"

@@ -13,6 +13,9 @@ pub fn ConfirmDelete(
     #[prop(into)] class: String,
     on_confirm: Callback<()>,
     #[prop(default = "Delete")] label: &'static str,
+    /// The confirming button.
+    #[prop(default = "Yes, delete")]
+    yes: &'static str,
 ) -> impl IntoView {
     let asking = RwSignal::new(false);
     let keep = NodeRef::<leptos::html::Button>::new();
@@ -42,7 +45,7 @@ pub fn ConfirmDelete(
                         <button type="button" node_ref=keep class="rounded bg-white px-2 py-1 text-xs font-semibold text-slate-800 ring-1 ring-slate-300 hover:bg-slate-50"
                             on:click=move |_| asking.set(false)>"Keep"</button>
                         <button type="button" class="rounded bg-red-700 px-2 py-1 text-xs font-semibold text-white hover:bg-red-800"
-                            on:click=move |_| { asking.set(false); on_confirm.run(()); }>"Yes, delete"</button>
+                            on:click=move |_| { asking.set(false); on_confirm.run(()); }>{yes}</button>
                     </div>
                 </div>
             </Show>

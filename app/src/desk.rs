@@ -8,7 +8,8 @@ use uuid::Uuid;
 use crate::error::DeskError;
 use crate::knowledge::{NewWebsite, Reembedding, SnippetView, SourceDetail, SourceView};
 use crate::types::inbox::{
-    Directory, InboxSettings, InvitationView, ListFilter, Suggestion, TeamAdmin, WorkspaceChoice,
+    Directory, InboxSettings, InvitationView, Invited, ListFilter, Suggestion, TeamAdmin,
+    WorkspaceChoice,
 };
 use crate::types::policy::{Policy, Replay};
 use crate::types::privacy::{Erased, PrivacyView};
@@ -97,8 +98,16 @@ pub trait SupportDesk: Send + Sync + 'static {
 
     // The team (admins only).
     async fn team_admin(&self, admin: &SignedIn) -> Result<TeamAdmin, DeskError>;
-    /// Returns the invitation link's path.
-    async fn invite(&self, admin: &SignedIn, email: &str, role: &str) -> Result<String, DeskError>;
+    /// Emails the invitation when email is set up; returns the link's path
+    /// for the admin to hand over when it is not.
+    async fn invite(&self, admin: &SignedIn, email: &str, role: &str)
+        -> Result<Invited, DeskError>;
+    /// Withdraws a pending invitation (its link stops working).
+    async fn revoke_invitation(
+        &self,
+        admin: &SignedIn,
+        invitation_id: Uuid,
+    ) -> Result<(), DeskError>;
     async fn save_member(
         &self,
         admin: &SignedIn,

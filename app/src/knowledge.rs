@@ -197,6 +197,7 @@ pub(crate) fn use_poll(active: RwSignal<bool>, ms: u64) -> RwSignal<u64> {
 #[component]
 pub(crate) fn AdminOnly(section: &'static str, children: ChildrenFn) -> impl IntoView {
     let profile = Resource::new(|| (), |_| me());
+    let logout = ServerAction::<crate::auth::Logout>::new();
     let children = StoredValue::new(children);
     view! {
         <Suspense fallback=|| view! { <p class="p-6 text-slate-500">"Loading…"</p> }>
@@ -219,7 +220,10 @@ pub(crate) fn AdminOnly(section: &'static str, children: ChildrenFn) -> impl Int
                                     <A href="/admin/review" attr:class=if section == "review" { "text-white" } else { "text-slate-300 hover:text-white" }>"Review"</A>
                                     <A href="/admin/dashboard" attr:class=if section == "dashboard" { "text-white" } else { "text-slate-300 hover:text-white" }>"Dashboard"</A>
                                     <A href="/admin/privacy" attr:class=if section == "privacy" { "text-white" } else { "text-slate-300 hover:text-white" }>"Privacy"</A>
-                                    <span class="text-slate-400">{p.name}</span>
+                                    <A href="/account" attr:class="text-slate-300 hover:text-white" attr:title="Your account: password, workspaces">{p.name}</A>
+                                    <ActionForm action=logout>
+                                        <button type="submit" class="rounded bg-slate-700 px-2 py-1 hover:bg-slate-600">"Sign out"</button>
+                                    </ActionForm>
                                 </nav>
                             </header>
                             {children.read_value()()}

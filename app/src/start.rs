@@ -11,6 +11,7 @@ use crate::error::DeskError;
 use crate::knowledge::{list_sources, AdminOnly, SourceView, BUTTON, INPUT};
 use crate::setup::get_widget_admin;
 use crate::team::InviteMember;
+use crate::types::inbox::Invited;
 use crate::types::setup::{InstallState, NewAdmin, NewWorkspace, DAYS};
 use crate::types::widget::Language;
 
@@ -351,9 +352,12 @@ fn Start() -> impl IntoView {
                     <button type="submit" class=BUTTON disabled=move || invite.pending().get()>"Invite"</button>
                 </ActionForm>
                 {move || invite.value().get().map(|r| match r {
-                    Ok(path) => view! {
-                        <p class="text-sm" role="status">"Send them this link: "
+                    Ok(Invited::Link(path)) => view! {
+                        <p class="text-sm" role="status">"Send them this link (valid 7 days, once): "
                             <code class="break-all">{format!("{}{path}", origin.get())}</code></p>
+                    }.into_any(),
+                    Ok(Invited::Emailed(to)) => view! {
+                        <p class="text-sm" role="status">"Invitation emailed to "{to}"."</p>
                     }.into_any(),
                     Err(e) => view! { <p class="text-sm text-red-700" role="alert">{e.to_string()}</p> }.into_any(),
                 })}

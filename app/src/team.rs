@@ -10,7 +10,7 @@ use uuid::Uuid;
 use crate::confirm::ConfirmDelete;
 use crate::error::DeskError;
 use crate::knowledge::{AdminOnly, BUTTON, INPUT, SMALL_BUTTON};
-use crate::types::inbox::{InboxSettings, Member, Presence, TeamAdmin};
+use crate::types::inbox::{InboxSettings, Invited, Member, Presence, TeamAdmin};
 
 #[server]
 pub async fn get_team_admin() -> Result<TeamAdmin, DeskError> {
@@ -19,9 +19,15 @@ pub async fn get_team_admin() -> Result<TeamAdmin, DeskError> {
 }
 
 #[server]
-pub async fn invite_member(email: String, role: String) -> Result<String, DeskError> {
+pub async fn invite_member(email: String, role: String) -> Result<Invited, DeskError> {
     let (desk, admin) = crate::desk::admin().await?;
     desk.invite(&admin, &email, &role).await
+}
+
+#[server]
+pub async fn revoke_invitation(invitation_id: Uuid) -> Result<(), DeskError> {
+    let (desk, admin) = crate::desk::admin().await?;
+    desk.revoke_invitation(&admin, invitation_id).await
 }
 
 /// JSON: an empty team list must arrive as one.
@@ -107,9 +113,10 @@ fn Team() -> impl IntoView {
     let version = RwSignal::new(0u32);
     let loaded = Resource::new(move || version.get(), |_| get_team_admin());
     let error = RwSignal::new(None::<String>);
-    // What outlives a reload of the page's data: the last invitation link,
-    // the settings' "Saved", a canned reply being written.
-    let link = RwSignal::new(None::<String>);
+    // What outlives a reload of the page's data: the last invitation (its
+    // link, or to whom it was emailed), the settings' "Saved", a canned
+    // reply being written.
+    let link = RwSignal::new(None::<Invited>);
     let saved = RwSignal::new(false);
     let draft = CannedDraft {
         id: RwSignal::new(None),
@@ -143,11 +150,12 @@ fn Team() -> impl IntoView {
 fn TeamSections(
     admin: TeamAdmin,
     done: impl Fn(Result<(), DeskError>) + Copy + Send + Sync + 'static,
-    link: RwSignal<Option<String>>,
+    link: RwSignal<Option<Invited>>,
     saved: RwSignal<bool>,
     draft: CannedDraft,
 ) -> impl IntoView {
     let teams = admin.directory.teams.clone();
+    let by_email = admin.email_invitations;
     let invite_email = RwSignal::new(String::new());
     let invite_role = RwSignal::new("agent".to_owned());
     let invite = move |ev: leptos::ev::SubmitEvent| {
@@ -155,9 +163,12 @@ fn TeamSections(
         let (email, role) = (invite_email.get_untracked(), invite_role.get_untracked());
         leptos::task::spawn_local(async move {
             match invite_member(email, role).await {
-                Ok(path) => {
+                Ok(invited) => {
                     let origin = window().location().origin().unwrap_or_default();
-                    link.set(Some(format!("{origin}{path}")));
+                    link.set(Some(match invited {
+                        Invited::Link(path) => Invited::Link(format!("{origin}{path}")),
+                        emailed => emailed,
+                    }));
                     invite_email.set(String::new());
                     done(Ok(()));
                 }
@@ -213,7 +224,9 @@ fn TeamSections(
         <section class=SECTION aria-label="Members">
             <h2 class=HEADING>"Members"</h2>
             <p class=HELP>"Admins manage knowledge, the policy, the widget and the team; agents work the inbox. The cap limits how many open conversations automatic assignment gives someone."</p>
-            <table class="w-full text-left text-sm">
+            // On a phone the table scrolls on its own, not the page.
+            <div class="-mx-1 overflow-x-auto px-1">
+            <table class="w-full min-w-[32rem] text-left text-sm">
                 <thead class="text-xs text-slate-500">
                     <tr><th class="py-1">"Name"</th><th>"Role"</th><th>"Teams"</th><th>"Cap"</th><th>"Assigned"</th><th></th></tr>
                 </thead>
@@ -221,6 +234,7 @@ fn TeamSections(
                     {admin.directory.members.into_iter().map(|m| view! { <MemberRow member=m teams=teams.clone() done=done/> }).collect::<Vec<_>>()}
                 </tbody>
             </table>
+            </div>
             <form class="invite mt-2 flex flex-wrap items-end gap-2" on:submit=invite>
                 <label class="flex flex-col gap-1 text-sm">"Invite by email"
                     <input type="email" required class=INPUT name="invite-email" placeholder="sam@example.com"
@@ -232,17 +246,42 @@ fn TeamSections(
                         <option value="admin">"admin"</option>
                     </select>
                 </label>
-                <button type="submit" class=format!("{BUTTON} shrink-0 whitespace-nowrap")>"Create invitation link"</button>
+                <button type="submit" class=format!("{BUTTON} shrink-0 whitespace-nowrap")>
+                    {if by_email { "Send invitation" } else { "Create invitation link" }}
+                </button>
             </form>
-            {move || link.get().map(|l| view! {
-                <p class="invite-link rounded bg-emerald-50 p-2 text-sm text-emerald-900">"Send this link (valid 7 days): "<code class="break-all select-all">{l}</code></p>
+            {(!by_email).then(|| view! {
+                <p class=HELP>"Email is not set up (TANDEM_SMTP_URL), so you hand the link over yourself. An account made from such a link counts as unconfirmed: an invitation emailed to its address later lets the address's owner set its password."</p>
+            })}
+            {move || link.get().map(|invited| match invited {
+                Invited::Link(l) => view! {
+                    <p class="invite-link rounded bg-emerald-50 p-2 text-sm text-emerald-900" role="status">"Send this link (valid 7 days, once): "<code class="break-all select-all">{l}</code></p>
+                }.into_any(),
+                Invited::Emailed(to) => view! {
+                    <p class="invite-sent rounded bg-emerald-50 p-2 text-sm text-emerald-900" role="status">"Invitation emailed to "{to}". The link in it works for 7 days."</p>
+                }.into_any(),
             })}
             {(!admin.invitations.is_empty()).then(|| view! {
                 <div>
                     <h3 class="text-sm font-semibold">"Pending invitations"</h3>
-                    <ul class="text-sm text-slate-600">
-                        {admin.invitations.into_iter().map(|i| view! {
-                            <li>{i.email}" · "{i.role}" · expires "{i.expires_at.format("%Y-%m-%d").to_string()}</li>
+                    <ul class="flex flex-col gap-1 text-sm text-slate-600">
+                        {admin.invitations.into_iter().map(|i| {
+                            let id = i.invitation_id;
+                            let question = format!("Revoke the invitation for {}?", i.email);
+                            let email = i.email.clone();
+                            view! {
+                                <li class="pending-invitation flex flex-wrap items-center gap-2" data-email=email>
+                                    <span class="break-all">{i.email}</span>
+                                    <span>{i.role}</span>
+                                    <span>{if i.emailed { "emailed" } else { "link" }}</span>
+                                    <span>"expires "{i.expires_at.format("%Y-%m-%d").to_string()}</span>
+                                    <ConfirmDelete class=SMALL_BUTTON.to_owned() label="Revoke" yes="Yes, revoke"
+                                        question=question
+                                        on_confirm=Callback::new(move |()| {
+                                            leptos::task::spawn_local(async move { done(revoke_invitation(id).await) });
+                                        })/>
+                                </li>
+                            }
                         }).collect::<Vec<_>>()}
                     </ul>
                 </div>

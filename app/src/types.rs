@@ -5,6 +5,7 @@ pub mod policy;
 pub mod privacy;
 pub mod review;
 pub mod setup;
+pub mod text;
 pub mod widget;
 
 use chrono::{DateTime, Utc};

@@ -498,10 +498,14 @@ fn Chat(settings: WidgetSettings, embedding: Embedding) -> impl IntoView {
                     }.into_any(),
                 }}
                 <div class="flex shrink-0 items-center gap-1">
-                    <button type="button" class="talk-to-team shrink-0 whitespace-nowrap rounded-full bg-white/95 px-3 py-1.5 text-sm font-semibold text-slate-900 shadow hover:bg-white focus-visible:outline focus-visible:outline-2 focus-visible:outline-white disabled:opacity-70"
-                        on:click=talk_to_team disabled=waiting>
-                        {move || if waiting() { texts.team_notified } else { texts.talk_to_team }}
-                    </button>
+                    // Once a person has joined, the header names them: no
+                    // button (nor a "notified" that is no longer news).
+                    <Show when=move || state.status() != ConversationStatus::Open>
+                        <button type="button" class="talk-to-team shrink-0 whitespace-nowrap rounded-full bg-white/95 px-3 py-1.5 text-sm font-semibold text-slate-900 shadow hover:bg-white focus-visible:outline focus-visible:outline-2 focus-visible:outline-white disabled:opacity-70"
+                            on:click=talk_to_team disabled=waiting>
+                            {move || if waiting() { texts.team_notified } else { texts.talk_to_team }}
+                        </button>
+                    </Show>
                     <button type="button" class="close-chat rounded-full p-1.5 text-white/90 hover:bg-white/20 hover:text-white focus-visible:outline focus-visible:outline-2 focus-visible:outline-white"
                         aria-label=texts.close_chat title=texts.close_chat
                         on:click=move |_| tell("close", None)>

@@ -172,3 +172,33 @@ test("the widget page previews the look as it is edited and copies the snippet",
   await expect(admin.locator("#launcher-text")).not.toHaveValue("Ask Nimbus");
   expect(errors).toEqual([]);
 });
+
+test("a pending invitation is listed as a link and can be revoked; the admin header leads to the account and signs out", async ({ browser }) => {
+  const admin = await (await browser.newContext()).newPage();
+  const errors = watchErrors(admin);
+  await signIn(admin);
+  await admin.goto("/admin/team");
+  await admin.locator('input[name="invite-email"]').fill("lee@nimbus.example");
+  await admin.getByRole("button", { name: "Create invitation link" }).click();
+  const link = (await admin.locator(".invite-link code").textContent())!;
+  // No email here: the page says why the link is shown.
+  await expect(admin.getByText("Email is not set up (TANDEM_SMTP_URL)")).toBeVisible();
+  const pending = admin.locator('.pending-invitation[data-email="lee@nimbus.example"]');
+  await expect(pending).toContainText("link");
+  await pending.getByRole("button", { name: "Revoke" }).click();
+  await expect(admin.getByRole("group", { name: "Revoke the invitation for lee@nimbus.example?" })).toBeVisible();
+  await admin.getByRole("button", { name: "Yes, revoke" }).click();
+  await expect(pending).toHaveCount(0);
+  // The revoked link no longer opens.
+  const invitee = await (await browser.newContext()).newPage();
+  await invitee.goto(link);
+  await expect(invitee.getByRole("alert")).toContainText("no longer valid");
+
+  // The header: the name leads to the account page; Sign out is there too.
+  await admin.getByRole("navigation", { name: "Sections" }).getByRole("link", { name: "Alex (demo admin)" }).click();
+  await expect(admin.getByRole("heading", { name: "Your account" })).toBeVisible();
+  await admin.goto("/admin/team");
+  await admin.getByRole("navigation", { name: "Sections" }).getByRole("button", { name: "Sign out" }).click();
+  await expect(admin).toHaveURL(/\/login$/);
+  expect(errors).toEqual([]);
+});

@@ -56,6 +56,9 @@ test("a visitor's question is answered with citations, handed off, and answered 
   await agent.getByRole("button", { name: "Send reply" }).click();
   await expect(chat.locator('[data-kind="human_reply"]')).toContainText("your refund was issued today");
   await expect(chat.locator('[data-kind="human_reply"]')).toContainText("Alex (demo admin)");
+  // A person is here: the header names them, no "Team notified" is left.
+  await expect(chat.locator(".agent-name")).toHaveText("Alex (demo admin)");
+  await expect(chat.locator("button.talk-to-team")).toHaveCount(0);
 
   await visitor.screenshot({ path: "test-results/screenshots/visitor.png" });
   await agent.screenshot({ path: "test-results/screenshots/agent.png" });

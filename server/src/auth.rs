@@ -268,18 +268,21 @@ pub async fn change_password(
 /// How long an invitation link works.
 pub const INVITATION_DAYS: i32 = 7;
 
-/// A new invitation to the workspace; returns the link's token.
+/// A new invitation to the workspace; returns its id and the link's token.
+/// `emailed`: it goes to the invitee by email, never shown to the admin.
 pub async fn invite(
     pool: &PgPool,
     workspace_id: Uuid,
     email: &str,
     role: &str,
     invited_by: Uuid,
-) -> Result<String, sqlx::Error> {
+    emailed: bool,
+) -> Result<(Uuid, String), sqlx::Error> {
     let token = new_token();
-    sqlx::query(
-        "insert into invitation (token_hash, workspace_id, email, role, invited_by, expires_at)
-         values ($1, $2, $3, $4, $5, now() + make_interval(days => $6))",
+    let invitation_id: Uuid = sqlx::query_scalar(
+        "insert into invitation (token_hash, workspace_id, email, role, invited_by, expires_at, emailed)
+         values ($1, $2, $3, $4, $5, now() + make_interval(days => $6), $7)
+         returning invitation_id",
     )
     .bind(token_hash(&token))
     .bind(workspace_id)
@@ -287,20 +290,51 @@ pub async fn invite(
     .bind(role)
     .bind(invited_by)
     .bind(INVITATION_DAYS)
-    .execute(pool.ws(workspace_id))
+    .bind(emailed)
+    .fetch_one(pool.ws(workspace_id))
     .await?;
-    Ok(token)
+    Ok((invitation_id, token))
 }
 
-/// An invitation that can still be accepted: (workspace, its name, email, role).
+/// Withdraws a pending invitation; false when there is none by this id.
+pub async fn revoke_invitation(
+    pool: &PgPool,
+    workspace_id: Uuid,
+    invitation_id: Uuid,
+) -> Result<bool, sqlx::Error> {
+    let deleted = sqlx::query(
+        "delete from invitation
+          where workspace_id = $1 and invitation_id = $2 and accepted_at is null",
+    )
+    .bind(workspace_id)
+    .bind(invitation_id)
+    .execute(pool.ws(workspace_id))
+    .await?;
+    Ok(deleted.rows_affected() == 1)
+}
+
+/// An invitation that can still be accepted.
+#[derive(Debug, sqlx::FromRow)]
+pub struct PendingInvitation {
+    pub workspace_id: Uuid,
+    pub workspace_name: String,
+    pub email: String,
+    pub role: String,
+    /// Its link reached the invitee by email: whoever holds it owns the
+    /// address.
+    pub emailed: bool,
+}
+
+/// The invitation of a token, if it can still be accepted.
 ///
 /// The token is the credential: it is found across workspaces.
 pub async fn invitation(
     system: &System,
     token: &str,
-) -> Result<Option<(Uuid, String, String, String)>, sqlx::Error> {
+) -> Result<Option<PendingInvitation>, sqlx::Error> {
     sqlx::query_as(
-        "select i.workspace_id, w.name, i.email, i.role from invitation i join workspace w using (workspace_id)
+        "select i.workspace_id, w.name as workspace_name, i.email, i.role, i.emailed
+           from invitation i join workspace w using (workspace_id)
           where i.token_hash = $1 and i.accepted_at is null and i.expires_at > now()",
     )
     .bind(token_hash(token))
@@ -323,9 +357,24 @@ pub enum AcceptError {
     Db(#[from] sqlx::Error),
 }
 
+/// How an invitation's acceptance reaches its account.
+enum Joining {
+    /// A new account with this password hash.
+    New(String),
+    /// The existing account, its password given.
+    Existing,
+    /// The existing account, whose email nobody had confirmed, now set to
+    /// this password by the email's owner (the invitation was emailed).
+    TakenOver(String),
+}
+
 /// Accepts an invitation: a new account with this name and password, or,
 /// when the email already has an account (of another workspace), a
-/// membership for it if the password is theirs. Returns the account.
+/// membership for it if the password is theirs. An emailed invitation
+/// confirms the account's email; if nobody had confirmed it (the account
+/// came from a link an admin handed over), the email's owner sets its
+/// password and every other session of it ends. Returns the account and
+/// the workspace.
 pub async fn accept_invitation(
     pool: &PgPool,
     system: &System,
@@ -333,25 +382,34 @@ pub async fn accept_invitation(
     name: &str,
     password: &str,
 ) -> Result<(Uuid, Uuid), AcceptError> {
-    let (workspace_id, _, email, role) = invitation(system, token)
+    let invitation = invitation(system, token)
         .await?
         .ok_or(AcceptError::Invalid)?;
-    let existing: Option<(Uuid, String)> = sqlx::query_as(
-        "select account_id, password_hash from account where lower(email) = lower($1)",
+    let existing: Option<(Uuid, String, bool)> = sqlx::query_as(
+        "select account_id, password_hash, email_verified from account where lower(email) = lower($1)",
     )
-    .bind(&email)
+    .bind(&invitation.email)
     .fetch_optional(pool)
     .await?;
-    let (account_id, new_hash) = match existing {
-        Some((account_id, hash)) => {
-            if !verify_off_runtime(password, Some(hash)).await {
+    let (account_id, joining) = match existing {
+        Some((account_id, hash, verified)) => {
+            if verify_off_runtime(password, Some(hash)).await {
+                (account_id, Joining::Existing)
+            } else if invitation.emailed && !verified {
+                (
+                    account_id,
+                    Joining::TakenOver(hash_off_runtime(password).await),
+                )
+            } else {
                 return Err(AcceptError::WrongPassword);
             }
-            (account_id, None)
         }
-        None => (Uuid::new_v4(), Some(hash_off_runtime(password).await)),
+        None => (
+            Uuid::new_v4(),
+            Joining::New(hash_off_runtime(password).await),
+        ),
     };
-    let mut tx = pool.ws(workspace_id).begin().await?;
+    let mut tx = pool.ws(invitation.workspace_id).begin().await?;
     let claimed = sqlx::query(
         "update invitation set accepted_at = now()
           where token_hash = $1 and accepted_at is null and expires_at > now()",
@@ -362,23 +420,52 @@ pub async fn accept_invitation(
     if claimed.rows_affected() != 1 {
         return Err(AcceptError::Invalid);
     }
-    if let Some(hash) = new_hash {
-        let created = sqlx::query(
-            "insert into account (account_id, email, name, password_hash) values ($1, $2, $3, $4)",
-        )
-        .bind(account_id)
-        .bind(&email)
-        .bind(name)
-        .bind(hash)
-        .execute(&mut *tx)
-        .await;
-        match created {
-            Ok(_) => {}
-            // Another invitation for this email was accepted meanwhile.
-            Err(sqlx::Error::Database(db)) if db.is_unique_violation() => {
-                return Err(AcceptError::AccountExists)
+    match joining {
+        Joining::New(hash) => {
+            let created = sqlx::query(
+                "insert into account (account_id, email, name, password_hash, email_verified)
+                 values ($1, $2, $3, $4, $5)",
+            )
+            .bind(account_id)
+            .bind(&invitation.email)
+            .bind(name)
+            .bind(hash)
+            .bind(invitation.emailed)
+            .execute(&mut *tx)
+            .await;
+            match created {
+                Ok(_) => {}
+                // Another invitation for this email was accepted meanwhile.
+                Err(sqlx::Error::Database(db)) if db.is_unique_violation() => {
+                    return Err(AcceptError::AccountExists)
+                }
+                Err(err) => return Err(err.into()),
             }
-            Err(err) => return Err(err.into()),
+        }
+        Joining::Existing => {
+            sqlx::query(
+                "update account set email_verified = email_verified or $2 where account_id = $1",
+            )
+            .bind(account_id)
+            .bind(invitation.emailed)
+            .execute(&mut *tx)
+            .await?;
+        }
+        Joining::TakenOver(hash) => {
+            sqlx::query(
+                "update account set password_hash = $2, name = $3, email_verified = true
+                  where account_id = $1",
+            )
+            .bind(account_id)
+            .bind(hash)
+            .bind(name)
+            .execute(&mut *tx)
+            .await?;
+            sqlx::query("delete from session where account_id = $1")
+                .bind(account_id)
+                .execute(&mut *tx)
+                .await?;
+            tracing::info!(account.id = %account_id, "an unconfirmed account was taken over by its email's owner");
         }
     }
     sqlx::query(
@@ -386,12 +473,12 @@ pub async fn accept_invitation(
          on conflict (account_id, workspace_id) do nothing",
     )
     .bind(account_id)
-    .bind(workspace_id)
-    .bind(&role)
+    .bind(invitation.workspace_id)
+    .bind(&invitation.role)
     .execute(&mut *tx)
     .await?;
     tx.commit().await?;
-    Ok((account_id, workspace_id))
+    Ok((account_id, invitation.workspace_id))
 }
 
 /// Points a session at another workspace of its account; false when the

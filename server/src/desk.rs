@@ -8,7 +8,8 @@ mod review;
 use app::desk::{SignedIn, SupportDesk};
 use app::error::DeskError;
 use app::types::inbox::{
-    Directory, InboxSettings, InvitationView, ListFilter, Suggestion, TeamAdmin, WorkspaceChoice,
+    Directory, InboxSettings, InvitationView, Invited, ListFilter, Suggestion, TeamAdmin,
+    WorkspaceChoice,
 };
 use app::types::policy::{Policy, Replay};
 use app::types::privacy::{Erased, PrivacyView};
@@ -286,14 +287,14 @@ impl SupportDesk for EngineDesk {
     }
 
     async fn invitation(&self, token: &str) -> Result<InvitationView, DeskError> {
-        let (_, workspace_name, email, role) = auth::invitation(&self.engines.system, token)
+        let invitation = auth::invitation(&self.engines.system, token)
             .await
             .map_err(internal)?
             .ok_or_else(|| DeskError::Invalid(auth::AcceptError::Invalid.to_string()))?;
         Ok(InvitationView {
-            email,
-            workspace_name,
-            role,
+            email: invitation.email,
+            workspace_name: invitation.workspace_name,
+            role: invitation.role,
         })
     }
 
@@ -303,12 +304,11 @@ impl SupportDesk for EngineDesk {
         name: &str,
         password: &str,
     ) -> Result<String, DeskError> {
-        let name = name.trim();
-        if name.is_empty() || name.chars().count() > 80 {
-            return Err(DeskError::Invalid(
-                "Your name is 1 to 80 characters.".into(),
-            ));
-        }
+        let name = app::types::text::plain_name(name, 80).ok_or_else(|| {
+            DeskError::Invalid(
+                "Your name is 1 to 80 characters, without control characters.".into(),
+            )
+        })?;
         check_new_password(password)?;
         let pool = &self.engines.pool;
         // The password of an existing account is checked here too: as
@@ -316,7 +316,7 @@ impl SupportDesk for EngineDesk {
         let email = auth::invitation(&self.engines.system, token)
             .await
             .map_err(internal)?
-            .map(|(_, _, email, _)| email)
+            .map(|invitation| invitation.email)
             .ok_or_else(|| DeskError::Invalid(auth::AcceptError::Invalid.to_string()))?;
         if !auth::attempt(pool, &email, None).await.map_err(internal)? {
             return Err(DeskError::TooManyAttempts);
@@ -482,8 +482,21 @@ impl SupportDesk for EngineDesk {
         inbox::team_admin(&self.engines, admin).await
     }
 
-    async fn invite(&self, admin: &SignedIn, email: &str, role: &str) -> Result<String, DeskError> {
+    async fn invite(
+        &self,
+        admin: &SignedIn,
+        email: &str,
+        role: &str,
+    ) -> Result<Invited, DeskError> {
         inbox::invite(&self.engines, admin, email, role).await
+    }
+
+    async fn revoke_invitation(
+        &self,
+        admin: &SignedIn,
+        invitation_id: Uuid,
+    ) -> Result<(), DeskError> {
+        inbox::revoke_invitation(&self.engines, admin, invitation_id).await
     }
 
     async fn save_member(

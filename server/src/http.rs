@@ -114,9 +114,25 @@ pub fn router(state: AppState) -> Router {
         }))
         .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
         // Probes are polled often; they stay out of the request log.
-        .route("/healthz", get(healthz))
-        .route("/readyz", get(readyz))
+        .route("/healthz", get(healthz).layer(axum::middleware::map_response(probe_headers)))
+        .route("/readyz", get(readyz).layer(axum::middleware::map_response(probe_headers)))
         .with_state(state)
+}
+
+/// What every response carries, for the probes (outside the layers that
+/// add it to the rest).
+async fn probe_headers(mut response: Response) -> Response {
+    let headers = response.headers_mut();
+    headers.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("same-origin"),
+    );
+    headers.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    response
 }
 
 /// Refuses a socket opened from another site's page (cross-site WebSocket hijacking).
@@ -141,10 +157,16 @@ pub(crate) fn may_write(headers: &HeaderMap, public_url: &str) -> bool {
     if matches!(fetched_from, Some("cross-site" | "same-site")) {
         return false;
     }
+    let public = public_url.trim_end_matches('/');
     match headers.get(header::ORIGIN).and_then(|o| o.to_str().ok()) {
         None => true,
+        // Behind TLS the public URL was configured: only its origin writes
+        // (an Origin that merely matches the request's Host could be a
+        // rebound name). Otherwise the address it was reached by counts too
+        // (localhost or 127.0.0.1 on a laptop).
         Some(origin) => {
-            same_origin(headers) || origin.trim_end_matches('/') == public_url.trim_end_matches('/')
+            origin.trim_end_matches('/') == public
+                || (!public.starts_with("https://") && same_origin(headers))
         }
     }
 }
@@ -446,11 +468,15 @@ async fn admin_by_cookie(
 async fn export_visitor(
     State(engines): State<Engines>,
     headers: HeaderMap,
-    Path(conversation): Path<Uuid>,
+    conversation: Result<Path<Uuid>, axum::extract::rejection::PathRejection>,
 ) -> Response {
     let agent = match admin_by_cookie(&engines, &headers).await {
         Ok(agent) => agent,
         Err(refused) => return refused,
+    };
+    // After the session: a malformed id is as missing as an unknown one.
+    let Ok(Path(conversation)) = conversation else {
+        return (StatusCode::NOT_FOUND, "No such conversation.").into_response();
     };
     let actor = crate::privacy::Actor {
         id: Some(agent.account_id),

@@ -80,6 +80,32 @@ impl Mail {
     pub fn enabled(&self) -> bool {
         self.transport.is_some()
     }
+
+    /// Sends one email now (not through the outbox): for an admin who waits
+    /// to hear whether it went. The error is the relay's, for the log.
+    pub async fn send_now(&self, to: &str, subject: &str, body: String) -> Result<(), String> {
+        let transport = self.transport.as_ref().ok_or("email is off")?;
+        let to = to.parse::<Mailbox>().map_err(|e| e.to_string())?;
+        transport
+            .send(message(self.from.clone(), to, subject, body))
+            .await
+            .map(drop)
+            .map_err(|e| e.to_string())
+    }
+}
+
+/// An invitation email: who invited whom to which workspace, and the link.
+pub fn invitation(inviter: &str, workspace: &str, role: &str, link: &str) -> (String, String) {
+    let subject = format!("{inviter} invited you to {workspace} on Tandem");
+    let body = format!(
+        "{inviter} invited you to join {workspace} on Tandem as an {role}: \
+         the team answers its customers' handed-off conversations there.\n\n\
+         Join the team: {link}\n\n\
+         The link works for {days} days and once. If you did not expect this \
+         email, ignore it: nothing happens without the link.\n",
+        days = auth::INVITATION_DAYS,
+    );
+    (subject, body)
 }
 
 /// Queues (or extends) the follow-up of a team reply, if the visitor left

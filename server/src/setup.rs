@@ -44,10 +44,9 @@ pub struct WorkspaceSpec {
 impl WorkspaceSpec {
     pub fn parse(form: &NewWorkspace) -> Result<Self, SetupError> {
         let invalid = |text: &str| SetupError::Invalid(text.to_owned());
-        let name = form.name.trim();
-        if name.is_empty() || name.chars().count() > 80 || name.chars().any(char::is_control) {
-            return Err(invalid("The business name is 1 to 80 characters."));
-        }
+        let name = app::types::text::plain_name(&form.name, 80).ok_or_else(|| {
+            invalid("The business name is 1 to 80 characters, without control characters.")
+        })?;
         let site = match form.site_url.trim() {
             "" => None,
             text => {
@@ -134,10 +133,9 @@ pub enum Admin<'a> {
 impl Admin<'_> {
     fn check(&self) -> Result<(), SetupError> {
         if let Admin::New(admin) = self {
-            let name = admin.name.trim();
-            if name.is_empty() || name.chars().count() > 80 {
+            if app::types::text::plain_name(&admin.name, 80).is_none() {
                 return Err(SetupError::Invalid(
-                    "Your name is 1 to 80 characters.".into(),
+                    "Your name is 1 to 80 characters, without control characters.".into(),
                 ));
             }
             let email = admin.email.trim();

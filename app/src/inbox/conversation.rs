@@ -413,6 +413,7 @@ fn ConversationDetail(view: ConversationView) -> impl IntoView {
     };
     let verified = view.summary.verified;
     let visitor = view.summary.visitor.clone();
+    let details_open = RwSignal::new(false);
 
     view! {
         <div class="flex h-full flex-col">
@@ -439,6 +440,14 @@ fn ConversationDetail(view: ConversationView) -> impl IntoView {
                         </dl>
                     }
                 }}
+                // On a phone the visitor's details fold away under a button,
+                // leaving the thread the room; on a desk they always show.
+                <button type="button" class="details-toggle mt-1 text-xs font-medium text-amber-800 underline md:hidden"
+                    aria-expanded=move || details_open.get().to_string() aria-controls="visitor-details"
+                    on:click=move |_| details_open.update(|o| *o = !*o)>
+                    {move || if details_open.get() { "Hide the visitor's details" } else { "The visitor's details, tags" }}
+                </button>
+                <div id="visitor-details" class="md:block" class=("hidden", move || !details_open.get())>
                 <dl class="mt-1 grid grid-cols-[auto_1fr] gap-x-4 gap-y-1 text-sm">
                     <dt class="text-slate-500">"Visitor"</dt>
                     <dd class="visitor-identity">
@@ -460,6 +469,7 @@ fn ConversationDetail(view: ConversationView) -> impl IntoView {
                 </dl>
                 {inbox.is_some_and(|i| i.admin).then(|| view! { <crate::privacy::VisitorPrivacy id=id/> })}
                 <Tags id=id current=Signal::derive(move || row().tags)/>
+                </div>
                 <div class="conversation-actions mt-3 flex flex-wrap items-center gap-2">
                     <Show when=move || status() != ConversationStatus::Resolved && !(mine() && status() == ConversationStatus::Open)>
                         <button type="button" class=move || format!("{} {}", if other_has() { "take-over" } else { "claim" }, PRIMARY)

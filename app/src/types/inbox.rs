@@ -222,9 +222,22 @@ impl Default for InboxSettings {
 /// A pending invitation.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Invitation {
+    pub invitation_id: Uuid,
     pub email: String,
     pub role: String,
     pub expires_at: DateTime<Utc>,
+    /// Sent by email (else its link was shown to the admin who made it).
+    pub emailed: bool,
+}
+
+/// What creating an invitation did.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub enum Invited {
+    /// Emailed to this address: the link is the invitee's alone.
+    Emailed(String),
+    /// Email is not set up: the admin hands over this link's path
+    /// (`/invite/TOKEN`).
+    Link(String),
 }
 
 /// What an admin sees of the team on `/admin/team`.
@@ -233,6 +246,9 @@ pub struct TeamAdmin {
     pub directory: Directory,
     pub invitations: Vec<Invitation>,
     pub settings: InboxSettings,
+    /// Invitations go by email (TANDEM_SMTP_URL is set).
+    #[serde(default)]
+    pub email_invitations: bool,
 }
 
 /// What an invitation link shows before it is accepted.

@@ -7,7 +7,7 @@
 use app::desk::SignedIn;
 use app::error::DeskError;
 use app::types::inbox::{
-    valid_shortcut, CannedReply, Directory, InboxSettings, Invitation, ListFilter, Member,
+    valid_shortcut, CannedReply, Directory, InboxSettings, Invitation, Invited, ListFilter, Member,
     Suggestion, TeamAdmin,
 };
 use app::types::{ConversationSummary, EventBody};
@@ -361,15 +361,16 @@ pub async fn suggest_reply(
 
 pub async fn team_admin(engines: &Engines, admin: &SignedIn) -> Result<TeamAdmin, DeskError> {
     let directory = directory(engines, admin).await?;
-    let invitations: Vec<(String, String, chrono::DateTime<chrono::Utc>)> = sqlx::query_as(
-        "select email, role, expires_at from invitation
-          where workspace_id = $1 and accepted_at is null and expires_at > now()
-          order by created_at desc",
-    )
-    .bind(admin.workspace_id)
-    .fetch_all(engines.pool.ws(admin.workspace_id))
-    .await
-    .map_err(internal)?;
+    let invitations: Vec<(Uuid, String, String, chrono::DateTime<chrono::Utc>, bool)> =
+        sqlx::query_as(
+            "select invitation_id, email, role, expires_at, emailed from invitation
+              where workspace_id = $1 and accepted_at is null and expires_at > now()
+              order by created_at desc",
+        )
+        .bind(admin.workspace_id)
+        .fetch_all(engines.pool.ws(admin.workspace_id))
+        .await
+        .map_err(internal)?;
     let mut tx = crate::desk::begin(engines, admin).await?;
     let settings = assign::settings(&mut tx, admin.workspace_id)
         .await
@@ -379,13 +380,18 @@ pub async fn team_admin(engines: &Engines, admin: &SignedIn) -> Result<TeamAdmin
         directory,
         invitations: invitations
             .into_iter()
-            .map(|(email, role, expires_at)| Invitation {
-                email,
-                role,
-                expires_at,
-            })
+            .map(
+                |(invitation_id, email, role, expires_at, emailed)| Invitation {
+                    invitation_id,
+                    email,
+                    role,
+                    expires_at,
+                    emailed,
+                },
+            )
             .collect(),
         settings,
+        email_invitations: engines.mail.enabled(),
     })
 }
 
@@ -397,23 +403,32 @@ fn check_role(role: &str) -> Result<(), DeskError> {
     }
 }
 
-/// An invitation link's path (`/invite/TOKEN`).
+/// Invitations a workspace may make a day (each may be an email to anyone).
+const INVITATIONS_PER_DAY: i64 = 100;
+
+/// Invites someone to the workspace: by email when email is set up (the
+/// link is then theirs alone: the admin cannot accept it for an address
+/// they do not own, nor learn whether it has an account), else the link's
+/// path for the admin to hand over.
 pub async fn invite(
     engines: &Engines,
     admin: &SignedIn,
     email: &str,
     role: &str,
-) -> Result<String, DeskError> {
+) -> Result<Invited, DeskError> {
     check_role(role)?;
     let email = crate::thread::actions::email_address(email)
         .ok_or_else(|| DeskError::Invalid("That does not look like an email address.".into()))?;
-    let member: bool = sqlx::query_scalar(
+    let db = engines.pool.ws(admin.workspace_id);
+    let (member, today): (bool, i64) = sqlx::query_as(
         "select exists(select 1 from membership m join account a using (account_id)
-                        where m.workspace_id = $1 and lower(a.email) = lower($2))",
+                        where m.workspace_id = $1 and lower(a.email) = lower($2)),
+                (select count(*) from invitation
+                  where workspace_id = $1 and created_at > now() - interval '1 day')",
     )
     .bind(admin.workspace_id)
     .bind(&email)
-    .fetch_one(engines.pool.ws(admin.workspace_id))
+    .fetch_one(db)
     .await
     .map_err(internal)?;
     if member {
@@ -421,17 +436,65 @@ pub async fn invite(
             "{email} is already on the team."
         )));
     }
-    let token = auth::invite(
+    if today >= INVITATIONS_PER_DAY {
+        return Err(DeskError::Invalid(format!(
+            "This workspace made {INVITATIONS_PER_DAY} invitations today; try again tomorrow."
+        )));
+    }
+    let emailed = engines.mail.enabled();
+    let (invitation_id, token) = auth::invite(
         &engines.pool,
         admin.workspace_id,
         &email,
         role,
         admin.profile.account_id,
+        emailed,
     )
     .await
     .map_err(internal)?;
-    tracing::info!(workspace.id = %admin.workspace_id, agent.id = %admin.profile.account_id, "invitation created");
-    Ok(format!("/invite/{token}"))
+    tracing::info!(workspace.id = %admin.workspace_id, agent.id = %admin.profile.account_id, emailed, "invitation created");
+    if !emailed {
+        return Ok(Invited::Link(format!("/invite/{token}")));
+    }
+    let link = format!(
+        "{}/invite/{token}",
+        engines.public_url.trim_end_matches('/')
+    );
+    let (subject, body) = crate::mail::invitation(
+        &admin.profile.name,
+        &admin.profile.workspace_name,
+        role,
+        &link,
+    );
+    match engines.mail.send_now(&email, &subject, body).await {
+        Ok(()) => Ok(Invited::Emailed(email)),
+        Err(err) => {
+            tracing::warn!(workspace.id = %admin.workspace_id, error = %err, "invitation email not sent");
+            auth::revoke_invitation(&engines.pool, admin.workspace_id, invitation_id)
+                .await
+                .map_err(internal)?;
+            Err(DeskError::Invalid(format!(
+                "The email to {email} could not be sent, so there is no invitation. \
+                 Check the mail relay (TANDEM_SMTP_URL) and try again."
+            )))
+        }
+    }
+}
+
+/// Withdraws a pending invitation of the admin's workspace.
+pub async fn revoke_invitation(
+    engines: &Engines,
+    admin: &SignedIn,
+    invitation_id: Uuid,
+) -> Result<(), DeskError> {
+    if !auth::revoke_invitation(&engines.pool, admin.workspace_id, invitation_id)
+        .await
+        .map_err(internal)?
+    {
+        return Err(DeskError::NotFound);
+    }
+    tracing::info!(workspace.id = %admin.workspace_id, agent.id = %admin.profile.account_id, "invitation revoked");
+    Ok(())
 }
 
 pub async fn save_member(
@@ -575,12 +638,11 @@ pub async fn remove_member(
 }
 
 pub async fn add_team(engines: &Engines, admin: &SignedIn, name: &str) -> Result<(), DeskError> {
-    let name = name.trim();
-    if name.is_empty() || name.chars().count() > 60 {
-        return Err(DeskError::Invalid(
-            "A team's name is 1 to 60 characters.".into(),
-        ));
-    }
+    let name = app::types::text::plain_name(name, 60).ok_or_else(|| {
+        DeskError::Invalid(
+            "A team's name is 1 to 60 characters, without control characters.".into(),
+        )
+    })?;
     let added = sqlx::query(
         "insert into team (team_id, workspace_id, name) values ($1, $2, $3) on conflict do nothing",
     )

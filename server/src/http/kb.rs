@@ -1,6 +1,7 @@
 //! The stable URLs answers cite for knowledge Tandem holds itself (uploaded
 //! files and answer snippets), and the admin's file upload.
 
+use axum::extract::rejection::PathRejection;
 use axum::extract::{Multipart, Path, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
@@ -55,8 +56,12 @@ fn not_found() -> Response {
 /// per section.
 pub async fn file(
     State(engines): State<Engines>,
-    Path((workspace, source_id, _name)): Path<(String, Uuid, String)>,
+    path: Result<Path<(String, Uuid, String)>, PathRejection>,
 ) -> Response {
+    // A malformed id is as missing as an unknown one (no decoder's text).
+    let Ok(Path((workspace, source_id, _name))) = path else {
+        return not_found();
+    };
     #[derive(sqlx::FromRow)]
     struct FileRow {
         filename: String,
@@ -153,8 +158,11 @@ pub async fn file(
 /// An answer snippet, as the page its citations link to.
 pub async fn snippet(
     State(engines): State<Engines>,
-    Path((workspace, id)): Path<(String, Uuid)>,
+    path: Result<Path<(String, Uuid)>, PathRejection>,
 ) -> Response {
+    let Ok(Path((workspace, id))) = path else {
+        return not_found();
+    };
     let workspace_id = match crate::widget::workspace_by_slug(&engines.pool, &workspace).await {
         Ok(Some(id)) => id,
         Ok(None) => return not_found(),

@@ -146,7 +146,7 @@ async fn nobody_outside_a_workspace_reaches_its_data_through_any_door(pool: PgPo
             app.workspace_id,
             "sam@nimbus.example",
             &format!("Sam {CANARY}"),
-            "agent-password-1",
+            crate::helpers::TEAMMATE_PASSWORD,
             "agent",
         )
         .await;
@@ -170,6 +170,12 @@ async fn nobody_outside_a_workspace_reaches_its_data_through_any_door(pool: PgPo
     desk.invite(&admin, "canary-invitee@nimbus.example", "agent")
         .await
         .unwrap();
+    let invitation: Uuid = sqlx::query_scalar(
+        "select invitation_id from invitation where email = 'canary-invitee@nimbus.example'",
+    )
+    .fetch_one(&pool)
+    .await
+    .unwrap();
     let mut visitor = app.visitor(None, 0).await;
     visitor
         .ask(&format!("{CANARY} I want to talk to a person"))
@@ -223,6 +229,7 @@ async fn nobody_outside_a_workspace_reaches_its_data_through_any_door(pool: PgPo
         ("suggest_reply", form(&[("id", a(conversation))]), false),
         ("get_team_admin", String::new(), false),
         ("invite_member", form(&[("email", "sam@nimbus.example".into()), ("role", "admin".into())]), false),
+        ("revoke_invitation", form(&[("invitation_id", a(invitation))]), false),
         ("save_member", format!(r#"{{"account_id":"{sam}","role":"admin","teams":["{CANARY}-team"],"max_open":1}}"#), true),
         ("remove_member", form(&[("account_id", a(sam))]), false),
         ("add_team", form(&[("name", format!("{CANARY}-team"))]), false),

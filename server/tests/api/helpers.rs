@@ -339,6 +339,14 @@ impl TestApp {
         (id, session)
     }
 
+    /// A teammate of the demo workspace (`name@nimbus.example`, password
+    /// `agent-password-1`), signed in: their account and session.
+    pub async fn teammate(&self, name: &str, role: &str) -> (Uuid, String) {
+        let email = format!("{}@nimbus.example", name.to_lowercase());
+        self.account(self.workspace_id, &email, name, TEAMMATE_PASSWORD, role)
+            .await
+    }
+
     pub async fn agent(&self) -> SignedIn {
         let desk = &self.state.desk.0;
         let token = desk
@@ -563,5 +571,19 @@ impl TestApp {
         }
         let response = request.send().await.unwrap();
         (response.status().as_u16(), response.text().await.unwrap())
+    }
+}
+
+/// The password of [`TestApp::teammate`]s.
+pub const TEAMMATE_PASSWORD: &str = "agent-password-1";
+
+/// The token of an invitation whose link was shown to the admin (no email).
+pub fn shown_token(invited: app::types::inbox::Invited) -> String {
+    match invited {
+        app::types::inbox::Invited::Link(path) => path
+            .strip_prefix("/invite/")
+            .expect("an invitation path")
+            .to_owned(),
+        other => panic!("expected a link, got {other:?}"),
     }
 }

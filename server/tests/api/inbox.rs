@@ -12,7 +12,7 @@ use app::types::{ClientMsg, ConversationStatus, EventBody, HandoffReason, Queue,
 use sqlx::PgPool;
 use uuid::Uuid;
 
-use crate::helpers::{Client, Options, TestApp, ADMIN_PASSWORD};
+use crate::helpers::{shown_token, Client, Options, TestApp, ADMIN_PASSWORD, TEAMMATE_PASSWORD};
 use crate::smtp::Smtp;
 
 fn stored(msg: &ServerMsg) -> Option<()> {
@@ -32,12 +32,6 @@ async fn escalated(app: &TestApp) -> Client {
 }
 
 /// A second agent of the demo workspace; returns (account, session).
-async fn agent(app: &TestApp, name: &str) -> (Uuid, String) {
-    let email = format!("{}@nimbus.example", name.to_lowercase());
-    app.account(app.workspace_id, &email, name, "agent-password-1", "agent")
-        .await
-}
-
 async fn status_of(pool: &PgPool, id: Uuid) -> (String, Option<Uuid>) {
     sqlx::query_as("select status, assignee_id from conversation where conversation_id = $1")
         .bind(id)
@@ -65,7 +59,7 @@ async fn a_second_agent_sees_who_is_here_and_must_take_over_to_reply(pool: PgPoo
     })
     .await
     .unwrap();
-    let (sam_id, sam_session) = agent(&app, "Sam").await;
+    let (sam_id, sam_session) = app.teammate("Sam", "agent").await;
     let mut sam = app.agent_socket(&sam_session, id, 0).await;
     // Each sees the other among the viewers.
     let (names, _) = sam
@@ -146,7 +140,7 @@ async fn assigning_handing_back_and_a_visitor_reopening(pool: PgPool) {
     desk.add_team(&admin, "Billing").await.unwrap();
     let mut visitor = escalated(&app).await;
     let id = visitor.conversation_id;
-    let (sam_id, sam_session) = agent(&app, "Sam").await;
+    let (sam_id, sam_session) = app.teammate("Sam", "agent").await;
     let sam = desk.signed_in(&sam_session).await.unwrap();
     let session = app.session().await;
     let mut alex = app.agent_socket(&session, id, 0).await;
@@ -358,8 +352,8 @@ async fn automatic_assignment_is_round_robin_within_caps_teams_and_presence(pool
     )
     .await
     .unwrap();
-    let (sam, _) = agent(&app, "Sam").await;
-    let (kim, _) = agent(&app, "Kim").await;
+    let (sam, _) = app.teammate("Sam", "agent").await;
+    let (kim, _) = app.teammate("Kim", "agent").await;
     desk.save_member(&admin, kim, "agent", Vec::new(), Some(1))
         .await
         .unwrap();
@@ -648,7 +642,7 @@ async fn sign_in_is_throttled_per_guesser_not_per_account(pool: PgPool) {
         .login(email, ADMIN_PASSWORD, Some(owners))
         .await
         .is_ok());
-    let (_, _) = agent(&app, "Sam").await;
+    let (_, _) = app.teammate("Sam", "agent").await;
     // Many emails from one address: that address waits too.
     for i in 0..tandem::auth::FAILURES_PER_ADDRESS {
         let _ = desk
@@ -656,7 +650,7 @@ async fn sign_in_is_throttled_per_guesser_not_per_account(pool: PgPool) {
             .await;
     }
     assert_eq!(
-        desk.login("sam@nimbus.example", "agent-password-1", Some(here))
+        desk.login("sam@nimbus.example", TEAMMATE_PASSWORD, Some(here))
             .await
             .unwrap_err(),
         DeskError::TooManyAttempts
@@ -664,7 +658,7 @@ async fn sign_in_is_throttled_per_guesser_not_per_account(pool: PgPool) {
     assert!(desk
         .login(
             "sam@nimbus.example",
-            "agent-password-1",
+            TEAMMATE_PASSWORD,
             Some("198.51.100.1".parse().unwrap())
         )
         .await
@@ -682,11 +676,11 @@ async fn invitations_passwords_and_several_workspaces(pool: PgPool) {
     let app = TestApp::spawn(pool.clone()).await;
     let desk = &app.state.desk.0;
     let admin = app.agent().await;
-    let path = desk
-        .invite(&admin, "sam@nimbus.example", "agent")
-        .await
-        .unwrap();
-    let token = path.strip_prefix("/invite/").unwrap().to_owned();
+    let token = shown_token(
+        desk.invite(&admin, "sam@nimbus.example", "agent")
+            .await
+            .unwrap(),
+    );
     let view = desk.invitation(&token).await.unwrap();
     assert_eq!(view.email, "sam@nimbus.example");
     assert_eq!(view.workspace_name, tandem::demo::WORKSPACE_NAME);
@@ -739,11 +733,12 @@ async fn invitations_passwords_and_several_workspaces(pool: PgPool) {
         .other_workspace("acme", "eve@acme.example", "admin")
         .await;
     let eve = desk.signed_in(&eve_session).await.unwrap();
-    let path = desk
-        .invite(&eve, "sam@nimbus.example", "admin")
-        .await
-        .unwrap();
-    let token = path.strip_prefix("/invite/").unwrap();
+    let token = shown_token(
+        desk.invite(&eve, "sam@nimbus.example", "admin")
+            .await
+            .unwrap(),
+    );
+    let token = token.as_str();
     assert!(desk
         .accept_invitation(token, "Sam", "not-his-password")
         .await
@@ -885,7 +880,7 @@ async fn every_server_function_checks_the_session_and_the_role(pool: PgPool) {
     let app = TestApp::spawn(pool.clone()).await;
     let visitor = escalated(&app).await;
     let id = visitor.conversation_id;
-    let (_, agent_session) = agent(&app, "Sam").await;
+    let (_, agent_session) = app.teammate("Sam", "agent").await;
     let nil = Uuid::nil();
     // (name, body, JSON?, who may call: "public", "agent" or "admin")
     let form = crate::helpers::form;
@@ -927,6 +922,7 @@ async fn every_server_function_checks_the_session_and_the_role(pool: PgPool) {
         ("suggest_reply", form(&[("id", id.to_string())]), false, "agent"),
         ("get_team_admin", String::new(), false, "admin"),
         ("invite_member", form(&[("email", "new@y.example".into()), ("role", "agent".into())]), false, "admin"),
+        ("revoke_invitation", form(&[("invitation_id", nil.to_string())]), false, "admin"),
         ("save_member", format!(r#"{{"account_id":"{nil}","role":"agent","teams":[],"max_open":null}}"#), true, "admin"),
         ("remove_member", form(&[("account_id", nil.to_string())]), false, "admin"),
         ("add_team", form(&[("name", "T".into())]), false, "admin"),

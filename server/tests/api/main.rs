@@ -7,6 +7,7 @@ mod generator;
 mod helpers;
 mod inbox;
 mod ingestion;
+mod invitations;
 mod isolation;
 mod knowledge;
 mod limits;

@@ -82,15 +82,7 @@ async fn a_visitors_data_is_exported_whole_and_erased_everywhere(pool: PgPool) {
         }
     };
     assert_eq!(export(None).await.0, 401);
-    let (_, agent_session) = app
-        .account(
-            app.workspace_id,
-            "sam@nimbus.example",
-            "Sam",
-            "agent-password-1",
-            "agent",
-        )
-        .await;
+    let (_, agent_session) = app.teammate("Sam", "agent").await;
     assert_eq!(export(Some(agent_session)).await.0, 403);
     let (status, body) = export(Some(app.session().await)).await;
     assert_eq!(status, 200, "{body}");

@@ -134,6 +134,23 @@ async fn behind_tls_the_session_is_a_secure_host_cookie(pool: PgPool) {
             .as_u16();
         assert_eq!(status, expected);
     }
+    // Writes come from the public URL's origin only, not from whatever
+    // name the request's Host carries (a rebound name).
+    for (origin, host, expected) in [
+        ("https://support.example", app.addr.to_string(), 200),
+        ("http://rebound.example", "rebound.example".to_owned(), 403),
+    ] {
+        let status = call(&app, &path_of("me"))
+            .header("cookie", format!("__Host-tandem_session={token}"))
+            .header("origin", origin)
+            .header("host", host)
+            .send()
+            .await
+            .unwrap()
+            .status()
+            .as_u16();
+        assert_eq!(status, expected, "{origin}");
+    }
 }
 
 #[sqlx::test(migrations = "../migrations")]
@@ -187,15 +204,7 @@ async fn refusals_have_their_status_and_another_workspaces_id_is_just_missing(po
     let app = TestApp::spawn_trained(pool.clone()).await;
     let functions = server_functions();
     let admin = app.session().await;
-    let (_, agent) = app
-        .account(
-            app.workspace_id,
-            "sam@nimbus.example",
-            "Sam",
-            "sam-password-1",
-            "agent",
-        )
-        .await;
+    let (_, agent) = app.teammate("Sam", "agent").await;
     let source = app.state.desk.0.sources(&app.agent().await).await.unwrap()[0].source_id;
     let (_, eve) = app
         .other_workspace("other", "eve@other.example", "admin")
@@ -309,6 +318,38 @@ async fn a_nul_character_is_a_clear_error_everywhere(pool: PgPool) {
 }
 
 #[sqlx::test(migrations = "../migrations")]
+async fn a_malformed_id_in_an_address_is_just_missing(pool: PgPool) {
+    let app = TestApp::spawn(pool).await;
+    let admin = app.session().await;
+    let client = reqwest::Client::new();
+    let get = |path: &str, session: Option<&str>| {
+        let mut request = client.get(app.url(path));
+        if let Some(session) = session {
+            request = request.header("cookie", format!("tandem_session={session}"));
+        }
+        async move {
+            let response = request.send().await.unwrap();
+            let status = response.status().as_u16();
+            (status, response.text().await.unwrap())
+        }
+    };
+    for (path, session, status) in [
+        ("/kb/demo/snippets/%zz", None, 404),
+        ("/kb/demo/snippets/not-an-id", None, 404),
+        ("/kb/demo/files/xyz/a.pdf", None, 404),
+        // The session first: nobody learns even that the id is malformed.
+        ("/admin/export/visitor/xyz", None, 401),
+        ("/admin/export/visitor/xyz", Some(admin.as_str()), 404),
+    ] {
+        let (got, text) = get(path, session).await;
+        assert_eq!(got, status, "{path}: {text}");
+        for decoder in ["parse", "UUID", "Invalid URL", "xyz", "zz"] {
+            assert!(!text.contains(decoder), "{path}: {text}");
+        }
+    }
+}
+
+#[sqlx::test(migrations = "../migrations")]
 async fn readiness_tells_nothing_of_any_workspaces_jobs(pool: PgPool) {
     let app = TestApp::spawn(pool.clone()).await;
     let (other, _) = app.other_workspace("busy", "b@busy.example", "admin").await;
@@ -329,6 +370,16 @@ async fn readiness_tells_nothing_of_any_workspaces_jobs(pool: PgPool) {
     .unwrap();
     let response = reqwest::get(app.url("/readyz")).await.unwrap();
     assert_eq!(response.status().as_u16(), 200);
+    // The probes carry what every response does.
+    for probe in ["/healthz", "/readyz"] {
+        let headers = reqwest::get(app.url(probe))
+            .await
+            .unwrap()
+            .headers()
+            .clone();
+        assert_eq!(headers["referrer-policy"], "same-origin", "{probe}");
+        assert_eq!(headers["x-content-type-options"], "nosniff", "{probe}");
+    }
     assert_eq!(response.text().await.unwrap(), "ready");
 }
 

@@ -229,15 +229,7 @@ async fn an_admin_adds_a_workspace_and_an_agent_may_not(pool: PgPool) {
     assert_eq!(me.profile.workspace_slug, "nimbus-outdoor-2");
 
     // An agent cannot; nobody cannot; a bad name is a clear error.
-    let (_, agent) = app
-        .account(
-            app.workspace_id,
-            "sam@nimbus.example",
-            "Sam",
-            "sam-password-1",
-            "agent",
-        )
-        .await;
+    let (_, agent) = app.teammate("Sam", "agent").await;
     let (_, text) = app
         .call_server_fn(&functions, "create_workspace", &body, false, Some(&agent))
         .await;
