@@ -85,7 +85,7 @@ pub fn AccountPage() -> impl IntoView {
                                     <ul class="flex flex-col gap-2">
                                         {list.into_iter().map(|w| view! {
                                             <li class="flex items-center justify-between gap-2 text-sm">
-                                                <span>{w.name}" "<span class="text-slate-500">"("{w.role}")"</span></span>
+                                                <span class="min-w-0 break-words">{w.name}" "<span class="text-slate-500">"("{w.role}" · "<code class="text-xs">{w.slug}</code>")"</span></span>
                                                 {if w.current {
                                                     view! { <span class="text-xs font-semibold text-emerald-700">"current"</span> }.into_any()
                                                 } else {

@@ -162,7 +162,8 @@ pub fn SetupPage() -> impl IntoView {
             .value()
             .get()
             .and_then(Result::err)
-            .map(|e| view! { <p class="text-sm text-red-700" role="alert">{e.to_string()}</p> })
+            // One problem per line: every one of them at once.
+            .map(|e| view! { <p class="whitespace-pre-line rounded bg-red-50 p-2 text-sm text-red-800" role="alert">{e.to_string()}</p> })
     };
     view! {
         <main class="min-h-dvh bg-slate-100 px-4 py-8 text-slate-900">
@@ -389,7 +390,7 @@ pub fn NewWorkspaceForm() -> impl IntoView {
                     <ActionForm action=create attr:class="flex flex-col gap-3">
                         <WorkspaceFields/>
                         {move || create.value().get().and_then(Result::err).map(|e| view! {
-                            <p class="text-sm text-red-700" role="alert">{e.to_string()}</p>
+                            <p class="whitespace-pre-line text-sm text-red-700" role="alert">{e.to_string()}</p>
                         })}
                         <button type="submit" class=BUTTON disabled=move || create.pending().get()>"Create the workspace"</button>
                     </ActionForm>

@@ -359,7 +359,19 @@ impl SupportDesk for EngineDesk {
         workspace: NewWorkspace,
         admin: NewAdmin,
     ) -> Result<String, DeskError> {
-        let spec = crate::setup::WorkspaceSpec::parse(&workspace).map_err(setup_error)?;
+        // Every problem of the page at once: the workspace's, then yours.
+        let admin_problems = crate::setup::Admin::New(&admin).problems();
+        let spec = match crate::setup::WorkspaceSpec::parse(&workspace) {
+            Ok(spec) if admin_problems.is_empty() => spec,
+            Ok(_) => return Err(DeskError::Invalid(admin_problems.join("\n"))),
+            Err(crate::setup::SetupError::Invalid(text)) => {
+                let all: Vec<&str> = std::iter::once(text.as_str())
+                    .chain(admin_problems.iter().copied())
+                    .collect();
+                return Err(DeskError::Invalid(all.join("\n")));
+            }
+            Err(err) => return Err(setup_error(err)),
+        };
         let created = crate::setup::create(
             self.engines.system.pool(),
             &spec,
@@ -400,8 +412,8 @@ impl SupportDesk for EngineDesk {
 
     async fn workspaces(&self, agent: &SignedIn) -> Result<Vec<WorkspaceChoice>, DeskError> {
         // The account's own memberships, in every workspace.
-        let rows: Vec<(Uuid, String, String)> = sqlx::query_as(
-            "select w.workspace_id, w.name, m.role from membership m join workspace w using (workspace_id)
+        let rows: Vec<(Uuid, String, String, String)> = sqlx::query_as(
+            "select w.workspace_id, w.name, w.slug, m.role from membership m join workspace w using (workspace_id)
               where m.account_id = $1 order by m.created_at",
         )
         .bind(agent.profile.account_id)
@@ -410,10 +422,11 @@ impl SupportDesk for EngineDesk {
         .map_err(internal)?;
         Ok(rows
             .into_iter()
-            .map(|(workspace_id, name, role)| WorkspaceChoice {
+            .map(|(workspace_id, name, slug, role)| WorkspaceChoice {
                 current: workspace_id == agent.workspace_id,
                 workspace_id,
                 name,
+                slug,
                 role,
             })
             .collect())

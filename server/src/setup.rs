@@ -42,37 +42,53 @@ pub struct WorkspaceSpec {
 }
 
 impl WorkspaceSpec {
+    /// Every problem of the form at once, one per line.
     pub fn parse(form: &NewWorkspace) -> Result<Self, SetupError> {
-        let invalid = |text: &str| SetupError::Invalid(text.to_owned());
-        let name = app::types::text::plain_name(&form.name, 80).ok_or_else(|| {
-            invalid("The business name is 1 to 80 characters, without control characters.")
-        })?;
+        let mut problems = Vec::new();
+        let name = app::types::text::plain_name(&form.name, 80);
+        if name.is_none() {
+            problems.push(
+                "The business name is 1 to 80 characters, without control characters.".to_owned(),
+            );
+        }
         let site = match form.site_url.trim() {
             "" => None,
             text => {
                 let url = url::Url::parse(text)
                     .ok()
-                    .filter(|u| matches!(u.scheme(), "http" | "https") && u.host().is_some())
-                    .ok_or_else(|| {
-                        invalid("The website is a web address starting with http:// or https://.")
-                    })?;
-                Some(url)
+                    .filter(|u| matches!(u.scheme(), "http" | "https") && u.host().is_some());
+                if url.is_none() {
+                    problems.push(
+                        "The website is a web address starting with http:// or https://."
+                            .to_owned(),
+                    );
+                }
+                url
             }
         };
         let language = match form.language.trim() {
             "" | "auto" => None,
-            code => Some(
-                Language::parse(code)
-                    .ok_or_else(|| invalid("Choose one of the widget's languages."))?,
-            ),
+            code => {
+                let language = Language::parse(code);
+                if language.is_none() {
+                    problems.push("Choose one of the widget's languages.".to_owned());
+                }
+                language
+            }
         };
-        let hours = hours(form).map_err(SetupError::Invalid)?;
-        Ok(Self {
-            name: name.to_owned(),
-            site,
-            language,
-            hours,
-        })
+        let hours = hours(form).unwrap_or_else(|problem| {
+            problems.push(problem);
+            None
+        });
+        match name {
+            Some(name) if problems.is_empty() => Ok(Self {
+                name: name.to_owned(),
+                site,
+                language,
+                hours,
+            }),
+            _ => Err(SetupError::Invalid(problems.join("\n"))),
+        }
     }
 }
 
@@ -131,12 +147,12 @@ pub enum Admin<'a> {
 }
 
 impl Admin<'_> {
-    fn check(&self) -> Result<(), SetupError> {
+    /// What is wrong with a new admin's form (nothing for an existing one).
+    pub fn problems(&self) -> Vec<&'static str> {
+        let mut problems = Vec::new();
         if let Admin::New(admin) = self {
             if app::types::text::plain_name(&admin.name, 80).is_none() {
-                return Err(SetupError::Invalid(
-                    "Your name is 1 to 80 characters, without control characters.".into(),
-                ));
+                problems.push("Your name is 1 to 80 characters, without control characters.");
             }
             let email = admin.email.trim();
             if email.len() > 254
@@ -144,18 +160,21 @@ impl Admin<'_> {
                     .split_once('@')
                     .is_some_and(|(a, b)| !a.is_empty() && (b.contains('.') || b == "localhost"))
             {
-                return Err(SetupError::Invalid(
-                    "Enter an email address like you@example.com.".into(),
-                ));
+                problems.push("Enter an email address like you@example.com.");
             }
             let n = admin.password.chars().count();
             if !(10..=200).contains(&n) {
-                return Err(SetupError::Invalid(
-                    "A password is 10 to 200 characters.".into(),
-                ));
+                problems.push("A password is 10 to 200 characters.");
             }
         }
-        Ok(())
+        problems
+    }
+
+    fn check(&self) -> Result<(), SetupError> {
+        match self.problems().as_slice() {
+            [] => Ok(()),
+            problems => Err(SetupError::Invalid(problems.join("\n"))),
+        }
     }
 }
 

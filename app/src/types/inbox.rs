@@ -306,6 +306,10 @@ pub fn reply_from_suggestion(suggestion: &Suggestion) -> String {
 pub struct WorkspaceChoice {
     pub workspace_id: Uuid,
     pub name: String,
+    /// Its short name (in its chat snippet): two workspaces of one name
+    /// differ by it.
+    #[serde(default)]
+    pub slug: String,
     pub role: String,
     pub current: bool,
 }

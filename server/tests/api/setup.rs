@@ -84,6 +84,21 @@ async fn the_setup_link_creates_the_first_workspace_once(pool: PgPool) {
     assert!(!state("wrong").await.code_valid);
     assert!(state(&code).await.code_valid);
 
+    // A form with several mistakes names every one of them at once.
+    let (status, body) = app
+        .call_server_fn(
+            &functions,
+            "complete_setup",
+            &setup_form_for(&code, "not-an-email", " ", "ftp://lumen.example"),
+            false,
+            None,
+        )
+        .await;
+    assert_eq!(status, 400, "{body}");
+    for problem in ["business name", "web address", "email address like"] {
+        assert!(body.contains(problem), "{problem}: {body}");
+    }
+
     // A wrong code creates nothing.
     let (status, body) = app
         .call_server_fn(
