@@ -79,7 +79,11 @@ pub fn AccountPage() -> impl IntoView {
                 <Suspense fallback=|| view! { <p class="text-slate-500">"Loading…"</p> }>
                     {move || Suspend::new(async move {
                         match workspaces.await {
-                            Ok(list) => view! {
+                            Ok(list) => {
+                                // Only an admin (of the workspace they look at) may
+                                // create another.
+                                let admin = list.iter().any(|w| w.current && w.role == "admin");
+                                view! {
                                 <section class=CARD aria-label="Workspaces">
                                     <h2 class="text-lg font-semibold">"Workspaces"</h2>
                                     <ul class="flex flex-col gap-2">
@@ -100,13 +104,14 @@ pub fn AccountPage() -> impl IntoView {
                                         }).collect::<Vec<_>>()}
                                     </ul>
                                 </section>
-                            }.into_any(),
+                                {admin.then(|| view! { <crate::start::NewWorkspaceForm/> })}
+                            }.into_any()
+                            }
                             Err(DeskError::NotSignedIn) => view! { <Redirect path="/login"/> }.into_any(),
                             Err(e) => view! { <p class="text-red-700" role="alert">{e.to_string()}</p> }.into_any(),
                         }
                     })}
                 </Suspense>
-                <crate::start::NewWorkspaceForm/>
                 <section class=CARD aria-label="Password">
                     <h2 class="text-lg font-semibold">"Change your password"</h2>
                     <ActionForm action=change attr:class="flex flex-col gap-3">
@@ -147,20 +152,23 @@ pub fn InvitePage() -> impl IntoView {
                         match invitation.await {
                             Ok(invite) => view! {
                                 <h1 class="mt-4 text-2xl font-semibold text-slate-900">"Join "{invite.workspace_name.clone()}</h1>
-                                <p class="mt-1 text-sm text-slate-600">"You were invited as "{invite.role.clone()}" with "<strong>{invite.email.clone()}</strong>"."</p>
+                                <p class="mt-1 text-sm text-slate-600">"You are invited to join as "{if invite.role == "admin" { "an admin" } else { "an agent" }}", as "<strong>{invite.email.clone()}</strong>"."</p>
                                 <ActionForm action=accept attr:class="mt-6 flex flex-col gap-4">
                                     <input type="hidden" name="token" value=token()/>
                                     <label class=LABEL>"Your name (shown to visitors)"
                                         <input type="text" name="name" required maxlength="80" autocomplete="name" class=INPUT/>
                                     </label>
-                                    <label class=LABEL>"Password (at least 10 characters; your current one if you already have an account)"
+                                    <label class=LABEL>"Password (new here: choose one of at least 10 characters; already on Tandem with this email: your password)"
                                         <input type="password" name="password" required minlength="10" maxlength="200" autocomplete="new-password" class=INPUT/>
                                     </label>
                                     {error}
                                     <button type="submit" class=BUTTON disabled=move || accept.pending().get()>"Join the team"</button>
                                 </ActionForm>
                             }.into_any(),
-                            Err(e) => view! { <p class="mt-4 text-red-700" role="alert">{e.to_string()}</p> }.into_any(),
+                            Err(e) => view! {
+                                <p class="mt-4 text-red-700" role="alert">{e.to_string()}</p>
+                                <p class="mt-2 text-sm">"Already joined? "<A href="/login" attr:class="font-semibold text-amber-800 underline">"Sign in"</A></p>
+                            }.into_any(),
                         }
                     })}
                 </Suspense>

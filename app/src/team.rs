@@ -116,7 +116,7 @@ fn Team() -> impl IntoView {
     // What outlives a reload of the page's data: the last invitation (its
     // link, or to whom it was emailed), the settings' "Saved", a canned
     // reply being written.
-    let link = RwSignal::new(None::<Invited>);
+    let link = RwSignal::new(None::<(String, Invited)>);
     let saved = RwSignal::new(false);
     let draft = CannedDraft {
         id: RwSignal::new(None),
@@ -150,7 +150,7 @@ fn Team() -> impl IntoView {
 fn TeamSections(
     admin: TeamAdmin,
     done: impl Fn(Result<(), DeskError>) + Copy + Send + Sync + 'static,
-    link: RwSignal<Option<Invited>>,
+    link: RwSignal<Option<(String, Invited)>>,
     saved: RwSignal<bool>,
     draft: CannedDraft,
 ) -> impl IntoView {
@@ -162,13 +162,16 @@ fn TeamSections(
         ev.prevent_default();
         let (email, role) = (invite_email.get_untracked(), invite_role.get_untracked());
         leptos::task::spawn_local(async move {
-            match invite_member(email, role).await {
+            match invite_member(email.trim().to_owned(), role).await {
                 Ok(invited) => {
                     let origin = window().location().origin().unwrap_or_default();
-                    link.set(Some(match invited {
-                        Invited::Link(path) => Invited::Link(format!("{origin}{path}")),
-                        emailed => emailed,
-                    }));
+                    link.set(Some((
+                        email.trim().to_owned(),
+                        match invited {
+                            Invited::Link(path) => Invited::Link(format!("{origin}{path}")),
+                            emailed => emailed,
+                        },
+                    )));
                     invite_email.set(String::new());
                     done(Ok(()));
                 }
@@ -251,12 +254,22 @@ fn TeamSections(
                 </button>
             </form>
             {(!by_email).then(|| view! {
-                <p class=HELP>"Email is not set up (TANDEM_SMTP_URL), so you hand the link over yourself. An account made from such a link counts as unconfirmed: an invitation emailed to its address later lets the address's owner set its password."</p>
+                <p class=HELP>"Email is not set up (TANDEM_SMTP_URL), so you pass the link on yourself. Nobody confirms the address then: if email is set up later, an invitation emailed to that address lets whoever reads it choose the account's password."</p>
             })}
-            {move || link.get().map(|invited| match invited {
-                Invited::Link(l) => view! {
-                    <p class="invite-link rounded bg-emerald-50 p-2 text-sm text-emerald-900" role="status">"Send this link (valid 7 days, once): "<code class="break-all select-all">{l}</code></p>
-                }.into_any(),
+            {move || link.get().map(|(to, invited)| match invited {
+                Invited::Link(l) => {
+                    let copied = RwSignal::new(false);
+                    let text = l.clone();
+                    view! {
+                        <div class="invite-link flex flex-wrap items-center gap-2 rounded bg-emerald-50 p-2 text-sm text-emerald-900" role="status">
+                            <span>"Send "{to}" this link (it works for 7 days, once; it is not shown again): "</span>
+                            <code class="break-all select-all">{l}</code>
+                            <button type="button" class=SMALL_BUTTON on:click=move |_| {
+                                crate::setup::copy_to_clipboard(text.clone(), move |ok| copied.set(ok));
+                            }>{move || if copied.get() { "Copied" } else { "Copy the link" }}</button>
+                        </div>
+                    }.into_any()
+                }
                 Invited::Emailed(to) => view! {
                     <p class="invite-sent rounded bg-emerald-50 p-2 text-sm text-emerald-900" role="status">"Invitation emailed to "{to}". The link in it works for 7 days."</p>
                 }.into_any(),
@@ -383,6 +396,9 @@ fn TeamSections(
                         on:input=move |ev| if let Ok(n) = event_target_value(&ev).parse() { settings.update(|s| s.remind_after_minutes = n) }/>
                     "minutes"
                 </label>
+                {(!by_email).then(|| view! {
+                    <p class=HELP>"Reminders and follow-ups go by email, which is not set up here (TANDEM_SMTP_URL)."</p>
+                })}
                 <div class="flex items-center gap-3">
                     <button type="submit" class=BUTTON>"Save settings"</button>
                     <Show when=move || saved.get()><span class="text-emerald-700" role="status">"Saved"</span></Show>
@@ -410,11 +426,25 @@ fn MemberRow(
     let role = RwSignal::new(member.role.clone());
     let mine = RwSignal::new(member.teams.clone());
     let cap = RwSignal::new(member.max_open.map(|c| c.to_string()).unwrap_or_default());
+    let saved = (
+        member.role.clone(),
+        member.teams.clone(),
+        member.max_open.map(|c| c.to_string()).unwrap_or_default(),
+    );
     let save = move |_| {
-        let (role, teams) = (role.get_untracked(), mine.get_untracked());
+        let (new_role, teams) = (role.get_untracked(), mine.get_untracked());
         let max_open = cap.get_untracked().trim().parse().ok();
+        let saved = saved.clone();
         leptos::task::spawn_local(async move {
-            done(save_member(id, role, teams, max_open).await);
+            let result = save_member(id, new_role, teams, max_open).await;
+            // Refused: the row shows what is stored again, not the refused
+            // choice.
+            if result.is_err() {
+                role.set(saved.0);
+                mine.set(saved.1);
+                cap.set(saved.2);
+            }
+            done(result);
         });
     };
     let remove = move |_| {
@@ -431,6 +461,7 @@ fn MemberRow(
             </td>
             <td>
                 <select class="rounded border border-slate-300 px-1 py-1 text-sm" aria-label=format!("Role of {name}")
+                    prop:value=move || role.get()
                     on:change=move |ev| role.set(event_target_value(&ev))>
                     <option value="agent" selected=member.role == "agent">"agent"</option>
                     <option value="admin" selected=member.role == "admin">"admin"</option>

@@ -260,26 +260,33 @@ fn Chat(settings: WidgetSettings, embedding: Embedding) -> impl IntoView {
     // storage so a later page's hidden frame counts only what is new.
     let shown_key = StoredValue::new(format!("tandem.shown.{}", settings.workspace_slug));
     let shown_upto = StoredValue::new(0i64);
-    let token_key = format!("tandem.visitor.{}", settings.workspace_slug);
+    // Opened from a follow-up email's link: that conversation shows in this
+    // frame only, under a key of its own, so a link someone else sent never
+    // replaces the chat this browser keeps on the site.
+    let resuming = embedding.resume.as_deref().map(token_only);
+    let token_key = match &resuming {
+        Some(_) => format!("tandem.resumed.{}", settings.workspace_slug),
+        None => format!("tandem.visitor.{}", settings.workspace_slug),
+    };
     let host = StoredValue::new(embedding.host.clone());
     // Tells the embedding page (its origin, when known) something.
     let tell =
         move |kind: &str, count: Option<u32>| live::tell_parent(kind, count, &host.get_value());
 
     let settings_language = settings.language;
-    // Opened from a follow-up email: that conversation is this browser's now.
-    if let Some(key) = &embedding.resume {
-        live::store(&token_key, key);
-    }
     let path = {
         let key = token_key.clone();
         let query = embedding.query();
         move || {
             // Sent with an identity too: an anonymous conversation started
-            // before the visitor signed in on the site becomes theirs.
-            let token = live::stored(&key)
-                .map(|t| format!("&token={}", token_only(&t)))
-                .unwrap_or_default();
+            // before the visitor signed in on the site becomes theirs. A
+            // link's key goes as a link (the server takes no visitor's own
+            // token for one).
+            let token = match (live::stored(&key), &resuming) {
+                (Some(t), _) => format!("&token={}", token_only(&t)),
+                (None, Some(link)) => format!("&link={link}"),
+                (None, None) => String::new(),
+            };
             format!(
                 "/ws/visitor?{query}&lang={}&after={}{token}",
                 settings_language.code(),
@@ -466,6 +473,13 @@ fn Chat(settings: WidgetSettings, embedding: Embedding) -> impl IntoView {
 
     let scroller = NodeRef::<leptos::html::Div>::new();
     state.follow(scroller);
+    // A hidden frame has no height to scroll: the thread that arrived while
+    // the chat was closed is brought to its end when the chat opens.
+    Effect::new(move |_| {
+        if visible.get() {
+            crate::live::scroll_to_bottom(scroller);
+        }
+    });
     let agent = Memo::new(move |_| joined_agent(&state));
     let workspace = settings.workspace_slug.clone();
 

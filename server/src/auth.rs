@@ -149,10 +149,21 @@ fn throttle_keys(email: &str, address: Option<std::net::IpAddr>) -> Vec<String> 
     keys
 }
 
-/// The key of an email's attempts from one address.
+/// The key of an email's attempts from one address; `email` as
+/// [`folded`] gives it.
 fn account_key(email: &str, address: Option<std::net::IpAddr>) -> String {
     let from = address.map_or_else(|| "-".to_owned(), |a| a.to_string());
-    format!("email:{}|{from}", email.trim().to_lowercase())
+    format!("email:{email}|{from}")
+}
+
+/// An email as the account lookup compares it (PostgreSQL's `lower`, not
+/// Rust's: they differ on letters like İ, and a guesser would get five
+/// more tries per spelling).
+async fn folded(pool: &PgPool, email: &str) -> Result<String, sqlx::Error> {
+    sqlx::query_scalar("select lower($1)")
+        .bind(email.trim())
+        .fetch_one(pool)
+        .await
 }
 
 /// Counts a sign-in attempt, unless sign-ins for this email or from this
@@ -165,7 +176,7 @@ pub async fn attempt(
     email: &str,
     address: Option<std::net::IpAddr>,
 ) -> Result<bool, sqlx::Error> {
-    let keys = throttle_keys(email, address);
+    let keys = throttle_keys(&folded(pool, email).await?, address);
     let mut tx = pool.begin().await?;
     // In a stable order: two attempts never wait on each other's locks.
     let mut locks = keys.clone();
@@ -217,7 +228,7 @@ pub async fn succeeded(
     address: Option<std::net::IpAddr>,
 ) -> Result<(), sqlx::Error> {
     sqlx::query("delete from login_failure where key = $1")
-        .bind(account_key(email, address))
+        .bind(account_key(&folded(pool, email).await?, address))
         .execute(pool)
         .await?;
     if let Some(address) = address {
@@ -302,15 +313,17 @@ pub async fn revoke_invitation(
     workspace_id: Uuid,
     invitation_id: Uuid,
 ) -> Result<bool, sqlx::Error> {
-    let deleted = sqlx::query(
-        "delete from invitation
-          where workspace_id = $1 and invitation_id = $2 and accepted_at is null",
+    // Kept, marked: it still counts against the day's cap.
+    let revoked = sqlx::query(
+        "update invitation set revoked_at = now()
+          where workspace_id = $1 and invitation_id = $2 and accepted_at is null
+            and revoked_at is null and expires_at > now()",
     )
     .bind(workspace_id)
     .bind(invitation_id)
     .execute(pool.ws(workspace_id))
     .await?;
-    Ok(deleted.rows_affected() == 1)
+    Ok(revoked.rows_affected() == 1)
 }
 
 /// An invitation that can still be accepted.
@@ -335,7 +348,8 @@ pub async fn invitation(
     sqlx::query_as(
         "select i.workspace_id, w.name as workspace_name, i.email, i.role, i.emailed
            from invitation i join workspace w using (workspace_id)
-          where i.token_hash = $1 and i.accepted_at is null and i.expires_at > now()",
+          where i.token_hash = $1 and i.accepted_at is null and i.revoked_at is null
+            and i.expires_at > now()",
     )
     .bind(token_hash(token))
     .fetch_optional(system.pool())
@@ -412,7 +426,8 @@ pub async fn accept_invitation(
     let mut tx = pool.ws(invitation.workspace_id).begin().await?;
     let claimed = sqlx::query(
         "update invitation set accepted_at = now()
-          where token_hash = $1 and accepted_at is null and expires_at > now()",
+          where token_hash = $1 and accepted_at is null and revoked_at is null
+            and expires_at > now()",
     )
     .bind(token_hash(token))
     .execute(&mut *tx)

@@ -108,6 +108,14 @@ pub struct ServeArgs {
     #[arg(long, env = "TANDEM_PUBLIC_URL")]
     pub public_url: Option<String>,
 
+    /// Behind a reverse proxy: the request header in which it passes the
+    /// client's address (`X-Forwarded-For`: the right-most entry, the one
+    /// the proxy added; `X-Real-IP`). Without it every client would share
+    /// the proxy's address, and its sign-in throttle. Set it only behind a
+    /// proxy that sets the header, or clients could name any address.
+    #[arg(long, env = "TANDEM_CLIENT_IP_HEADER")]
+    pub client_ip_header: Option<String>,
+
     /// Where the built UI (pkg/tandem.js, .wasm, .css) lives.
     #[arg(long, env = "TANDEM_SITE_ROOT", default_value = "target/site")]
     pub site_root: String,

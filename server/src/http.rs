@@ -7,6 +7,7 @@ mod ws;
 
 pub use ws::LiveSettings;
 
+use axum::extract::rejection::QueryRejection;
 use axum::extract::{Path, Query, State};
 use axum::http::{header, HeaderMap, HeaderValue, Request, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
@@ -102,6 +103,10 @@ pub fn router(state: AppState) -> Router {
             state.engines.clone(),
             same_origin_writes,
         ))
+        .layer(axum::middleware::from_fn_with_state(
+            state.engines.clone(),
+            client_address,
+        ))
         .layer(CompressionLayer::new())
         .layer(PropagateRequestIdLayer::x_request_id())
         .layer(TraceLayer::new_for_http().on_failure(DefaultOnFailure::new().level(tracing::Level::WARN)).make_span_with(|request: &Request<_>| {
@@ -117,6 +122,45 @@ pub fn router(state: AppState) -> Router {
         .route("/healthz", get(healthz).layer(axum::middleware::map_response(probe_headers)))
         .route("/readyz", get(readyz).layer(axum::middleware::map_response(probe_headers)))
         .with_state(state)
+}
+
+/// Behind a reverse proxy (`TANDEM_CLIENT_IP_HEADER`), the client's address
+/// is the last one the proxy put in that header, and every handler (the
+/// sign-in throttle, the visitors' limits) sees it as the peer's.
+async fn client_address(
+    State(engines): State<Engines>,
+    mut request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    if let Some(name) = &engines.client_ip_header {
+        let named = request
+            .headers()
+            .get_all(name)
+            .iter()
+            .next_back()
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.rsplit(',').next())
+            .and_then(|ip| ip.trim().parse::<std::net::IpAddr>().ok());
+        let peer = request
+            .extensions()
+            .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+            .map(|info| info.0);
+        if let (Some(ip), Some(peer)) = (named, peer) {
+            request
+                .extensions_mut()
+                .insert(axum::extract::ConnectInfo(std::net::SocketAddr::new(
+                    ip,
+                    peer.port(),
+                )));
+        }
+    }
+    next.run(request).await
+}
+
+/// A query string or path that does not decode: said plainly (the
+/// decoder's text would tell what the handler expects).
+pub(crate) fn bad_address() -> Response {
+    (StatusCode::BAD_REQUEST, "This address is not valid.").into_response()
 }
 
 /// What every response carries, for the probes (outside the layers that
@@ -234,8 +278,11 @@ fn json_response(status: StatusCode, body: String, allow_origin: Option<&str>) -
 async fn widget_config(
     State(engines): State<Engines>,
     headers: HeaderMap,
-    Query(params): Query<ConfigParams>,
+    params: Result<Query<ConfigParams>, QueryRejection>,
 ) -> Response {
+    let Ok(Query(params)) = params else {
+        return bad_address();
+    };
     let origin = headers.get(header::ORIGIN).and_then(|o| o.to_str().ok());
     let error = |status, message: &str, origin| {
         json_response(
@@ -518,11 +565,14 @@ struct ExportQuery {
 async fn export_csv(
     State(engines): State<Engines>,
     headers: HeaderMap,
-    Query(query): Query<ExportQuery>,
+    query: Result<Query<ExportQuery>, QueryRejection>,
 ) -> Response {
     let agent = match admin_by_cookie(&engines, &headers).await {
         Ok(agent) => agent,
         Err(refused) => return refused,
+    };
+    let Ok(Query(query)) = query else {
+        return bad_address();
     };
     let days = app::types::review::window(query.days.unwrap_or(30));
     let now = chrono::Utc::now();

@@ -76,6 +76,9 @@ pub struct Engines {
     pub outbound: outbound::Outbound,
     /// The demo help centre is served at `/demo/` (`TANDEM_DEMO`).
     pub demo: bool,
+    /// Behind a reverse proxy, the header it puts the client's address in
+    /// (`TANDEM_CLIENT_IP_HEADER`); none: the socket's peer is the client.
+    pub client_ip_header: Option<axum::http::HeaderName>,
 }
 
 impl Engines {

@@ -96,7 +96,9 @@ impl Mail {
 
 /// An invitation email: who invited whom to which workspace, and the link.
 pub fn invitation(inviter: &str, workspace: &str, role: &str, link: &str) -> (String, String) {
-    let subject = format!("{inviter} invited you to {workspace} on Tandem");
+    // Names are sent as they are in an ASCII subject: an encoded word in
+    // one ("=?utf-8?q?…?=") would be decoded by the reader's mail client.
+    let subject = format!("{inviter} invited you to {workspace} on Tandem").replace("=?", "= ?");
     let body = format!(
         "{inviter} invited you to join {workspace} on Tandem as an {role}: \
          the team answers its customers' handed-off conversations there.\n\n\
@@ -500,6 +502,18 @@ async fn link(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn no_encoded_word_reaches_an_invitations_subject() {
+        let (subject, body) = invitation(
+            "Eve",
+            "Acme =?utf-8?q?=E2=80=AE?=xcod.eciovni",
+            "agent",
+            "https://support.example/invite/ab",
+        );
+        assert!(!subject.contains("=?"), "{subject}");
+        assert!(body.contains("https://support.example/invite/ab"));
+    }
 
     #[test]
     fn replies_are_quoted_line_by_line() {

@@ -1004,34 +1004,41 @@ async fn serve(args: ServeArgs) -> Result<(), AnyError> {
     if args.demo {
         outbound = outbound.with_own_site(&args.public_url(), demo::CRAWLED_PATHS);
     }
-    let engines = Engines {
-        pool: pool.clone(),
-        system: system.clone(),
-        public_url: args.public_url().into(),
-        embedder: embedder.clone(),
-        hub: Hub::new(),
-        settings: Arc::new(AnswerSettings {
-            confidence_threshold: Confidence::new(args.confidence_threshold)
-                .map_err(|e| format!("TANDEM_CONFIDENCE_THRESHOLD: {e}"))?,
-        }),
-        turn_slots: Arc::new(tokio::sync::Semaphore::new(tandem::CONCURRENT_TURNS)),
-        turns: Arc::new(Turns::new(Duration::from_millis(args.ai_quiet_ms))),
-        live: LiveSettings {
-            heartbeat: Duration::from_secs(args.heartbeat_secs.max(1)),
-        },
-        mail: tandem::mail::Mail::new(
-            args.smtp_url.as_deref(),
-            &args.mail_from,
-            Duration::from_secs(args.follow_up_delay_secs),
-        )?,
-        limits: Arc::new(tandem::limits::Limits::new(
-            args.limit_visitor_messages,
-            args.limit_address_messages,
-            args.limit_new_visitors,
-        )),
-        demo: args.demo,
-        outbound: outbound.clone(),
-    };
+    let engines =
+        Engines {
+            pool: pool.clone(),
+            system: system.clone(),
+            public_url: args.public_url().into(),
+            embedder: embedder.clone(),
+            hub: Hub::new(),
+            settings: Arc::new(AnswerSettings {
+                confidence_threshold: Confidence::new(args.confidence_threshold)
+                    .map_err(|e| format!("TANDEM_CONFIDENCE_THRESHOLD: {e}"))?,
+            }),
+            turn_slots: Arc::new(tokio::sync::Semaphore::new(tandem::CONCURRENT_TURNS)),
+            turns: Arc::new(Turns::new(Duration::from_millis(args.ai_quiet_ms))),
+            live: LiveSettings {
+                heartbeat: Duration::from_secs(args.heartbeat_secs.max(1)),
+            },
+            mail: tandem::mail::Mail::new(
+                args.smtp_url.as_deref(),
+                &args.mail_from,
+                Duration::from_secs(args.follow_up_delay_secs),
+            )?,
+            limits: Arc::new(tandem::limits::Limits::new(
+                args.limit_visitor_messages,
+                args.limit_address_messages,
+                args.limit_new_visitors,
+            )),
+            demo: args.demo,
+            outbound: outbound.clone(),
+            client_ip_header: match args.client_ip_header.as_deref().map(str::trim) {
+                None | Some("") => None,
+                Some(name) => Some(axum::http::HeaderName::try_from(name).map_err(|_| {
+                    format!("TANDEM_CLIENT_IP_HEADER: {name:?} is not a header name")
+                })?),
+            },
+        };
     // Every socket is a file descriptor: allow as many as the system does.
     match rlimit::increase_nofile_limit(u64::MAX) {
         Ok(limit) => tracing::debug!(limit, "open files limit"),

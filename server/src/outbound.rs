@@ -405,8 +405,10 @@ fn public_v4(ip: Ipv4Addr) -> bool {
 fn public_v6(ip: Ipv6Addr) -> bool {
     let bits = u128::from(ip);
     let segments = ip.segments();
-    // IPv4-compatible (::a.b.c.d, deprecated) and NAT64 (64:ff9b::/96).
-    if bits >> 32 == 0 || bits >> 32 == 0x0064_ff9b_0000_0000_0000_0000 {
+    // IPv4-compatible (::a.b.c.d, deprecated), IPv4-translated
+    // (::ffff:0:a.b.c.d, SIIT) and NAT64 (64:ff9b::/96).
+    if bits >> 32 == 0 || bits >> 32 == 0xffff_0000 || bits >> 32 == 0x0064_ff9b_0000_0000_0000_0000
+    {
         if bits <= 1 {
             return false; // :: and ::1
         }
@@ -463,6 +465,8 @@ mod tests {
             "::ffff:127.0.0.1",
             "::ffff:169.254.169.254",
             "::ffff:10.0.0.1",
+            "::ffff:0:7f00:1",
+            "::ffff:0:169.254.169.254",
             "::127.0.0.1",
             "64:ff9b::a9fe:a9fe",
             "2002:7f00:0001::1",

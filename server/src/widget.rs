@@ -253,7 +253,21 @@ pub fn verify(secret: &str, identity: &Identity) -> Result<Identity, IdentityErr
         mac.verify_slice(&given).is_ok()
     };
     if (identity.name.is_some() || identity.email.is_some()) && signs(&signed_text(identity)) {
-        return Ok(identity.clone());
+        // Signed, yet shown to agents as plain text: no character that
+        // hides or reorders what is around it.
+        use app::types::text::{hidden_or_reordering, without_hidden};
+        return Ok(Identity {
+            name: identity
+                .name
+                .as_deref()
+                .map(without_hidden)
+                .filter(|n| !n.trim().is_empty()),
+            email: identity
+                .email
+                .clone()
+                .filter(|e| !e.chars().any(hidden_or_reordering)),
+            ..identity.clone()
+        });
     }
     if signs(id) {
         return Ok(Identity {
@@ -550,6 +564,19 @@ mod tests {
         assert_eq!(
             verify(secret, &changed).unwrap_err(),
             IdentityError::WrongSignature
+        );
+        // A signed name that reorders the text is shown without its tricks.
+        let mut reordering = Identity {
+            user_id: "user-7".into(),
+            user_hash: String::new(),
+            name: Some("\u{202E}evila nimdA".into()),
+            email: Some("ada\u{202E}@shop.example".into()),
+        };
+        reordering.user_hash = sign(secret, &signed_text(&reordering));
+        let shown = verify(secret, &reordering).unwrap();
+        assert_eq!(
+            (shown.name.as_deref(), shown.email),
+            (Some("evila nimdA"), None)
         );
     }
 

@@ -417,7 +417,9 @@ fn ConversationDetail(view: ConversationView) -> impl IntoView {
 
     view! {
         <div class="flex h-full flex-col">
-            <section class="handoff-context border-b border-slate-200 bg-white px-6 py-4" aria-label="Summary">
+            // On a phone the summary keeps to a third of the screen (it
+            // scrolls within), leaving the thread and the composer the rest.
+            <section class="handoff-context max-h-[33dvh] shrink-0 overflow-y-auto border-b border-slate-200 bg-white px-4 py-3 md:max-h-none md:overflow-visible md:px-6 md:py-4" aria-label="Summary">
                 {move || {
                     let (reason, last_answer, first_question, _, status) = context();
                     let row = row();

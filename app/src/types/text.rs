@@ -1,28 +1,43 @@
-//! Names people give things (their own, a business's, a team's): shown to
-//! others, so checked alike everywhere.
+//! Names people give things (their own, a business's, a team's, a tag):
+//! shown to others, so checked alike everywhere.
 
-/// Characters that reorder the text around them (bidirectional overrides,
-/// embeddings, isolates and marks): in a name they can make "Alex" read as
-/// someone else's name or flip what follows it.
-fn reorders(c: char) -> bool {
-    matches!(
-        c,
-        '\u{061C}' | '\u{200E}' | '\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}'
-    )
+/// Characters a name shown to others must not have: controls, those that
+/// reorder the text around them (bidirectional overrides, embeddings,
+/// isolates and marks: "Alex" could read as someone else's name), line and
+/// paragraph separators, and invisible ones (zero-width space, word joiner,
+/// invisible operators, byte-order mark). The zero-width joiners some
+/// scripts and emoji need stay.
+pub fn hidden_or_reordering(c: char) -> bool {
+    c.is_control()
+        || matches!(
+            c,
+            '\u{061C}'
+                | '\u{200B}'
+                | '\u{200E}'
+                | '\u{200F}'
+                | '\u{2028}'..='\u{202E}'
+                | '\u{2060}'..='\u{2069}'
+                | '\u{FEFF}'
+        )
 }
 
-/// The name trimmed, if it is 1 to `max` characters with no control or
-/// reordering characters.
+/// The name trimmed, if it is 1 to `max` characters with none of
+/// [`hidden_or_reordering`].
 pub fn plain_name(text: &str, max: usize) -> Option<&str> {
     let name = text.trim();
     let count = name.chars().count();
-    (count >= 1 && count <= max && !name.chars().any(|c| c.is_control() || reorders(c)))
-        .then_some(name)
+    (count >= 1 && count <= max && !name.chars().any(hidden_or_reordering)).then_some(name)
+}
+
+/// The text with [`hidden_or_reordering`] characters taken out (a title
+/// taken from a file, a name a site sent).
+pub fn without_hidden(text: &str) -> String {
+    text.chars().filter(|c| !hidden_or_reordering(*c)).collect()
 }
 
 #[cfg(test)]
 mod tests {
-    use super::plain_name;
+    use super::{plain_name, without_hidden};
 
     #[test]
     fn names_are_trimmed_and_plain() {
@@ -32,6 +47,9 @@ mod tests {
             Some("Zoë Ångström-Nakamura 山田")
         );
         assert_eq!(plain_name("مريم", 80), Some("مريم"));
+        // Persian's non-joiner and an emoji's joiner are letters' business.
+        let joined = "کتاب\u{200C}ها 👩\u{200D}💻";
+        assert_eq!(plain_name(joined, 80), Some(joined));
         for bad in [
             "",
             "   ",
@@ -39,6 +57,9 @@ mod tests {
             "a\u{2066}b",
             "Sam\nAdmin",
             "x\u{0}",
+            "Sa\u{2028}les",
+            "Sa\u{200B}m",
+            "\u{FEFF}Sam",
         ] {
             assert_eq!(plain_name(bad, 80), None, "{bad:?}");
         }
@@ -47,5 +68,6 @@ mod tests {
             plain_name(&"é".repeat(80), 80).map(|n| n.chars().count()),
             Some(80)
         );
+        assert_eq!(without_hidden("invoice\u{202E}txt.exe"), "invoicetxt.exe");
     }
 }

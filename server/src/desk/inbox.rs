@@ -199,13 +199,12 @@ pub async fn directory(engines: &Engines, agent: &SignedIn) -> Result<Directory,
 
 /// A tag: trimmed, lower case, 1–40 characters, no commas.
 fn clean_tag(tag: &str) -> Result<String, DeskError> {
-    let tag = tag.trim().to_lowercase();
-    if tag.is_empty() || tag.chars().count() > 40 || tag.contains(',') {
-        return Err(DeskError::Invalid(
-            "A tag is 1 to 40 characters, without commas.".into(),
-        ));
+    match app::types::text::plain_name(tag, 40) {
+        Some(tag) if !tag.contains(',') => Ok(tag.to_lowercase()),
+        _ => Err(DeskError::Invalid(
+            "A tag is 1 to 40 characters, without commas or control characters.".into(),
+        )),
     }
-    Ok(tag)
 }
 
 pub async fn set_tags(
@@ -364,7 +363,8 @@ pub async fn team_admin(engines: &Engines, admin: &SignedIn) -> Result<TeamAdmin
     let invitations: Vec<(Uuid, String, String, chrono::DateTime<chrono::Utc>, bool)> =
         sqlx::query_as(
             "select invitation_id, email, role, expires_at, emailed from invitation
-              where workspace_id = $1 and accepted_at is null and expires_at > now()
+              where workspace_id = $1 and accepted_at is null and revoked_at is null
+                and expires_at > now()
               order by created_at desc",
         )
         .bind(admin.workspace_id)
@@ -403,7 +403,8 @@ fn check_role(role: &str) -> Result<(), DeskError> {
     }
 }
 
-/// Invitations a workspace may make a day (each may be an email to anyone).
+/// Invitations a workspace, and an admin across their workspaces, may make
+/// a day (each may be an email to anyone); revoked ones count.
 const INVITATIONS_PER_DAY: i64 = 100;
 
 /// Invites someone to the workspace: by email when email is set up (the
@@ -420,9 +421,12 @@ pub async fn invite(
     let email = crate::thread::actions::email_address(email)
         .ok_or_else(|| DeskError::Invalid("That does not look like an email address.".into()))?;
     let db = engines.pool.ws(admin.workspace_id);
-    let (member, today): (bool, i64) = sqlx::query_as(
+    let (member, pending, today): (bool, bool, i64) = sqlx::query_as(
         "select exists(select 1 from membership m join account a using (account_id)
                         where m.workspace_id = $1 and lower(a.email) = lower($2)),
+                exists(select 1 from invitation
+                        where workspace_id = $1 and lower(email) = lower($2) and accepted_at is null
+                          and revoked_at is null and expires_at > now()),
                 (select count(*) from invitation
                   where workspace_id = $1 and created_at > now() - interval '1 day')",
     )
@@ -436,7 +440,21 @@ pub async fn invite(
             "{email} is already on the team."
         )));
     }
-    if today >= INVITATIONS_PER_DAY {
+    if pending {
+        return Err(DeskError::Invalid(format!(
+            "An invitation to {email} is pending already; revoke it to make a new one."
+        )));
+    }
+    // The admin's own across every workspace (a new workspace is no new
+    // allowance).
+    let theirs: i64 = sqlx::query_scalar(
+        "select count(*) from invitation where invited_by = $1 and created_at > now() - interval '1 day'",
+    )
+    .bind(admin.profile.account_id)
+    .fetch_one(engines.system.pool())
+    .await
+    .map_err(internal)?;
+    if today.max(theirs) >= INVITATIONS_PER_DAY {
         return Err(DeskError::Invalid(format!(
             "This workspace made {INVITATIONS_PER_DAY} invitations today; try again tomorrow."
         )));
@@ -685,19 +703,26 @@ pub async fn save_canned(
     }
     let body =
         app::types::MessageBody::parse(body).map_err(|e| DeskError::Invalid(e.to_string()))?;
-    let id = id.unwrap_or_else(Uuid::new_v4);
-    let saved = sqlx::query(
-        "insert into canned_reply (canned_id, workspace_id, shortcut, body) values ($1, $2, $3, $4)
-         on conflict (canned_id) do update set shortcut = excluded.shortcut, body = excluded.body,
-            updated_at = now()
-         where canned_reply.workspace_id = excluded.workspace_id",
-    )
-    .bind(id)
-    .bind(admin.workspace_id)
-    .bind(&shortcut)
-    .bind(body.as_str())
-    .execute(engines.pool.ws(admin.workspace_id))
-    .await;
+    // An id is an edit of this workspace's own reply (another's, or none,
+    // is missing alike); no id, a new one.
+    let (id, sql) = match id {
+        Some(id) => (
+            id,
+            "update canned_reply set shortcut = $3, body = $4, updated_at = now()
+              where canned_id = $1 and workspace_id = $2",
+        ),
+        None => (
+            Uuid::new_v4(),
+            "insert into canned_reply (canned_id, workspace_id, shortcut, body) values ($1, $2, $3, $4)",
+        ),
+    };
+    let saved = sqlx::query(sql)
+        .bind(id)
+        .bind(admin.workspace_id)
+        .bind(&shortcut)
+        .bind(body.as_str())
+        .execute(engines.pool.ws(admin.workspace_id))
+        .await;
     match saved {
         Ok(done) if done.rows_affected() == 1 => Ok(id),
         Ok(_) => Err(DeskError::NotFound),

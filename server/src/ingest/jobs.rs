@@ -474,7 +474,10 @@ pub async fn add_file(
 /// The last path segment of an uploaded name, without control characters.
 fn safe_filename(name: &str) -> String {
     let base = name.rsplit(['/', '\\']).next().unwrap_or_default();
-    let clean: String = base.chars().filter(|c| !c.is_control()).take(200).collect();
+    let clean: String = app::types::text::without_hidden(base)
+        .chars()
+        .take(200)
+        .collect();
     let clean = clean.trim().trim_start_matches('.').to_owned();
     if clean.is_empty() {
         "upload".into()
@@ -498,6 +501,10 @@ mod tests {
         assert_eq!(safe_filename("../../etc/passwd"), "passwd");
         assert_eq!(safe_filename("C:\\docs\\Guide v2.pdf"), "Guide v2.pdf");
         assert_eq!(safe_filename(".."), "upload");
+        assert_eq!(
+            safe_filename("invoice\u{202E}txt.exe.pdf"),
+            "invoicetxt.exe.pdf"
+        );
         assert_eq!(url_escape("Guide v2.pdf"), "Guide%20v2.pdf");
     }
 }

@@ -155,7 +155,7 @@ pub fn email_address(text: &str) -> Option<String> {
         !s.is_empty()
             && !s.chars().any(|c| {
                 c.is_whitespace()
-                    || c.is_control()
+                    || app::types::text::hidden_or_reordering(c)
                     || matches!(c, '<' | '>' | '@' | ',' | ';' | '"')
             })
     };

@@ -67,6 +67,8 @@ pub struct Options {
     /// on 127.0.0.1, allowed here as an administrator would allow an
     /// intranet; the tests of the guard itself set none.
     pub outbound_allow: Vec<String>,
+    /// `TANDEM_CLIENT_IP_HEADER`.
+    pub client_ip_header: Option<axum::http::HeaderName>,
 }
 
 impl Default for Options {
@@ -79,6 +81,7 @@ impl Default for Options {
             limits: (0, 0, 0),
             public_url: None,
             outbound_allow: vec!["127.0.0.1".into()],
+            client_ip_header: None,
         }
     }
 }
@@ -139,6 +142,7 @@ impl TestApp {
                 options.limits.2,
             )),
             demo: true,
+            client_ip_header: options.client_ip_header.clone(),
             // As `tandem serve` with the demo on: its site is reachable too.
             outbound: tandem::outbound::Outbound::allowing(&options.outbound_allow)
                 .unwrap()
@@ -224,13 +228,27 @@ impl TestApp {
 
     /// A visitor of the workspace `slug`.
     pub async fn visitor_of(&self, slug: &str, token: Option<&str>, after: i64) -> Client {
-        let mut url = format!(
-            "ws://{}/ws/visitor?workspace={slug}&after={after}",
+        let extra = token.map(|t| format!("&token={t}")).unwrap_or_default();
+        self.visitor_with(slug, &extra, token, after).await
+    }
+
+    /// A visitor who opened the link of a follow-up email (its key).
+    pub async fn visitor_from_link(&self, key: &str) -> Client {
+        self.visitor_with("demo", &format!("&link={key}"), None, 0)
+            .await
+    }
+
+    async fn visitor_with(
+        &self,
+        slug: &str,
+        extra: &str,
+        token: Option<&str>,
+        after: i64,
+    ) -> Client {
+        let url = format!(
+            "ws://{}/ws/visitor?workspace={slug}&after={after}{extra}",
             self.addr
         );
-        if let Some(token) = token {
-            url.push_str(&format!("&token={token}"));
-        }
         let (socket, _) = connect_async(url).await.expect("visitor socket");
         let mut visitor = Client {
             socket,

@@ -637,6 +637,16 @@ async fn sign_in_is_throttled_per_guesser_not_per_account(pool: PgPool) {
             .unwrap_err(),
         DeskError::TooManyAttempts
     );
+    // Any spelling the account lookup folds alike waits alike (Rust and
+    // PostgreSQL lower-case İ differently).
+    for spelling in ["Admin@NIMBUS.example", "admİn@nimbus.example"] {
+        assert!(
+            desk.login(spelling, ADMIN_PASSWORD, Some(here))
+                .await
+                .is_err(),
+            "{spelling}"
+        );
+    }
     let owners: std::net::IpAddr = "192.0.2.10".parse().unwrap();
     assert!(desk
         .login(email, ADMIN_PASSWORD, Some(owners))
@@ -839,10 +849,15 @@ async fn another_workspace_gets_nothing_through_any_desk_call_or_socket(pool: Pg
     // Another workspace's canned reply and team are out of reach.
     desk.delete_canned(&eve, canned).await.unwrap();
     desk.delete_team(&eve, "Billing").await.unwrap();
-    assert!(desk
-        .save_canned(&eve, Some(canned), "mine", "Stolen")
-        .await
-        .is_err());
+    // ... missing, as an id that exists nowhere is (no 500 to tell them apart).
+    for id in [canned, Uuid::new_v4()] {
+        assert_eq!(
+            desk.save_canned(&eve, Some(id), "mine", "Stolen")
+                .await
+                .unwrap_err(),
+            DeskError::NotFound
+        );
+    }
     let ours = desk.directory(&admin).await.unwrap();
     let kept = ours.canned.iter().find(|c| c.canned_id == canned).unwrap();
     assert_eq!(kept.body, "Hello there!");
@@ -1089,8 +1104,17 @@ async fn a_reply_to_a_visitor_who_left_goes_by_email_and_its_link_continues_the_
 
     // The link opens the same conversation on another device; a reply
     // there continues it.
-    let mut again = app.visitor(Some(&key), 0).await;
+    let mut again = app.visitor_from_link(&key).await;
     assert_eq!(again.conversation_id, id);
+    // A link's key is no visitor's token, and a visitor's token no link:
+    // nobody fixes another browser's chat to their own conversation with
+    // a crafted `resume=`.
+    let as_token = app.visitor(Some(&key), 0).await;
+    assert_ne!(as_token.conversation_id, id);
+    let planted = app.visitor(None, 0).await;
+    let their_token = planted.token.clone().unwrap();
+    let fixed = app.visitor_from_link(&their_token).await;
+    assert_ne!(fixed.conversation_id, planted.conversation_id);
     let backlog = again
         .until(|m| match m {
             ServerMsg::Event { event } => match &event.body {

@@ -318,6 +318,76 @@ async fn a_nul_character_is_a_clear_error_everywhere(pool: PgPool) {
 }
 
 #[sqlx::test(migrations = "../migrations")]
+async fn behind_a_proxy_each_client_has_its_own_address(pool: PgPool) {
+    let app = TestApp::spawn_with(
+        pool.clone(),
+        Options {
+            client_ip_header: Some(axum::http::HeaderName::from_static("x-forwarded-for")),
+            ..Options::default()
+        },
+    )
+    .await;
+    let login = |password: &str, forwarded: &str| {
+        call(&app, &path_of("login"))
+            .header("x-forwarded-for", forwarded)
+            .body(form(&[
+                ("email", tandem::demo::ADMIN_EMAIL.into()),
+                ("password", password.into()),
+            ]))
+            .send()
+    };
+    // A guesser behind the proxy (the right-most entry is the proxy's own
+    // word; what the client wrote before it is not trusted).
+    for i in 0..tandem::auth::FAILURES_PER_ADDRESS {
+        let response = call(&app, &path_of("login"))
+            .header("x-forwarded-for", "192.0.2.1, 203.0.113.9")
+            .body(form(&[
+                ("email", format!("guess{i}@x.example")),
+                ("password", "wrong".into()),
+            ]))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status().as_u16(), 401);
+    }
+    let guesser = login(ADMIN_PASSWORD, "198.51.100.7, 203.0.113.9")
+        .await
+        .unwrap();
+    assert_eq!(guesser.status().as_u16(), 429);
+    // Everyone else behind the same proxy signs in.
+    let owner = login(ADMIN_PASSWORD, "198.51.100.7").await.unwrap();
+    assert!(
+        owner.headers().get("set-cookie").is_some(),
+        "{:?}",
+        owner.status()
+    );
+
+    // Without the setting the header is nobody's word: the socket's
+    // address counts, whatever a client writes.
+    let plain = TestApp::spawn(pool).await;
+    for i in 0..tandem::auth::FAILURES_PER_ADDRESS {
+        let _ = call(&plain, &path_of("login"))
+            .body(form(&[
+                ("email", format!("guess{i}@x.example")),
+                ("password", "wrong".into()),
+            ]))
+            .send()
+            .await
+            .unwrap();
+    }
+    let spoofed = call(&plain, &path_of("login"))
+        .header("x-forwarded-for", "198.51.100.99")
+        .body(form(&[
+            ("email", tandem::demo::ADMIN_EMAIL.into()),
+            ("password", ADMIN_PASSWORD.into()),
+        ]))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(spoofed.status().as_u16(), 429);
+}
+
+#[sqlx::test(migrations = "../migrations")]
 async fn a_malformed_id_in_an_address_is_just_missing(pool: PgPool) {
     let app = TestApp::spawn(pool).await;
     let admin = app.session().await;
@@ -340,10 +410,18 @@ async fn a_malformed_id_in_an_address_is_just_missing(pool: PgPool) {
         // The session first: nobody learns even that the id is malformed.
         ("/admin/export/visitor/xyz", None, 401),
         ("/admin/export/visitor/xyz", Some(admin.as_str()), 404),
+        // Query strings too.
+        ("/admin/export/conversations.csv?days=xyz", None, 401),
+        (
+            "/admin/export/conversations.csv?days=xyz",
+            Some(admin.as_str()),
+            400,
+        ),
+        ("/widget/config", None, 400),
     ] {
         let (got, text) = get(path, session).await;
         assert_eq!(got, status, "{path}: {text}");
-        for decoder in ["parse", "UUID", "Invalid URL", "xyz", "zz"] {
+        for decoder in ["parse", "UUID", "Invalid URL", "deserialize", "xyz", "zz"] {
             assert!(!text.contains(decoder), "{path}: {text}");
         }
     }

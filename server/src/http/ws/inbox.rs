@@ -36,7 +36,7 @@ pub struct InboxParams {
 pub async fn inbox(
     ws: WebSocketUpgrade,
     headers: HeaderMap,
-    Query(params): Query<InboxParams>,
+    params: Result<Query<InboxParams>, axum::extract::rejection::QueryRejection>,
     State(engines): State<Engines>,
 ) -> Response {
     if !same_origin(&headers) {
@@ -52,6 +52,10 @@ pub async fn inbox(
             tracing::warn!(error = %err, "inbox socket: session lookup failed");
             return (StatusCode::SERVICE_UNAVAILABLE, "try again shortly").into_response();
         }
+    };
+    // After the session: nobody learns what a malformed address lacks.
+    let Ok(Query(params)) = params else {
+        return crate::http::bad_address();
     };
     if let Some(id) = params.conversation {
         let owned: Result<Option<Uuid>, _> =

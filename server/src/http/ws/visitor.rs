@@ -29,7 +29,10 @@ use crate::{auth, desk, mail, widget, Engines};
 #[derive(Debug, Deserialize)]
 pub struct VisitorParams {
     workspace: String,
+    /// The visitor's own token, kept by their browser.
     token: Option<String>,
+    /// The key of a link in a follow-up email (never a visitor's token).
+    link: Option<String>,
     after: Option<i64>,
     /// The page the widget is on (for the handoff rules).
     page: Option<String>,
@@ -88,9 +91,12 @@ pub async fn visitor(
     ws: WebSocketUpgrade,
     ConnectInfo(address): ConnectInfo<std::net::SocketAddr>,
     headers: HeaderMap,
-    Query(params): Query<VisitorParams>,
+    params: Result<Query<VisitorParams>, axum::extract::rejection::QueryRejection>,
     State(engines): State<Engines>,
 ) -> Response {
+    let Ok(Query(params)) = params else {
+        return crate::http::bad_address();
+    };
     // Found before the upgrade: when the database is away, the handshake
     // fails and the client backs off, rather than connecting to be dropped.
     let row = match widget::by_slug(&engines.pool, &params.workspace).await {
@@ -166,21 +172,27 @@ async fn identify(
     let db = pool.ws(workspace_id);
     // The token they kept, if any, or the key of a link in a follow-up
     // email (which opens their chat on any device, signed in or not).
-    let known: Option<(Uuid, Option<String>, bool)> = match &params.token {
-        Some(token) => {
+    let known: Option<(Uuid, Option<String>, bool)> = match (&params.token, &params.link) {
+        (Some(token), _) => {
             sqlx::query_as(
-                "select visitor_id, external_id, false from visitor where token_hash = $1 and workspace_id = $2
-                 union all
-                 select v.visitor_id, v.external_id, true from visitor_link l join visitor v using (visitor_id)
-                  where l.token_hash = $1 and v.workspace_id = $2 and l.expires_at > now()
-                 limit 1",
+                "select visitor_id, external_id, false from visitor where token_hash = $1 and workspace_id = $2",
             )
             .bind(auth::token_hash(token))
             .bind(workspace_id)
             .fetch_optional(db)
             .await?
         }
-        None => None,
+        (None, Some(link)) => {
+            sqlx::query_as(
+                "select v.visitor_id, v.external_id, true from visitor_link l join visitor v using (visitor_id)
+                  where l.token_hash = $1 and v.workspace_id = $2 and l.expires_at > now()",
+            )
+            .bind(auth::token_hash(link))
+            .bind(workspace_id)
+            .fetch_optional(db)
+            .await?
+        }
+        (None, None) => None,
     };
     // A user the site vouched for (checked in `admitted`), with a name and
     // email only when the site signed them too.
