@@ -442,13 +442,17 @@ fn Inbox(profile: AgentProfile) -> impl IntoView {
                     <span class="text-sm text-slate-300">{profile.workspace_name.clone()}" · inbox"</span>
                 </div>
                 <div class="flex flex-wrap items-center gap-x-3 gap-y-1 text-sm">
+                    // On a phone with a conversation open, the admin pages'
+                    // links step aside (the way back to the list brings them).
                     {is_admin.then(|| view! {
+                        <span class="contents" class=("max-md:hidden", move || selected().is_some())>
                         <A href="/admin/team" attr:class="text-slate-300 hover:text-white">"Team"</A>
                         <A href="/admin/knowledge" attr:class="text-slate-300 hover:text-white">"Knowledge"</A>
                         <A href="/admin/policy" attr:class="text-slate-300 hover:text-white">"Handoff policy"</A>
                         <A href="/admin/widget" attr:class="text-slate-300 hover:text-white">"Widget"</A>
                         <A href="/admin/review" attr:class="text-slate-300 hover:text-white">"Review"</A>
                         <A href="/admin/dashboard" attr:class="text-slate-300 hover:text-white">"Dashboard"</A>
+                        </span>
                     })}
                     <span class="live-status flex items-center gap-1">
                         <span class="inline-block h-2 w-2 rounded-full"

@@ -360,6 +360,31 @@ pub fn current_status(events: &[ThreadEvent]) -> ConversationStatus {
         .unwrap_or(ConversationStatus::Ai)
 }
 
+/// Why the conversation is with the team: the reason of the last handoff
+/// that brought it there. A record made while it already waited (what the
+/// AI, answering meanwhile, did not answer) does not replace it: the
+/// agent, and the queue's row, see why it came.
+pub fn handoff_reason(events: &[ThreadEvent]) -> Option<HandoffReason> {
+    let mut status = ConversationStatus::Ai;
+    let mut reason = None;
+    for event in events {
+        if let EventBody::StatusChange {
+            status: next,
+            reason: why,
+            ..
+        } = &event.body
+        {
+            if *next == ConversationStatus::WaitingHuman
+                && status != ConversationStatus::WaitingHuman
+            {
+                reason = why.clone();
+            }
+            status = *next;
+        }
+    }
+    reason
+}
+
 /// Who is looking at the thread.
 #[derive(Clone, Copy, PartialEq, Eq)]
 pub enum Viewer {
@@ -774,6 +799,44 @@ pub fn ThreadView(state: ThreadState, viewer: Viewer) -> impl IntoView {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_reason_shown_is_the_one_that_brought_it_to_the_team() {
+        let change = |seq, status, reason| ThreadEvent {
+            conversation_id: Uuid::nil(),
+            seq,
+            at: chrono::Utc::now(),
+            body: EventBody::StatusChange {
+                status,
+                reason,
+                agent_name: None,
+                decision: None,
+            },
+        };
+        let sensitive = HandoffReason::Sensitive {
+            category: "wellbeing".into(),
+            matched: "…".into(),
+        };
+        let events = vec![
+            change(1, ConversationStatus::Resolved, None),
+            change(
+                2,
+                ConversationStatus::WaitingHuman,
+                Some(HandoffReason::Reopened),
+            ),
+            // What the AI, answering meanwhile, did not answer.
+            change(3, ConversationStatus::WaitingHuman, Some(sensitive.clone())),
+        ];
+        assert_eq!(handoff_reason(&events), Some(HandoffReason::Reopened));
+        let mut later = events.clone();
+        later.push(change(4, ConversationStatus::Ai, None));
+        later.push(change(
+            5,
+            ConversationStatus::WaitingHuman,
+            Some(sensitive.clone()),
+        ));
+        assert_eq!(handoff_reason(&later), Some(sensitive));
+    }
 
     #[test]
     fn merge_keeps_order_and_drops_duplicates() {

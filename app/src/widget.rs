@@ -282,11 +282,17 @@ fn Chat(settings: WidgetSettings, embedding: Embedding) -> impl IntoView {
             // before the visitor signed in on the site becomes theirs. A
             // link's key goes as a link (the server takes no visitor's own
             // token for one).
-            let token = match (live::stored(&key), &resuming) {
-                (Some(t), _) => format!("&token={}", token_only(&t)),
-                (None, Some(link)) => format!("&link={link}"),
-                (None, None) => String::new(),
-            };
+            let token = live::stored(&key)
+                .map(|t| format!("&token={}", token_only(&t)))
+                .unwrap_or_default();
+            // The link always goes along: a token kept from an earlier
+            // link (or a made-up one) never hides the conversation of the
+            // link opened now.
+            let link = resuming
+                .as_ref()
+                .map(|l| format!("&link={l}"))
+                .unwrap_or_default();
+            let token = format!("{token}{link}");
             format!(
                 "/ws/visitor?{query}&lang={}&after={}{token}",
                 settings_language.code(),

@@ -235,7 +235,7 @@ test("wrong passwords are throttled and a password can be changed", async ({ bro
 
   // The admin changes their password (then changes it back for the other specs).
   await signIn(page);
-  await page.getByRole("link", { name: "Alex (demo admin)" }).click();
+  await page.getByRole("link", { name: "Alex (demo admin)", exact: true }).click();
   await expect(page.getByRole("heading", { name: "Your account" })).toBeVisible();
   await expect(page.getByRole("region", { name: "Workspaces" })).toContainText("Nimbus Support");
   const change = async (current: string, next: string) => {

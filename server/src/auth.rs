@@ -145,15 +145,32 @@ pub const THROTTLE_MINUTES: i32 = 15;
 
 fn throttle_keys(email: &str, address: Option<std::net::IpAddr>) -> Vec<String> {
     let mut keys = vec![account_key(email, address)];
-    keys.extend(address.map(|a| format!("ip:{a}")));
+    keys.extend(address.map(|a| format!("ip:{}", network(a))));
     keys
 }
 
 /// The key of an email's attempts from one address; `email` as
 /// [`folded`] gives it.
 fn account_key(email: &str, address: Option<std::net::IpAddr>) -> String {
-    let from = address.map_or_else(|| "-".to_owned(), |a| a.to_string());
+    let from = address.map_or_else(|| "-".to_owned(), network);
     format!("email:{email}|{from}")
+}
+
+/// Where attempts come from: an IPv4 address, or an IPv6 address's /64
+/// (one subscriber holds a whole /64, and would otherwise have as many
+/// addresses as it likes).
+fn network(address: std::net::IpAddr) -> String {
+    match address {
+        std::net::IpAddr::V6(v6) if v6.to_ipv4_mapped().is_none() => {
+            let s = v6.segments();
+            format!("{:x}:{:x}:{:x}:{:x}::/64", s[0], s[1], s[2], s[3])
+        }
+        std::net::IpAddr::V6(v6) => v6
+            .to_ipv4_mapped()
+            .map(|v4| v4.to_string())
+            .unwrap_or_default(),
+        v4 => v4.to_string(),
+    }
 }
 
 /// An email as the account lookup compares it (PostgreSQL's `lower`, not
@@ -236,7 +253,7 @@ pub async fn succeeded(
             "delete from login_failure where ctid = (
                select ctid from login_failure where key = $1 order by at desc limit 1)",
         )
-        .bind(format!("ip:{address}"))
+        .bind(format!("ip:{}", network(address)))
         .execute(pool)
         .await?;
     }
@@ -282,7 +299,7 @@ pub const INVITATION_DAYS: i32 = 7;
 /// A new invitation to the workspace; returns its id and the link's token.
 /// `emailed`: it goes to the invitee by email, never shown to the admin.
 pub async fn invite(
-    pool: &PgPool,
+    conn: &mut sqlx::PgConnection,
     workspace_id: Uuid,
     email: &str,
     role: &str,
@@ -302,7 +319,7 @@ pub async fn invite(
     .bind(invited_by)
     .bind(INVITATION_DAYS)
     .bind(emailed)
-    .fetch_one(pool.ws(workspace_id))
+    .fetch_one(conn)
     .await?;
     Ok((invitation_id, token))
 }
@@ -590,5 +607,20 @@ mod tests {
         assert!(!verify_password("wrong horse", &hash));
         assert!(!verify_password("anything", "not a hash"));
         assert!(PasswordHash::new(&DUMMY_HASH).is_ok());
+    }
+
+    #[test]
+    fn a_guesser_is_one_ipv6_network_not_one_address() {
+        let ip = |s: &str| s.parse::<std::net::IpAddr>().unwrap();
+        assert_eq!(
+            network(ip("2001:db8:1:2:aaaa::1")),
+            network(ip("2001:db8:1:2:ffff:1:2:3"))
+        );
+        assert_ne!(
+            network(ip("2001:db8:1:2::1")),
+            network(ip("2001:db8:1:3::1"))
+        );
+        assert_eq!(network(ip("::ffff:203.0.113.9")), "203.0.113.9");
+        assert_eq!(network(ip("203.0.113.9")), "203.0.113.9");
     }
 }

@@ -50,9 +50,6 @@ pub struct EngineDesk {
     pub engines: Engines,
 }
 
-/// Workspaces an account may create a day.
-const WORKSPACES_PER_DAY: i64 = 10;
-
 fn setup_error(err: crate::setup::SetupError) -> DeskError {
     match err {
         crate::setup::SetupError::Database(err) => internal(err),
@@ -399,24 +396,11 @@ impl SupportDesk for EngineDesk {
         workspace: NewWorkspace,
     ) -> Result<(), DeskError> {
         let spec = crate::setup::WorkspaceSpec::parse(&workspace).map_err(setup_error)?;
-        // A few a day: each is a crawl, and a new allowance of invitations.
-        let today: i64 = sqlx::query_scalar(
-            "select count(*) from membership where account_id = $1 and role = 'admin'
-                and created_at > now() - interval '1 day'",
-        )
-        .bind(admin.profile.account_id)
-        .fetch_one(self.engines.system.pool())
-        .await
-        .map_err(internal)?;
-        if today >= WORKSPACES_PER_DAY {
-            return Err(DeskError::Invalid(format!(
-                "You made {WORKSPACES_PER_DAY} workspaces today; try again tomorrow."
-            )));
-        }
+        // A few a day (each is a crawl): counted in `create`.
         let created = crate::setup::create(
             self.engines.system.pool(),
             &spec,
-            crate::setup::Admin::Existing(admin.profile.account_id),
+            crate::setup::Admin::Creator(admin.profile.account_id),
             None,
         )
         .await

@@ -96,9 +96,7 @@ impl Mail {
 
 /// An invitation email: who invited whom to which workspace, and the link.
 pub fn invitation(inviter: &str, workspace: &str, role: &str, link: &str) -> (String, String) {
-    // Names are sent as they are in an ASCII subject: an encoded word in
-    // one ("=?utf-8?q?…?=") would be decoded by the reader's mail client.
-    let subject = format!("{inviter} invited you to {workspace} on Tandem").replace("=?", "= ?");
+    let subject = format!("{inviter} invited you to {workspace} on Tandem");
     let body = format!(
         "{inviter} invited you to join {workspace} on Tandem as an {role}: \
          the team answers its customers' handed-off conversations there.\n\n\
@@ -370,7 +368,7 @@ async fn compose(
     let Ok(to) = due.to_address.parse::<Mailbox>() else {
         return Ok(Outcome::Skip("not an email address"));
     };
-    let from = |name: &str| Mailbox::new(Some(name.to_owned()), mail.from.email.clone());
+    let from = |name: &str| Mailbox::new(Some(no_encoded_word(name)), mail.from.email.clone());
     if due.kind == "reminder" {
         let waiting: Option<String> = sqlx::query_scalar(
             "select payload->>'text' from event where conversation_id = $1 and seq = $2",
@@ -451,11 +449,18 @@ async fn compose(
     )))
 }
 
+/// Names (a workspace's, an agent's) go into headers as they are when they
+/// are ASCII: an encoded word in one ("=?utf-8?q?…?=") would be decoded by
+/// the reader's mail client into whatever it hides.
+fn no_encoded_word(text: &str) -> String {
+    text.replace("=?", "= ?")
+}
+
 fn message(from: Mailbox, to: Mailbox, subject: &str, body: String) -> Message {
     Message::builder()
         .from(from)
         .to(to)
-        .subject(subject)
+        .subject(no_encoded_word(subject))
         .header(ContentType::TEXT_PLAIN)
         .body(body)
         .expect("a message with from, to and a text body")
@@ -504,15 +509,26 @@ mod tests {
     use super::*;
 
     #[test]
-    fn no_encoded_word_reaches_an_invitations_subject() {
+    fn no_encoded_word_reaches_a_subject_or_a_sender() {
         let (subject, body) = invitation(
             "Eve",
             "Acme =?utf-8?q?=E2=80=AE?=xcod.eciovni",
             "agent",
             "https://support.example/invite/ab",
         );
-        assert!(!subject.contains("=?"), "{subject}");
         assert!(body.contains("https://support.example/invite/ab"));
+        let sender = Mailbox::new(
+            Some(no_encoded_word("Eve =?utf-8?q?=E2=80=AE?= (Acme)")),
+            "tandem@support.example".parse().unwrap(),
+        );
+        let sent = message(sender, "ada@example.com".parse().unwrap(), &subject, body);
+        let headers = String::from_utf8(sent.formatted()).unwrap();
+        let headers = headers.split("\r\n\r\n").next().unwrap();
+        assert!(!headers.contains("=?utf-8?q?=E2"), "{headers}");
+        assert!(
+            headers.contains("Acme = ?utf-8?q?=E2=80=AE?=xcod"),
+            "{headers}"
+        );
     }
 
     #[test]

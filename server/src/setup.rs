@@ -142,9 +142,15 @@ fn hours(form: &NewWorkspace) -> Result<Option<SupportHours>, String> {
 pub enum Admin<'a> {
     /// A new account (the first run, or `tandem setup` for a new email).
     New(&'a NewAdmin),
-    /// An existing account.
+    /// An existing account (`tandem setup`: the server's operator).
     Existing(Uuid),
+    /// An existing account's admin creating one more from the app: at most
+    /// [`WORKSPACES_PER_DAY`] a day.
+    Creator(Uuid),
 }
+
+/// Workspaces an account may create from the app a day.
+pub const WORKSPACES_PER_DAY: i64 = 10;
 
 impl Admin<'_> {
     /// What is wrong with a new admin's form (nothing for an existing one).
@@ -224,10 +230,34 @@ pub async fn create(
     // Hashed before any lock is taken.
     let new_account = match admin {
         Admin::New(new) => Ok((new, auth::hash_off_runtime(&new.password).await)),
-        Admin::Existing(id) => Err(id),
+        Admin::Existing(id) | Admin::Creator(id) => Err(id),
     };
     let workspace_id = Uuid::new_v4();
     let mut tx = owner.ws(workspace_id).begin().await?;
+    let created_by = match admin {
+        Admin::New(_) => None,
+        Admin::Existing(id) => Some(id),
+        Admin::Creator(id) => {
+            // Counted under a lock: parallel requests count one by one.
+            sqlx::query("select pg_advisory_xact_lock(hashtext('new-workspace:' || $1::text))")
+                .bind(id)
+                .execute(&mut *tx)
+                .await?;
+            let today: i64 = sqlx::query_scalar(
+                "select count(*) from workspace
+                  where created_by = $1 and created_at > now() - interval '1 day'",
+            )
+            .bind(id)
+            .fetch_one(&mut *tx)
+            .await?;
+            if today >= WORKSPACES_PER_DAY {
+                return Err(SetupError::Invalid(format!(
+                    "You made {WORKSPACES_PER_DAY} workspaces today; try again tomorrow."
+                )));
+            }
+            Some(id)
+        }
+    };
     if let Some(code) = code {
         let stored: Option<String> =
             sqlx::query_scalar("select code from install_setup for update")
@@ -257,12 +287,15 @@ pub async fn create(
         })
         .find(|s| !taken.contains(s))
         .expect("an unused slug");
-    sqlx::query("insert into workspace (workspace_id, slug, name) values ($1, $2, $3)")
-        .bind(workspace_id)
-        .bind(&slug)
-        .bind(&spec.name)
-        .execute(&mut *tx)
-        .await?;
+    sqlx::query(
+        "insert into workspace (workspace_id, slug, name, created_by) values ($1, $2, $3, $4)",
+    )
+    .bind(workspace_id)
+    .bind(&slug)
+    .bind(&spec.name)
+    .bind(created_by)
+    .execute(&mut *tx)
+    .await?;
     let account_id = match new_account {
         Ok((new, hash)) => {
             let exists: bool = sqlx::query_scalar(

@@ -236,7 +236,9 @@ pub fn verify(secret: &str, identity: &Identity) -> Result<Identity, IdentityErr
     // One line each: an id with a line break could otherwise be signed as
     // an id and passed off as another user's id, email and name.
     let broken = |text: &str| text.chars().any(|c| matches!(c, '\n' | '\r' | '\0'));
+    // Agents see the id too: nothing in it may hide or reorder the text.
     if broken(id)
+        || id.chars().any(app::types::text::hidden_or_reordering)
         || identity.email.as_deref().is_some_and(broken)
         || identity.name.as_deref().is_some_and(broken)
     {

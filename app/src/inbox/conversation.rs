@@ -302,14 +302,7 @@ fn ConversationDetail(view: ConversationView) -> impl IntoView {
     // Why the AI escalated, what the visitor wants, what the AI tried.
     let context = move || {
         state.events.with(|events| {
-            let reason = events.iter().rev().find_map(|e| match &e.body {
-                EventBody::StatusChange {
-                    status: ConversationStatus::WaitingHuman,
-                    reason,
-                    ..
-                } => reason.clone(),
-                _ => None,
-            });
+            let reason = crate::thread::handoff_reason(events);
             let (wants, tried) = handoff_question(events);
             let email = events.iter().rev().find_map(|e| match &e.body {
                 EventBody::EmailLeft { email } => Some(email.clone()),

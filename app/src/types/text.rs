@@ -5,19 +5,34 @@
 /// reorder the text around them (bidirectional overrides, embeddings,
 /// isolates and marks: "Alex" could read as someone else's name), line and
 /// paragraph separators, and invisible ones (zero-width space, word joiner,
-/// invisible operators, byte-order mark). The zero-width joiners some
-/// scripts and emoji need stay.
+/// invisible operators and deprecated format characters, byte-order mark,
+/// soft hyphen, Hangul fillers, interlinear annotation, tag characters,
+/// musical formatting). The zero-width joiners some scripts and emoji need
+/// stay.
 pub fn hidden_or_reordering(c: char) -> bool {
     c.is_control()
         || matches!(
             c,
-            '\u{061C}'
+            '\u{00AD}'
+                | '\u{034F}'
+                | '\u{061C}'
+                | '\u{115F}'
+                | '\u{1160}'
+                | '\u{17B4}'
+                | '\u{17B5}'
+                | '\u{180B}'..='\u{180F}'
                 | '\u{200B}'
                 | '\u{200E}'
                 | '\u{200F}'
                 | '\u{2028}'..='\u{202E}'
-                | '\u{2060}'..='\u{2069}'
+                | '\u{2060}'..='\u{206F}'
+                | '\u{3164}'
+                | '\u{FE00}'..='\u{FE0E}'
                 | '\u{FEFF}'
+                | '\u{FFA0}'
+                | '\u{FFF9}'..='\u{FFFB}'
+                | '\u{1D173}'..='\u{1D17A}'
+                | '\u{E0000}'..='\u{E007F}'
         )
 }
 
@@ -60,6 +75,10 @@ mod tests {
             "Sa\u{2028}les",
             "Sa\u{200B}m",
             "\u{FEFF}Sam",
+            "Sa\u{00AD}m",
+            "\u{3164}",
+            "vip\u{E0041}",
+            "a\u{206A}b",
         ] {
             assert_eq!(plain_name(bad, 80), None, "{bad:?}");
         }

@@ -420,7 +420,23 @@ pub async fn invite(
     check_role(role)?;
     let email = crate::thread::actions::email_address(email)
         .ok_or_else(|| DeskError::Invalid("That does not look like an email address.".into()))?;
-    let db = engines.pool.ws(admin.workspace_id);
+    // The checks and the insert under the workspace's and the admin's
+    // locks: parallel requests count one by one.
+    let mut tx = engines
+        .pool
+        .ws(admin.workspace_id)
+        .begin()
+        .await
+        .map_err(internal)?;
+    sqlx::query(
+        "select pg_advisory_xact_lock(hashtext('invite:' || $1::text)),
+                pg_advisory_xact_lock(hashtext('inviter:' || $2::text))",
+    )
+    .bind(admin.workspace_id)
+    .bind(admin.profile.account_id)
+    .execute(&mut *tx)
+    .await
+    .map_err(internal)?;
     let (member, pending, today): (bool, bool, i64) = sqlx::query_as(
         "select exists(select 1 from membership m join account a using (account_id)
                         where m.workspace_id = $1 and lower(a.email) = lower($2)),
@@ -432,7 +448,7 @@ pub async fn invite(
     )
     .bind(admin.workspace_id)
     .bind(&email)
-    .fetch_one(db)
+    .fetch_one(&mut *tx)
     .await
     .map_err(internal)?;
     if member {
@@ -461,7 +477,7 @@ pub async fn invite(
     }
     let emailed = engines.mail.enabled();
     let (invitation_id, token) = auth::invite(
-        &engines.pool,
+        &mut tx,
         admin.workspace_id,
         &email,
         role,
@@ -470,6 +486,7 @@ pub async fn invite(
     )
     .await
     .map_err(internal)?;
+    tx.commit().await.map_err(internal)?;
     tracing::info!(workspace.id = %admin.workspace_id, agent.id = %admin.profile.account_id, emailed, "invitation created");
     if !emailed {
         return Ok(Invited::Link(format!("/invite/{token}")));

@@ -238,7 +238,8 @@ impl TestApp {
             .await
     }
 
-    async fn visitor_with(
+    /// A visitor whose socket URL ends with `extra` (`&token=…&link=…`).
+    pub async fn visitor_with(
         &self,
         slug: &str,
         extra: &str,

@@ -1115,6 +1115,12 @@ async fn a_reply_to_a_visitor_who_left_goes_by_email_and_its_link_continues_the_
     let their_token = planted.token.clone().unwrap();
     let fixed = app.visitor_from_link(&their_token).await;
     assert_ne!(fixed.conversation_id, planted.conversation_id);
+    // A token kept from an earlier (or made-up) link never hides the
+    // conversation of the link opened now.
+    let both = app
+        .visitor_with("demo", &format!("&token={their_token}&link={key}"), None, 0)
+        .await;
+    assert_eq!(both.conversation_id, id);
     let backlog = again
         .until(|m| match m {
             ServerMsg::Event { event } => match &event.body {

@@ -234,3 +234,40 @@ async fn a_revoked_invitation_stops_working_and_a_refusing_relay_makes_none(pool
         .invitations
         .is_empty());
 }
+
+#[sqlx::test(migrations = "../migrations")]
+async fn parallel_requests_count_one_by_one_against_the_caps(pool: PgPool) {
+    let app = TestApp::spawn(pool.clone()).await;
+    let desk = &app.state.desk.0;
+    let admin = app.agent().await;
+    // Twenty at once to one address: one invitation.
+    let same = futures::future::join_all(
+        (0..20).map(|_| desk.invite(&admin, "race@nimbus.example", "agent")),
+    )
+    .await;
+    assert_eq!(same.iter().filter(|r| r.is_ok()).count(), 1);
+    // Revoked ones still count; then 120 at once to as many addresses: the
+    // day's 100 and no more.
+    let id = desk.team_admin(&admin).await.unwrap().invitations[0].invitation_id;
+    desk.revoke_invitation(&admin, id).await.unwrap();
+    let addresses: Vec<String> = (0..120).map(|i| format!("p{i}@nimbus.example")).collect();
+    let many =
+        futures::future::join_all(addresses.iter().map(|a| desk.invite(&admin, a, "agent"))).await;
+    assert_eq!(many.iter().filter(|r| r.is_ok()).count(), 99);
+
+    // Fifteen workspaces at once: ten a day, counted by who created them.
+    let session = app.session().await;
+    let made = futures::future::join_all((0..15).map(|i| {
+        desk.create_workspace(
+            &admin,
+            &session,
+            app::types::setup::NewWorkspace {
+                name: format!("Branch {i}"),
+                days: "always".into(),
+                ..Default::default()
+            },
+        )
+    }))
+    .await;
+    assert_eq!(made.iter().filter(|r| r.is_ok()).count(), 10);
+}

@@ -172,22 +172,28 @@ async fn identify(
     let db = pool.ws(workspace_id);
     // The token they kept, if any, or the key of a link in a follow-up
     // email (which opens their chat on any device, signed in or not).
-    let known: Option<(Uuid, Option<String>, bool)> = match (&params.token, &params.link) {
-        (Some(token), _) => {
-            sqlx::query_as(
-                "select visitor_id, external_id, false from visitor where token_hash = $1 and workspace_id = $2",
-            )
-            .bind(auth::token_hash(token))
-            .bind(workspace_id)
-            .fetch_optional(db)
-            .await?
-        }
-        (None, Some(link)) => {
+    // A valid link first (the frame opened from it shows its
+    // conversation), else the token.
+    let by_link: Option<(Uuid, Option<String>, bool)> = match &params.link {
+        Some(link) => {
             sqlx::query_as(
                 "select v.visitor_id, v.external_id, true from visitor_link l join visitor v using (visitor_id)
                   where l.token_hash = $1 and v.workspace_id = $2 and l.expires_at > now()",
             )
             .bind(auth::token_hash(link))
+            .bind(workspace_id)
+            .fetch_optional(db)
+            .await?
+        }
+        None => None,
+    };
+    let known = match (by_link, &params.token) {
+        (Some(known), _) => Some(known),
+        (None, Some(token)) => {
+            sqlx::query_as(
+                "select visitor_id, external_id, false from visitor where token_hash = $1 and workspace_id = $2",
+            )
+            .bind(auth::token_hash(token))
             .bind(workspace_id)
             .fetch_optional(db)
             .await?
