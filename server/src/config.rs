@@ -189,3 +189,52 @@ impl ServeArgs {
             .to_owned()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    /// Every setting the server reads from the environment is in
+    /// `.env.example` and in the README's configuration table: a new one
+    /// fails here until it is documented.
+    #[test]
+    fn every_setting_is_documented() {
+        let root = concat!(env!("CARGO_MANIFEST_DIR"), "/..");
+        let read = |path: &str| std::fs::read_to_string(format!("{root}/{path}")).unwrap();
+        let (example, readme) = (read(".env.example"), read("README.md"));
+        let mut sources = Vec::new();
+        let mut dirs = vec![format!("{root}/server/src")];
+        while let Some(dir) = dirs.pop() {
+            for entry in std::fs::read_dir(&dir).unwrap().flatten() {
+                let path = entry.path();
+                if path.is_dir() {
+                    dirs.push(path.display().to_string());
+                } else if path.extension().is_some_and(|e| e == "rs") {
+                    sources.push(std::fs::read_to_string(&path).unwrap());
+                }
+            }
+        }
+        let mut settings = std::collections::BTreeSet::new();
+        for source in &sources {
+            for marker in ["env = \"", "env::var(\""] {
+                for (at, _) in source.match_indices(marker) {
+                    let rest = &source[at + marker.len()..];
+                    let name: String = rest
+                        .chars()
+                        .take_while(|c| c.is_ascii_uppercase() || *c == '_')
+                        .collect();
+                    if name.starts_with("TANDEM_") || name == "DATABASE_URL" {
+                        settings.insert(name);
+                    }
+                }
+            }
+        }
+        assert!(settings.len() > 15, "{settings:?}");
+        let missing: Vec<_> = settings
+            .iter()
+            .filter(|s| !example.contains(s.as_str()) || !readme.contains(s.as_str()))
+            .collect();
+        assert!(
+            missing.is_empty(),
+            "not in .env.example or README: {missing:?}"
+        );
+    }
+}
