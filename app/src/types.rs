@@ -15,6 +15,9 @@ use uuid::Uuid;
 /// The longest message a visitor or an agent may send, in characters.
 pub const MAX_MESSAGE_CHARS: usize = 4000;
 
+/// What a `Debug` print shows in place of a secret (a key, a hash).
+pub const REDACTED: &str = "[redacted]";
+
 /// The text of a message: trimmed, not empty, at most [`MAX_MESSAGE_CHARS`],
 /// without NUL characters (which PostgreSQL's text and jsonb refuse).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]

@@ -41,12 +41,21 @@ pub fn token_hash(token: &str) -> Vec<u8> {
     Sha256::digest(token.as_bytes()).to_vec()
 }
 
-#[derive(Debug, sqlx::FromRow)]
+/// An account as stored (`Debug` shows its id only: no email, no hash).
+#[derive(sqlx::FromRow)]
 pub struct AccountRow {
     pub account_id: Uuid,
     pub email: String,
     pub name: String,
     pub password_hash: String,
+}
+
+impl std::fmt::Debug for AccountRow {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AccountRow")
+            .field("account_id", &self.account_id)
+            .finish_non_exhaustive()
+    }
 }
 
 /// The account with these credentials, if they are right. A missing account

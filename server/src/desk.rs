@@ -212,7 +212,8 @@ impl SupportDesk for EngineDesk {
             .await
             .map_err(internal)?
         {
-            tracing::warn!(?address, "sign-in throttled");
+            // No address or email in the log (they are personal data): the event.
+            tracing::warn!("sign-in throttled");
             return Err(DeskError::TooManyAttempts);
         }
         match auth::check_credentials(pool, email, password)

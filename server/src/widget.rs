@@ -15,8 +15,8 @@ use crate::db::Scope;
 use crate::policy::hours;
 pub use crate::policy::settings::SaveError;
 
-/// A workspace's widget settings as stored.
-#[derive(Clone, Debug, sqlx::FromRow)]
+/// A workspace's widget settings as stored (`Debug` without the key).
+#[derive(Clone, sqlx::FromRow)]
 pub struct WidgetRow {
     pub workspace_id: Uuid,
     pub workspace_name: String,
@@ -27,6 +27,17 @@ pub struct WidgetRow {
     pub language: String,
     pub allowed_origins: Vec<String>,
     pub identity_secret: String,
+}
+
+impl std::fmt::Debug for WidgetRow {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("WidgetRow")
+            .field("workspace_id", &self.workspace_id)
+            .field("workspace_name", &self.workspace_name)
+            .field("allowed_origins", &self.allowed_origins)
+            .field("identity_secret", &app::types::REDACTED)
+            .finish_non_exhaustive()
+    }
 }
 
 const SELECT: &str = "select w.workspace_id, w.name as workspace_name, s.brand_color, s.position,
@@ -613,6 +624,22 @@ mod tests {
             language: "auto".into(),
             allowed_origins: origins.iter().map(|o| (*o).to_owned()).collect(),
             identity_secret: "x".into(),
+        }
+    }
+
+    #[test]
+    fn the_key_never_prints() {
+        let mut stored = row(&[]);
+        stored.identity_secret = "s3cret-key-42".into();
+        let account = crate::auth::AccountRow {
+            account_id: Uuid::nil(),
+            email: "ada@example.com".into(),
+            name: "Ada".into(),
+            password_hash: "$argon2id$v=19$secret".into(),
+        };
+        let printed = format!("{stored:?} {account:?}");
+        for secret in ["s3cret", "argon2", "ada@example.com"] {
+            assert!(!printed.contains(secret), "{printed}");
         }
     }
 

@@ -273,7 +273,7 @@ impl Priority {
 }
 
 /// Which generator writes the workspace's answers.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum GeneratorSettings {
     /// Offline extractive answers from the passages (no key needed).
@@ -287,6 +287,23 @@ pub enum GeneratorSettings {
         #[serde(default)]
         api_key: String,
     },
+}
+
+/// Without the key: a `Debug` print never shows it.
+impl std::fmt::Debug for GeneratorSettings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Builtin => f.write_str("Builtin"),
+            Self::OpenAi {
+                base_url, model, ..
+            } => f
+                .debug_struct("OpenAi")
+                .field("base_url", base_url)
+                .field("model", model)
+                .field("api_key", &super::REDACTED)
+                .finish(),
+        }
+    }
 }
 
 /// When the team answers: a time zone and opening hours per weekday.

@@ -109,7 +109,7 @@ pub struct WidgetLook {
 
 /// The admin page's view: the settings, and what a site needs to embed the
 /// widget and to verify its users.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, PartialEq, Serialize, Deserialize)]
 pub struct WidgetAdmin {
     pub look: WidgetLook,
     pub workspace_slug: String,
@@ -117,6 +117,18 @@ pub struct WidgetAdmin {
     pub workspace_name: String,
     /// The HMAC-SHA256 key the site signs its users' ids with.
     pub identity_secret: String,
+}
+
+/// Without the key: a `Debug` print (a log line, a panic) never shows it.
+impl std::fmt::Debug for WidgetAdmin {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("WidgetAdmin")
+            .field("look", &self.look)
+            .field("workspace_slug", &self.workspace_slug)
+            .field("workspace_name", &self.workspace_name)
+            .field("identity_secret", &super::REDACTED)
+            .finish()
+    }
 }
 
 /// What the launcher script (`widget.js`) fetches from `/widget/config`.
@@ -471,6 +483,37 @@ static JA: Texts = Texts {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn secrets_never_print() {
+        let admin = WidgetAdmin {
+            look: WidgetLook {
+                brand_color: "#123456".into(),
+                position: Position::default(),
+                greeting: String::new(),
+                launcher_text: String::new(),
+                language: None,
+                allowed_origins: Vec::new(),
+            },
+            workspace_slug: "demo".into(),
+            workspace_name: "Nimbus".into(),
+            identity_secret: "s3cret-key-42".into(),
+        };
+        let generator = crate::types::policy::GeneratorSettings::OpenAi {
+            base_url: "https://api.example/v1".into(),
+            model: "m".into(),
+            api_key: "sk-live-42".into(),
+        };
+        let printed = format!("{admin:?} {admin:#?} {generator:?}");
+        assert!(
+            !printed.contains("s3cret") && !printed.contains("sk-live"),
+            "{printed}"
+        );
+        assert!(
+            printed.contains("Nimbus") && printed.contains("api.example"),
+            "{printed}"
+        );
+    }
 
     #[test]
     fn accept_language_picks_the_best_spoken_language() {
