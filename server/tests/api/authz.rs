@@ -276,7 +276,6 @@ async fn nobody_outside_a_workspace_reaches_its_data_through_any_door(pool: PgPo
             "server function {name} is missing from the matrix"
         );
     }
-    let client = reqwest::Client::new();
     // The control: A's own admin sees the canary (or the secret) in what
     // the outsiders called, so its absence there means something.
     let own = app.session().await;
@@ -335,17 +334,6 @@ async fn nobody_outside_a_workspace_reaches_its_data_through_any_door(pool: PgPo
     let _ = other;
 
     // 2. Every HTTP route that names a workspace or an id.
-    let get = |path: String, session: Option<&str>| {
-        let mut request = client.get(app.url(&path));
-        if let Some(session) = session {
-            request = request.header("cookie", format!("tandem_session={session}"));
-        }
-        async move {
-            let response = request.send().await.unwrap();
-            let status = response.status().as_u16();
-            (status, response.text().await.unwrap())
-        }
-    };
     let pages = [
         "/".to_owned(),
         "/inbox".into(),
@@ -371,30 +359,36 @@ async fn nobody_outside_a_workspace_reaches_its_data_through_any_door(pool: PgPo
     let mut routes = 0;
     for path in &pages {
         routes += 1;
-        let (_, body) = get(path.clone(), None).await;
+        let (_, body) = app.get(path, None).await;
         m.check(&format!("GET {path} as nobody"), &body);
-        let (_, body) = get(path.clone(), Some(&eve)).await;
+        let (_, body) = app.get(path, Some(&eve)).await;
         m.check(&format!("GET {path} as B's admin"), &body);
     }
     for path in [
         format!("/kb/other/snippets/{snippet}"),
         format!("/kb/other/files/{source}/x.pdf"),
     ] {
-        let (status, body) = get(path.clone(), Some(&eve)).await;
+        let (status, body) = app.get(&path, Some(&eve)).await;
         m.refused(
             &format!("GET {path} (A's id under B's name)"),
             status == 404,
             &body,
         );
     }
-    let (status, body) = get("/admin/export/conversations.csv?days=30".into(), None).await;
+    let (status, body) = app
+        .get("/admin/export/conversations.csv?days=30", None)
+        .await;
     m.refused("GET the CSV export as nobody", status == 401, &body);
-    let (status, body) = get(format!("/admin/export/visitor/{conversation}"), Some(&eve)).await;
+    let (status, body) = app
+        .get(&format!("/admin/export/visitor/{conversation}"), Some(&eve))
+        .await;
     m.refused("GET A's visitor export as B's admin", status == 404, &body);
-    let (status, body) = get(format!("/admin/export/visitor/{conversation}"), None).await;
+    let (status, body) = app
+        .get(&format!("/admin/export/visitor/{conversation}"), None)
+        .await;
     m.refused("GET A's visitor export as nobody", status == 401, &body);
     // A's own public documents stay public (they are cited to visitors).
-    let (status, body) = get(format!("/kb/demo/snippets/{snippet}"), None).await;
+    let (status, body) = app.get(&format!("/kb/demo/snippets/{snippet}"), None).await;
     assert!(
         status == 200 && body.contains(CANARY),
         "A's snippet page: {status}"

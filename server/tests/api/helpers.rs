@@ -222,6 +222,17 @@ impl TestApp {
         format!("http://{}{path}", self.addr)
     }
 
+    /// GETs `path`, with the session cookie if given: (status, body).
+    pub async fn get(&self, path: &str, session: Option<&str>) -> (u16, String) {
+        let mut request = reqwest::Client::new().get(self.url(path));
+        if let Some(session) = session {
+            request = request.header("cookie", format!("tandem_session={session}"));
+        }
+        let response = request.send().await.unwrap();
+        let status = response.status().as_u16();
+        (status, response.text().await.unwrap())
+    }
+
     pub async fn visitor(&self, token: Option<&str>, after: i64) -> Client {
         self.visitor_of("demo", token, after).await
     }

@@ -18,6 +18,27 @@ fn call(app: &TestApp, path: &str) -> reqwest::RequestBuilder {
         .header("content-type", "application/x-www-form-urlencoded")
 }
 
+/// A sign-in, forwarded by a proxy when `forwarded` is given.
+async fn sign_in(
+    app: &TestApp,
+    email: &str,
+    password: &str,
+    forwarded: Option<&str>,
+) -> reqwest::Response {
+    let mut request = call(app, &path_of("login"));
+    if let Some(forwarded) = forwarded {
+        request = request.header("x-forwarded-for", forwarded);
+    }
+    request
+        .body(form(&[
+            ("email", email.into()),
+            ("password", password.into()),
+        ]))
+        .send()
+        .await
+        .unwrap()
+}
+
 fn path_of(name: &str) -> String {
     server_functions()
         .into_iter()
@@ -98,14 +119,7 @@ async fn behind_tls_the_session_is_a_secure_host_cookie(pool: PgPool) {
         },
     )
     .await;
-    let response = call(&app, &path_of("login"))
-        .body(form(&[
-            ("email", tandem::demo::ADMIN_EMAIL.into()),
-            ("password", ADMIN_PASSWORD.into()),
-        ]))
-        .send()
-        .await
-        .unwrap();
+    let response = sign_in(&app, tandem::demo::ADMIN_EMAIL, ADMIN_PASSWORD, None).await;
     let cookie = response.headers()["set-cookie"]
         .to_str()
         .unwrap()
@@ -327,35 +341,24 @@ async fn behind_a_proxy_each_client_has_its_own_address(pool: PgPool) {
         },
     )
     .await;
-    let login = |password: &str, forwarded: &str| {
-        call(&app, &path_of("login"))
-            .header("x-forwarded-for", forwarded)
-            .body(form(&[
-                ("email", tandem::demo::ADMIN_EMAIL.into()),
-                ("password", password.into()),
-            ]))
-            .send()
-    };
     // A guesser behind the proxy (the right-most entry is the proxy's own
     // word; what the client wrote before it is not trusted).
     for i in 0..tandem::auth::FAILURES_PER_ADDRESS {
-        let response = call(&app, &path_of("login"))
-            .header("x-forwarded-for", "192.0.2.1, 203.0.113.9")
-            .body(form(&[
-                ("email", format!("guess{i}@x.example")),
-                ("password", "wrong".into()),
-            ]))
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(response.status().as_u16(), 401);
+        let guesser = format!("guess{i}@x.example");
+        let guess = sign_in(&app, &guesser, "wrong", Some("192.0.2.1, 203.0.113.9")).await;
+        assert_eq!(guess.status().as_u16(), 401);
     }
-    let guesser = login(ADMIN_PASSWORD, "198.51.100.7, 203.0.113.9")
-        .await
-        .unwrap();
+    let admin = tandem::demo::ADMIN_EMAIL;
+    let guesser = sign_in(
+        &app,
+        admin,
+        ADMIN_PASSWORD,
+        Some("198.51.100.7, 203.0.113.9"),
+    )
+    .await;
     assert_eq!(guesser.status().as_u16(), 429);
     // Everyone else behind the same proxy signs in.
-    let owner = login(ADMIN_PASSWORD, "198.51.100.7").await.unwrap();
+    let owner = sign_in(&app, admin, ADMIN_PASSWORD, Some("198.51.100.7")).await;
     assert!(
         owner.headers().get("set-cookie").is_some(),
         "{:?}",
@@ -366,24 +369,9 @@ async fn behind_a_proxy_each_client_has_its_own_address(pool: PgPool) {
     // address counts, whatever a client writes.
     let plain = TestApp::spawn(pool).await;
     for i in 0..tandem::auth::FAILURES_PER_ADDRESS {
-        let _ = call(&plain, &path_of("login"))
-            .body(form(&[
-                ("email", format!("guess{i}@x.example")),
-                ("password", "wrong".into()),
-            ]))
-            .send()
-            .await
-            .unwrap();
+        sign_in(&plain, &format!("guess{i}@x.example"), "wrong", None).await;
     }
-    let spoofed = call(&plain, &path_of("login"))
-        .header("x-forwarded-for", "198.51.100.99")
-        .body(form(&[
-            ("email", tandem::demo::ADMIN_EMAIL.into()),
-            ("password", ADMIN_PASSWORD.into()),
-        ]))
-        .send()
-        .await
-        .unwrap();
+    let spoofed = sign_in(&plain, admin, ADMIN_PASSWORD, Some("198.51.100.99")).await;
     assert_eq!(spoofed.status().as_u16(), 429);
 }
 
@@ -391,18 +379,6 @@ async fn behind_a_proxy_each_client_has_its_own_address(pool: PgPool) {
 async fn a_malformed_id_in_an_address_is_just_missing(pool: PgPool) {
     let app = TestApp::spawn(pool).await;
     let admin = app.session().await;
-    let client = reqwest::Client::new();
-    let get = |path: &str, session: Option<&str>| {
-        let mut request = client.get(app.url(path));
-        if let Some(session) = session {
-            request = request.header("cookie", format!("tandem_session={session}"));
-        }
-        async move {
-            let response = request.send().await.unwrap();
-            let status = response.status().as_u16();
-            (status, response.text().await.unwrap())
-        }
-    };
     for (path, session, status) in [
         ("/kb/demo/snippets/%zz", None, 404),
         ("/kb/demo/snippets/not-an-id", None, 404),
@@ -419,7 +395,7 @@ async fn a_malformed_id_in_an_address_is_just_missing(pool: PgPool) {
         ),
         ("/widget/config", None, 400),
     ] {
-        let (got, text) = get(path, session).await;
+        let (got, text) = app.get(path, session).await;
         assert_eq!(got, status, "{path}: {text}");
         for decoder in ["parse", "UUID", "Invalid URL", "deserialize", "xyz", "zz"] {
             assert!(!text.contains(decoder), "{path}: {text}");
