@@ -424,12 +424,8 @@ fn Chat(settings: WidgetSettings, embedding: Embedding) -> impl IntoView {
             client_id: Uuid::new_v4(),
         })
     })));
-    let waiting = move || {
-        matches!(
-            state.status(),
-            ConversationStatus::WaitingHuman | ConversationStatus::Open
-        )
-    };
+    // (The button is gone once a person has joined: Open needs no case.)
+    let waiting = move || state.status() == ConversationStatus::WaitingHuman;
 
     // Seen only while the chat shows; what arrives while it is hidden is
     // unread, and the launcher shows how much.
