@@ -4,58 +4,12 @@
 use leptos::prelude::*;
 use leptos_router::components::{Redirect, A};
 use leptos_router::hooks::use_params_map;
-use uuid::Uuid;
 
+use crate::auth::{
+    get_invitation, my_workspaces, AcceptInvitation, ChangePassword, SwitchWorkspace,
+};
 use crate::error::DeskError;
 use crate::knowledge::{BUTTON, INPUT};
-use crate::types::inbox::{InvitationView, WorkspaceChoice};
-
-#[server]
-pub async fn change_password(current: String, new: String) -> Result<(), DeskError> {
-    let (desk, agent) = crate::desk::agent().await?;
-    let token = crate::desk::session_token()
-        .await
-        .ok_or(DeskError::NotSignedIn)?;
-    let address = crate::auth::client_address().await;
-    desk.change_password(&agent, &token, &current, &new, address)
-        .await
-}
-
-#[server]
-pub async fn my_workspaces() -> Result<Vec<WorkspaceChoice>, DeskError> {
-    let (desk, agent) = crate::desk::agent().await?;
-    desk.workspaces(&agent).await
-}
-
-#[server]
-pub async fn switch_workspace(workspace_id: Uuid) -> Result<(), DeskError> {
-    let (desk, _) = crate::desk::agent().await?;
-    let token = crate::desk::session_token()
-        .await
-        .ok_or(DeskError::NotSignedIn)?;
-    desk.switch_workspace(&token, workspace_id).await?;
-    leptos_axum::redirect("/inbox");
-    Ok(())
-}
-
-#[server]
-pub async fn get_invitation(token: String) -> Result<InvitationView, DeskError> {
-    crate::desk::desk_only()?.invitation(&token).await
-}
-
-#[server]
-pub async fn accept_invitation(
-    token: String,
-    name: String,
-    password: String,
-) -> Result<(), DeskError> {
-    let session = crate::desk::desk_only()?
-        .accept_invitation(&token, &name, &password)
-        .await?;
-    crate::auth::set_session_cookie(&session)?;
-    leptos_axum::redirect("/inbox");
-    Ok(())
-}
 
 const CARD: &str = "flex flex-col gap-3 rounded-2xl bg-white p-6 shadow-sm ring-1 ring-slate-200";
 const LABEL: &str = "flex flex-col gap-1 text-sm font-medium text-slate-700";

@@ -1,21 +1,14 @@
 //! Signing in and out of the inbox.
 
+mod api;
+
+pub use api::*;
+
 use leptos::prelude::*;
 use leptos_router::components::A;
 
+#[cfg(feature = "ssr")]
 use crate::error::DeskError;
-use crate::types::AgentProfile;
-
-#[server]
-pub async fn login(email: String, password: String) -> Result<(), DeskError> {
-    let desk = crate::desk::desk_only()?;
-    let token = desk
-        .login(email.trim(), &password, client_address().await)
-        .await?;
-    set_session_cookie(&token)?;
-    leptos_axum::redirect("/inbox");
-    Ok(())
-}
 
 /// The address the request came from (sign-in throttling counts by it).
 #[cfg(feature = "ssr")]
@@ -31,7 +24,7 @@ pub(crate) async fn client_address() -> Option<std::net::IpAddr> {
 pub(crate) fn set_session_cookie(token: &str) -> Result<(), DeskError> {
     use axum::http::{header, HeaderValue};
 
-    let https = crate::desk::desk_only()?.https();
+    let https = crate::desk::desk::<dyn crate::desk::Sessions>()?.https();
     // Strict: no other site's page, nor a link from one, brings the
     // session along (a link's first request is reloaded from here; see the
     // server's private-page headers).
@@ -44,34 +37,6 @@ pub(crate) fn set_session_cookie(token: &str) -> Result<(), DeskError> {
     let value = HeaderValue::from_str(&cookie).map_err(|_| DeskError::Internal)?;
     expect_context::<leptos_axum::ResponseOptions>().append_header(header::SET_COOKIE, value);
     Ok(())
-}
-
-#[server]
-pub async fn logout() -> Result<(), DeskError> {
-    use axum::http::{header, HeaderValue};
-
-    if let Some(token) = crate::desk::session_token().await {
-        crate::desk::desk_only()?.logout(&token).await?;
-    }
-    let response = expect_context::<leptos_axum::ResponseOptions>();
-    let https = crate::desk::desk_only()?.https();
-    let cookie = format!(
-        "{}=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0{}",
-        crate::desk::session_cookie_name(https),
-        if https { "; Secure" } else { "" }
-    );
-    response.append_header(
-        header::SET_COOKIE,
-        HeaderValue::from_str(&cookie).map_err(|_| DeskError::Internal)?,
-    );
-    leptos_axum::redirect("/login");
-    Ok(())
-}
-
-#[server]
-pub async fn me() -> Result<AgentProfile, DeskError> {
-    let (_, agent) = crate::desk::agent().await?;
-    Ok(agent.profile)
 }
 
 #[component]

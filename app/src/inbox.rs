@@ -2,6 +2,10 @@
 //! counts, presence, notifications and keyboard shortcuts; one conversation
 //! is in [`conversation`].
 
+mod api;
+
+pub use api::*;
+
 mod browser;
 mod conversation;
 
@@ -18,41 +22,11 @@ use uuid::Uuid;
 use crate::auth::{me, Logout};
 use crate::error::DeskError;
 use crate::live::use_live;
-use crate::types::inbox::{Directory, ListFilter, Suggestion, REASONS};
+use crate::types::inbox::{Directory, ListFilter, REASONS};
 use crate::types::{
-    AgentProfile, ClientMsg, ConversationStatus, ConversationSummary, ConversationView,
-    HandoffReason, Queue, QueueCounts, ServerMsg,
+    AgentProfile, ClientMsg, ConversationStatus, ConversationSummary, HandoffReason, Queue,
+    QueueCounts, ServerMsg,
 };
-
-#[server]
-pub async fn list_conversations(filter: ListFilter) -> Result<Vec<ConversationSummary>, DeskError> {
-    let (desk, agent) = crate::desk::agent().await?;
-    desk.conversations(&agent, filter).await
-}
-
-#[server]
-pub async fn get_directory() -> Result<Directory, DeskError> {
-    let (desk, agent) = crate::desk::agent().await?;
-    desk.directory(&agent).await
-}
-
-#[server]
-pub async fn set_tags(id: Uuid, tags: Vec<String>) -> Result<Vec<String>, DeskError> {
-    let (desk, agent) = crate::desk::agent().await?;
-    desk.set_tags(&agent, id, tags).await
-}
-
-#[server]
-pub async fn suggest_reply(id: Uuid) -> Result<Suggestion, DeskError> {
-    let (desk, agent) = crate::desk::agent().await?;
-    desk.suggest_reply(&agent, id).await
-}
-
-#[server]
-pub async fn get_conversation(id: Uuid) -> Result<ConversationView, DeskError> {
-    let (desk, agent) = crate::desk::agent().await?;
-    desk.conversation(&agent, id).await
-}
 
 /// A queue's rows: those fetched, updated by the rows changed live since
 /// (the newer copy of each wins), in the queue's order.

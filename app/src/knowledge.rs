@@ -2,6 +2,10 @@
 //! answer snippets) with each ingest job's live progress and problems, the
 //! forms that add them, and each source's indexed pages with their chunks.
 
+mod api;
+
+pub use api::*;
+
 use chrono::{DateTime, Utc};
 use leptos::prelude::*;
 use leptos_router::components::{Redirect, A};
@@ -110,67 +114,6 @@ pub struct Reembedding {
     /// Passages with a vector of that model.
     pub done: i64,
     pub total: i64,
-}
-
-/// `None` unless the workspace's passages are being re-embedded.
-#[server]
-pub async fn model_move() -> Result<Option<Reembedding>, DeskError> {
-    let (desk, agent) = crate::desk::admin().await?;
-    desk.model_move(&agent).await
-}
-
-#[server]
-pub async fn list_sources() -> Result<Vec<SourceView>, DeskError> {
-    let (desk, agent) = crate::desk::admin().await?;
-    desk.sources(&agent).await
-}
-
-#[server]
-pub async fn get_source(id: Uuid) -> Result<SourceDetail, DeskError> {
-    let (desk, agent) = crate::desk::admin().await?;
-    desk.source_detail(&agent, id).await
-}
-
-#[server]
-pub async fn add_website(website: NewWebsite) -> Result<Uuid, DeskError> {
-    let (desk, agent) = crate::desk::admin().await?;
-    desk.add_website(&agent, website).await
-}
-
-#[server]
-pub async fn recrawl_source(id: Uuid) -> Result<(), DeskError> {
-    let (desk, agent) = crate::desk::admin().await?;
-    desk.recrawl(&agent, id).await
-}
-
-#[server]
-pub async fn cancel_source(id: Uuid) -> Result<(), DeskError> {
-    let (desk, agent) = crate::desk::admin().await?;
-    desk.cancel_ingest(&agent, id).await
-}
-
-#[server]
-pub async fn delete_source(id: Uuid) -> Result<(), DeskError> {
-    let (desk, agent) = crate::desk::admin().await?;
-    desk.delete_source(&agent, id).await
-}
-
-#[server]
-pub async fn list_snippets() -> Result<Vec<SnippetView>, DeskError> {
-    let (desk, agent) = crate::desk::admin().await?;
-    desk.snippets(&agent).await
-}
-
-#[server]
-pub async fn save_snippet(question: String, answer: String) -> Result<Uuid, DeskError> {
-    let (desk, agent) = crate::desk::admin().await?;
-    desk.save_snippet(&agent, None, question, answer).await
-}
-
-#[server]
-pub async fn delete_snippet(id: Uuid) -> Result<(), DeskError> {
-    let (desk, agent) = crate::desk::admin().await?;
-    desk.delete_snippet(&agent, id).await
 }
 
 /// A ticking counter that advances every `ms` while `active` is true

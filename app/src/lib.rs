@@ -1,6 +1,6 @@
 //! Tandem's UI and the types it shares with the server: the visitor's chat
 //! widget, the agents' inbox, and thin server functions over the server's
-//! engines (which the server crate provides as [`desk::Desk`]).
+//! engines (each feature declares what it needs in its `api.rs`; see [`desk`]).
 
 // The policy editor's nested views exceed the default type-normalisation depth.
 #![recursion_limit = "256"]
@@ -171,7 +171,7 @@ pub fn App() -> impl IntoView {
 
 #[component]
 fn Home() -> impl IntoView {
-    let state = Resource::new(|| (), |_| start::get_install_state(None));
+    let state = Resource::new(|| (), |_| auth::get_install_state(None));
     view! {
         <main class="mx-auto flex min-h-dvh max-w-2xl flex-col justify-center gap-6 p-8 text-slate-900">
             <h1 class="text-4xl font-bold tracking-tight">"tandem"</h1>

@@ -3,8 +3,11 @@
 //! support hours, with a replay of past decisions under the edited policy
 //! before it is saved.
 
+mod api;
+
+pub use api::*;
+
 use leptos::prelude::*;
-use leptos::server_fn::codec::Json;
 use leptos_router::components::{Redirect, A};
 use uuid::Uuid;
 
@@ -15,29 +18,6 @@ use crate::types::policy::{
     ReplayRow, Rule, RuleAction, SensitiveCategory, SupportHours, Unsure,
 };
 use crate::types::Confidence;
-
-/// The workspace's policy (the model API key is never sent back).
-#[server]
-pub async fn get_policy() -> Result<Policy, DeskError> {
-    let (desk, admin) = crate::desk::admin().await?;
-    desk.policy(&admin).await
-}
-
-/// Saves the whole policy; an empty API key keeps the stored one. JSON, not
-/// the default URL encoding: that drops empty lists and cannot carry the
-/// tagged condition and action enums.
-#[server(input = Json)]
-pub async fn save_policy(policy: Policy) -> Result<(), DeskError> {
-    let (desk, admin) = crate::desk::admin().await?;
-    desk.save_policy(&admin, policy).await
-}
-
-/// What the workspace's recent decisions would have been under `policy`.
-#[server(input = Json)]
-pub async fn replay_policy(policy: Policy) -> Result<Replay, DeskError> {
-    let (desk, admin) = crate::desk::admin().await?;
-    desk.replay_policy(&admin, policy).await
-}
 
 /// The policy page, for admins.
 #[component]

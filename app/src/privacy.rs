@@ -2,6 +2,10 @@
 //! kept, and the audit log of exports, erasures and retention. A visitor's
 //! data is exported or erased from their conversation in the inbox.
 
+mod api;
+
+pub use api::*;
+
 use leptos::prelude::*;
 use leptos_router::components::Redirect;
 use uuid::Uuid;
@@ -9,26 +13,8 @@ use uuid::Uuid;
 use crate::error::DeskError;
 use crate::knowledge::{AdminOnly, BUTTON};
 use crate::types::privacy::{
-    Erased, PrivacyView, DEFAULT_RETENTION_DAYS, MAX_RETENTION_DAYS, MIN_RETENTION_DAYS,
+    PrivacyView, DEFAULT_RETENTION_DAYS, MAX_RETENTION_DAYS, MIN_RETENTION_DAYS,
 };
-
-#[server]
-pub async fn load_privacy() -> Result<PrivacyView, DeskError> {
-    let (desk, admin) = crate::desk::admin().await?;
-    desk.privacy(&admin).await
-}
-
-#[server]
-pub async fn save_retention(days: Option<u32>) -> Result<(), DeskError> {
-    let (desk, admin) = crate::desk::admin().await?;
-    desk.save_retention(&admin, days).await
-}
-
-#[server]
-pub async fn erase_visitor(id: Uuid) -> Result<Erased, DeskError> {
-    let (desk, admin) = crate::desk::admin().await?;
-    desk.erase_visitor(&admin, id).await
-}
 
 const DAYS_INPUT: &str = "w-24 rounded border border-slate-300 bg-white px-2 py-1 text-sm focus:border-amber-500 focus:ring-2 focus:ring-amber-200 disabled:bg-slate-100";
 

@@ -4,6 +4,10 @@
 //! an agent's reply, a re-crawl, "always a person") and re-tests it;
 //! `/admin/dashboard` measures it all.
 
+mod api;
+
+pub use api::*;
+
 use leptos::prelude::*;
 use leptos_router::components::A;
 use leptos_router::hooks::{use_params_map, use_query_map};
@@ -15,58 +19,6 @@ use crate::types::review::{
     duration, window, Dashboard, EscalationView, FixEffect, FixView, PassageScore, Retest,
     ReviewOverview, TopicDetail, TopicSummary, Verdict, RELEVANT, WINDOWS,
 };
-
-#[server]
-pub async fn load_review(days: u32) -> Result<ReviewOverview, DeskError> {
-    let (desk, admin) = crate::desk::admin().await?;
-    desk.review(&admin, days).await
-}
-
-#[server]
-pub async fn load_topic(key: Uuid, days: u32) -> Result<TopicDetail, DeskError> {
-    let (desk, admin) = crate::desk::admin().await?;
-    desk.review_topic(&admin, key, days).await
-}
-
-#[server]
-pub async fn write_topic_snippet(
-    key: Uuid,
-    days: u32,
-    question: String,
-    answer: String,
-) -> Result<FixView, DeskError> {
-    let (desk, admin) = crate::desk::admin().await?;
-    desk.fix_with_snippet(&admin, key, days, question, answer)
-        .await
-}
-
-#[server]
-pub async fn recrawl_topic_source(
-    key: Uuid,
-    days: u32,
-    source_id: Uuid,
-) -> Result<FixView, DeskError> {
-    let (desk, admin) = crate::desk::admin().await?;
-    desk.fix_by_recrawl(&admin, key, days, source_id).await
-}
-
-#[server]
-pub async fn mark_always_a_person(key: Uuid, days: u32) -> Result<FixView, DeskError> {
-    let (desk, admin) = crate::desk::admin().await?;
-    desk.always_a_person(&admin, key, days).await
-}
-
-#[server]
-pub async fn retest_topic(key: Uuid, days: u32) -> Result<Retest, DeskError> {
-    let (desk, admin) = crate::desk::admin().await?;
-    desk.retest_topic(&admin, key, days).await
-}
-
-#[server]
-pub async fn load_dashboard(days: u32) -> Result<Dashboard, DeskError> {
-    let (desk, admin) = crate::desk::admin().await?;
-    desk.dashboard(&admin, days).await
-}
 
 /// The window in the page's `?days=`.
 fn days_param() -> Memo<u32> {

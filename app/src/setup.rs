@@ -3,31 +3,12 @@
 //! a site signs its signed-in users with.
 
 use leptos::prelude::*;
-use leptos::server_fn::codec::Json;
 use leptos_router::components::Redirect;
 
 use crate::error::DeskError;
 use crate::knowledge::{AdminOnly, BUTTON, INPUT, SMALL_BUTTON};
 use crate::types::widget::{Language, Position, WidgetAdmin, WidgetLook};
-
-#[server]
-pub async fn get_widget_admin() -> Result<WidgetAdmin, DeskError> {
-    let (desk, admin) = crate::desk::admin().await?;
-    desk.widget_admin(&admin).await
-}
-
-/// JSON: the default URL encoding drops an empty origin list.
-#[server(input = Json)]
-pub async fn save_widget(look: WidgetLook) -> Result<(), DeskError> {
-    let (desk, admin) = crate::desk::admin().await?;
-    desk.save_widget(&admin, look).await
-}
-
-#[server]
-pub async fn rotate_identity_secret() -> Result<String, DeskError> {
-    let (desk, admin) = crate::desk::admin().await?;
-    desk.rotate_identity_secret(&admin).await
-}
+use crate::widget::{get_widget_admin, RotateIdentitySecret, SaveWidget};
 
 const SECTION: &str = "flex flex-col gap-3 rounded-lg border border-slate-200 bg-white p-4";
 const HEADING: &str = "text-lg font-semibold";

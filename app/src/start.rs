@@ -7,47 +7,13 @@ use leptos::prelude::*;
 use leptos_router::components::A;
 use leptos_router::hooks::use_query_map;
 
-use crate::error::DeskError;
+use crate::auth::{get_install_state, CompleteSetup, CreateWorkspace};
 use crate::knowledge::{list_sources, AdminOnly, SourceView, BUTTON, INPUT};
-use crate::setup::get_widget_admin;
 use crate::team::InviteMember;
 use crate::types::inbox::Invited;
-use crate::types::setup::{InstallState, NewAdmin, NewWorkspace, DAYS};
+use crate::types::setup::DAYS;
 use crate::types::widget::Language;
-
-#[server]
-pub async fn get_install_state(code: Option<String>) -> Result<InstallState, DeskError> {
-    crate::desk::desk_only()?
-        .install_state(code.as_deref())
-        .await
-}
-
-/// Creates the first workspace and its admin, signs them in and opens the
-/// getting-started page.
-#[server]
-pub async fn complete_setup(
-    code: String,
-    workspace: NewWorkspace,
-    admin: NewAdmin,
-) -> Result<(), DeskError> {
-    let desk = crate::desk::desk_only()?;
-    let token = desk.complete_setup(&code, workspace, admin).await?;
-    crate::auth::set_session_cookie(&token)?;
-    leptos_axum::redirect("/admin/start");
-    Ok(())
-}
-
-/// Another workspace, administered by the signed-in admin, who then looks at it.
-#[server]
-pub async fn create_workspace(workspace: NewWorkspace) -> Result<(), DeskError> {
-    let (desk, admin) = crate::desk::admin().await?;
-    let token = crate::desk::session_token()
-        .await
-        .ok_or(DeskError::NotSignedIn)?;
-    desk.create_workspace(&admin, &token, workspace).await?;
-    leptos_axum::redirect("/admin/start");
-    Ok(())
-}
+use crate::widget::get_widget_admin;
 
 const CARD: &str = "flex flex-col gap-3 rounded-2xl bg-white p-6 shadow-sm ring-1 ring-slate-200";
 const LABEL: &str = "flex flex-col gap-1 text-sm font-medium text-slate-700";

@@ -3,85 +3,17 @@
 //! inbox's settings (reopening, automatic assignment, maximum wait,
 //! reminders).
 
+mod api;
+
+pub use api::*;
+
 use leptos::prelude::*;
-use leptos::server_fn::codec::Json;
 use uuid::Uuid;
 
 use crate::confirm::ConfirmDelete;
 use crate::error::DeskError;
 use crate::knowledge::{AdminOnly, BUTTON, INPUT, SMALL_BUTTON};
-use crate::types::inbox::{InboxSettings, Invited, Member, Presence, TeamAdmin};
-
-#[server]
-pub async fn get_team_admin() -> Result<TeamAdmin, DeskError> {
-    let (desk, admin) = crate::desk::admin().await?;
-    desk.team_admin(&admin).await
-}
-
-#[server]
-pub async fn invite_member(email: String, role: String) -> Result<Invited, DeskError> {
-    let (desk, admin) = crate::desk::admin().await?;
-    desk.invite(&admin, &email, &role).await
-}
-
-#[server]
-pub async fn revoke_invitation(invitation_id: Uuid) -> Result<(), DeskError> {
-    let (desk, admin) = crate::desk::admin().await?;
-    desk.revoke_invitation(&admin, invitation_id).await
-}
-
-/// JSON: an empty team list must arrive as one.
-#[server(input = Json)]
-pub async fn save_member(
-    account_id: Uuid,
-    role: String,
-    teams: Vec<String>,
-    max_open: Option<i32>,
-) -> Result<(), DeskError> {
-    let (desk, admin) = crate::desk::admin().await?;
-    desk.save_member(&admin, account_id, &role, teams, max_open)
-        .await
-}
-
-#[server]
-pub async fn remove_member(account_id: Uuid) -> Result<(), DeskError> {
-    let (desk, admin) = crate::desk::admin().await?;
-    desk.remove_member(&admin, account_id).await
-}
-
-#[server]
-pub async fn add_team(name: String) -> Result<(), DeskError> {
-    let (desk, admin) = crate::desk::admin().await?;
-    desk.add_team(&admin, &name).await
-}
-
-#[server]
-pub async fn delete_team(name: String) -> Result<(), DeskError> {
-    let (desk, admin) = crate::desk::admin().await?;
-    desk.delete_team(&admin, &name).await
-}
-
-#[server]
-pub async fn save_canned(
-    id: Option<Uuid>,
-    shortcut: String,
-    body: String,
-) -> Result<Uuid, DeskError> {
-    let (desk, admin) = crate::desk::admin().await?;
-    desk.save_canned(&admin, id, &shortcut, &body).await
-}
-
-#[server]
-pub async fn delete_canned(id: Uuid) -> Result<(), DeskError> {
-    let (desk, admin) = crate::desk::admin().await?;
-    desk.delete_canned(&admin, id).await
-}
-
-#[server(input = Json)]
-pub async fn save_inbox_settings(settings: InboxSettings) -> Result<(), DeskError> {
-    let (desk, admin) = crate::desk::admin().await?;
-    desk.save_inbox_settings(&admin, settings).await
-}
+use crate::types::inbox::{Invited, Member, Presence, TeamAdmin};
 
 const SECTION: &str = "flex flex-col gap-3 rounded-lg border border-slate-200 bg-white p-4";
 const HEADING: &str = "text-lg font-semibold";

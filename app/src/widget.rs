@@ -2,6 +2,10 @@
 //! in the workspace's (or the visitor's) language, with the embedding page's
 //! origin (`host`) and, for a site's signed-in user, a signed identity.
 
+mod api;
+
+pub use api::*;
+
 use std::collections::HashMap;
 
 use leptos::prelude::*;
@@ -9,7 +13,6 @@ use leptos_router::hooks::use_query_map;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use crate::error::DeskError;
 use crate::live::{self, use_live};
 use crate::thread::{Avatar, Ratings, ThreadState, ThreadTail, ThreadView, Viewer, VisitorTexts};
 use crate::types::widget::{Expectation, Identity, Language, Texts};
@@ -23,44 +26,6 @@ pub struct WidgetSettings {
     pub greeting: String,
     pub brand_color: String,
     pub language: Language,
-}
-
-/// The chat's settings, once the embedding site and the visitor's identity
-/// (if any) check out; else why the chat cannot open.
-#[server]
-pub async fn fetch_widget_settings(
-    workspace: String,
-    host: Option<String>,
-    user_id: Option<String>,
-    user_hash: Option<String>,
-    name: Option<String>,
-    email: Option<String>,
-) -> Result<WidgetSettings, DeskError> {
-    let headers: axum::http::HeaderMap = leptos_axum::extract().await.unwrap_or_default();
-    let header = |name: axum::http::HeaderName| {
-        headers
-            .get(name)
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_owned)
-    };
-    let accept_language = header(axum::http::header::ACCEPT_LANGUAGE);
-    let tandem_host = header(axum::http::header::HOST);
-    let identity = user_id.map(|user_id| Identity {
-        user_id,
-        user_hash: user_hash.unwrap_or_default(),
-        // As signed (with the id) or not at all: the signature says.
-        name: name.filter(|n| !n.is_empty()),
-        email: email.filter(|e| !e.is_empty()),
-    });
-    crate::desk::desk_only()?
-        .widget_settings(&workspace, host, tandem_host, identity, accept_language)
-        .await
-}
-
-/// What a visitor waiting for a person is told now.
-#[server]
-pub async fn fetch_expectation(workspace: String) -> Result<Expectation, DeskError> {
-    crate::desk::desk_only()?.expectation(&workspace).await
 }
 
 fn slug_only(text: &str) -> String {

@@ -13,7 +13,6 @@ use axum::http::{header, HeaderMap, HeaderValue, Request, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::get;
 use axum::Router;
-use leptos::prelude::provide_context;
 use leptos_axum::{generate_route_list, LeptosRoutes};
 use tower_http::compression::CompressionLayer;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
@@ -49,7 +48,7 @@ pub fn router(state: AppState) -> Router {
         let desk = state.desk.clone();
         let options = state.leptos_options.clone();
         leptos_axum::render_app_to_stream_with_context(
-            move || provide_context(desk.clone()),
+            move || desk::provide(&desk),
             move || app::widget_shell(options.clone()),
         )
     };
@@ -87,7 +86,7 @@ pub fn router(state: AppState) -> Router {
         .route("/admin/export/visitor/{conversation}", get(export_visitor))
         .route("/ws/visitor", get(ws::visitor))
         .route("/ws/inbox", get(ws::inbox))
-        .leptos_routes_with_context(&state, routes, move || provide_context(desk.clone()), move || {
+        .leptos_routes_with_context(&state, routes, move || desk::provide(&desk), move || {
             app::shell(options.clone())
         })
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(app::shell))
@@ -300,7 +299,7 @@ async fn widget_config(
         }
     };
     if !same_origin(&headers) && !row.allows(origin) {
-        return error(StatusCode::FORBIDDEN, desk::NOT_ALLOWED_HERE, origin);
+        return error(StatusCode::FORBIDDEN, widget::NOT_ALLOWED_HERE, origin);
     }
     let accept = headers
         .get(header::ACCEPT_LANGUAGE)
@@ -355,7 +354,7 @@ async fn frame_policy(
             format!(
                 "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\">\
                  <title>Chat unavailable</title></head><body><p role=\"alert\">{}</p></body></html>",
-                desk::NOT_ALLOWED_HERE
+                widget::NOT_ALLOWED_HERE
             ),
         )
             .into_response();

@@ -14,6 +14,7 @@ pub mod desk;
 pub mod embed;
 pub mod eval;
 pub mod http;
+pub mod inbox;
 pub mod ingest;
 pub mod lang;
 pub mod limits;
@@ -30,7 +31,6 @@ pub mod widget;
 
 use std::sync::Arc;
 
-use app::desk::Desk;
 use app::types::Confidence;
 use axum::extract::FromRef;
 use leptos::prelude::LeptosOptions;
@@ -95,7 +95,7 @@ pub const CONCURRENT_TURNS: usize = 4;
 pub struct AppState {
     pub leptos_options: LeptosOptions,
     pub engines: Engines,
-    pub desk: Desk,
+    pub desk: Arc<desk::EngineDesk>,
 }
 
 impl AppState {
@@ -113,9 +113,9 @@ impl AppState {
             engines.mail.clone(),
             engines.public_url.clone(),
         );
-        let desk = Desk(Arc::new(desk::EngineDesk {
+        let desk = Arc::new(desk::EngineDesk {
             engines: engines.clone(),
-        }));
+        });
         Self {
             leptos_options,
             engines,

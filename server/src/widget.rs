@@ -15,6 +15,12 @@ use crate::db::Scope;
 use crate::policy::hours;
 pub use crate::policy::settings::SaveError;
 
+/// Why a chat frame or socket is refused on a site not on the list.
+pub const NOT_ALLOWED_HERE: &str = "This chat is not enabled on this website.";
+/// Why a visitor whose identity does not check out is refused.
+pub const IDENTITY_REFUSED: &str =
+    "This chat could not verify who you are. Please reload the page or sign in again.";
+
 /// A workspace's widget settings as stored (`Debug` without the key).
 #[derive(Clone, sqlx::FromRow)]
 pub struct WidgetRow {

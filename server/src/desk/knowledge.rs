@@ -2,15 +2,16 @@
 //! pages with chunks, adding websites, re-crawls, cancellation, snippets.
 //! Every query is scoped to the admin's workspace.
 
-use app::desk::SignedIn;
+use app::desk::{Admin, SignedIn};
 use app::error::DeskError;
+use app::knowledge::KnowledgeDesk;
 use app::knowledge::{
     ChunkView, ItemIssue, JobView, NewWebsite, PageView, SnippetView, SourceDetail, SourceView,
 };
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
-use super::internal;
+use super::{internal, EngineDesk};
 use crate::db::Scope;
 use crate::ingest::crawl::CrawlSettings;
 use crate::ingest::{jobs, snippets, IngestError};
@@ -100,33 +101,6 @@ fn rejected(err: IngestError) -> DeskError {
     }
 }
 
-pub async fn sources(engines: &Engines, admin: &SignedIn) -> Result<Vec<SourceView>, DeskError> {
-    let rows: Vec<SourceRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
-        "{SOURCE_SELECT} where s.workspace_id = $1 order by s.kind = 'snippets', s.created_at"
-    )))
-    .bind(admin.workspace_id)
-    .fetch_all(engines.pool.ws(admin.workspace_id))
-    .await
-    .map_err(internal)?;
-    Ok(rows.into_iter().map(SourceRow::into_view).collect())
-}
-
-/// The workspace's move to the current embedding model, while it lasts.
-pub async fn model_move(
-    engines: &Engines,
-    admin: &SignedIn,
-) -> Result<Option<app::knowledge::Reembedding>, DeskError> {
-    let model = engines.embedder.name();
-    let progress = crate::ingest::reembed::progress(&engines.pool, admin.workspace_id, model)
-        .await
-        .map_err(internal)?;
-    Ok(progress.moving().then(|| app::knowledge::Reembedding {
-        model: model.to_owned(),
-        done: progress.done,
-        total: progress.total,
-    }))
-}
-
 async fn source(engines: &Engines, admin: &SignedIn, id: Uuid) -> Result<SourceView, DeskError> {
     let row: Option<SourceRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
         "{SOURCE_SELECT} where s.workspace_id = $1 and s.source_id = $2"
@@ -137,75 +111,6 @@ async fn source(engines: &Engines, admin: &SignedIn, id: Uuid) -> Result<SourceV
     .await
     .map_err(internal)?;
     row.map(SourceRow::into_view).ok_or(DeskError::NotFound)
-}
-
-pub async fn source_detail(
-    engines: &Engines,
-    admin: &SignedIn,
-    id: Uuid,
-) -> Result<SourceDetail, DeskError> {
-    let source = source(engines, admin, id).await?;
-    let issues: Vec<(String, String, Option<String>)> = match &source.job {
-        Some(job) => sqlx::query_as(
-            "select url, state, detail from crawl_item
-             where job_id = $1 and state in ('failed', 'skipped', 'duplicate')
-             order by state = 'failed' desc, url limit 500",
-        )
-        .bind(job.job_id)
-        .fetch_all(engines.pool.ws(admin.workspace_id))
-        .await
-        .map_err(internal)?,
-        None => Vec::new(),
-    };
-    let rows: Vec<PageChunkRow> = sqlx::query_as(
-        "select p.url, p.title, p.fetched_at, c.heading_path, c.anchor, c.content
-         from page p join chunk c using (page_id)
-         where p.source_id = $1 and p.workspace_id = $2
-         order by p.url, c.ordinal limit 5000",
-    )
-    .bind(id)
-    .bind(admin.workspace_id)
-    .fetch_all(engines.pool.ws(admin.workspace_id))
-    .await
-    .map_err(internal)?;
-    let mut pages: Vec<PageView> = Vec::new();
-    for PageChunkRow {
-        url,
-        title,
-        fetched_at,
-        heading_path,
-        anchor,
-        content,
-    } in rows
-    {
-        if pages.last().is_none_or(|p| p.url != url) {
-            pages.push(PageView {
-                url,
-                title,
-                fetched_at,
-                chunks: Vec::new(),
-            });
-        }
-        if let Some(page) = pages.last_mut() {
-            page.chunks.push(ChunkView {
-                heading_path,
-                anchor,
-                content,
-            });
-        }
-    }
-    Ok(SourceDetail {
-        source,
-        issues: issues
-            .into_iter()
-            .map(|(url, state, detail)| ItemIssue {
-                url,
-                state,
-                detail: detail.unwrap_or_default(),
-            })
-            .collect(),
-        pages,
-    })
 }
 
 fn number(field: &str, value: &str, default: u32, max: u32) -> Result<u32, DeskError> {
@@ -220,166 +125,260 @@ fn number(field: &str, value: &str, default: u32, max: u32) -> Result<u32, DeskE
         .ok_or_else(|| DeskError::Invalid(format!("{field} must be a whole number up to {max}.")))
 }
 
-pub async fn add_website(
-    engines: &Engines,
-    admin: &SignedIn,
-    website: NewWebsite,
-) -> Result<Uuid, DeskError> {
-    let defaults = CrawlSettings::default();
-    let extra_prefixes: Vec<String> = website
-        .extra_prefixes
-        .lines()
-        .map(str::trim)
-        .filter(|l| !l.is_empty())
-        .map(str::to_owned)
-        .collect();
-    for prefix in &extra_prefixes {
-        if !url::Url::parse(prefix).is_ok_and(|u| matches!(u.scheme(), "http" | "https")) {
-            return Err(DeskError::Invalid(format!(
-                "“{prefix}” is not a web address (it needs http:// or https://)."
-            )));
-        }
-    }
-    let settings = CrawlSettings {
-        extra_prefixes,
-        max_pages: number("Max pages", &website.max_pages, defaults.max_pages, 50_000)?.max(1),
-        max_depth: number("Max depth", &website.max_depth, defaults.max_depth, 50)?,
-        ..defaults
-    };
-    let recrawl_hours = match website.recrawl_hours.trim() {
-        "" => None,
-        hours => Some(number("Re-crawl interval", hours, 24, 24 * 365)?.max(1) as i32),
-    };
-    let source_id = jobs::website_source(
-        &engines.pool,
-        admin.workspace_id,
-        &website.url,
-        &settings,
-        recrawl_hours,
-    )
-    .await
-    .map_err(rejected)?;
-    jobs::enqueue(engines.pool.ws(admin.workspace_id), source_id)
+#[async_trait::async_trait]
+impl KnowledgeDesk for EngineDesk {
+    async fn sources(&self, admin: &Admin) -> Result<Vec<SourceView>, DeskError> {
+        let engines = &self.engines;
+        let rows: Vec<SourceRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+            "{SOURCE_SELECT} where s.workspace_id = $1 order by s.kind = 'snippets', s.created_at"
+        )))
+        .bind(admin.workspace_id)
+        .fetch_all(engines.pool.ws(admin.workspace_id))
         .await
-        .map_err(rejected)?;
-    Ok(source_id)
-}
-
-pub async fn recrawl(engines: &Engines, admin: &SignedIn, id: Uuid) -> Result<(), DeskError> {
-    let source = source(engines, admin, id).await?;
-    if source.kind == "snippets" {
-        return Err(DeskError::Invalid(
-            "Snippets are indexed as you save them.".into(),
-        ));
+        .map_err(internal)?;
+        Ok(rows.into_iter().map(SourceRow::into_view).collect())
     }
-    jobs::enqueue(engines.pool.ws(admin.workspace_id), id)
-        .await
-        .map_err(rejected)?;
-    Ok(())
-}
 
-pub async fn cancel(engines: &Engines, admin: &SignedIn, id: Uuid) -> Result<(), DeskError> {
-    source(engines, admin, id).await?;
-    if !jobs::cancel(engines.pool.ws(admin.workspace_id), id)
-        .await
-        .map_err(internal)?
-    {
-        return Err(DeskError::Invalid(
-            "Nothing is running for that source.".into(),
-        ));
+    /// The workspace's move to the current embedding model, while it lasts.
+    async fn model_move(
+        &self,
+        admin: &Admin,
+    ) -> Result<Option<app::knowledge::Reembedding>, DeskError> {
+        let engines = &self.engines;
+        let model = engines.embedder.name();
+        let progress = crate::ingest::reembed::progress(&engines.pool, admin.workspace_id, model)
+            .await
+            .map_err(internal)?;
+        Ok(progress.moving().then(|| app::knowledge::Reembedding {
+            model: model.to_owned(),
+            done: progress.done,
+            total: progress.total,
+        }))
     }
-    Ok(())
-}
 
-pub async fn delete_source(engines: &Engines, admin: &SignedIn, id: Uuid) -> Result<(), DeskError> {
-    let source = source(engines, admin, id).await?;
-    if source.kind == "snippets" {
-        return Err(DeskError::Invalid("Delete snippets one by one.".into()));
-    }
-    // Its pages, chunks (with their embeddings), file and jobs go with it
-    // (foreign keys cascade); a running job notices its lease is gone and
-    // stops. Recorded in the audit log.
-    let mut tx = crate::desk::begin(engines, admin).await?;
-    let (pages, chunks): (i64, i64) = sqlx::query_as(
-        "select (select count(*) from page where source_id = $1),
-                (select count(*) from chunk c join page p using (page_id) where p.source_id = $1)",
-    )
-    .bind(id)
-    .fetch_one(&mut *tx)
-    .await
-    .map_err(internal)?;
-    sqlx::query("delete from source where source_id = $1 and workspace_id = $2")
+    async fn source_detail(&self, admin: &Admin, id: Uuid) -> Result<SourceDetail, DeskError> {
+        let engines = &self.engines;
+        let source = source(engines, admin, id).await?;
+        let issues: Vec<(String, String, Option<String>)> = match &source.job {
+            Some(job) => sqlx::query_as(
+                "select url, state, detail from crawl_item
+                 where job_id = $1 and state in ('failed', 'skipped', 'duplicate')
+                 order by state = 'failed' desc, url limit 500",
+            )
+            .bind(job.job_id)
+            .fetch_all(engines.pool.ws(admin.workspace_id))
+            .await
+            .map_err(internal)?,
+            None => Vec::new(),
+        };
+        let rows: Vec<PageChunkRow> = sqlx::query_as(
+            "select p.url, p.title, p.fetched_at, c.heading_path, c.anchor, c.content
+             from page p join chunk c using (page_id)
+             where p.source_id = $1 and p.workspace_id = $2
+             order by p.url, c.ordinal limit 5000",
+        )
         .bind(id)
         .bind(admin.workspace_id)
-        .execute(&mut *tx)
+        .fetch_all(engines.pool.ws(admin.workspace_id))
         .await
         .map_err(internal)?;
-    crate::privacy::audit(
-        &mut tx,
-        admin.workspace_id,
-        &crate::desk::actor(admin),
-        "source_erased",
-        &source.title,
-        serde_json::json!({ "pages": pages, "chunks": chunks }),
-    )
-    .await
-    .map_err(internal)?;
-    tx.commit().await.map_err(internal)?;
-    Ok(())
-}
-
-pub async fn snippet_list(
-    engines: &Engines,
-    admin: &SignedIn,
-) -> Result<Vec<SnippetView>, DeskError> {
-    let rows = snippets::list(&engines.pool, admin.workspace_id)
-        .await
-        .map_err(internal)?;
-    let base = format!(
-        "{}/kb/{}/snippets",
-        engines.public_url, admin.profile.workspace_slug
-    );
-    Ok(rows
-        .into_iter()
-        .map(|r| SnippetView {
-            url: format!("{base}/{}", r.snippet_id),
-            snippet_id: r.snippet_id,
-            question: r.question,
-            answer: r.answer,
-            updated_at: r.updated_at,
+        let mut pages: Vec<PageView> = Vec::new();
+        for PageChunkRow {
+            url,
+            title,
+            fetched_at,
+            heading_path,
+            anchor,
+            content,
+        } in rows
+        {
+            if pages.last().is_none_or(|p| p.url != url) {
+                pages.push(PageView {
+                    url,
+                    title,
+                    fetched_at,
+                    chunks: Vec::new(),
+                });
+            }
+            if let Some(page) = pages.last_mut() {
+                page.chunks.push(ChunkView {
+                    heading_path,
+                    anchor,
+                    content,
+                });
+            }
+        }
+        Ok(SourceDetail {
+            source,
+            issues: issues
+                .into_iter()
+                .map(|(url, state, detail)| ItemIssue {
+                    url,
+                    state,
+                    detail: detail.unwrap_or_default(),
+                })
+                .collect(),
+            pages,
         })
-        .collect())
-}
-
-pub async fn save_snippet(
-    engines: &Engines,
-    admin: &SignedIn,
-    id: Option<Uuid>,
-    question: String,
-    answer: String,
-) -> Result<Uuid, DeskError> {
-    snippets::save(
-        engines,
-        admin.workspace_id,
-        id,
-        &question,
-        &answer,
-        Some(admin.profile.account_id),
-    )
-    .await
-    .map_err(rejected)
-}
-
-pub async fn delete_snippet(
-    engines: &Engines,
-    admin: &SignedIn,
-    id: Uuid,
-) -> Result<(), DeskError> {
-    if !snippets::delete(&engines.pool, admin.workspace_id, id)
-        .await
-        .map_err(rejected)?
-    {
-        return Err(DeskError::NotFound);
     }
-    Ok(())
+
+    async fn add_website(&self, admin: &Admin, website: NewWebsite) -> Result<Uuid, DeskError> {
+        let engines = &self.engines;
+        let defaults = CrawlSettings::default();
+        let extra_prefixes: Vec<String> = website
+            .extra_prefixes
+            .lines()
+            .map(str::trim)
+            .filter(|l| !l.is_empty())
+            .map(str::to_owned)
+            .collect();
+        for prefix in &extra_prefixes {
+            if !url::Url::parse(prefix).is_ok_and(|u| matches!(u.scheme(), "http" | "https")) {
+                return Err(DeskError::Invalid(format!(
+                    "“{prefix}” is not a web address (it needs http:// or https://)."
+                )));
+            }
+        }
+        let settings = CrawlSettings {
+            extra_prefixes,
+            max_pages: number("Max pages", &website.max_pages, defaults.max_pages, 50_000)?.max(1),
+            max_depth: number("Max depth", &website.max_depth, defaults.max_depth, 50)?,
+            ..defaults
+        };
+        let recrawl_hours = match website.recrawl_hours.trim() {
+            "" => None,
+            hours => Some(number("Re-crawl interval", hours, 24, 24 * 365)?.max(1) as i32),
+        };
+        let source_id = jobs::website_source(
+            &engines.pool,
+            admin.workspace_id,
+            &website.url,
+            &settings,
+            recrawl_hours,
+        )
+        .await
+        .map_err(rejected)?;
+        jobs::enqueue(engines.pool.ws(admin.workspace_id), source_id)
+            .await
+            .map_err(rejected)?;
+        Ok(source_id)
+    }
+
+    async fn recrawl(&self, admin: &Admin, id: Uuid) -> Result<(), DeskError> {
+        let engines = &self.engines;
+        let source = source(engines, admin, id).await?;
+        if source.kind == "snippets" {
+            return Err(DeskError::Invalid(
+                "Snippets are indexed as you save them.".into(),
+            ));
+        }
+        jobs::enqueue(engines.pool.ws(admin.workspace_id), id)
+            .await
+            .map_err(rejected)?;
+        Ok(())
+    }
+
+    async fn cancel_ingest(&self, admin: &Admin, id: Uuid) -> Result<(), DeskError> {
+        let engines = &self.engines;
+        source(engines, admin, id).await?;
+        if !jobs::cancel(engines.pool.ws(admin.workspace_id), id)
+            .await
+            .map_err(internal)?
+        {
+            return Err(DeskError::Invalid(
+                "Nothing is running for that source.".into(),
+            ));
+        }
+        Ok(())
+    }
+
+    async fn delete_source(&self, admin: &Admin, id: Uuid) -> Result<(), DeskError> {
+        let engines = &self.engines;
+        let source = source(engines, admin, id).await?;
+        if source.kind == "snippets" {
+            return Err(DeskError::Invalid("Delete snippets one by one.".into()));
+        }
+        // Its pages, chunks (with their embeddings), file and jobs go with it
+        // (foreign keys cascade); a running job notices its lease is gone and
+        // stops. Recorded in the audit log.
+        let mut tx = crate::desk::begin(engines, admin).await?;
+        let (pages, chunks): (i64, i64) = sqlx::query_as(
+            "select (select count(*) from page where source_id = $1),
+                    (select count(*) from chunk c join page p using (page_id) where p.source_id = $1)",
+        )
+        .bind(id)
+        .fetch_one(&mut *tx)
+        .await
+        .map_err(internal)?;
+        sqlx::query("delete from source where source_id = $1 and workspace_id = $2")
+            .bind(id)
+            .bind(admin.workspace_id)
+            .execute(&mut *tx)
+            .await
+            .map_err(internal)?;
+        crate::privacy::audit(
+            &mut tx,
+            admin.workspace_id,
+            &crate::desk::actor(admin),
+            "source_erased",
+            &source.title,
+            serde_json::json!({ "pages": pages, "chunks": chunks }),
+        )
+        .await
+        .map_err(internal)?;
+        tx.commit().await.map_err(internal)?;
+        Ok(())
+    }
+
+    async fn snippets(&self, admin: &Admin) -> Result<Vec<SnippetView>, DeskError> {
+        let engines = &self.engines;
+        let rows = snippets::list(&engines.pool, admin.workspace_id)
+            .await
+            .map_err(internal)?;
+        let base = format!(
+            "{}/kb/{}/snippets",
+            engines.public_url, admin.profile.workspace_slug
+        );
+        Ok(rows
+            .into_iter()
+            .map(|r| SnippetView {
+                url: format!("{base}/{}", r.snippet_id),
+                snippet_id: r.snippet_id,
+                question: r.question,
+                answer: r.answer,
+                updated_at: r.updated_at,
+            })
+            .collect())
+    }
+
+    async fn save_snippet(
+        &self,
+        admin: &Admin,
+        id: Option<Uuid>,
+        question: String,
+        answer: String,
+    ) -> Result<Uuid, DeskError> {
+        let engines = &self.engines;
+        snippets::save(
+            engines,
+            admin.workspace_id,
+            id,
+            &question,
+            &answer,
+            Some(admin.profile.account_id),
+        )
+        .await
+        .map_err(rejected)
+    }
+
+    async fn delete_snippet(&self, admin: &Admin, id: Uuid) -> Result<(), DeskError> {
+        let engines = &self.engines;
+        if !snippets::delete(&engines.pool, admin.workspace_id, id)
+            .await
+            .map_err(rejected)?
+        {
+            return Err(DeskError::NotFound);
+        }
+        Ok(())
+    }
 }

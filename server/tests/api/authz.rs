@@ -14,6 +14,7 @@ use app::types::{ClientMsg, ServerMsg};
 use sqlx::PgPool;
 use uuid::Uuid;
 
+use crate::helpers::desks::*;
 use crate::helpers::{form, server_functions, Client, TestApp};
 
 const CANARY: &str = "CANARY-7f3a";
@@ -137,8 +138,8 @@ fn every_message(seq: i64, agent: Uuid) -> Vec<ClientMsg> {
 #[sqlx::test(migrations = "../migrations")]
 async fn nobody_outside_a_workspace_reaches_its_data_through_any_door(pool: PgPool) {
     let app = TestApp::spawn(pool.clone()).await;
-    let desk = &app.state.desk.0;
-    let admin = app.agent().await;
+    let desk = &app.state.desk;
+    let admin = app.admin().await;
 
     // Workspace A (the demo), its data marked with the canary.
     let (sam, _) = app

@@ -6,8 +6,9 @@ use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 use tandem::db::Scope;
 
-use app::desk::SignedIn;
+use app::desk::Admin;
 use app::types::{ClientMsg, ServerMsg};
+use desks::*;
 use futures::{SinkExt, StreamExt};
 use sqlx::PgPool;
 use tandem::embed::Embedder;
@@ -284,7 +285,6 @@ impl TestApp {
     pub async fn session(&self) -> String {
         self.state
             .desk
-            .0
             .login(demo::ADMIN_EMAIL, ADMIN_PASSWORD, None)
             .await
             .expect("login")
@@ -359,13 +359,7 @@ impl TestApp {
         let id = tandem::auth::create_account(pool, workspace, email, name, password, role)
             .await
             .unwrap();
-        let session = self
-            .state
-            .desk
-            .0
-            .login(email, password, None)
-            .await
-            .unwrap();
+        let session = self.state.desk.login(email, password, None).await.unwrap();
         (id, session)
     }
 
@@ -377,14 +371,28 @@ impl TestApp {
             .await
     }
 
-    pub async fn agent(&self) -> SignedIn {
-        let desk = &self.state.desk.0;
+    /// The demo workspace's admin, signed in.
+    pub async fn admin(&self) -> Admin {
+        let desk = &self.state.desk;
         let token = desk
             .login(demo::ADMIN_EMAIL, ADMIN_PASSWORD, None)
             .await
             .expect("login");
-        desk.signed_in(&token).await.expect("session")
+        Admin::check(desk.signed_in(&token).await.expect("session")).expect("an admin")
     }
+}
+
+/// The server functions' traits, for tests that call the desk directly.
+pub mod desks {
+    pub use app::auth::AuthDesk;
+    pub use app::desk::Sessions;
+    pub use app::inbox::InboxDesk;
+    pub use app::knowledge::KnowledgeDesk;
+    pub use app::policy::PolicyDesk;
+    pub use app::privacy::PrivacyDesk;
+    pub use app::review::ReviewDesk;
+    pub use app::team::TeamDesk;
+    pub use app::widget::WidgetDesk;
 }
 
 /// How many stored events of this kind there are, in all conversations.

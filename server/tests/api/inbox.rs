@@ -12,6 +12,7 @@ use app::types::{ClientMsg, ConversationStatus, EventBody, HandoffReason, Queue,
 use sqlx::PgPool;
 use uuid::Uuid;
 
+use crate::helpers::desks::*;
 use crate::helpers::{shown_token, Client, Options, TestApp, ADMIN_PASSWORD, TEAMMATE_PASSWORD};
 use crate::smtp::Smtp;
 
@@ -135,8 +136,8 @@ async fn a_second_agent_sees_who_is_here_and_must_take_over_to_reply(pool: PgPoo
 #[sqlx::test(migrations = "../migrations")]
 async fn assigning_handing_back_and_a_visitor_reopening(pool: PgPool) {
     let app = TestApp::spawn(pool.clone()).await;
-    let desk = &app.state.desk.0;
-    let admin = app.agent().await;
+    let desk = &app.state.desk;
+    let admin = app.admin().await;
     desk.add_team(&admin, "Billing").await.unwrap();
     let mut visitor = escalated(&app).await;
     let id = visitor.conversation_id;
@@ -341,8 +342,8 @@ async fn online(pool: &PgPool, account: Uuid) {
 #[sqlx::test(migrations = "../migrations")]
 async fn automatic_assignment_is_round_robin_within_caps_teams_and_presence(pool: PgPool) {
     let app = TestApp::spawn(pool.clone()).await;
-    let desk = &app.state.desk.0;
-    let admin = app.agent().await;
+    let desk = &app.state.desk;
+    let admin = app.admin().await;
     desk.save_inbox_settings(
         &admin,
         InboxSettings {
@@ -454,8 +455,8 @@ async fn a_visitor_waiting_past_the_maximum_is_told_once_and_stays_queued(pool: 
 #[sqlx::test(migrations = "../migrations")]
 async fn lists_filter_by_reason_tag_and_team_and_search_whole_threads(pool: PgPool) {
     let app = TestApp::spawn(pool.clone()).await;
-    let desk = &app.state.desk.0;
-    let admin = app.agent().await;
+    let desk = &app.state.desk;
+    let admin = app.admin().await;
     let mut button = escalated(&app).await;
     button.ask("hello?").await;
     let _ = button.until(stored).await;
@@ -593,8 +594,8 @@ async fn lists_filter_by_reason_tag_and_team_and_search_whole_threads(pool: PgPo
 #[sqlx::test(migrations = "../migrations")]
 async fn a_suggested_reply_is_written_from_the_knowledge_with_sources(pool: PgPool) {
     let app = TestApp::spawn_trained(pool.clone()).await;
-    let desk = &app.state.desk.0;
-    let admin = app.agent().await;
+    let desk = &app.state.desk;
+    let admin = app.admin().await;
     let mut visitor = escalated(&app).await;
     visitor.ask("How long do refunds take?").await;
     let _ = visitor.until(stored).await;
@@ -620,7 +621,7 @@ async fn a_suggested_reply_is_written_from_the_knowledge_with_sources(pool: PgPo
 #[sqlx::test(migrations = "../migrations")]
 async fn sign_in_is_throttled_per_guesser_not_per_account(pool: PgPool) {
     let app = TestApp::spawn(pool.clone()).await;
-    let desk = &app.state.desk.0;
+    let desk = &app.state.desk;
     let email = tandem::demo::ADMIN_EMAIL;
     let here: std::net::IpAddr = "203.0.113.7".parse().unwrap();
     for _ in 0..tandem::auth::FAILURES_PER_EMAIL {
@@ -684,8 +685,8 @@ async fn sign_in_is_throttled_per_guesser_not_per_account(pool: PgPool) {
 #[sqlx::test(migrations = "../migrations")]
 async fn invitations_passwords_and_several_workspaces(pool: PgPool) {
     let app = TestApp::spawn(pool.clone()).await;
-    let desk = &app.state.desk.0;
-    let admin = app.agent().await;
+    let desk = &app.state.desk;
+    let admin = app.admin().await;
     let token = shown_token(
         desk.invite(&admin, "sam@nimbus.example", "agent")
             .await
@@ -742,7 +743,7 @@ async fn invitations_passwords_and_several_workspaces(pool: PgPool) {
     let (other, eve_session) = app
         .other_workspace("acme", "eve@acme.example", "admin")
         .await;
-    let eve = desk.signed_in(&eve_session).await.unwrap();
+    let eve = app::desk::Admin::check(desk.signed_in(&eve_session).await.unwrap()).unwrap();
     let token = shown_token(
         desk.invite(&eve, "sam@nimbus.example", "admin")
             .await
@@ -796,8 +797,8 @@ async fn invitations_passwords_and_several_workspaces(pool: PgPool) {
 #[sqlx::test(migrations = "../migrations")]
 async fn another_workspace_gets_nothing_through_any_desk_call_or_socket(pool: PgPool) {
     let app = TestApp::spawn(pool.clone()).await;
-    let desk = &app.state.desk.0;
-    let admin = app.agent().await;
+    let desk = &app.state.desk;
+    let admin = app.admin().await;
     let visitor = escalated(&app).await;
     let id = visitor.conversation_id;
     desk.add_team(&admin, "Billing").await.unwrap();
@@ -808,7 +809,7 @@ async fn another_workspace_gets_nothing_through_any_desk_call_or_socket(pool: Pg
     let (_, eve_session) = app
         .other_workspace("acme", "eve@acme.example", "admin")
         .await;
-    let eve = desk.signed_in(&eve_session).await.unwrap();
+    let eve = app::desk::Admin::check(desk.signed_in(&eve_session).await.unwrap()).unwrap();
 
     assert_eq!(
         desk.conversation(&eve, id).await.unwrap_err(),

@@ -21,6 +21,7 @@ use tandem::ingest::jobs;
 use tandem::retrieve::retrieve;
 use uuid::Uuid;
 
+use crate::helpers::desks::*;
 use crate::helpers::{embedder, local_outbound, TestApp};
 
 /// What the test site serves, changeable between crawls.
@@ -572,7 +573,6 @@ async fn admin_cookie(app: &TestApp) -> String {
     let token = app
         .state
         .desk
-        .0
         .login(
             tandem::demo::ADMIN_EMAIL,
             crate::helpers::ADMIN_PASSWORD,

@@ -11,6 +11,7 @@ use app::error::DeskError;
 use app::types::inbox::Invited;
 use sqlx::PgPool;
 
+use crate::helpers::desks::*;
 use crate::helpers::{shown_token, Options, TestApp, ADMIN_PASSWORD};
 use crate::smtp::{Mail, Smtp};
 
@@ -46,8 +47,8 @@ async fn mailing(pool: &PgPool, smtp: &Smtp) -> TestApp {
 async fn an_emailed_invitation_is_the_invitees_alone(pool: PgPool) {
     let smtp = Smtp::start().await;
     let app = mailing(&pool, &smtp).await;
-    let desk = &app.state.desk.0;
-    let admin = app.agent().await;
+    let desk = &app.state.desk;
+    let admin = app.admin().await;
 
     // The admin learns where it went, not the link.
     let invited = desk
@@ -95,8 +96,8 @@ async fn an_account_from_a_shown_link_is_unconfirmed_until_its_addresss_owner_ta
     let plain = TestApp::spawn(pool.clone()).await;
     let smtp = Smtp::start().await;
     let with_mail = mailing(&pool, &smtp).await;
-    let (desk, mail_desk) = (&plain.state.desk.0, &with_mail.state.desk.0);
-    let admin = plain.agent().await;
+    let (desk, mail_desk) = (&plain.state.desk, &with_mail.state.desk);
+    let admin = plain.admin().await;
 
     // The demo's admin makes an account for an address that is not theirs.
     let token = shown_token(
@@ -115,7 +116,7 @@ async fn an_account_from_a_shown_link_is_unconfirmed_until_its_addresss_owner_ta
     let (acme, eve) = with_mail
         .other_workspace("acme", "eve@acme.example", "admin")
         .await;
-    let eve = mail_desk.signed_in(&eve).await.unwrap();
+    let eve = app::desk::Admin::check(mail_desk.signed_in(&eve).await.unwrap()).unwrap();
     mail_desk
         .invite(&eve, "ada@example.com", "agent")
         .await
@@ -172,8 +173,8 @@ async fn an_account_from_a_shown_link_is_unconfirmed_until_its_addresss_owner_ta
 #[sqlx::test(migrations = "../migrations")]
 async fn a_revoked_invitation_stops_working_and_a_refusing_relay_makes_none(pool: PgPool) {
     let app = TestApp::spawn(pool.clone()).await;
-    let desk = &app.state.desk.0;
-    let admin = app.agent().await;
+    let desk = &app.state.desk;
+    let admin = app.admin().await;
     let token = shown_token(
         desk.invite(&admin, "sam@nimbus.example", "agent")
             .await
@@ -219,7 +220,6 @@ async fn a_revoked_invitation_stops_working_and_a_refusing_relay_makes_none(pool
     let refused = broken
         .state
         .desk
-        .0
         .invite(&admin, "lee@nimbus.example", "agent")
         .await
         .unwrap_err();
@@ -238,8 +238,8 @@ async fn a_revoked_invitation_stops_working_and_a_refusing_relay_makes_none(pool
 #[sqlx::test(migrations = "../migrations")]
 async fn parallel_requests_count_one_by_one_against_the_caps(pool: PgPool) {
     let app = TestApp::spawn(pool.clone()).await;
-    let desk = &app.state.desk.0;
-    let admin = app.agent().await;
+    let desk = &app.state.desk;
+    let admin = app.admin().await;
     // Twenty at once to one address: one invitation.
     let same = futures::future::join_all(
         (0..20).map(|_| desk.invite(&admin, "race@nimbus.example", "agent")),

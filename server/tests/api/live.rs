@@ -11,6 +11,7 @@ use sqlx::PgPool;
 use tokio_tungstenite::tungstenite::Message;
 use uuid::Uuid;
 
+use crate::helpers::desks::*;
 use crate::helpers::{count_events, Client, Options, TestApp};
 
 fn send(text: &str) -> (Uuid, ClientMsg) {
@@ -335,8 +336,8 @@ async fn the_ai_answers_while_the_visitor_waits_only_if_the_workspace_wants_it(p
     assert_eq!(answer, 3);
 
     // Switched off, the visitor's follow-up waits for the person.
-    let admin = app.agent().await;
-    let desk = &app.state.desk.0;
+    let admin = app.admin().await;
+    let desk = &app.state.desk;
     let mut policy = desk.policy(&admin).await.unwrap();
     policy.answer_while_waiting = false;
     desk.save_policy(&admin, policy).await.unwrap();

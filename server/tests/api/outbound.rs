@@ -21,6 +21,7 @@ use tandem::outbound::Outbound;
 use tokio::io::AsyncWriteExt;
 
 use crate::generator::{answer, FakeModel};
+use crate::helpers::desks::*;
 use crate::helpers::{local_outbound, Options, TestApp};
 
 const NOT_ALLOWED: &str = "address not allowed (private or local network)";
@@ -390,8 +391,8 @@ async fn a_model_endpoint_on_a_local_address_is_refused_unless_allowed() {
 #[sqlx::test(migrations = "../migrations")]
 async fn an_admin_cannot_save_a_model_endpoint_on_a_local_address(pool: PgPool) {
     let app = TestApp::spawn_with(pool, strict()).await;
-    let desk = &app.state.desk.0;
-    let admin = app.agent().await;
+    let desk = &app.state.desk;
+    let admin = app.admin().await;
     let mut policy = desk.policy(&admin).await.unwrap();
     for base_url in [
         "http://127.0.0.1:11434/v1",

@@ -8,6 +8,7 @@ use sqlx::PgPool;
 use tandem::db::System;
 use uuid::Uuid;
 
+use crate::helpers::desks::*;
 use crate::helpers::{Client, TestApp};
 
 const QUESTION: &str = "My parcel for Ada Lovelace never arrived, what now?";
@@ -51,8 +52,8 @@ async fn count(pool: &PgPool, sql: &str, id: Uuid) -> i64 {
 #[sqlx::test(migrations = "../migrations")]
 async fn a_visitors_data_is_exported_whole_and_erased_everywhere(pool: PgPool) {
     let app = TestApp::spawn(pool.clone()).await;
-    let desk = &app.state.desk.0;
-    let admin = app.agent().await;
+    let desk = &app.state.desk;
+    let admin = app.admin().await;
     let ada = asked(&app, &pool, QUESTION, "ada@example.com").await;
     let id = ada.conversation_id;
     let other = asked(&app, &pool, "Do you ship to Norway?", "bob@example.com").await;
@@ -200,8 +201,8 @@ async fn a_visitors_data_is_exported_whole_and_erased_everywhere(pool: PgPool) {
 #[sqlx::test(migrations = "../migrations")]
 async fn retention_is_on_by_default_and_deletes_what_is_past_it(pool: PgPool) {
     let app = TestApp::spawn(pool.clone()).await;
-    let desk = &app.state.desk.0;
-    let admin = app.agent().await;
+    let desk = &app.state.desk;
+    let admin = app.admin().await;
     let system = System(pool.clone());
     let serving = &app.state.engines.pool;
     let age = |id: Uuid, days: i32| {
@@ -332,8 +333,8 @@ async fn retention_is_on_by_default_and_deletes_what_is_past_it(pool: PgPool) {
 #[sqlx::test(migrations = "../migrations")]
 async fn erasing_a_source_takes_its_chunks_and_embeddings(pool: PgPool) {
     let app = TestApp::spawn_trained(pool.clone()).await;
-    let desk = &app.state.desk.0;
-    let admin = app.agent().await;
+    let desk = &app.state.desk;
+    let admin = app.admin().await;
     let source = desk.sources(&admin).await.unwrap()[0].clone();
     let chunks: Vec<Uuid> = sqlx::query_scalar(
         "select c.chunk_id from chunk c join page p using (page_id) where p.source_id = $1",

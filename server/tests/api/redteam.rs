@@ -22,6 +22,7 @@ use sqlx::PgPool;
 use tandem::ingest::crawl::CrawlSettings;
 
 use crate::generator::{answer, FakeModel};
+use crate::helpers::desks::*;
 use crate::helpers::TestApp;
 
 /// The instruction planted in `claims.html`, hidden every way.
@@ -335,7 +336,7 @@ async fn an_openai_compatible_model_that_obeys_the_injection_is_contained(pool: 
         "Every Lumen lamp has a two-year warranty [1].",
     ]))
     .await;
-    let mut policy = app.state.desk.0.policy(&app.agent().await).await.unwrap();
+    let mut policy = app.state.desk.policy(&app.admin().await).await.unwrap();
     policy.generator = GeneratorSettings::OpenAi {
         base_url: model.base_url.clone(),
         model: "m".into(),

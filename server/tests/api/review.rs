@@ -13,6 +13,7 @@ use sqlx::PgPool;
 use tandem::review::cluster::{topics, Topics};
 use uuid::Uuid;
 
+use crate::helpers::desks::*;
 use crate::helpers::{embedder, Client, TestApp};
 
 /// Up to `per_kind` questions of each label, in file order.
@@ -151,8 +152,8 @@ Show it at checkout or email it to us.";
 #[sqlx::test(migrations = "../migrations")]
 async fn a_gap_is_fixed_from_its_topic_and_the_retest_shows_it(pool: PgPool) {
     let app = TestApp::spawn_trained(pool.clone()).await;
-    let desk = &app.state.desk.0;
-    let admin = app.agent().await;
+    let desk = &app.state.desk;
+    let admin = app.admin().await;
     // Two visitors ask what the site does not say; someone asks for a person.
     let (first, asked) = ask(&app, "Do you offer a student discount?").await;
     assert!(is_handoff(&asked), "{asked:?}");
@@ -358,8 +359,8 @@ async fn backdate(pool: &PgPool, conversation: Uuid, by: &str) {
 #[sqlx::test(migrations = "../migrations")]
 async fn the_dashboard_counts_outcomes_by_their_definitions(pool: PgPool) {
     let app = TestApp::spawn_trained(pool.clone()).await;
-    let desk = &app.state.desk.0;
-    let admin = app.agent().await;
+    let desk = &app.state.desk;
+    let admin = app.admin().await;
     let refunds = "How long do refunds take?";
 
     // A: answered, 8 days ago: AI-resolved.

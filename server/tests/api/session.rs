@@ -7,6 +7,7 @@ use app::error::DeskError;
 use sqlx::PgPool;
 use uuid::Uuid;
 
+use crate::helpers::desks::*;
 use crate::helpers::{form, server_functions, Options, TestApp, ADMIN_PASSWORD};
 
 fn call(app: &TestApp, path: &str) -> reqwest::RequestBuilder {
@@ -219,7 +220,7 @@ async fn refusals_have_their_status_and_another_workspaces_id_is_just_missing(po
     let functions = server_functions();
     let admin = app.session().await;
     let (_, agent) = app.teammate("Sam", "agent").await;
-    let source = app.state.desk.0.sources(&app.agent().await).await.unwrap()[0].source_id;
+    let source = app.state.desk.sources(&app.admin().await).await.unwrap()[0].source_id;
     let (_, eve) = app
         .other_workspace("other", "eve@other.example", "admin")
         .await;
@@ -283,8 +284,8 @@ async fn refusals_have_their_status_and_another_workspaces_id_is_just_missing(po
 #[sqlx::test(migrations = "../migrations")]
 async fn a_session_left_open_is_not_a_way_to_guess_the_password(pool: PgPool) {
     let app = TestApp::spawn(pool).await;
-    let desk = &app.state.desk.0;
-    let admin = app.agent().await;
+    let desk = &app.state.desk;
+    let admin = app.admin().await;
     let token = app.session().await;
     let here: std::net::IpAddr = "203.0.113.9".parse().unwrap();
     for _ in 0..tandem::auth::FAILURES_PER_EMAIL {
@@ -440,8 +441,8 @@ async fn readiness_tells_nothing_of_any_workspaces_jobs(pool: PgPool) {
 #[sqlx::test(migrations = "../migrations")]
 async fn a_chat_limited_to_its_sites_does_not_open_as_a_page_of_its_own(pool: PgPool) {
     let app = TestApp::spawn(pool).await;
-    let admin = app.agent().await;
-    let desk = &app.state.desk.0;
+    let admin = app.admin().await;
+    let desk = &app.state.desk;
     let mut look = desk.widget_admin(&admin).await.unwrap().look;
     look.allowed_origins = vec!["https://shop.example".into()];
     desk.save_widget(&admin, look).await.unwrap();

@@ -6,6 +6,7 @@ use app::types::EventBody;
 use sqlx::PgPool;
 use uuid::Uuid;
 
+use crate::helpers::desks::*;
 use crate::helpers::{form, server_functions, TestApp};
 
 /// A `complete_setup` form body.
@@ -139,7 +140,7 @@ async fn the_setup_link_creates_the_first_workspace_once(pool: PgPool) {
         .unwrap();
     let session = session_cookie(response.headers()).expect("signed in");
     assert!(response.status().is_success() || response.status().is_redirection());
-    let me = app.state.desk.0.signed_in(&session).await.unwrap();
+    let me = app.state.desk.signed_in(&session).await.unwrap();
     assert_eq!(me.profile.workspace_name, "Lumen Lamps");
     assert_eq!(me.profile.workspace_slug, "lumen-lamps");
     assert_eq!(me.profile.role, "admin");
@@ -222,7 +223,7 @@ async fn an_admin_adds_a_workspace_and_an_agent_may_not(pool: PgPool) {
         .call_server_fn(&functions, "create_workspace", &body, false, Some(&admin))
         .await;
     assert!(status < 400, "{status} {text}");
-    let me = app.state.desk.0.signed_in(&admin).await.unwrap();
+    let me = app.state.desk.signed_in(&admin).await.unwrap();
     assert_eq!(me.profile.workspace_name, "Nimbus Outdoor");
     assert_eq!(me.profile.role, "admin");
     let hours: Option<serde_json::Value> =
@@ -233,14 +234,14 @@ async fn an_admin_adds_a_workspace_and_an_agent_may_not(pool: PgPool) {
             .unwrap();
     assert_eq!(hours, None, "around the clock");
     // Both workspaces are the admin's.
-    let choices = app.state.desk.0.workspaces(&me).await.unwrap();
+    let choices = app.state.desk.workspaces(&me).await.unwrap();
     assert_eq!(choices.len(), 2);
     // The same name again gets its own slug.
     let (status, _) = app
         .call_server_fn(&functions, "create_workspace", &body, false, Some(&admin))
         .await;
     assert!(status < 400);
-    let me = app.state.desk.0.signed_in(&admin).await.unwrap();
+    let me = app.state.desk.signed_in(&admin).await.unwrap();
     assert_eq!(me.profile.workspace_slug, "nimbus-outdoor-2");
 
     // An agent cannot; nobody cannot; a bad name is a clear error.
@@ -278,11 +279,10 @@ async fn tandem_setup_creates_a_workspace_on_a_headless_server(pool: PgPool) {
     let session = app
         .state
         .desk
-        .0
         .login("hal@headless.example", "a-long-password-2", None)
         .await
         .unwrap();
-    let me = app.state.desk.0.signed_in(&session).await.unwrap();
+    let me = app.state.desk.signed_in(&session).await.unwrap();
     assert_eq!(me.workspace_id, created.workspace_id);
     // An existing email is refused for a new account (and said so, to the
     // holder of the server or the setup code only).

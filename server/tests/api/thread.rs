@@ -9,6 +9,7 @@ use sqlx::PgPool;
 use tandem::db::Scope;
 use uuid::Uuid;
 
+use crate::helpers::desks::*;
 use crate::helpers::{count_events, TestApp};
 
 fn stored(msg: &ServerMsg) -> Option<EventBody> {
@@ -107,8 +108,8 @@ async fn a_conversation_from_question_to_human_reply(pool: PgPool) {
     );
 
     // The agent sees it at the top of the inbox, with the thread.
-    let agent = app.agent().await;
-    let desk = &app.state.desk.0;
+    let agent = app.admin().await;
+    let desk = &app.state.desk;
     let list = desk
         .conversations(
             &agent,
@@ -317,7 +318,7 @@ async fn agents_see_only_their_workspace_and_need_a_session(pool: PgPool) {
     let (_, token) = app
         .other_workspace("other", "eve@other.example", "agent")
         .await;
-    let desk = &app.state.desk.0;
+    let desk = &app.state.desk;
     let eve = desk.signed_in(&token).await.unwrap();
     for queue in Queue::ALL {
         assert!(desk
@@ -442,7 +443,6 @@ async fn two_instances_on_one_database_behave_as_one(pool: PgPool) {
     let session = a
         .state
         .desk
-        .0
         .login(
             tandem::demo::ADMIN_EMAIL,
             crate::helpers::ADMIN_PASSWORD,

@@ -146,7 +146,7 @@ async fn the_launcher_gets_its_look_in_the_visitors_language_on_allowed_sites_on
     let elsewhere = config("https://evil.example", "en").await.unwrap();
     assert_eq!(elsewhere.status(), 403);
     let body: serde_json::Value = elsewhere.json().await.unwrap();
-    assert_eq!(body["error"], tandem::desk::NOT_ALLOWED_HERE);
+    assert_eq!(body["error"], tandem::widget::NOT_ALLOWED_HERE);
 
     let unknown = http
         .get(app.url("/widget/config?workspace=nobody"))
@@ -209,7 +209,7 @@ async fn the_chat_frame_may_be_framed_only_by_allowed_sites(pool: PgPool) {
     .text()
     .await
     .unwrap();
-    assert!(elsewhere.contains(tandem::desk::NOT_ALLOWED_HERE));
+    assert!(elsewhere.contains(tandem::widget::NOT_ALLOWED_HERE));
     assert!(!elsewhere.contains(r#"id="tandem-message""#));
 
     // Two workspaces named: one workspace's chat must not come with another's
@@ -245,7 +245,7 @@ async fn sockets_from_sites_not_allowed_are_refused_for_good(pool: PgPool) {
     let before = visitors().await;
     // A page elsewhere opening the socket itself.
     let why = refused(attempt(&app, &host, Some("https://evil.example")).await);
-    assert_eq!(why, tandem::desk::NOT_ALLOWED_HERE);
+    assert_eq!(why, tandem::widget::NOT_ALLOWED_HERE);
     // A frame on a page elsewhere (or one that does not say where it is).
     refused(
         attempt(
@@ -329,7 +329,7 @@ async fn a_signed_identity_follows_the_user_and_a_forged_one_is_refused_everywhe
         widget::sign(&secret, "user-42")
     );
     let why = refused(attempt(&app, &forged, None).await);
-    assert_eq!(why, tandem::desk::IDENTITY_REFUSED);
+    assert_eq!(why, tandem::widget::IDENTITY_REFUSED);
     refused(
         attempt(
             &app,
@@ -350,7 +350,7 @@ async fn a_signed_identity_follows_the_user_and_a_forged_one_is_refused_everywhe
         .text()
         .await
         .unwrap();
-    assert!(frame.contains(tandem::desk::IDENTITY_REFUSED));
+    assert!(frame.contains(tandem::widget::IDENTITY_REFUSED));
     assert!(!frame.contains(r#"id="tandem-message""#));
     let frame = reqwest::get(app.url(&format!("/widget?workspace=demo{}", signed("user-42"))))
         .await

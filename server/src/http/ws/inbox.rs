@@ -25,7 +25,7 @@ use crate::db::Scope;
 use crate::thread::actions::{self, Agent, AgentAction};
 use crate::thread::hub::{Change, Signal};
 use crate::thread::store::{self, Party};
-use crate::{auth, desk, mail, presence, Engines};
+use crate::{auth, inbox, mail, presence, Engines};
 
 #[derive(Debug, Deserialize)]
 pub struct InboxParams {
@@ -315,7 +315,7 @@ async fn lists(
     let (mut sink, mut stream) = socket.split();
     let pool = &engines.pool;
     let mut wakes = engines.hub.workspace(agent.workspace_id);
-    let mut counts = desk::queue_counts(pool, agent.workspace_id, agent.account_id).await?;
+    let mut counts = inbox::queue_counts(pool, agent.workspace_id, agent.account_id).await?;
     send(&mut sink, &ServerMsg::Counts { counts }).await?;
     let mut heartbeat = Heartbeat::new(engines.live);
     let mut changed: HashSet<Uuid> = HashSet::new();
@@ -358,11 +358,11 @@ async fn lists(
                     send(&mut sink, &ServerMsg::Refresh).await?;
                 }
                 for conversation_id in changed.drain() {
-                    if let Some(summary) = desk::summary(pool, agent.workspace_id, agent.account_id, conversation_id).await? {
+                    if let Some(summary) = inbox::summary(pool, agent.workspace_id, agent.account_id, conversation_id).await? {
                         send(&mut sink, &ServerMsg::ConversationChanged { summary }).await?;
                     }
                 }
-                let now = desk::queue_counts(pool, agent.workspace_id, agent.account_id).await?;
+                let now = inbox::queue_counts(pool, agent.workspace_id, agent.account_id).await?;
                 if now != counts {
                     counts = now;
                     send(&mut sink, &ServerMsg::Counts { counts }).await?;

@@ -24,7 +24,7 @@ use crate::db::Scope;
 use crate::thread::store::{self, Party};
 use crate::thread::{actions, turn};
 use crate::widget::WidgetRow;
-use crate::{auth, desk, mail, widget, Engines};
+use crate::{auth, mail, widget, Engines};
 
 #[derive(Debug, Deserialize)]
 pub struct VisitorParams {
@@ -76,12 +76,12 @@ fn admitted(
     let direct_allowed = same_origin(headers) || row.allows(origin);
     let tandem_host = headers.get(header::HOST).and_then(|h| h.to_str().ok());
     if !direct_allowed || !row.allows_page(params.host.as_deref(), tandem_host) {
-        return Err(desk::NOT_ALLOWED_HERE);
+        return Err(widget::NOT_ALLOWED_HERE);
     }
     if let Some(identity) = params.identity() {
         if let Err(err) = widget::verify(&row.identity_secret, &identity) {
             tracing::warn!(error = %err, workspace = %params.workspace, "visitor socket: identity refused");
-            return Err(desk::IDENTITY_REFUSED);
+            return Err(widget::IDENTITY_REFUSED);
         }
     }
     Ok(())
