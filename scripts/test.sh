@@ -10,7 +10,8 @@ scripts/setup.sh test
 scripts/db.sh
 export DATABASE_URL="${DATABASE_URL:-$(scripts/db.sh --url)}"
 
-say "format and lints"
+say "format, lints and layers"
+python3 scripts/shape.py --check-layers
 cargo fmt --all --check
 cargo clippy --locked -p app -p server --all-targets -- -D warnings
 cargo clippy --locked -p frontend --target wasm32-unknown-unknown -- -D warnings

@@ -9,7 +9,6 @@ pub mod generate;
 pub mod guard;
 pub mod mask;
 pub mod openai;
-pub mod rescore;
 
 use std::time::Duration;
 
@@ -19,8 +18,8 @@ use sqlx::PgPool;
 
 use crate::embed::Embedder;
 use crate::policy::{self, DecideError, Effects, Message};
+use crate::retrieve::rescore::Ranked;
 use generate::{Builtin, Generator, Grounded, Sink};
-use rescore::Ranked;
 
 /// How many re-scored passages a generator is given.
 pub const GIVEN: usize = 5;

@@ -2,16 +2,12 @@
 //! queues' counts and conditions. Shared by the inbox's server functions
 //! and its socket.
 
-use app::desk::SignedIn;
-use app::error::DeskError;
 use app::types::{ConversationStatus, ConversationSummary, HandoffReason, Queue, QueueCounts};
 use chrono::{DateTime, Utc};
 use sqlx::types::Json;
 use uuid::Uuid;
 
 use crate::db::Scope;
-use crate::desk::internal;
-use crate::thread::store;
 
 #[derive(sqlx::FromRow)]
 pub(crate) struct SummaryRow {
@@ -87,22 +83,6 @@ pub async fn summary(
         .fetch_optional(pool.ws(workspace_id))
         .await?
         .map(SummaryRow::into_summary))
-}
-
-/// A conversation of the agent's workspace: its list row and its whole log.
-pub async fn thread_of(
-    pool: &sqlx::PgPool,
-    agent: &SignedIn,
-    id: Uuid,
-) -> Result<(ConversationSummary, Vec<app::types::ThreadEvent>), DeskError> {
-    let summary = summary(pool, agent.workspace_id, agent.profile.account_id, id)
-        .await
-        .map_err(internal)?
-        .ok_or(DeskError::NotFound)?;
-    let events = store::events_after(pool.ws(agent.workspace_id), id, 0, 10_000)
-        .await
-        .map_err(internal)?;
-    Ok((summary, events))
 }
 
 /// How many conversations each queue of the workspace holds, for one agent.

@@ -13,6 +13,7 @@ pub mod demo;
 pub mod desk;
 pub mod embed;
 pub mod eval;
+pub mod html;
 pub mod http;
 pub mod inbox;
 pub mod ingest;
@@ -21,12 +22,12 @@ pub mod limits;
 pub mod mail;
 pub mod outbound;
 pub mod policy;
-pub mod presence;
 pub mod privacy;
 pub mod retrieve;
 pub mod review;
 pub mod setup;
 pub mod thread;
+pub mod turn;
 pub mod widget;
 
 use std::sync::Arc;
@@ -65,7 +66,7 @@ pub struct Engines {
     /// database connections while it embeds, retrieves and streams).
     pub turn_slots: Arc<tokio::sync::Semaphore>,
     /// This instance's AI turns (lease owner id, debounce, running tasks).
-    pub turns: Arc<thread::turn::Turns>,
+    pub turns: Arc<turn::Turns>,
     /// The sockets' heartbeat.
     pub live: http::LiveSettings,
     /// Email follow-ups and reminders (off without an SMTP URL).
@@ -104,7 +105,7 @@ impl AppState {
     /// escalations waiting past their workspace's maximum.
     pub fn new(engines: Engines, leptos_options: LeptosOptions) -> Self {
         engines.hub.listen(engines.pool.clone());
-        thread::turn::sweep(engines.clone());
+        turn::sweep(engines.clone());
         thread::waits::sweep(engines.pool.clone(), engines.system.clone());
         privacy::sweep(engines.pool.clone(), engines.system.clone());
         mail::spawn_sender(

@@ -15,7 +15,7 @@ use tandem::ingest::crawl::CrawlSettings;
 use tandem::ingest::jobs;
 use tandem::outbound::Outbound;
 use tandem::thread::hub::Hub;
-use tandem::thread::turn::Turns;
+use tandem::turn::Turns;
 use tandem::{db, demo, http, AnswerSettings, AppState, Engines};
 use tracing_subscriber::EnvFilter;
 use uuid::Uuid;
@@ -925,7 +925,7 @@ async fn bench(
             .await?;
             let t2 = std::time::Instant::now();
             let ranked =
-                tandem::answer::rescore::rescore(&embedder, question, &vector, passages).await?;
+                tandem::retrieve::rescore::rescore(&embedder, question, &vector, passages).await?;
             tandem::answer::extractive::compose(&tandem::answer::generate::sources(&ranked));
             let t3 = std::time::Instant::now();
             embed_ms.push((t1 - t0).as_secs_f64() * 1e3);

@@ -20,10 +20,10 @@ use chrono::{DateTime, Utc};
 use sqlx::PgPool;
 use uuid::Uuid;
 
-use crate::answer::rescore::{self, Ranked};
 use crate::embed::{cosine, EmbedError, Embedder, Role};
 use crate::lang::Language;
 use crate::retrieve;
+use crate::retrieve::rescore::{self, Ranked};
 use detect::Phrases;
 
 /// A message "means the same as" a rule's question when their similarity

@@ -8,6 +8,8 @@
 //! corpus, and say little a semantic search does not; so the search costs
 //! about the same at 10k chunks as at 100k (`tandem bench-retrieval`).
 
+pub mod rescore;
+
 use sqlx::PgPool;
 use uuid::Uuid;
 

@@ -449,7 +449,7 @@ pub async fn queue(
             (select count(*) from conversation where workspace_id = $1 and status = 'waiting_human')",
     )
     .bind(workspace_id)
-    .bind(crate::presence::ONLINE_SECS)
+    .bind(crate::thread::presence::ONLINE_SECS)
     .fetch_one(pool.ws(workspace_id))
     .await?;
     let handoffs: Vec<(DateTime<Utc>, f64)> = sqlx::query_as(

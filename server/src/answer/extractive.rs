@@ -3,7 +3,7 @@
 //! is not in a passage.
 
 use super::generate::Source;
-use super::rescore::Scored;
+use crate::retrieve::rescore::Scored;
 
 /// Passages whose sentences may be used.
 const PASSAGES: usize = 4;
@@ -68,7 +68,7 @@ fn cells(row: &str) -> Vec<String> {
 
 /// The shape of `sentence` (as [`rescore::sentences`] split it) in `content`.
 ///
-/// [`rescore::sentences`]: super::rescore::sentences
+/// [`rescore::sentences`]: crate::retrieve::rescore::sentences
 fn shape(content: &str, sentence: &str) -> Shape {
     let mut header: Option<Vec<String>> = None;
     for line in content.lines().map(str::trim) {
@@ -208,7 +208,7 @@ pub fn compose(sources: &[Source<'_>]) -> String {
 mod tests {
     use super::*;
     use crate::answer::generate::sources;
-    use crate::answer::rescore::Ranked;
+    use crate::retrieve::rescore::Ranked;
     use crate::retrieve::Passage;
 
     fn ranked(url: &str, sentences: &[(&str, f32)]) -> Ranked {

@@ -10,8 +10,8 @@ use regex::Regex;
 use tokio::sync::mpsc;
 
 use super::extractive;
-use super::rescore::Ranked;
 use crate::lang::Language;
+use crate::retrieve::rescore::Ranked;
 
 /// One passage handed to a generator; the answer cites it as `[number]`.
 #[derive(Clone, Copy, Debug)]

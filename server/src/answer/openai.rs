@@ -528,7 +528,7 @@ impl<'a> Reply<'a> {
 mod tests {
     use super::*;
     use crate::answer::generate::sources;
-    use crate::answer::rescore::Ranked;
+    use crate::retrieve::rescore::Ranked;
     use crate::retrieve::Passage;
     use tokio::sync::mpsc;
 

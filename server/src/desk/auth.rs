@@ -68,7 +68,7 @@ impl AuthDesk for EngineDesk {
             .await
             .map_err(internal)?
         {
-            crate::presence::signed_out(&self.engines.system, agent.account_id)
+            crate::thread::presence::signed_out(&self.engines.system, agent.account_id)
                 .await
                 .map_err(internal)?;
         }

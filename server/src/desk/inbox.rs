@@ -13,11 +13,12 @@ use uuid::Uuid;
 use super::{internal, EngineDesk};
 use crate::answer::{self, generate};
 use crate::db::Scope;
-use crate::inbox::{queue_sql, thread_of, SummaryRow, SUMMARY_SELECT};
+use crate::inbox::{queue_sql, summary, SummaryRow, SUMMARY_SELECT};
 use crate::policy::{self, settings, Message};
 use crate::thread::hub::Change;
+use crate::thread::presence;
 use crate::thread::store;
-use crate::{presence, Engines};
+use crate::Engines;
 
 /// The handoff triggers behind a reason's short name (see `HandoffReason::short`).
 fn triggers(reason: &str) -> Option<&'static [&'static str]> {
@@ -142,6 +143,22 @@ fn open_question(events: &[app::types::ThreadEvent]) -> Option<String> {
     }
     let from = asked.len().saturating_sub(5);
     (!asked.is_empty()).then(|| asked[from..].join("\n"))
+}
+
+/// A conversation of the agent's workspace: its list row and its whole log.
+async fn thread_of(
+    pool: &sqlx::PgPool,
+    agent: &SignedIn,
+    id: Uuid,
+) -> Result<(ConversationSummary, Vec<app::types::ThreadEvent>), DeskError> {
+    let summary = summary(pool, agent.workspace_id, agent.profile.account_id, id)
+        .await
+        .map_err(internal)?
+        .ok_or(DeskError::NotFound)?;
+    let events = store::events_after(pool.ws(agent.workspace_id), id, 0, 10_000)
+        .await
+        .map_err(internal)?;
+    Ok((summary, events))
 }
 
 #[async_trait::async_trait]

@@ -230,7 +230,7 @@ impl ReviewDesk for EngineDesk {
     async fn dashboard(&self, admin: &Admin, days: u32) -> Result<Dashboard, DeskError> {
         let engines = &self.engines;
         // Questions since the last review are compared with fixed topics too.
-        topics::embed_missing(
+        crate::policy::replay::embed_missing(
             &engines.pool,
             &engines.embedder,
             admin.workspace_id,

@@ -16,7 +16,7 @@ use crate::{auth, Engines};
 /// Cited content is shown as data: no scripts, no plugins, no framing tricks.
 const PAGE_CSP: &str = "default-src 'none'; style-src 'unsafe-inline'; img-src 'self'";
 
-use super::escape;
+use crate::html::escape;
 
 fn page(title: &str, body: &str) -> Response {
     let html = format!(

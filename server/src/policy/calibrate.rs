@@ -32,9 +32,9 @@ use sqlx::PgPool;
 use uuid::Uuid;
 
 use super::{decide, DecideError, Message};
-use crate::answer::rescore;
 use crate::db::{Scope, System};
 use crate::embed::Embedder;
+use crate::retrieve::rescore;
 
 /// Passages questions are made from, at most.
 const SAMPLED: i64 = 48;

@@ -21,11 +21,8 @@
 use app::types::policy::Signals;
 
 /// The threshold of a workspace with neither an admin's threshold nor a
-/// calibration yet (on the tune sets: one answerable question in eight handed
-/// off on Wikipedia pages and 42 % of unanswerable ones; on the SQLite manual
-/// two in three and 94 %: where the scores fall differs by site, which is why
-/// each workspace is calibrated).
-pub const DEFAULT_THRESHOLD: f32 = 0.5;
+/// calibration yet (kept with the settings the server starts with).
+pub use crate::config::DEFAULT_THRESHOLD;
 
 /// Same language: weights of (top passage similarity, best sentence score,
 /// coverage, sentence coverage) and the bias.

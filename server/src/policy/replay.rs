@@ -139,7 +139,7 @@ pub async fn replay(
             .map(|c| (&c.name, &c.examples))
             .ne(candidate.categories.iter().map(|c| (&c.name, &c.examples)));
     if !like_now.is_empty() || !like_then.is_empty() || examples_changed {
-        crate::review::topics::embed_missing(pool, embedder, workspace_id, 90).await?;
+        embed_missing(pool, embedder, workspace_id, 90).await?;
     }
     let rows = sqlx::query_as::<_, DecisionRow>(
         "select conversation_id, question, record, created_at, embedding from decision
@@ -269,4 +269,47 @@ pub async fn unhelpful_in_a_row(
             ),
         })
         .count() as u32)
+}
+
+/// At most this many decisions are embedded per call (the rest next time).
+const EMBEDDED_PER_CALL: i64 = 5000;
+
+/// Embeds the workspace's decisions of the last `days` that have no
+/// embedding yet (questions are compared by meaning).
+pub async fn embed_missing(
+    pool: &PgPool,
+    embedder: &Embedder,
+    workspace_id: Uuid,
+    days: u32,
+) -> Result<(), super::DecideError> {
+    let missing: Vec<(Uuid, String)> = sqlx::query_as(
+        "select decision_id, question from decision
+          where workspace_id = $1 and embedding is null
+            and created_at > now() - make_interval(days => $2)
+          order by created_at desc limit $3",
+    )
+    .bind(workspace_id)
+    .bind(days as i32)
+    .bind(EMBEDDED_PER_CALL)
+    .fetch_all(pool.ws(workspace_id))
+    .await?;
+    for batch in missing.chunks(64) {
+        let vectors = embedder
+            .embed(batch.iter().map(|(_, q)| q.clone()).collect(), Role::Query)
+            .await?;
+        let ids: Vec<Uuid> = batch.iter().map(|(id, _)| *id).collect();
+        let vectors: Vec<pgvector::Vector> =
+            vectors.into_iter().map(pgvector::Vector::from).collect();
+        sqlx::query(
+            "update decision d set embedding = v.embedding, embedded_with = $3
+               from unnest($1::uuid[], $2::vector[]) as v(decision_id, embedding)
+              where d.decision_id = v.decision_id",
+        )
+        .bind(&ids)
+        .bind(&vectors)
+        .bind(embedder.name())
+        .execute(pool.ws(workspace_id))
+        .await?;
+    }
+    Ok(())
 }

@@ -11,7 +11,7 @@ const RIGHT: f64 = 12.0;
 const TOP: f64 = 28.0;
 const BOTTOM: f64 = 26.0;
 
-use crate::http::escape;
+use crate::html::escape;
 
 /// `text` cut to `chars` characters, the last an ellipsis when cut.
 pub fn short(text: &str, chars: usize) -> String {

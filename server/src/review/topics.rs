@@ -16,13 +16,11 @@ use uuid::Uuid;
 
 use super::cluster::{self, Topic, Topics};
 use crate::db::{InWorkspace, Scope};
-use crate::embed::{cosine, Embedder, Role};
+use crate::embed::{cosine, Embedder};
 use crate::policy::DecideError;
 
 /// At most this many escalations are grouped (the most recent).
 pub const GROUPED: i64 = 2000;
-/// At most this many decisions are embedded per call (the rest next time).
-const EMBEDDED_PER_CALL: i64 = 5000;
 /// Passages shown per question.
 const PASSAGES: usize = 3;
 
@@ -64,46 +62,6 @@ pub fn detail(reason: Option<&HandoffReason>) -> String {
     }
 }
 
-/// Embeds the workspace's decisions of the last `days` that have no
-/// embedding yet (questions are compared by meaning).
-pub async fn embed_missing(
-    pool: &PgPool,
-    embedder: &Embedder,
-    workspace_id: Uuid,
-    days: u32,
-) -> Result<(), DecideError> {
-    let missing: Vec<(Uuid, String)> = sqlx::query_as(
-        "select decision_id, question from decision
-          where workspace_id = $1 and embedding is null
-            and created_at > now() - make_interval(days => $2)
-          order by created_at desc limit $3",
-    )
-    .bind(workspace_id)
-    .bind(days as i32)
-    .bind(EMBEDDED_PER_CALL)
-    .fetch_all(pool.ws(workspace_id))
-    .await?;
-    for batch in missing.chunks(64) {
-        let vectors = embedder
-            .embed(batch.iter().map(|(_, q)| q.clone()).collect(), Role::Query)
-            .await?;
-        let ids: Vec<Uuid> = batch.iter().map(|(id, _)| *id).collect();
-        let vectors: Vec<pgvector::Vector> =
-            vectors.into_iter().map(pgvector::Vector::from).collect();
-        sqlx::query(
-            "update decision d set embedding = v.embedding, embedded_with = $3
-               from unnest($1::uuid[], $2::vector[]) as v(decision_id, embedding)
-              where d.decision_id = v.decision_id",
-        )
-        .bind(&ids)
-        .bind(&vectors)
-        .bind(embedder.name())
-        .execute(pool.ws(workspace_id))
-        .await?;
-    }
-    Ok(())
-}
-
 #[derive(sqlx::FromRow)]
 struct EscalationRow {
     decision_id: Uuid,
@@ -122,7 +80,7 @@ pub async fn escalations(
     workspace_id: Uuid,
     days: u32,
 ) -> Result<Vec<Escalation>, DecideError> {
-    embed_missing(pool, embedder, workspace_id, days).await?;
+    crate::policy::replay::embed_missing(pool, embedder, workspace_id, days).await?;
     let rows = sqlx::query_as::<_, EscalationRow>(
         "select * from (
            select decision_id, conversation_id, question, record, created_at, embedding

@@ -6,6 +6,7 @@
 use app::types::{ConversationStatus, EventBody, HandoffReason, MessageBody, RequestChannel};
 use uuid::Uuid;
 
+use super::assign;
 use super::store::{self, Appended, Locked, StoreError};
 use crate::db::InWorkspace;
 
@@ -107,7 +108,7 @@ pub async fn visitor_message(
             };
             store::append(&mut tx, &conversation, None, &reopened).await?;
         } else {
-            store::escalate(&mut tx, &conversation, None, HandoffReason::Reopened, None).await?;
+            assign::escalate(&mut tx, &conversation, None, HandoffReason::Reopened, None).await?;
         }
     }
     tx.commit().await?;
@@ -138,7 +139,7 @@ pub async fn talk_to_team(
             _ => Err(StoreError::IdReused.into()),
         };
     }
-    let seq = store::escalate(&mut tx, &conversation, Some(client_id), reason, None).await?;
+    let seq = assign::escalate(&mut tx, &conversation, Some(client_id), reason, None).await?;
     tx.commit().await?;
     Ok(Done {
         seq,

@@ -2,12 +2,13 @@
 //! assignment of escalations, and the workspace's inbox settings these read.
 
 use app::types::inbox::InboxSettings;
-use app::types::{ConversationStatus, EventBody};
+use app::types::{ConversationStatus, EventBody, HandoffReason};
+use sqlx::types::Json;
 use sqlx::PgConnection;
 use uuid::Uuid;
 
 use super::actions::{set_status, ActionError, Agent};
-use super::store::{self, Locked};
+use super::store::{self, Locked, StoreError};
 
 /// The workspace's inbox settings (the defaults until an admin saves some).
 pub async fn settings(
@@ -215,7 +216,7 @@ pub async fn auto_assign(
     )
     .bind(conversation.workspace_id)
     .bind(conversation.conversation_id)
-    .bind(crate::presence::ONLINE_SECS)
+    .bind(crate::thread::presence::ONLINE_SECS)
     .fetch_optional(&mut *conn)
     .await?;
     let Some((account_id, name)) = next else {
@@ -250,4 +251,39 @@ pub async fn auto_assign(
             other => sqlx::Error::Protocol(other.to_string()),
         })?;
     Ok(Some(name))
+}
+
+/// Hands a conversation to the team, unless it is already waiting for or
+/// with a person. Returns the status change's seq when it stored one.
+pub async fn escalate(
+    conn: &mut PgConnection,
+    conversation: &Locked,
+    client_id: Option<Uuid>,
+    reason: HandoffReason,
+    decision: Option<app::types::Decision>,
+) -> Result<Option<i64>, StoreError> {
+    if matches!(
+        conversation.status(),
+        ConversationStatus::WaitingHuman | ConversationStatus::Open
+    ) {
+        return Ok(None);
+    }
+    sqlx::query(
+        "update conversation set status = 'waiting_human', handoff_reason = $2, escalated_at = now(),
+            wait_notice_at = null
+         where conversation_id = $1",
+    )
+    .bind(conversation.conversation_id)
+    .bind(Json(&reason))
+    .execute(&mut *conn)
+    .await?;
+    let body = EventBody::StatusChange {
+        status: ConversationStatus::WaitingHuman,
+        reason: Some(reason),
+        agent_name: None,
+        decision,
+    };
+    let appended = store::append(conn, conversation, client_id, &body).await?;
+    auto_assign(conn, conversation).await?;
+    Ok(Some(appended.event().seq))
 }

@@ -2,7 +2,7 @@
 //! the caller's transaction: the sequence number comes from the locked
 //! conversation row (no gaps, no duplicates) and the wake-up is sent on commit.
 
-use app::types::{ConversationStatus, EventBody, HandoffReason, ThreadEvent, Typist};
+use app::types::{ConversationStatus, EventBody, ThreadEvent, Typist};
 use chrono::{DateTime, Utc};
 use sqlx::types::Json;
 use sqlx::{PgConnection, PgPool};
@@ -160,41 +160,6 @@ pub async fn notify(
         .execute(conn)
         .await?;
     Ok(())
-}
-
-/// Hands a conversation to the team, unless it is already waiting for or
-/// with a person. Returns the status change's seq when it stored one.
-pub async fn escalate(
-    conn: &mut PgConnection,
-    conversation: &Locked,
-    client_id: Option<Uuid>,
-    reason: HandoffReason,
-    decision: Option<app::types::Decision>,
-) -> Result<Option<i64>, StoreError> {
-    if matches!(
-        conversation.status(),
-        ConversationStatus::WaitingHuman | ConversationStatus::Open
-    ) {
-        return Ok(None);
-    }
-    sqlx::query(
-        "update conversation set status = 'waiting_human', handoff_reason = $2, escalated_at = now(),
-            wait_notice_at = null
-         where conversation_id = $1",
-    )
-    .bind(conversation.conversation_id)
-    .bind(Json(&reason))
-    .execute(&mut *conn)
-    .await?;
-    let body = EventBody::StatusChange {
-        status: ConversationStatus::WaitingHuman,
-        reason: Some(reason),
-        agent_name: None,
-        decision,
-    };
-    let appended = append(conn, conversation, client_id, &body).await?;
-    super::assign::auto_assign(conn, conversation).await?;
-    Ok(Some(appended.event().seq))
 }
 
 /// Events after `after`, in order, at most `limit`.

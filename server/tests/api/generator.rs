@@ -16,7 +16,7 @@ use futures::{future, stream, StreamExt};
 use serde_json::{json, Value};
 use tandem::answer::generate::{ground, sources, GenerateError, Generator};
 use tandem::answer::openai::OpenAi;
-use tandem::answer::rescore::Ranked;
+use tandem::retrieve::rescore::Ranked;
 use tandem::retrieve::Passage;
 use tokio::sync::mpsc;
 use uuid::Uuid;

@@ -16,7 +16,7 @@ use tandem::http::LiveSettings;
 use tandem::ingest::crawl::CrawlSettings;
 use tandem::ingest::jobs::{self, JobRow};
 use tandem::thread::hub::Hub;
-use tandem::thread::turn::Turns;
+use tandem::turn::Turns;
 use tandem::{demo, AnswerSettings, AppState, Engines};
 use tokio::net::TcpStream;
 use tokio_tungstenite::{connect_async, tungstenite::Message, MaybeTlsStream, WebSocketStream};

@@ -371,7 +371,7 @@ async fn automatic_assignment_is_round_robin_within_caps_teams_and_presence(pool
     assert_eq!(assigned[..2].iter().filter(|a| **a == Some(kim)).count(), 1);
     assert_eq!(assigned[2], Some(sam));
     // Away: skipped; nobody available: it waits unassigned.
-    tandem::presence::set_away(&pool, sam, app.workspace_id, true)
+    tandem::thread::presence::set_away(&pool, sam, app.workspace_id, true)
         .await
         .unwrap();
     let visitor = escalated(&app).await;
@@ -382,7 +382,7 @@ async fn automatic_assignment_is_round_robin_within_caps_teams_and_presence(pool
     desk.save_member(&admin, kim, "agent", vec!["Billing".into()], Some(5))
         .await
         .unwrap();
-    tandem::presence::set_away(&pool, sam, app.workspace_id, false)
+    tandem::thread::presence::set_away(&pool, sam, app.workspace_id, false)
         .await
         .unwrap();
     let visitor = app.visitor(None, 0).await;

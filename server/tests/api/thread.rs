@@ -297,7 +297,7 @@ async fn the_ai_stays_quiet_once_an_agent_has_claimed(pool: PgPool) {
     inbox.reply("Hi, I'm here.").await;
     visitor.ask("how long do refunds take?").await;
     // Run the AI's turn to completion: it must not answer.
-    tandem::thread::turn::run(
+    tandem::turn::run(
         &app.state.engines,
         app.workspace_id,
         visitor.conversation_id,

@@ -241,7 +241,8 @@ impl Feed {
             return Ok(());
         }
         let mut agents =
-            crate::presence::viewers(pool.ws(self.workspace_id), self.conversation_id).await?;
+            crate::thread::presence::viewers(pool.ws(self.workspace_id), self.conversation_id)
+                .await?;
         agents.retain(|a| !self.me.is(a));
         if agents != self.viewers {
             self.viewers = agents.clone();

@@ -24,8 +24,9 @@ use crate::auth::SessionAgent;
 use crate::db::Scope;
 use crate::thread::actions::{self, Agent, AgentAction};
 use crate::thread::hub::{Change, Signal};
+use crate::thread::presence;
 use crate::thread::store::{self, Party};
-use crate::{auth, inbox, mail, presence, Engines};
+use crate::{auth, inbox, mail, Engines};
 
 #[derive(Debug, Deserialize)]
 pub struct InboxParams {

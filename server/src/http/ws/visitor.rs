@@ -21,8 +21,9 @@ use super::feed::{Audience, Feed};
 use super::session::{converse, Participant};
 use super::{acknowledge, configure, log_end, refuse, same_origin, send, Sink, SocketError};
 use crate::db::Scope;
+use crate::thread::actions;
 use crate::thread::store::{self, Party};
-use crate::thread::{actions, turn};
+use crate::turn;
 use crate::widget::WidgetRow;
 use crate::{auth, mail, widget, Engines};
 

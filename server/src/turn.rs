@@ -29,10 +29,11 @@ use app::types::{ConversationStatus, EventBody, HandoffReason};
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
-use super::hub::{self, Change, Signal};
-use super::store::{self, StoreError};
 use crate::db::{InWorkspace, Scope, System};
 use crate::policy::{replay, settings, DecideError, Effects, Message};
+use crate::thread::assign;
+use crate::thread::hub::{self, Change, Signal};
+use crate::thread::store::{self, StoreError};
 use crate::{answer, Engines};
 
 /// The built-in generator's pieces are spaced like typing.
@@ -925,7 +926,7 @@ async fn answer_pending(
                 .handoff
                 .clone()
                 .expect("a decision without an answer has a reason");
-            let escalated = store::escalate(
+            let escalated = assign::escalate(
                 &mut tx,
                 &conversation,
                 None,
