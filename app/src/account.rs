@@ -36,14 +36,14 @@ pub fn AccountPage() -> impl IntoView {
                             Ok(list) => {
                                 // Only an admin (of the workspace they look at) may
                                 // create another.
-                                let admin = list.iter().any(|w| w.current && w.role == "admin");
+                                let admin = list.iter().any(|w| w.current && w.role.is_admin());
                                 view! {
                                 <section class=CARD aria-label="Workspaces">
                                     <h2 class="text-lg font-semibold">"Workspaces"</h2>
                                     <ul class="flex flex-col gap-2">
                                         {list.into_iter().map(|w| view! {
                                             <li class="flex items-center justify-between gap-2 text-sm">
-                                                <span class="min-w-0 break-words">{w.name}" "<span class="text-slate-500">"("{w.role}" · "<code class="text-xs">{w.slug}</code>")"</span></span>
+                                                <span class="min-w-0 break-words">{w.name}" "<span class="text-slate-500">"("{w.role.as_str()}" · "<code class="text-xs">{w.slug}</code>")"</span></span>
                                                 {if w.current {
                                                     view! { <span class="text-xs font-semibold text-emerald-700">"current"</span> }.into_any()
                                                 } else {
@@ -106,7 +106,7 @@ pub fn InvitePage() -> impl IntoView {
                         match invitation.await {
                             Ok(invite) => view! {
                                 <h1 class="mt-4 text-2xl font-semibold text-slate-900">"Join "{invite.workspace_name.clone()}</h1>
-                                <p class="mt-1 text-sm text-slate-600">"You are invited to join as "{if invite.role == "admin" { "an admin" } else { "an agent" }}", as "<strong>{invite.email.clone()}</strong>"."</p>
+                                <p class="mt-1 text-sm text-slate-600">"You are invited to join as "{invite.role.with_article()}", as "<strong>{invite.email.clone()}</strong>"."</p>
                                 <ActionForm action=accept attr:class="mt-6 flex flex-col gap-4">
                                     <input type="hidden" name="token" value=token()/>
                                     <label class=LABEL>"Your name (shown to visitors)"

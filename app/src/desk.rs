@@ -31,7 +31,7 @@ pub struct Admin(SignedIn);
 impl Admin {
     /// The signed-in person, if they are an admin of their workspace.
     pub fn check(agent: SignedIn) -> Result<Self, DeskError> {
-        if agent.profile.role == "admin" {
+        if agent.profile.role.is_admin() {
             Ok(Self(agent))
         } else {
             Err(DeskError::Forbidden)

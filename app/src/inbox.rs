@@ -22,7 +22,8 @@ use uuid::Uuid;
 use crate::auth::{me, Logout};
 use crate::error::DeskError;
 use crate::live::use_live;
-use crate::types::inbox::{Directory, ListFilter, REASONS};
+use crate::types::inbox::{Directory, ListFilter};
+use crate::types::ReasonKind;
 use crate::types::{
     AgentProfile, ClientMsg, ConversationStatus, ConversationSummary, HandoffReason, Queue,
     QueueCounts, ServerMsg,
@@ -184,7 +185,7 @@ const IDLE_MINUTES: f64 = 5.0;
 #[component]
 fn Inbox(profile: AgentProfile) -> impl IntoView {
     let me = profile.account_id;
-    let is_admin = profile.role == "admin";
+    let is_admin = profile.role.is_admin();
     let filter = RwSignal::new(ListFilter::default());
     // Bumped to fetch the lists again: after a reconnect, or when told to.
     let version = RwSignal::new(0u64);
@@ -495,7 +496,7 @@ fn Inbox(profile: AgentProfile) -> impl IntoView {
                             <select class=select_class aria-label="Filter by reason"
                                 on:change=move |ev| { let v = event_target_value(&ev); filter.update(|f| f.reason = (!v.is_empty()).then_some(v)); }>
                                 <option value="">"Any reason"</option>
-                                {REASONS.into_iter().map(|r| view! { <option value=r>{r}</option> }).collect::<Vec<_>>()}
+                                {ReasonKind::ALL.into_iter().map(|k| k.label()).map(|r| view! { <option value=r>{r}</option> }).collect::<Vec<_>>()}
                             </select>
                             {move || {
                                     let dir = directory.get();

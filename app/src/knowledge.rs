@@ -146,7 +146,7 @@ pub(crate) fn AdminOnly(section: &'static str, children: ChildrenFn) -> impl Int
         <Suspense fallback=|| view! { <p class="p-6 text-slate-500">"Loading…"</p> }>
             {move || Suspend::new(async move {
                 match profile.await {
-                    Ok(p) if p.role == "admin" => view! {
+                    Ok(p) if p.role.is_admin() => view! {
                         <div class="flex min-h-dvh flex-col bg-slate-100 text-slate-900">
                             <header class="flex flex-wrap items-center justify-between gap-x-4 gap-y-1 bg-slate-900 px-4 py-2 text-white">
                                 <div class="flex items-baseline gap-3">

@@ -14,6 +14,7 @@ use crate::confirm::ConfirmDelete;
 use crate::error::DeskError;
 use crate::knowledge::{AdminOnly, BUTTON, INPUT, SMALL_BUTTON};
 use crate::types::inbox::{Invited, Member, Presence, TeamAdmin};
+use crate::types::Role;
 
 const SECTION: &str = "flex flex-col gap-3 rounded-lg border border-slate-200 bg-white p-4";
 const HEADING: &str = "text-lg font-semibold";
@@ -217,7 +218,7 @@ fn TeamSections(
                             view! {
                                 <li class="pending-invitation flex flex-wrap items-center gap-2" data-email=email>
                                     <span class="break-all">{i.email}</span>
-                                    <span>{i.role}</span>
+                                    <span>{i.role.as_str()}</span>
                                     <span>{if i.emailed { "emailed" } else { "link" }}</span>
                                     <span>"expires "{i.expires_at.format("%Y-%m-%d").to_string()}</span>
                                     <ConfirmDelete class=SMALL_BUTTON.to_owned() label="Revoke" yes="Yes, revoke"
@@ -355,11 +356,11 @@ fn MemberRow(
     done: impl Fn(Result<(), DeskError>) + Copy + Send + Sync + 'static,
 ) -> impl IntoView {
     let id = member.account_id;
-    let role = RwSignal::new(member.role.clone());
+    let role = RwSignal::new(member.role.as_str().to_owned());
     let mine = RwSignal::new(member.teams.clone());
     let cap = RwSignal::new(member.max_open.map(|c| c.to_string()).unwrap_or_default());
     let saved = (
-        member.role.clone(),
+        member.role.as_str().to_owned(),
         member.teams.clone(),
         member.max_open.map(|c| c.to_string()).unwrap_or_default(),
     );
@@ -395,8 +396,8 @@ fn MemberRow(
                 <select class="rounded border border-slate-300 px-1 py-1 text-sm" aria-label=format!("Role of {name}")
                     prop:value=move || role.get()
                     on:change=move |ev| role.set(event_target_value(&ev))>
-                    <option value="agent" selected=member.role == "agent">"agent"</option>
-                    <option value="admin" selected=member.role == "admin">"admin"</option>
+                    <option value="agent" selected=member.role == Role::Agent>"agent"</option>
+                    <option value="admin" selected=member.role == Role::Admin>"admin"</option>
                 </select>
             </td>
             <td>

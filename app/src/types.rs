@@ -233,13 +233,90 @@ impl HandoffReason {
         }
     }
 
+    /// Its kind, whose label is the reason's short name.
+    pub fn kind(&self) -> ReasonKind {
+        ReasonKind::of(self)
+    }
+
     pub fn short(&self) -> &'static str {
+        self.kind().label()
+    }
+}
+
+/// Why a conversation went to the team, as people read it: the one label of
+/// each kind of [`HandoffReason`] (the inbox's badge and filter, the
+/// review's reasons, the dashboard, the policy replay).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ReasonKind {
+    /// Not confident enough, or its reply cited nothing.
+    Unsure,
+    /// The visitor asked for a person.
+    AskedForPerson,
+    /// A sensitive topic.
+    Sensitive,
+    /// An admin rule.
+    Rule,
+    /// The generator failed.
+    Failed,
+    /// The visitor wrote again after the conversation was resolved.
+    Reopened,
+}
+
+impl ReasonKind {
+    /// In the order filters offer them.
+    pub const ALL: [ReasonKind; 6] = [
+        Self::AskedForPerson,
+        Self::Sensitive,
+        Self::Unsure,
+        Self::Rule,
+        Self::Failed,
+        Self::Reopened,
+    ];
+
+    pub fn of(reason: &HandoffReason) -> Self {
+        match reason {
+            HandoffReason::LowConfidence { .. } | HandoffReason::NotGrounded => Self::Unsure,
+            HandoffReason::HumanRequested { .. } => Self::AskedForPerson,
+            HandoffReason::Sensitive { .. } => Self::Sensitive,
+            HandoffReason::Rule { .. } => Self::Rule,
+            HandoffReason::GeneratorFailed { .. } => Self::Failed,
+            HandoffReason::Reopened => Self::Reopened,
+        }
+    }
+
+    /// The kind a label names (a list filter's value).
+    pub fn from_label(label: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|k| k.label() == label)
+    }
+
+    /// The stored triggers (`HandoffReason`'s serde tag) of this kind.
+    pub fn triggers(self) -> &'static [&'static str] {
         match self {
-            Self::HumanRequested { .. } => "asked for a person",
-            Self::Sensitive { .. } => "sensitive",
-            Self::LowConfidence { .. } | Self::NotGrounded => "AI unsure",
-            Self::Rule { .. } => "rule",
-            Self::GeneratorFailed { .. } => "AI failed",
+            Self::Unsure => &["low_confidence", "not_grounded"],
+            Self::AskedForPerson => &["human_requested"],
+            Self::Sensitive => &["sensitive"],
+            Self::Rule => &["rule"],
+            Self::Failed => &["generator_failed"],
+            Self::Reopened => &["reopened"],
+        }
+    }
+
+    /// The kind of a stored trigger; an unknown one counts as unsure.
+    pub fn of_trigger(trigger: &str) -> Self {
+        Self::ALL
+            .into_iter()
+            .find(|k| k.triggers().contains(&trigger))
+            .unwrap_or(Self::Unsure)
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::Unsure => "AI unsure",
+            Self::AskedForPerson => "asked for a person",
+            Self::Sensitive => "sensitive",
+            Self::Rule => "rule",
+            Self::Failed => "AI failed",
             Self::Reopened => "reopened",
         }
     }
@@ -484,6 +561,60 @@ pub struct ConversationDetails {
     pub priority: String,
 }
 
+/// A member's role in a workspace (stored as `admin` or `agent`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    /// Sets the workspace up (training, widget, policy, team) and answers.
+    Admin,
+    /// Answers conversations.
+    Agent,
+}
+
+impl Role {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Admin => "admin",
+            Self::Agent => "agent",
+        }
+    }
+
+    pub fn is_admin(self) -> bool {
+        self == Self::Admin
+    }
+
+    /// "an admin", "an agent".
+    pub fn with_article(self) -> &'static str {
+        match self {
+            Self::Admin => "an admin",
+            Self::Agent => "an agent",
+        }
+    }
+
+    /// A role as a form or the database writes it.
+    pub fn parse(text: &str) -> Result<Self, String> {
+        match text {
+            "admin" => Ok(Self::Admin),
+            "agent" => Ok(Self::Agent),
+            _ => Err("A role is admin or agent.".to_owned()),
+        }
+    }
+}
+
+impl std::fmt::Display for Role {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl TryFrom<String> for Role {
+    type Error = String;
+
+    fn try_from(text: String) -> Result<Self, String> {
+        Self::parse(&text)
+    }
+}
+
 /// The signed-in agent, as the UI sees it (never any secret).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct AgentProfile {
@@ -492,7 +623,7 @@ pub struct AgentProfile {
     pub email: String,
     pub workspace_slug: String,
     pub workspace_name: String,
-    pub role: String,
+    pub role: Role,
     /// Set away (by them, or by their idle inbox).
     #[serde(default)]
     pub away: bool,

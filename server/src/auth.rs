@@ -1,6 +1,7 @@
 //! Accounts, password hashes (argon2) and login sessions. Session tokens are
 //! random; only their SHA-256 is stored.
 
+use app::types::Role;
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::Argon2;
 use rand::RngCore;
@@ -311,7 +312,7 @@ pub async fn invite(
     conn: &mut sqlx::PgConnection,
     workspace_id: Uuid,
     email: &str,
-    role: &str,
+    role: Role,
     invited_by: Uuid,
     emailed: bool,
 ) -> Result<(Uuid, String), sqlx::Error> {
@@ -324,7 +325,7 @@ pub async fn invite(
     .bind(token_hash(&token))
     .bind(workspace_id)
     .bind(email)
-    .bind(role)
+    .bind(role.as_str())
     .bind(invited_by)
     .bind(INVITATION_DAYS)
     .bind(emailed)
@@ -358,7 +359,8 @@ pub struct PendingInvitation {
     pub workspace_id: Uuid,
     pub workspace_name: String,
     pub email: String,
-    pub role: String,
+    #[sqlx(try_from = "String")]
+    pub role: app::types::Role,
     /// Its link reached the invitee by email: whoever holds it owns the
     /// address.
     pub emailed: bool,
@@ -515,7 +517,7 @@ pub async fn accept_invitation(
     )
     .bind(account_id)
     .bind(invitation.workspace_id)
-    .bind(&invitation.role)
+    .bind(invitation.role.as_str())
     .execute(&mut *tx)
     .await?;
     tx.commit().await?;
@@ -548,7 +550,8 @@ pub struct SessionAgent {
     pub account_id: Uuid,
     pub email: String,
     pub name: String,
-    pub role: String,
+    #[sqlx(try_from = "String")]
+    pub role: app::types::Role,
     pub workspace_id: Uuid,
     pub workspace_slug: String,
     pub workspace_name: String,
@@ -581,7 +584,7 @@ pub async fn create_account(
     email: &str,
     name: &str,
     password: &str,
-    role: &str,
+    role: Role,
 ) -> Result<Uuid, sqlx::Error> {
     let hash = hash_off_runtime(password).await;
     let account_id = Uuid::new_v4();
@@ -598,7 +601,7 @@ pub async fn create_account(
     sqlx::query("insert into membership (account_id, workspace_id, role) values ($1, $2, $3)")
         .bind(account_id)
         .bind(workspace_id)
-        .bind(role)
+        .bind(role.as_str())
         .execute(&mut *tx)
         .await?;
     tx.commit().await?;

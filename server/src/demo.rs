@@ -122,7 +122,7 @@ pub async fn ensure(
             ADMIN_EMAIL,
             ADMIN_NAME,
             &password,
-            "admin",
+            app::types::Role::Admin,
         )
         .await?;
         if std::fs::create_dir_all(data_dir).is_ok() {

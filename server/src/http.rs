@@ -487,7 +487,7 @@ async fn admin_by_cookie(
     let Some(agent) = agent else {
         return Err((StatusCode::UNAUTHORIZED, "Sign in first.").into_response());
     };
-    if agent.role != "admin" {
+    if !agent.role.is_admin() {
         return Err((StatusCode::FORBIDDEN, "Only admins can export.").into_response());
     }
     Ok(agent)

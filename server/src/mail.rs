@@ -8,6 +8,7 @@
 //! conversation in the chat (on any device). It is skipped when the
 //! visitor's chat is open or they saw the replies meanwhile.
 
+use app::types::Role;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -95,14 +96,15 @@ impl Mail {
 }
 
 /// An invitation email: who invited whom to which workspace, and the link.
-pub fn invitation(inviter: &str, workspace: &str, role: &str, link: &str) -> (String, String) {
+pub fn invitation(inviter: &str, workspace: &str, role: Role, link: &str) -> (String, String) {
     let subject = format!("{inviter} invited you to {workspace} on Tandem");
     let body = format!(
-        "{inviter} invited you to join {workspace} on Tandem as an {role}: \
+        "{inviter} invited you to join {workspace} on Tandem as {role}: \
          the team answers its customers' handed-off conversations there.\n\n\
          Join the team: {link}\n\n\
          The link works for {days} days and once. If you did not expect this \
          email, ignore it: nothing happens without the link.\n",
+        role = role.with_article(),
         days = auth::INVITATION_DAYS,
     );
     (subject, body)
@@ -513,7 +515,7 @@ mod tests {
         let (subject, body) = invitation(
             "Eve",
             "Acme =?utf-8?q?=E2=80=AE?=xcod.eciovni",
-            "agent",
+            Role::Agent,
             "https://support.example/invite/ab",
         );
         assert!(body.contains("https://support.example/invite/ab"));

@@ -359,7 +359,7 @@ async fn fault_run_clients_get_every_event_once_in_order_through_crashes_and_a_d
         "agent@fault.example",
         "Agent",
         "agent-password",
-        "agent",
+        app::types::Role::Agent,
     )
     .await
     .unwrap();

@@ -6,7 +6,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use super::{Citation, ConversationSummary, Queue};
+use super::{Citation, ConversationSummary, Queue, Role};
 
 /// What narrows a queue: a handoff reason (its short name), a tag, a team,
 /// and words to search for in the conversation's messages, notes and the
@@ -71,16 +71,6 @@ impl ListFilter {
     }
 }
 
-/// The handoff reasons' short names, as filters offer them.
-pub const REASONS: [&str; 6] = [
-    "asked for a person",
-    "sensitive",
-    "AI unsure",
-    "rule",
-    "AI failed",
-    "reopened",
-];
-
 /// An agent's presence, as teammates and the widget see it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -109,7 +99,7 @@ pub struct Member {
     pub account_id: Uuid,
     pub name: String,
     pub email: String,
-    pub role: String,
+    pub role: Role,
     pub presence: Presence,
     pub teams: Vec<String>,
     /// How many conversations are with the team and assigned to them.
@@ -224,7 +214,7 @@ impl Default for InboxSettings {
 pub struct Invitation {
     pub invitation_id: Uuid,
     pub email: String,
-    pub role: String,
+    pub role: Role,
     pub expires_at: DateTime<Utc>,
     /// Sent by email (else its link was shown to the admin who made it).
     pub emailed: bool,
@@ -256,7 +246,7 @@ pub struct TeamAdmin {
 pub struct InvitationView {
     pub email: String,
     pub workspace_name: String,
-    pub role: String,
+    pub role: Role,
 }
 
 /// A reply the answer engine suggests for an agent to edit: written from the
@@ -310,7 +300,7 @@ pub struct WorkspaceChoice {
     /// differ by it.
     #[serde(default)]
     pub slug: String,
-    pub role: String,
+    pub role: Role,
     pub current: bool,
 }
 

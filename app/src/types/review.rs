@@ -5,58 +5,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use super::HandoffReason;
-
-/// Why the AI handed a question to the team, as the review groups reasons.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum ReasonKind {
-    /// Not confident enough, or its reply cited nothing.
-    Unsure,
-    /// The visitor asked for a person.
-    AskedForPerson,
-    /// A sensitive topic.
-    Sensitive,
-    /// An admin rule.
-    Rule,
-    /// The generator failed.
-    Failed,
-    /// The visitor wrote again after the conversation was resolved.
-    Reopened,
-}
-
-impl ReasonKind {
-    pub const ALL: [ReasonKind; 6] = [
-        Self::Unsure,
-        Self::AskedForPerson,
-        Self::Sensitive,
-        Self::Rule,
-        Self::Failed,
-        Self::Reopened,
-    ];
-
-    pub fn of(reason: &HandoffReason) -> Self {
-        match reason {
-            HandoffReason::LowConfidence { .. } | HandoffReason::NotGrounded => Self::Unsure,
-            HandoffReason::HumanRequested { .. } => Self::AskedForPerson,
-            HandoffReason::Sensitive { .. } => Self::Sensitive,
-            HandoffReason::Rule { .. } => Self::Rule,
-            HandoffReason::GeneratorFailed { .. } => Self::Failed,
-            HandoffReason::Reopened => Self::Reopened,
-        }
-    }
-
-    pub fn label(self) -> &'static str {
-        match self {
-            Self::Unsure => "unsure",
-            Self::AskedForPerson => "asked for a person",
-            Self::Sensitive => "sensitive",
-            Self::Rule => "rule",
-            Self::Failed => "generator failed",
-            Self::Reopened => "reopened",
-        }
-    }
-}
+pub use super::ReasonKind;
 
 /// A passage retrieved for a question, with its score.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

@@ -303,7 +303,7 @@ async fn run(args: &Args, url: &str) -> Result<(), AnyError> {
         "agent@load.example",
         "Agent",
         "load-bench-password",
-        "agent",
+        app::types::Role::Agent,
     )
     .await?;
     let session = tandem::auth::create_session(&pool, account).await?;

@@ -6,6 +6,7 @@ use app::desk::{Admin, SignedIn};
 use app::error::DeskError;
 use app::types::inbox::{InvitationView, WorkspaceChoice};
 use app::types::setup::{InstallState, NewAdmin, NewWorkspace};
+use app::types::Role;
 use uuid::Uuid;
 
 use super::{internal, EngineDesk};
@@ -178,16 +179,17 @@ impl AuthDesk for EngineDesk {
         .fetch_all(self.engines.system.pool())
         .await
         .map_err(internal)?;
-        Ok(rows
-            .into_iter()
-            .map(|(workspace_id, name, slug, role)| WorkspaceChoice {
-                current: workspace_id == agent.workspace_id,
-                workspace_id,
-                name,
-                slug,
-                role,
+        rows.into_iter()
+            .map(|(workspace_id, name, slug, role)| {
+                Ok(WorkspaceChoice {
+                    current: workspace_id == agent.workspace_id,
+                    workspace_id,
+                    name,
+                    slug,
+                    role: Role::parse(&role).map_err(internal)?,
+                })
             })
-            .collect())
+            .collect()
     }
 
     async fn switch_workspace(

@@ -7,7 +7,9 @@ use app::desk::SignedIn;
 use app::error::DeskError;
 use app::inbox::InboxDesk;
 use app::types::inbox::{CannedReply, Directory, ListFilter, Member, Suggestion};
-use app::types::{ConversationDetails, ConversationSummary, ConversationView, EventBody};
+use app::types::{
+    ConversationDetails, ConversationSummary, ConversationView, EventBody, ReasonKind,
+};
 use uuid::Uuid;
 
 use super::{internal, EngineDesk};
@@ -19,19 +21,6 @@ use crate::thread::hub::Change;
 use crate::thread::presence;
 use crate::thread::store;
 use crate::Engines;
-
-/// The handoff triggers behind a reason's short name (see `HandoffReason::short`).
-fn triggers(reason: &str) -> Option<&'static [&'static str]> {
-    Some(match reason {
-        "asked for a person" => &["human_requested"],
-        "sensitive" => &["sensitive"],
-        "AI unsure" => &["low_confidence", "not_grounded"],
-        "rule" => &["rule"],
-        "AI failed" => &["generator_failed"],
-        "reopened" => &["reopened"],
-        _ => return None,
-    })
-}
 
 /// `%` and `_` taken literally in an `ilike` pattern.
 fn like_pattern(words: &str) -> String {
@@ -47,7 +36,8 @@ struct MemberRow {
     account_id: Uuid,
     name: String,
     email: String,
-    role: String,
+    #[sqlx(try_from = "String")]
+    role: app::types::Role,
     /// Seconds since their inbox was last heard from.
     seen_secs: Option<f64>,
     away: bool,
@@ -222,7 +212,8 @@ impl InboxDesk for EngineDesk {
         let (condition, order) = queue_sql(filter.queue);
         let reasons: Option<Vec<String>> = match filter.reason.as_deref() {
             Some(reason) => Some(
-                triggers(reason)
+                ReasonKind::from_label(reason)
+                    .map(ReasonKind::triggers)
                     .ok_or_else(|| {
                         DeskError::Invalid(format!("Unknown reason \u{201c}{reason}\u{201d}."))
                     })?
@@ -438,10 +429,11 @@ mod tests {
 
     #[test]
     fn every_reason_filter_names_triggers() {
-        for reason in app::types::inbox::REASONS {
-            assert!(triggers(reason).is_some(), "{reason}");
+        for kind in ReasonKind::ALL {
+            let named = ReasonKind::from_label(kind.label()).map(ReasonKind::triggers);
+            assert!(named.is_some_and(|t| !t.is_empty()), "{kind:?}");
         }
-        assert!(triggers("nope").is_none());
+        assert!(ReasonKind::from_label("nope").is_none());
     }
 
     #[test]

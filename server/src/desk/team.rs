@@ -6,6 +6,7 @@ use app::error::DeskError;
 use app::inbox::InboxDesk;
 use app::team::TeamDesk;
 use app::types::inbox::{valid_shortcut, InboxSettings, Invitation, Invited, TeamAdmin};
+use app::types::Role;
 use uuid::Uuid;
 
 use super::{internal, EngineDesk};
@@ -13,14 +14,6 @@ use crate::auth;
 use crate::db::Scope;
 use crate::thread::hub::Change;
 use crate::thread::{assign, store};
-
-fn check_role(role: &str) -> Result<(), DeskError> {
-    if role == "admin" || role == "agent" {
-        Ok(())
-    } else {
-        Err(DeskError::Invalid("A role is admin or agent.".into()))
-    }
-}
 
 /// Invitations a workspace, and an admin across their workspaces, may make
 /// a day (each may be an email to anyone); revoked ones count.
@@ -51,16 +44,16 @@ impl TeamDesk for EngineDesk {
             directory,
             invitations: invitations
                 .into_iter()
-                .map(
-                    |(invitation_id, email, role, expires_at, emailed)| Invitation {
+                .map(|(invitation_id, email, role, expires_at, emailed)| {
+                    Ok(Invitation {
                         invitation_id,
                         email,
-                        role,
+                        role: Role::parse(&role).map_err(internal)?,
                         expires_at,
                         emailed,
-                    },
-                )
-                .collect(),
+                    })
+                })
+                .collect::<Result<_, DeskError>>()?,
             settings,
             email_invitations: engines.mail.enabled(),
         })
@@ -72,7 +65,7 @@ impl TeamDesk for EngineDesk {
     /// path for the admin to hand over.
     async fn invite(&self, admin: &Admin, email: &str, role: &str) -> Result<Invited, DeskError> {
         let engines = &self.engines;
-        check_role(role)?;
+        let role = Role::parse(role).map_err(DeskError::Invalid)?;
         let email = crate::thread::actions::email_address(email).ok_or_else(|| {
             DeskError::Invalid("That does not look like an email address.".into())
         })?;
@@ -194,7 +187,7 @@ impl TeamDesk for EngineDesk {
         max_open: Option<i32>,
     ) -> Result<(), DeskError> {
         let engines = &self.engines;
-        check_role(role)?;
+        let role = Role::parse(role).map_err(DeskError::Invalid)?;
         if max_open.is_some_and(|m| !(1..=500).contains(&m)) {
             return Err(DeskError::Invalid("A cap is between 1 and 500.".into()));
         }
@@ -202,7 +195,7 @@ impl TeamDesk for EngineDesk {
         teams.sort();
         teams.dedup();
         let mut tx = crate::desk::begin(engines, admin).await?;
-        if role != "admin" {
+        if !role.is_admin() {
             // The admins are locked while counted: two admins demoting each
             // other at once cannot leave none.
             let admins_left: i64 = sqlx::query_scalar(
@@ -225,7 +218,7 @@ impl TeamDesk for EngineDesk {
         )
         .bind(admin.workspace_id)
         .bind(account_id)
-        .bind(role)
+        .bind(role.as_str())
         .bind(max_open)
         .execute(&mut *tx)
         .await

@@ -262,7 +262,7 @@ pub async fn upload(
     let Some(agent) = agent else {
         return reply(StatusCode::UNAUTHORIZED, "sign in first".into(), json!([]));
     };
-    if agent.role != "admin" {
+    if !agent.role.is_admin() {
         return reply(
             StatusCode::FORBIDDEN,
             "only admins can add knowledge".into(),

@@ -25,19 +25,6 @@ const OUTCOMES: [(Outcome, &str); 5] = [
 /// (multilingual-e5-small: paraphrases score about 0.92 and up).
 const SAME_TOPIC: f32 = 0.9;
 
-/// The kind of a stored reason's trigger (`HandoffReason`'s serde tag).
-fn kind_of(trigger: &str) -> ReasonKind {
-    match trigger {
-        "human_requested" => ReasonKind::AskedForPerson,
-        "sensitive" => ReasonKind::Sensitive,
-        "rule" => ReasonKind::Rule,
-        "generator_failed" => ReasonKind::Failed,
-        "reopened" => ReasonKind::Reopened,
-        // "low_confidence", "not_grounded"
-        _ => ReasonKind::Unsure,
-    }
-}
-
 fn day_labels(days: &[NaiveDate]) -> Vec<String> {
     days.iter().map(|d| d.format("%m-%d").to_string()).collect()
 }
@@ -115,7 +102,7 @@ pub async fn dashboard(
     for f in facts.iter().filter(|f| f.handed_off()) {
         // A person who stepped in without a handoff (a claim, a reply) has no
         // reason stored: counted as "the team stepped in".
-        let kind = f.first_reason.as_deref().map(kind_of);
+        let kind = f.first_reason.as_deref().map(ReasonKind::of_trigger);
         if let Some(kind) = kind {
             *by_reason.entry(kind).or_default() += 1;
         }
@@ -323,7 +310,12 @@ mod tests {
         ] {
             let stored = serde_json::to_value(&reason).unwrap();
             let trigger = stored["trigger"].as_str().unwrap();
-            assert_eq!(kind_of(trigger), ReasonKind::of(&reason), "{trigger}");
+            assert_eq!(
+                ReasonKind::of_trigger(trigger),
+                ReasonKind::of(&reason),
+                "{trigger}"
+            );
+            assert!(reason.kind().triggers().contains(&trigger), "{trigger}");
         }
     }
 }

@@ -356,9 +356,16 @@ impl TestApp {
         role: &str,
     ) -> (Uuid, String) {
         let pool = &self.state.engines.pool;
-        let id = tandem::auth::create_account(pool, workspace, email, name, password, role)
-            .await
-            .unwrap();
+        let id = tandem::auth::create_account(
+            pool,
+            workspace,
+            email,
+            name,
+            password,
+            app::types::Role::parse(role).unwrap(),
+        )
+        .await
+        .unwrap();
         let session = self.state.desk.login(email, password, None).await.unwrap();
         (id, session)
     }

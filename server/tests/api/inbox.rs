@@ -704,7 +704,7 @@ async fn invitations_passwords_and_several_workspaces(pool: PgPool) {
         .await
         .unwrap();
     let sam = desk.signed_in(&session).await.unwrap();
-    assert_eq!(sam.profile.role, "agent");
+    assert_eq!(sam.profile.role, app::types::Role::Agent);
     assert_eq!(sam.workspace_id, app.workspace_id);
     // Used once; an invitation for a member is refused.
     assert!(desk

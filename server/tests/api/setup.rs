@@ -143,7 +143,7 @@ async fn the_setup_link_creates_the_first_workspace_once(pool: PgPool) {
     let me = app.state.desk.signed_in(&session).await.unwrap();
     assert_eq!(me.profile.workspace_name, "Lumen Lamps");
     assert_eq!(me.profile.workspace_slug, "lumen-lamps");
-    assert_eq!(me.profile.role, "admin");
+    assert_eq!(me.profile.role, app::types::Role::Admin);
     let (language, zone): (String, String) = sqlx::query_as(
         "select w.language, a.support_hours->>'time_zone'
            from widget_settings w join answer_settings a using (workspace_id)
@@ -225,7 +225,7 @@ async fn an_admin_adds_a_workspace_and_an_agent_may_not(pool: PgPool) {
     assert!(status < 400, "{status} {text}");
     let me = app.state.desk.signed_in(&admin).await.unwrap();
     assert_eq!(me.profile.workspace_name, "Nimbus Outdoor");
-    assert_eq!(me.profile.role, "admin");
+    assert_eq!(me.profile.role, app::types::Role::Admin);
     let hours: Option<serde_json::Value> =
         sqlx::query_scalar("select support_hours from answer_settings where workspace_id = $1")
             .bind(me.workspace_id)
