@@ -88,8 +88,11 @@ pub fn session_from(headers: &axum::http::HeaderMap, https: bool) -> Option<Stri
 
 /// The session token from the request's cookie, if any.
 pub async fn session_token() -> Option<String> {
+    // Contexts are read before the first `.await`: after it, the task may be
+    // polled where the request's reactive owner is not current.
+    let https = desk::<dyn Sessions>().ok()?.https();
     let headers: axum::http::HeaderMap = leptos_axum::extract().await.ok()?;
-    session_from(&headers, desk::<dyn Sessions>().ok()?.https())
+    session_from(&headers, https)
 }
 
 /// Every value of the cookies named `name`, in the order sent.
@@ -120,9 +123,11 @@ pub fn desk<D: ?Sized + Send + Sync + 'static>() -> Result<Arc<D>, DeskError> {
 
 /// The feature's desk and the signed-in agent, or `NotSignedIn`.
 pub async fn agent<D: ?Sized + Send + Sync + 'static>() -> Result<(Arc<D>, SignedIn), DeskError> {
+    // Both desks before the first `.await` (see `session_token`).
+    let (desk, sessions) = (desk::<D>()?, desk::<dyn Sessions>()?);
     let token = session_token().await.ok_or(DeskError::NotSignedIn)?;
-    let agent = desk::<dyn Sessions>()?.signed_in(&token).await?;
-    Ok((desk::<D>()?, agent))
+    let agent = sessions.signed_in(&token).await?;
+    Ok((desk, agent))
 }
 
 /// The feature's desk and the signed-in admin, or `NotSignedIn` / `Forbidden`.

@@ -84,11 +84,13 @@ pub async fn login(email: String, password: String) -> Result<(), DeskError> {
 pub async fn logout() -> Result<(), DeskError> {
     use axum::http::{header, HeaderValue};
 
-    if let Some(token) = crate::desk::session_token().await {
-        crate::desk::desk::<dyn AuthDesk>()?.logout(&token).await?;
-    }
+    // Contexts before the first `.await` (see `crate::desk::session_token`).
+    let desk = crate::desk::desk::<dyn AuthDesk>()?;
     let response = expect_context::<leptos_axum::ResponseOptions>();
     let https = crate::desk::desk::<dyn crate::desk::Sessions>()?.https();
+    if let Some(token) = crate::desk::session_token().await {
+        desk.logout(&token).await?;
+    }
     let cookie = format!(
         "{}=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0{}",
         crate::desk::session_cookie_name(https),

@@ -45,6 +45,8 @@ pub async fn fetch_widget_settings(
     name: Option<String>,
     email: Option<String>,
 ) -> Result<WidgetSettings, DeskError> {
+    // The desk before the first `.await` (see `crate::desk::session_token`).
+    let desk = crate::desk::desk::<dyn WidgetDesk>()?;
     let headers: axum::http::HeaderMap = leptos_axum::extract().await.unwrap_or_default();
     let header = |name: axum::http::HeaderName| {
         headers
@@ -61,8 +63,7 @@ pub async fn fetch_widget_settings(
         name: name.filter(|n| !n.is_empty()),
         email: email.filter(|e| !e.is_empty()),
     });
-    crate::desk::desk::<dyn WidgetDesk>()?
-        .widget_settings(&workspace, host, tandem_host, identity, accept_language)
+    desk.widget_settings(&workspace, host, tandem_host, identity, accept_language)
         .await
 }
 
