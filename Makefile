@@ -1,5 +1,5 @@
 # The two commands: `make run` and `make test`. Both set up whatever is missing.
-.PHONY: run test setup db db-stop build lint bench bench-live bench-widget eval fuzz clean-data
+.PHONY: run test setup db db-stop build lint bench bench-live bench-widget eval fuzz clean-data sqlx-prepare
 
 run:
 	scripts/run.sh
@@ -18,6 +18,9 @@ db-stop:
 
 build:
 	scripts/build.sh release
+
+sqlx-prepare:
+	scripts/sqlx-prepare.sh
 
 lint:
 	cargo fmt --all --check

@@ -16,12 +16,12 @@ use uuid::Uuid;
 use crate::auth::me;
 use crate::confirm::ConfirmDelete;
 use crate::error::DeskError;
+pub use crate::types::knowledge::{JobStatus, SourceKind};
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct JobView {
     pub job_id: Uuid,
-    /// queued, running, done, failed, cancelled.
-    pub status: String,
+    pub status: JobStatus,
     pub pages_found: i32,
     pub pages_done: i32,
     pub pages_changed: i32,
@@ -36,15 +36,14 @@ pub struct JobView {
 
 impl JobView {
     pub fn active(&self) -> bool {
-        matches!(self.status.as_str(), "queued" | "running")
+        self.status.active()
     }
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct SourceView {
     pub source_id: Uuid,
-    /// website, file or snippets.
-    pub kind: String,
+    pub kind: SourceKind,
     pub title: String,
     pub url: String,
     pub recrawl_hours: Option<i32>,
@@ -399,20 +398,12 @@ fn count(n: impl Into<i64>, one: &str, many: &str) -> String {
     format!("{n} {}", if n == 1 { one } else { many })
 }
 
-fn kind_label(kind: &str) -> &'static str {
-    match kind {
-        "website" => "Website",
-        "file" => "File",
-        _ => "Snippets",
-    }
-}
-
-fn status_class(status: &str) -> &'static str {
+fn status_class(status: JobStatus) -> &'static str {
     match status {
-        "done" => "bg-emerald-100 text-emerald-800",
-        "failed" => "bg-red-100 text-red-800",
-        "cancelled" => "bg-slate-200 text-slate-700",
-        _ => "bg-amber-100 text-amber-800",
+        JobStatus::Done => "bg-emerald-100 text-emerald-800",
+        JobStatus::Failed => "bg-red-100 text-red-800",
+        JobStatus::Cancelled => "bg-slate-200 text-slate-700",
+        JobStatus::Queued | JobStatus::Running => "bg-amber-100 text-amber-800",
     }
 }
 
@@ -437,7 +428,7 @@ fn JobProgress(job: JobView) -> impl IntoView {
     view! {
         <div class="flex flex-col gap-1">
             <div class="flex items-center gap-2 text-xs">
-                <span class=format!("job-status rounded px-1.5 py-0.5 font-semibold {}", status_class(&job.status))>{job.status.clone()}</span>
+                <span class=format!("job-status rounded px-1.5 py-0.5 font-semibold {}", status_class(job.status))>{job.status.as_str()}</span>
                 <span class="job-summary text-slate-600">{summary}</span>
             </div>
             {active.then(|| view! {
@@ -464,10 +455,10 @@ fn SourceCard(
         Some(24) => "re-crawled daily".to_owned(),
         Some(168) => "re-crawled weekly".to_owned(),
         Some(h) => format!("re-crawled every {h} h"),
-        None if source.kind == "website" => "re-crawled on demand".to_owned(),
+        None if source.kind == SourceKind::Website => "re-crawled on demand".to_owned(),
         None => String::new(),
     };
-    let is_snippets = source.kind == "snippets";
+    let is_snippets = source.kind == SourceKind::Snippets;
     let question = format!("Delete “{}”?", source.title);
     let detail = format!(
         "Its {} and {} leave the knowledge; answers stop citing it.",
@@ -479,7 +470,7 @@ fn SourceCard(
             <div class="flex items-start justify-between gap-3">
                 <div class="min-w-0">
                     <div class="flex items-center gap-2">
-                        <span class="rounded bg-slate-100 px-1.5 py-0.5 text-xs font-medium text-slate-600">{kind_label(&source.kind)}</span>
+                        <span class="rounded bg-slate-100 px-1.5 py-0.5 text-xs font-medium text-slate-600">{source.kind.label()}</span>
                         <A href=format!("/admin/knowledge/{id}") attr:class="source-title truncate font-medium hover:underline">{source.title.clone()}</A>
                     </div>
                     {(!is_snippets).then(|| view! {
@@ -490,7 +481,7 @@ fn SourceCard(
                 <div class="flex shrink-0 gap-1">
                     {(!is_snippets && !active).then(|| view! {
                         <button class=SMALL_BUTTON on:click=move |_| { recrawl.dispatch(RecrawlSource { id }); }>
-                            {if source.kind == "website" { "Re-crawl" } else { "Re-index" }}
+                            {if source.kind == SourceKind::Website { "Re-crawl" } else { "Re-index" }}
                         </button>
                     })}
                     {active.then(|| view! {

@@ -276,16 +276,16 @@ fn TopicView(detail: TopicDetail, key: Uuid, days: u32) -> impl IntoView {
         });
     }
     // Each page the passages came from: (source, kind, page title, page URL).
-    let mut sources: Vec<(Uuid, String, String, String)> = Vec::new();
+    let mut sources: Vec<(Uuid, crate::types::knowledge::SourceKind, String, String)> = Vec::new();
     for p in summary
         .passages
         .iter()
         .chain(detail.escalations.iter().flat_map(|e| &e.passages))
     {
         let page = p.url.split('#').next().unwrap_or_default().to_owned();
-        if let (Some(id), Some(kind)) = (p.source_id, &p.source_kind) {
+        if let (Some(id), Some(kind)) = (p.source_id, p.source_kind) {
             if !sources.iter().any(|(_, _, _, u)| *u == page) {
-                sources.push((id, kind.clone(), p.title.clone(), page));
+                sources.push((id, kind, p.title.clone(), page));
             }
         }
     }
@@ -339,7 +339,7 @@ fn TopicView(detail: TopicDetail, key: Uuid, days: u32) -> impl IntoView {
                                 <li class="flex items-center gap-2">
                                     <a href=page target="_blank" rel="noopener" class="min-w-0 truncate hover:underline">{title}</a>
                                     <A href=format!("/admin/knowledge/{id}") attr:class="shrink-0 text-xs text-amber-700 hover:underline">"in Knowledge"</A>
-                                    {(kind == "website").then(|| view! {
+                                    {(kind == crate::types::knowledge::SourceKind::Website).then(|| view! {
                                         <button class=format!("{SMALL_BUTTON} shrink-0") disabled=move || recrawl.pending().get()
                                             on:click=move |_| { recrawl.dispatch(RecrawlTopicSource { key, days, source_id: id }); }>"Re-crawl"</button>
                                     })}

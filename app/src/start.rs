@@ -196,7 +196,7 @@ fn training(source: &SourceView) -> (bool, String) {
                 source.url, job.pages_done, job.pages_found
             ),
         ),
-        Some(job) if job.status == "failed" => (
+        Some(job) if job.status == crate::types::knowledge::JobStatus::Failed => (
             false,
             format!(
                 "{} could not be read: {}",
@@ -260,12 +260,12 @@ fn Start() -> impl IntoView {
                 <h2 id="start-train" class="text-lg font-semibold">"1. Train your AI"</h2>
                 <Suspense fallback=|| view! { <p class="text-slate-600">"Loading…"</p> }>
                     {move || sources.get().map(|r| match r {
-                        Ok(list) if list.iter().all(|s| s.kind == "snippets") => view! {
+                        Ok(list) if list.iter().all(|s| s.kind == crate::types::knowledge::SourceKind::Snippets) => view! {
                             <p class="text-sm">"Nothing to learn from yet. Add your website or upload documents:"</p>
                         }.into_any(),
                         Ok(list) => view! {
                             <ul class="flex flex-col gap-1 text-sm" data-testid="training">
-                                {list.into_iter().filter(|s| s.kind != "snippets").map(|s| {
+                                {list.into_iter().filter(|s| s.kind != crate::types::knowledge::SourceKind::Snippets).map(|s| {
                                     let (ready, text) = training(&s);
                                     view! {
                                         <li class=if ready { "text-emerald-800" } else { "text-slate-700" }>

@@ -1,6 +1,7 @@
 //! Types that cross the wire between the server, the widget and the inbox.
 
 pub mod inbox;
+pub mod knowledge;
 pub mod policy;
 pub mod privacy;
 pub mod review;

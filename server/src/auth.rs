@@ -124,24 +124,26 @@ pub async fn create_session_in(
     workspace_id: Option<Uuid>,
 ) -> Result<String, sqlx::Error> {
     let token = new_token();
-    sqlx::query(
+    sqlx::query!(
         "insert into session (token_hash, account_id, expires_at, workspace_id)
          values ($1, $2, now() + make_interval(days => $3), $4)",
+        token_hash(&token),
+        account_id,
+        SESSION_DAYS,
+        workspace_id,
     )
-    .bind(token_hash(&token))
-    .bind(account_id)
-    .bind(SESSION_DAYS)
-    .bind(workspace_id)
     .execute(pool)
     .await?;
     Ok(token)
 }
 
 pub async fn end_session(pool: &PgPool, token: &str) -> Result<(), sqlx::Error> {
-    sqlx::query("delete from session where token_hash = $1")
-        .bind(token_hash(token))
-        .execute(pool)
-        .await?;
+    sqlx::query!(
+        "delete from session where token_hash = $1",
+        token_hash(token),
+    )
+    .execute(pool)
+    .await?;
     Ok(())
 }
 
@@ -209,10 +211,12 @@ pub async fn attempt(
     let mut locks = keys.clone();
     locks.sort();
     for key in &locks {
-        sqlx::query("select pg_advisory_xact_lock(hashtext('login:' || $1))")
-            .bind(key)
-            .execute(&mut *tx)
-            .await?;
+        sqlx::query!(
+            "select pg_advisory_xact_lock(hashtext('login:' || $1))",
+            key,
+        )
+        .execute(&mut *tx)
+        .await?;
     }
     let counts: Vec<(String, i64)> = sqlx::query_as(
         "select key, count(*) from login_failure
@@ -232,17 +236,19 @@ pub async fn attempt(
     if paused {
         return Ok(false);
     }
-    sqlx::query(
+    sqlx::query!(
         "delete from login_failure where key = any($1) and at < now() - make_interval(mins => $2)",
+        &keys,
+        THROTTLE_MINUTES,
     )
-    .bind(&keys)
-    .bind(THROTTLE_MINUTES)
     .execute(&mut *tx)
     .await?;
-    sqlx::query("insert into login_failure (key) select unnest($1::text[])")
-        .bind(&keys)
-        .execute(&mut *tx)
-        .await?;
+    sqlx::query!(
+        "insert into login_failure (key) select unnest($1::text[])",
+        &keys,
+    )
+    .execute(&mut *tx)
+    .await?;
     tx.commit().await?;
     Ok(true)
 }
@@ -254,16 +260,18 @@ pub async fn succeeded(
     email: &str,
     address: Option<std::net::IpAddr>,
 ) -> Result<(), sqlx::Error> {
-    sqlx::query("delete from login_failure where key = $1")
-        .bind(account_key(&folded(pool, email).await?, address))
-        .execute(pool)
-        .await?;
+    sqlx::query!(
+        "delete from login_failure where key = $1",
+        account_key(&folded(pool, email).await?, address),
+    )
+    .execute(pool)
+    .await?;
     if let Some(address) = address {
-        sqlx::query(
+        sqlx::query!(
             "delete from login_failure where ctid = (
                select ctid from login_failure where key = $1 order by at desc limit 1)",
+            format!("ip:{}", network(address)),
         )
-        .bind(format!("ip:{}", network(address)))
         .execute(pool)
         .await?;
     }
@@ -289,16 +297,20 @@ pub async fn change_password(
     }
     let new_hash = hash_off_runtime(new).await;
     let mut tx = pool.begin().await?;
-    sqlx::query("update account set password_hash = $2 where account_id = $1")
-        .bind(account_id)
-        .bind(new_hash)
-        .execute(&mut *tx)
-        .await?;
-    sqlx::query("delete from session where account_id = $1 and token_hash <> $2")
-        .bind(account_id)
-        .bind(token_hash(keep_session))
-        .execute(&mut *tx)
-        .await?;
+    sqlx::query!(
+        "update account set password_hash = $2 where account_id = $1",
+        account_id,
+        new_hash,
+    )
+    .execute(&mut *tx)
+    .await?;
+    sqlx::query!(
+        "delete from session where account_id = $1 and token_hash <> $2",
+        account_id,
+        token_hash(keep_session),
+    )
+    .execute(&mut *tx)
+    .await?;
     tx.commit().await?;
     Ok(true)
 }
@@ -341,13 +353,13 @@ pub async fn revoke_invitation(
     invitation_id: Uuid,
 ) -> Result<bool, sqlx::Error> {
     // Kept, marked: it still counts against the day's cap.
-    let revoked = sqlx::query(
+    let revoked = sqlx::query!(
         "update invitation set revoked_at = now()
           where workspace_id = $1 and invitation_id = $2 and accepted_at is null
             and revoked_at is null and expires_at > now()",
+        workspace_id,
+        invitation_id,
     )
-    .bind(workspace_id)
-    .bind(invitation_id)
     .execute(pool.ws(workspace_id))
     .await?;
     Ok(revoked.rows_affected() == 1)
@@ -452,12 +464,12 @@ pub async fn accept_invitation(
         ),
     };
     let mut tx = pool.ws(invitation.workspace_id).begin().await?;
-    let claimed = sqlx::query(
+    let claimed = sqlx::query!(
         "update invitation set accepted_at = now()
           where token_hash = $1 and accepted_at is null and revoked_at is null
             and expires_at > now()",
+        token_hash(token),
     )
-    .bind(token_hash(token))
     .execute(&mut *tx)
     .await?;
     if claimed.rows_affected() != 1 {
@@ -465,15 +477,15 @@ pub async fn accept_invitation(
     }
     match joining {
         Joining::New(hash) => {
-            let created = sqlx::query(
+            let created = sqlx::query!(
                 "insert into account (account_id, email, name, password_hash, email_verified)
                  values ($1, $2, $3, $4, $5)",
+                account_id,
+                &invitation.email,
+                name,
+                hash,
+                invitation.emailed,
             )
-            .bind(account_id)
-            .bind(&invitation.email)
-            .bind(name)
-            .bind(hash)
-            .bind(invitation.emailed)
             .execute(&mut *tx)
             .await;
             match created {
@@ -486,38 +498,37 @@ pub async fn accept_invitation(
             }
         }
         Joining::Existing => {
-            sqlx::query(
+            sqlx::query!(
                 "update account set email_verified = email_verified or $2 where account_id = $1",
+                account_id,
+                invitation.emailed,
             )
-            .bind(account_id)
-            .bind(invitation.emailed)
             .execute(&mut *tx)
             .await?;
         }
         Joining::TakenOver(hash) => {
-            sqlx::query(
+            sqlx::query!(
                 "update account set password_hash = $2, name = $3, email_verified = true
                   where account_id = $1",
+                account_id,
+                hash,
+                name,
             )
-            .bind(account_id)
-            .bind(hash)
-            .bind(name)
             .execute(&mut *tx)
             .await?;
-            sqlx::query("delete from session where account_id = $1")
-                .bind(account_id)
+            sqlx::query!("delete from session where account_id = $1", account_id,)
                 .execute(&mut *tx)
                 .await?;
             tracing::info!(account.id = %account_id, "an unconfirmed account was taken over by its email's owner");
         }
     }
-    sqlx::query(
+    sqlx::query!(
         "insert into membership (account_id, workspace_id, role) values ($1, $2, $3)
          on conflict (account_id, workspace_id) do nothing",
+        account_id,
+        invitation.workspace_id,
+        invitation.role.as_str(),
     )
-    .bind(account_id)
-    .bind(invitation.workspace_id)
-    .bind(invitation.role.as_str())
     .execute(&mut *tx)
     .await?;
     tx.commit().await?;
@@ -531,13 +542,13 @@ pub async fn switch_workspace(
     token: &str,
     workspace_id: Uuid,
 ) -> Result<bool, sqlx::Error> {
-    let switched = sqlx::query(
+    let switched = sqlx::query!(
         "update session s set workspace_id = $2
           where s.token_hash = $1 and exists (
             select 1 from membership m where m.account_id = s.account_id and m.workspace_id = $2)",
+        token_hash(token),
+        workspace_id,
     )
-    .bind(token_hash(token))
-    .bind(workspace_id)
     .execute(pool.ws(workspace_id))
     .await?;
     Ok(switched.rows_affected() == 1)
@@ -589,21 +600,23 @@ pub async fn create_account(
     let hash = hash_off_runtime(password).await;
     let account_id = Uuid::new_v4();
     let mut tx = pool.ws(workspace_id).begin().await?;
-    sqlx::query(
+    sqlx::query!(
         "insert into account (account_id, email, name, password_hash) values ($1, $2, $3, $4)",
+        account_id,
+        email,
+        name,
+        hash,
     )
-    .bind(account_id)
-    .bind(email)
-    .bind(name)
-    .bind(hash)
     .execute(&mut *tx)
     .await?;
-    sqlx::query("insert into membership (account_id, workspace_id, role) values ($1, $2, $3)")
-        .bind(account_id)
-        .bind(workspace_id)
-        .bind(role.as_str())
-        .execute(&mut *tx)
-        .await?;
+    sqlx::query!(
+        "insert into membership (account_id, workspace_id, role) values ($1, $2, $3)",
+        account_id,
+        workspace_id,
+        role.as_str(),
+    )
+    .execute(&mut *tx)
+    .await?;
     tx.commit().await?;
     Ok(account_id)
 }

@@ -198,13 +198,13 @@ pub async fn synthesize(
         .collect();
     let mut rng = StdRng::seed_from_u64(have as u64 ^ 0x7a4d);
     let source_id = Uuid::new_v4();
-    sqlx::query(
+    sqlx::query!(
         "insert into source (source_id, workspace_id, kind, start_url, title)
          values ($1, $2, 'website', $3, 'Generated corpus')",
+        source_id,
+        target,
+        format!("https://synthetic.invalid/{source_id}/"),
     )
-    .bind(source_id)
-    .bind(target)
-    .bind(format!("https://synthetic.invalid/{source_id}/"))
     .execute(pool.ws(target))
     .await?;
     const PER_PAGE: i64 = 20;
@@ -252,16 +252,16 @@ pub async fn synthesize(
             configs.push(seed.ts_config.clone());
         }
         for page_id in &pages {
-            sqlx::query(
+            sqlx::query!(
                 "insert into page (page_id, source_id, workspace_id, url, title, content_hash)
                  values ($1, $2, $3, $4, $5, $6)",
+                page_id,
+                source_id,
+                target,
+                format!("https://synthetic.invalid/{source_id}/{page_id}"),
+                format!("Generated page {page_id}"),
+                page_id.as_bytes().to_vec(),
             )
-            .bind(page_id)
-            .bind(source_id)
-            .bind(target)
-            .bind(format!("https://synthetic.invalid/{source_id}/{page_id}"))
-            .bind(format!("Generated page {page_id}"))
-            .bind(page_id.as_bytes().to_vec())
             .execute(&mut *tx)
             .await?;
         }

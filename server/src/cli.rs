@@ -91,16 +91,15 @@ pub async fn migrate(args: DbArgs) -> Result<(), AnyError> {
 
 pub async fn workspace_id(pool: &sqlx::PgPool, slug: &str, create: bool) -> Result<Uuid, AnyError> {
     if create {
-        sqlx::query("insert into workspace (workspace_id, slug, name) values ($1, $2, $2) on conflict (slug) do nothing")
-            .bind(Uuid::new_v4())
-            .bind(slug)
+        sqlx::query!(
+            "insert into workspace (workspace_id, slug, name) values ($1, $2, $2) on conflict (slug) do nothing",
+            Uuid::new_v4(),
+            slug,
+        )
             .execute(pool)
             .await?;
     }
-    let id: Option<Uuid> = sqlx::query_scalar("select workspace_id from workspace where slug = $1")
-        .bind(slug)
-        .fetch_optional(pool)
-        .await?;
+    let id = crate::db::workspace_by_slug(pool, slug).await?;
     id.ok_or_else(|| format!("no workspace `{slug}`").into())
 }
 

@@ -216,3 +216,14 @@ impl<'p> Executor<'p> for InWorkspace<'p> {
         self.pool.describe(sql)
     }
 }
+
+/// The workspace a slug names (the `workspace` table is global: a slug is
+/// public through the widget). The one lookup by slug.
+pub async fn workspace_by_slug<'e>(
+    db: impl sqlx::PgExecutor<'e>,
+    slug: &str,
+) -> Result<Option<Uuid>, sqlx::Error> {
+    sqlx::query_scalar!("select workspace_id from workspace where slug = $1", slug)
+        .fetch_optional(db)
+        .await
+}

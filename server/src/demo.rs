@@ -80,25 +80,22 @@ pub async fn ensure(
     password: Option<String>,
 ) -> Result<Demo, sqlx::Error> {
     let password_file = data_dir.join("demo-admin-password");
-    let existing: Option<Uuid> =
-        sqlx::query_scalar("select workspace_id from workspace where slug = $1")
-            .bind(WORKSPACE_SLUG)
-            .fetch_optional(pool)
-            .await?;
+    let existing = crate::db::workspace_by_slug(pool, WORKSPACE_SLUG).await?;
     let workspace_id = match existing {
         Some(id) => id,
         None => {
             let id = Uuid::new_v4();
-            sqlx::query("insert into workspace (workspace_id, slug, name) values ($1, $2, $3) on conflict (slug) do nothing")
-                .bind(id)
-                .bind(WORKSPACE_SLUG)
-                .bind(WORKSPACE_NAME)
+            sqlx::query!(
+                "insert into workspace (workspace_id, slug, name) values ($1, $2, $3) on conflict (slug) do nothing",
+                id,
+                WORKSPACE_SLUG,
+                WORKSPACE_NAME,
+            )
                 .execute(pool)
                 .await?;
-            let id = sqlx::query_scalar("select workspace_id from workspace where slug = $1")
-                .bind(WORKSPACE_SLUG)
-                .fetch_one(pool)
-                .await?;
+            let id = crate::db::workspace_by_slug(pool, WORKSPACE_SLUG)
+                .await?
+                .ok_or(sqlx::Error::RowNotFound)?;
             seed_canned_replies(pool, id).await?;
             id
         }
@@ -180,14 +177,14 @@ pub const CANNED_REPLIES: &[(&str, &str)] = &[
 async fn seed_canned_replies(pool: &PgPool, workspace_id: Uuid) -> Result<(), sqlx::Error> {
     use crate::db::Scope;
     for (shortcut, body) in CANNED_REPLIES {
-        sqlx::query(
+        sqlx::query!(
             "insert into canned_reply (canned_id, workspace_id, shortcut, body) values ($1, $2, $3, $4)
              on conflict do nothing",
+            Uuid::new_v4(),
+            workspace_id,
+            shortcut,
+            body,
         )
-        .bind(Uuid::new_v4())
-        .bind(workspace_id)
-        .bind(shortcut)
-        .bind(body)
         .execute(pool.ws(workspace_id))
         .await?;
     }

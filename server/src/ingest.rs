@@ -263,8 +263,7 @@ pub async fn store_pages(
         .bind(&page.links)
         .fetch_one(&mut *tx)
         .await?;
-        sqlx::query("delete from chunk where page_id = $1")
-            .bind(page_id)
+        sqlx::query!("delete from chunk where page_id = $1", page_id,)
             .execute(&mut *tx)
             .await?;
         let ids: Vec<Uuid> = page.chunks.iter().map(|_| Uuid::new_v4()).collect();

@@ -121,7 +121,7 @@ pub async fn follow_up(
     if !mail.enabled() {
         return Ok(());
     }
-    sqlx::query(
+    sqlx::query!(
         "insert into email_outbox (email_id, workspace_id, conversation_id, kind, to_address, upto_seq, send_after)
          select $1, c.workspace_id, c.conversation_id, 'follow_up', coalesce(c.follow_up_email, v.email), $3,
                 now() + make_interval(secs => $4)
@@ -130,11 +130,11 @@ pub async fn follow_up(
          on conflict (conversation_id, kind) where sent_at is null and not skipped
          do update set upto_seq = greatest(email_outbox.upto_seq, excluded.upto_seq),
                        send_after = excluded.send_after",
+        Uuid::new_v4(),
+        conversation_id,
+        reply_seq,
+        mail.follow_up_delay.as_secs_f64(),
     )
-    .bind(Uuid::new_v4())
-    .bind(conversation_id)
-    .bind(reply_seq)
-    .bind(mail.follow_up_delay.as_secs_f64())
     .execute(db)
     .await?;
     Ok(())
@@ -148,7 +148,7 @@ pub async fn queue_reminders(system: &System, mail: &Mail) -> Result<u64, sqlx::
     if !mail.enabled() {
         return Ok(0);
     }
-    let queued = sqlx::query(
+    let queued = sqlx::query!(
         "with due as (
            select c.conversation_id, c.workspace_id, c.visitor_seq, a.email
              from conversation c
@@ -182,21 +182,23 @@ pub async fn visitor_here(
     visitor_id: Uuid,
     for_how_long: Duration,
 ) -> Result<(), sqlx::Error> {
-    sqlx::query(
+    sqlx::query!(
         "update visitor set connected_until = now() + make_interval(secs => $2) where visitor_id = $1",
+        visitor_id,
+        for_how_long.as_secs_f64(),
     )
-    .bind(visitor_id)
-    .bind(for_how_long.as_secs_f64())
     .execute(db)
     .await?;
     Ok(())
 }
 
 pub async fn visitor_gone(db: InWorkspace<'_>, visitor_id: Uuid) -> Result<(), sqlx::Error> {
-    sqlx::query("update visitor set connected_until = null where visitor_id = $1")
-        .bind(visitor_id)
-        .execute(db)
-        .await?;
+    sqlx::query!(
+        "update visitor set connected_until = null where visitor_id = $1",
+        visitor_id,
+    )
+    .execute(db)
+    .await?;
     Ok(())
 }
 
@@ -213,7 +215,7 @@ pub fn spawn_sender(pool: PgPool, system: System, mail: Arc<Mail>, public_url: A
                 if let Err(err) = queue_reminders(&system, &mail).await {
                     tracing::warn!(error = %err, "queueing reminders failed");
                 }
-                if let Err(err) = sqlx::query("delete from visitor_link where expires_at < now()")
+                if let Err(err) = sqlx::query!("delete from visitor_link where expires_at < now()",)
                     .execute(system.pool())
                     .await
                 {
@@ -312,27 +314,29 @@ pub async fn send_due(
         match compose(db, mail, public_url, &due).await? {
             Outcome::Skip(why) => {
                 tracing::debug!(email.id = %due.email_id, why, "email skipped");
-                sqlx::query(
+                sqlx::query!(
                     "update email_outbox set skipped = true, last_error = $2 where email_id = $1",
+                    due.email_id,
+                    why,
                 )
-                .bind(due.email_id)
-                .bind(why)
                 .execute(db)
                 .await?;
             }
             Outcome::Send(message) => match transport.send(message).await {
                 Ok(_) => {
                     let mut tx = db.begin().await?;
-                    sqlx::query("update email_outbox set sent_at = now(), attempts = attempts + 1 where email_id = $1")
-                        .bind(due.email_id)
+                    sqlx::query!(
+                        "update email_outbox set sent_at = now(), attempts = attempts + 1 where email_id = $1",
+                        due.email_id,
+                    )
                         .execute(&mut *tx)
                         .await?;
                     if due.kind == "follow_up" {
-                        sqlx::query(
+                        sqlx::query!(
                             "update conversation set emailed_seq = greatest(emailed_seq, $2) where conversation_id = $1",
+                            due.conversation_id,
+                            due.upto_seq,
                         )
-                        .bind(due.conversation_id)
-                        .bind(due.upto_seq)
                         .execute(&mut *tx)
                         .await?;
                     }
@@ -491,13 +495,13 @@ async fn link(
     workspace_slug: &str,
 ) -> Result<String, sqlx::Error> {
     let token = auth::new_token();
-    sqlx::query(
+    sqlx::query!(
         "insert into visitor_link (token_hash, visitor_id, expires_at)
          values ($1, $2, now() + make_interval(days => $3))",
+        auth::token_hash(&token),
+        visitor_id,
+        LINK_DAYS,
     )
-    .bind(auth::token_hash(&token))
-    .bind(visitor_id)
-    .bind(LINK_DAYS)
     .execute(db)
     .await?;
     let host = url::form_urlencoded::byte_serialize(public_url.as_bytes()).collect::<String>();

@@ -122,13 +122,13 @@ pub async fn save_retention(
 ) -> Result<(), sqlx::Error> {
     let mut tx = db.begin().await?;
     let before = retention_in(&mut tx, db.workspace_id()).await?;
-    sqlx::query(
+    sqlx::query!(
         "insert into privacy_settings (workspace_id, retention_days) values ($1, $2)
          on conflict (workspace_id) do update
            set retention_days = excluded.retention_days, updated_at = now()",
+        db.workspace_id(),
+        days.map(|d| d as i32),
     )
-    .bind(db.workspace_id())
-    .bind(days.map(|d| d as i32))
     .execute(&mut *tx)
     .await?;
     if before != days {
@@ -322,8 +322,7 @@ pub async fn erase_visitor(
     .bind(visitor_id)
     .fetch_all(&mut *tx)
     .await?;
-    sqlx::query("delete from visitor where visitor_id = $1")
-        .bind(visitor_id)
+    sqlx::query!("delete from visitor where visitor_id = $1", visitor_id,)
         .execute(&mut *tx)
         .await?;
     scrub_fixes(&mut tx, &texts).await?;
@@ -350,13 +349,13 @@ async fn scrub_fixes(conn: &mut PgConnection, texts: &[String]) -> Result<(), sq
     if texts.is_empty() {
         return Ok(());
     }
-    sqlx::query(
+    sqlx::query!(
         "update review_fix set
             questions = array(select q from unnest(questions) q where q <> all($1)),
             topic = case when topic = any($1) then '(erased)' else topic end
           where questions && $1 or topic = any($1)",
+        texts,
     )
-    .bind(texts)
     .execute(conn)
     .await?;
     Ok(())
@@ -397,15 +396,15 @@ async fn retain(db: InWorkspace<'_>, days: i32) -> Result<Deleted, sqlx::Error> 
     let mut deleted = Deleted::default();
     loop {
         let mut tx = db.begin().await?;
-        let n = sqlx::query(
+        let n = sqlx::query!(
             "delete from conversation where conversation_id in (
                select conversation_id from conversation
                 where workspace_id = $1 and updated_at < now() - make_interval(days => $2)
                 limit $3)",
+            db.workspace_id(),
+            days,
+            BATCH,
         )
-        .bind(db.workspace_id())
-        .bind(days)
-        .bind(BATCH)
         .execute(&mut *tx)
         .await?
         .rows_affected();
@@ -417,29 +416,29 @@ async fn retain(db: InWorkspace<'_>, days: i32) -> Result<Deleted, sqlx::Error> 
     }
     let mut tx = db.begin().await?;
     // Visitors left with nothing, not here now.
-    deleted.visitors = sqlx::query(
+    deleted.visitors = sqlx::query!(
         "delete from visitor v where workspace_id = $1
             and created_at < now() - make_interval(days => $2)
             and (connected_until is null or connected_until < now())
             and not exists (select 1 from conversation c where c.visitor_id = v.visitor_id)",
+        db.workspace_id(),
+        days,
     )
-    .bind(db.workspace_id())
-    .bind(days)
     .execute(&mut *tx)
     .await?
     .rows_affected();
     // Decisions of no conversation (`tandem ask`, evaluations) age the same.
-    sqlx::query(
+    sqlx::query!(
         "delete from decision where workspace_id = $1 and conversation_id is null
             and created_at < now() - make_interval(days => $2)",
+        db.workspace_id(),
+        days,
     )
-    .bind(db.workspace_id())
-    .bind(days)
     .execute(&mut *tx)
     .await?;
     if deleted != Deleted::default() {
         // Questions review fixes kept whose escalations are gone.
-        sqlx::query(
+        sqlx::query!(
             "update review_fix r set
                 questions = array(select q from unnest(r.questions) q
                                    where exists (select 1 from decision d where d.question = q))

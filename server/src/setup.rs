@@ -267,7 +267,7 @@ pub async fn create(
         if !right {
             return Err(SetupError::Code);
         }
-        sqlx::query("delete from install_setup")
+        sqlx::query!("delete from install_setup",)
             .execute(&mut *tx)
             .await?;
     }
@@ -287,13 +287,13 @@ pub async fn create(
         })
         .find(|s| !taken.contains(s))
         .expect("an unused slug");
-    sqlx::query(
+    sqlx::query!(
         "insert into workspace (workspace_id, slug, name, created_by) values ($1, $2, $3, $4)",
+        workspace_id,
+        &slug,
+        &spec.name,
+        created_by,
     )
-    .bind(workspace_id)
-    .bind(&slug)
-    .bind(&spec.name)
-    .bind(created_by)
     .execute(&mut *tx)
     .await?;
     let account_id = match new_account {
@@ -310,30 +310,32 @@ pub async fn create(
                 ));
             }
             let id = Uuid::new_v4();
-            sqlx::query(
+            sqlx::query!(
                 "insert into account (account_id, email, name, password_hash) values ($1, $2, $3, $4)",
+                id,
+                new.email.trim(),
+                new.name.trim(),
+                hash,
             )
-            .bind(id)
-            .bind(new.email.trim())
-            .bind(new.name.trim())
-            .bind(hash)
             .execute(&mut *tx)
             .await?;
             id
         }
         Err(id) => id,
     };
-    sqlx::query("insert into membership (account_id, workspace_id, role) values ($1, $2, 'admin')")
-        .bind(account_id)
-        .bind(workspace_id)
-        .execute(&mut *tx)
-        .await?;
-    sqlx::query(
-        "insert into widget_settings (workspace_id, identity_secret, language) values ($1, $2, $3)",
+    sqlx::query!(
+        "insert into membership (account_id, workspace_id, role) values ($1, $2, 'admin')",
+        account_id,
+        workspace_id,
     )
-    .bind(workspace_id)
-    .bind(auth::new_token())
-    .bind(spec.language.map_or("auto", Language::code))
+    .execute(&mut *tx)
+    .await?;
+    sqlx::query!(
+        "insert into widget_settings (workspace_id, identity_secret, language) values ($1, $2, $3)",
+        workspace_id,
+        auth::new_token(),
+        spec.language.map_or("auto", Language::code),
+    )
     .execute(&mut *tx)
     .await?;
     sqlx::query("insert into answer_settings (workspace_id, support_hours) values ($1, $2)")
@@ -392,16 +394,18 @@ pub async fn prepare(
 ) -> Result<Option<String>, sqlx::Error> {
     let file = data_dir.join("setup-url");
     if !pending(owner).await? {
-        sqlx::query("delete from install_setup")
+        sqlx::query!("delete from install_setup",)
             .execute(owner)
             .await?;
         let _ = std::fs::remove_file(&file);
         return Ok(None);
     }
-    sqlx::query("insert into install_setup (code) values ($1) on conflict do nothing")
-        .bind(auth::new_token())
-        .execute(owner)
-        .await?;
+    sqlx::query!(
+        "insert into install_setup (code) values ($1) on conflict do nothing",
+        auth::new_token(),
+    )
+    .execute(owner)
+    .await?;
     let code: String = sqlx::query_scalar("select code from install_setup")
         .fetch_one(owner)
         .await?;

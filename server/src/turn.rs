@@ -177,14 +177,14 @@ async fn claim_lease(
     workspace_id: Uuid,
     conversation_id: Uuid,
 ) -> Result<bool, sqlx::Error> {
-    let claimed = sqlx::query(
+    let claimed = sqlx::query!(
         "update conversation set turn_owner = $2, turn_until = now() + make_interval(secs => $3)
          where conversation_id = $1
            and (turn_owner is null or turn_owner = $2 or turn_until < now())",
+        conversation_id,
+        engines.turns.instance_id,
+        LEASE.as_secs_f64(),
     )
-    .bind(conversation_id)
-    .bind(engines.turns.instance_id)
-    .bind(LEASE.as_secs_f64())
     .execute(engines.pool.ws(workspace_id))
     .await?;
     Ok(claimed.rows_affected() == 1)
@@ -195,12 +195,12 @@ async fn release_lease(
     workspace_id: Uuid,
     conversation_id: Uuid,
 ) -> Result<(), sqlx::Error> {
-    sqlx::query(
+    sqlx::query!(
         "update conversation set turn_owner = null, turn_until = null
          where conversation_id = $1 and turn_owner = $2",
+        conversation_id,
+        engines.turns.instance_id,
     )
-    .bind(conversation_id)
-    .bind(engines.turns.instance_id)
     .execute(engines.pool.ws(workspace_id))
     .await?;
     Ok(())
@@ -428,9 +428,11 @@ async fn mark_handled(
     conversation_id: Uuid,
     upto: i64,
 ) -> Result<(), sqlx::Error> {
-    sqlx::query("update conversation set ai_handled_seq = greatest(ai_handled_seq, $2) where conversation_id = $1")
-        .bind(conversation_id)
-        .bind(upto)
+    sqlx::query!(
+        "update conversation set ai_handled_seq = greatest(ai_handled_seq, $2) where conversation_id = $1",
+        conversation_id,
+        upto,
+    )
         .execute(conn)
         .await?;
     Ok(())
@@ -443,11 +445,13 @@ async fn drop_draft(
     conversation_id: Uuid,
     turn_id: Uuid,
 ) -> Result<(), sqlx::Error> {
-    let removed = sqlx::query("delete from ai_draft where conversation_id = $1 and turn_id = $2")
-        .bind(conversation_id)
-        .bind(turn_id)
-        .execute(&mut *conn)
-        .await?;
+    let removed = sqlx::query!(
+        "delete from ai_draft where conversation_id = $1 and turn_id = $2",
+        conversation_id,
+        turn_id,
+    )
+    .execute(&mut *conn)
+    .await?;
     if removed.rows_affected() > 0 {
         store::notify(conn, Change::Draft, workspace_id, conversation_id).await?;
     }
@@ -609,7 +613,7 @@ async fn forward_pieces(
 /// resolved the conversation (in a committed transaction), no piece of the
 /// draft reaches anyone, even before this turn hears of it.
 async fn publish_draft(engines: &Engines, drafting: Drafting, text: &str) {
-    let published = sqlx::query(
+    let published = sqlx::query!(
         "with draft as (
            insert into ai_draft (conversation_id, turn_id, text)
            select $1, $2, $3 from conversation
@@ -619,17 +623,17 @@ async fn publish_draft(engines: &Engines, drafting: Drafting, text: &str) {
              set turn_id = excluded.turn_id, text = excluded.text, updated_at = now()
            returning 1
          ) select pg_notify($4, $5) from draft",
-    )
-    .bind(drafting.conversation_id)
-    .bind(drafting.turn_id)
-    .bind(text)
-    .bind(hub::CHANNEL)
-    .bind(hub::payload(
-        Change::Draft,
-        drafting.workspace_id,
         drafting.conversation_id,
-    ))
-    .bind(drafting.upto)
+        drafting.turn_id,
+        text,
+        hub::CHANNEL,
+        hub::payload(
+            Change::Draft,
+            drafting.workspace_id,
+            drafting.conversation_id,
+        ),
+        drafting.upto,
+    )
     .execute(engines.pool.ws(drafting.workspace_id))
     .await;
     if let Err(err) = published {
@@ -646,17 +650,17 @@ async fn apply(
     if effects == &Effects::default() {
         return Ok(());
     }
-    sqlx::query(
+    sqlx::query!(
         "update conversation set
             tags = array(select distinct unnest(tags || $2::text[])),
             priority = coalesce($3, priority),
             team = coalesce($4, team)
          where conversation_id = $1",
+        conversation_id,
+        &effects.tags,
+        effects.priority.map(|p| p.as_str()),
+        effects.team.as_deref(),
     )
-    .bind(conversation_id)
-    .bind(&effects.tags)
-    .bind(effects.priority.map(|p| p.as_str()))
-    .bind(effects.team.as_deref())
     .execute(conn)
     .await?;
     Ok(())
@@ -692,12 +696,13 @@ async fn step(
     let turn_id = Uuid::new_v4();
     let ended = answer_pending(engines, workspace_id, conversation_id, turn_id).await;
     if ended.is_err() {
-        let cleared =
-            sqlx::query("delete from ai_draft where conversation_id = $1 and turn_id = $2")
-                .bind(conversation_id)
-                .bind(turn_id)
-                .execute(engines.pool.ws(workspace_id))
-                .await;
+        let cleared = sqlx::query!(
+            "delete from ai_draft where conversation_id = $1 and turn_id = $2",
+            conversation_id,
+            turn_id,
+        )
+        .execute(engines.pool.ws(workspace_id))
+        .await;
         if let Err(err) = cleared {
             tracing::warn!(error = %err, "could not remove a failed turn's draft");
         }

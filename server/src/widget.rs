@@ -57,12 +57,12 @@ fn new_secret() -> String {
 
 /// Creates the workspace's settings row (with a fresh secret) if it has none.
 async fn ensure(pool: &PgPool, workspace_id: Uuid) -> Result<(), sqlx::Error> {
-    sqlx::query(
+    sqlx::query!(
         "insert into widget_settings (workspace_id, identity_secret) values ($1, $2)
          on conflict (workspace_id) do nothing",
+        workspace_id,
+        new_secret(),
     )
-    .bind(workspace_id)
-    .bind(new_secret())
     .execute(pool.ws(workspace_id))
     .await?;
     Ok(())
@@ -86,19 +86,10 @@ pub async fn settings(pool: &PgPool, workspace_id: Uuid) -> Result<WidgetRow, sq
 
 /// The settings of the workspace a widget names (`data-workspace`), if any.
 pub async fn by_slug(pool: &PgPool, slug: &str) -> Result<Option<WidgetRow>, sqlx::Error> {
-    match workspace_by_slug(pool, slug).await? {
+    match crate::db::workspace_by_slug(pool, slug).await? {
         Some(id) => settings(pool, id).await.map(Some),
         None => Ok(None),
     }
-}
-
-/// The workspace a slug names (the `workspace` table is global: a slug is
-/// public through the widget).
-pub async fn workspace_by_slug(pool: &PgPool, slug: &str) -> Result<Option<Uuid>, sqlx::Error> {
-    sqlx::query_scalar("select workspace_id from workspace where slug = $1")
-        .bind(slug)
-        .fetch_optional(pool)
-        .await
 }
 
 impl WidgetRow {
@@ -345,18 +336,18 @@ pub fn validate(mut look: WidgetLook) -> Result<WidgetLook, String> {
 pub async fn save(pool: &PgPool, workspace_id: Uuid, look: WidgetLook) -> Result<(), SaveError> {
     let look = validate(look).map_err(SaveError::Invalid)?;
     ensure(pool, workspace_id).await?;
-    sqlx::query(
+    sqlx::query!(
         "update widget_settings set brand_color = $2, position = $3, greeting = nullif($4, ''),
             launcher_text = nullif($5, ''), language = $6, allowed_origins = $7, updated_at = now()
          where workspace_id = $1",
+        workspace_id,
+        &look.brand_color,
+        look.position.as_str(),
+        &look.greeting,
+        &look.launcher_text,
+        look.language.map_or("auto", Language::code),
+        &look.allowed_origins,
     )
-    .bind(workspace_id)
-    .bind(&look.brand_color)
-    .bind(look.position.as_str())
-    .bind(&look.greeting)
-    .bind(&look.launcher_text)
-    .bind(look.language.map_or("auto", Language::code))
-    .bind(&look.allowed_origins)
     .execute(pool.ws(workspace_id))
     .await?;
     Ok(())
@@ -367,9 +358,11 @@ pub async fn save(pool: &PgPool, workspace_id: Uuid, look: WidgetLook) -> Result
 pub async fn rotate_secret(pool: &PgPool, workspace_id: Uuid) -> Result<String, sqlx::Error> {
     ensure(pool, workspace_id).await?;
     let secret = new_secret();
-    sqlx::query("update widget_settings set identity_secret = $2, updated_at = now() where workspace_id = $1")
-        .bind(workspace_id)
-        .bind(&secret)
+    sqlx::query!(
+        "update widget_settings set identity_secret = $2, updated_at = now() where workspace_id = $1",
+        workspace_id,
+        &secret,
+    )
         .execute(pool.ws(workspace_id))
         .await?;
     Ok(secret)

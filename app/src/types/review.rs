@@ -16,7 +16,7 @@ pub struct PassageScore {
     /// The source it belongs to (gone if the source was deleted since).
     pub source_id: Option<Uuid>,
     /// The source's kind ("website", "file", "snippets").
-    pub source_kind: Option<String>,
+    pub source_kind: Option<super::knowledge::SourceKind>,
     /// The re-scored similarity to the question.
     pub score: f32,
 }

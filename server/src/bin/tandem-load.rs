@@ -293,10 +293,12 @@ async fn run(args: &Args, url: &str) -> Result<(), AnyError> {
     b.wait_healthy().await?;
     let pool = sqlx::PgPool::connect(url).await?;
     let workspace_id = Uuid::new_v4();
-    sqlx::query("insert into workspace (workspace_id, slug, name) values ($1, 'load', 'Load')")
-        .bind(workspace_id)
-        .execute(&pool)
-        .await?;
+    sqlx::query!(
+        "insert into workspace (workspace_id, slug, name) values ($1, 'load', 'Load')",
+        workspace_id,
+    )
+    .execute(&pool)
+    .await?;
     let account = tandem::auth::create_account(
         &pool,
         workspace_id,

@@ -115,7 +115,7 @@ pub async fn bench_retrieval(
             );
         }
         // Fresh planner statistics, as autovacuum would have by now.
-        sqlx::query("analyze chunk").execute(&pool).await?;
+        sqlx::query!("analyze chunk",).execute(&pool).await?;
     }
     let questions = match questions {
         Some(path) => crate::bench::questions_from(&std::fs::read_to_string(&path)?),

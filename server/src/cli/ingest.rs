@@ -139,7 +139,7 @@ pub async fn run_with_progress(
         Some(claimed) => jobs::run(pool, embedder, outbound, worker, claimed).await,
         None => loop {
             let row = jobs::job(pool.ws(workspace_id), job_id).await?;
-            if !matches!(row.status.as_str(), "queued" | "running") {
+            if !row.status.active() {
                 break row;
             }
             tokio::time::sleep(std::time::Duration::from_millis(250)).await;
@@ -184,8 +184,7 @@ pub async fn bench_ingest(
     }
     let (pool, embedder, workspace_id) = open_workspace(&db, &model, &workspace, true).await?;
     // A fresh start: the workspace's earlier sources go.
-    sqlx::query("delete from source where workspace_id = $1")
-        .bind(workspace_id)
+    sqlx::query!("delete from source where workspace_id = $1", workspace_id,)
         .execute(&pool)
         .await?;
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;

@@ -334,13 +334,13 @@ impl InboxDesk for EngineDesk {
         clean.sort();
         clean.dedup();
         let mut tx = crate::desk::begin(engines, agent).await?;
-        let updated = sqlx::query(
+        let updated = sqlx::query!(
             "update conversation set tags = $3, updated_at = now()
               where conversation_id = $1 and workspace_id = $2",
+            conversation_id,
+            agent.workspace_id,
+            &clean,
         )
-        .bind(conversation_id)
-        .bind(agent.workspace_id)
-        .bind(&clean)
         .execute(&mut *tx)
         .await
         .map_err(internal)?;

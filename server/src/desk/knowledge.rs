@@ -8,6 +8,7 @@ use app::knowledge::KnowledgeDesk;
 use app::knowledge::{
     ChunkView, ItemIssue, JobView, NewWebsite, PageView, SnippetView, SourceDetail, SourceView,
 };
+use app::knowledge::{JobStatus, SourceKind};
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
@@ -20,7 +21,8 @@ use crate::Engines;
 #[derive(sqlx::FromRow)]
 struct SourceRow {
     source_id: Uuid,
-    kind: String,
+    #[sqlx(try_from = "String")]
+    kind: SourceKind,
     title: String,
     start_url: String,
     recrawl_hours: Option<i32>,
@@ -41,11 +43,11 @@ struct SourceRow {
 }
 
 impl SourceRow {
-    fn into_view(self) -> SourceView {
+    fn into_view(self) -> Result<SourceView, DeskError> {
         let job = match (self.job_id, self.status) {
             (Some(job_id), Some(status)) => Some(JobView {
                 job_id,
-                status,
+                status: JobStatus::parse(&status).map_err(internal)?,
                 pages_found: self.pages_found.unwrap_or(0),
                 pages_done: self.pages_done.unwrap_or(0),
                 pages_changed: self.pages_changed.unwrap_or(0),
@@ -59,7 +61,7 @@ impl SourceRow {
             }),
             _ => None,
         };
-        SourceView {
+        Ok(SourceView {
             source_id: self.source_id,
             kind: self.kind,
             title: self.title,
@@ -68,7 +70,7 @@ impl SourceRow {
             pages: self.pages,
             chunks: self.chunks,
             job,
-        }
+        })
     }
 }
 
@@ -110,7 +112,7 @@ async fn source(engines: &Engines, admin: &SignedIn, id: Uuid) -> Result<SourceV
     .fetch_optional(engines.pool.ws(admin.workspace_id))
     .await
     .map_err(internal)?;
-    row.map(SourceRow::into_view).ok_or(DeskError::NotFound)
+    row.map(SourceRow::into_view).ok_or(DeskError::NotFound)?
 }
 
 fn number(field: &str, value: &str, default: u32, max: u32) -> Result<u32, DeskError> {
@@ -136,7 +138,7 @@ impl KnowledgeDesk for EngineDesk {
         .fetch_all(engines.pool.ws(admin.workspace_id))
         .await
         .map_err(internal)?;
-        Ok(rows.into_iter().map(SourceRow::into_view).collect())
+        rows.into_iter().map(SourceRow::into_view).collect()
     }
 
     /// The workspace's move to the current embedding model, while it lasts.
@@ -267,7 +269,7 @@ impl KnowledgeDesk for EngineDesk {
     async fn recrawl(&self, admin: &Admin, id: Uuid) -> Result<(), DeskError> {
         let engines = &self.engines;
         let source = source(engines, admin, id).await?;
-        if source.kind == "snippets" {
+        if source.kind == SourceKind::Snippets {
             return Err(DeskError::Invalid(
                 "Snippets are indexed as you save them.".into(),
             ));
@@ -295,7 +297,7 @@ impl KnowledgeDesk for EngineDesk {
     async fn delete_source(&self, admin: &Admin, id: Uuid) -> Result<(), DeskError> {
         let engines = &self.engines;
         let source = source(engines, admin, id).await?;
-        if source.kind == "snippets" {
+        if source.kind == SourceKind::Snippets {
             return Err(DeskError::Invalid("Delete snippets one by one.".into()));
         }
         // Its pages, chunks (with their embeddings), file and jobs go with it
@@ -310,12 +312,14 @@ impl KnowledgeDesk for EngineDesk {
         .fetch_one(&mut *tx)
         .await
         .map_err(internal)?;
-        sqlx::query("delete from source where source_id = $1 and workspace_id = $2")
-            .bind(id)
-            .bind(admin.workspace_id)
-            .execute(&mut *tx)
-            .await
-            .map_err(internal)?;
+        sqlx::query!(
+            "delete from source where source_id = $1 and workspace_id = $2",
+            id,
+            admin.workspace_id,
+        )
+        .execute(&mut *tx)
+        .await
+        .map_err(internal)?;
         crate::privacy::audit(
             &mut tx,
             admin.workspace_id,

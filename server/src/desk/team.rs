@@ -213,35 +213,35 @@ impl TeamDesk for EngineDesk {
                 ));
             }
         }
-        let updated = sqlx::query(
+        let updated = sqlx::query!(
             "update membership set role = $3, max_open = $4 where workspace_id = $1 and account_id = $2",
+            admin.workspace_id,
+            account_id,
+            role.as_str(),
+            max_open,
         )
-        .bind(admin.workspace_id)
-        .bind(account_id)
-        .bind(role.as_str())
-        .bind(max_open)
         .execute(&mut *tx)
         .await
         .map_err(internal)?;
         if updated.rows_affected() == 0 {
             return Err(DeskError::NotFound);
         }
-        sqlx::query(
+        sqlx::query!(
             "delete from team_member where account_id = $2
                and team_id in (select team_id from team where workspace_id = $1)",
+            admin.workspace_id,
+            account_id,
         )
-        .bind(admin.workspace_id)
-        .bind(account_id)
         .execute(&mut *tx)
         .await
         .map_err(internal)?;
-        let joined = sqlx::query(
+        let joined = sqlx::query!(
             "insert into team_member (team_id, account_id)
              select team_id, $2 from team where workspace_id = $1 and lower(name) = any($3)",
+            admin.workspace_id,
+            account_id,
+            &teams,
         )
-        .bind(admin.workspace_id)
-        .bind(account_id)
-        .bind(&teams)
         .execute(&mut *tx)
         .await
         .map_err(internal)?;
@@ -259,13 +259,14 @@ impl TeamDesk for EngineDesk {
             return Err(DeskError::Invalid("You cannot remove yourself.".into()));
         }
         let mut tx = crate::desk::begin(engines, admin).await?;
-        let removed =
-            sqlx::query("delete from membership where workspace_id = $1 and account_id = $2")
-                .bind(admin.workspace_id)
-                .bind(account_id)
-                .execute(&mut *tx)
-                .await
-                .map_err(internal)?;
+        let removed = sqlx::query!(
+            "delete from membership where workspace_id = $1 and account_id = $2",
+            admin.workspace_id,
+            account_id,
+        )
+        .execute(&mut *tx)
+        .await
+        .map_err(internal)?;
         if removed.rows_affected() == 0 {
             return Err(DeskError::NotFound);
         }
@@ -307,8 +308,7 @@ impl TeamDesk for EngineDesk {
         }
         // Every session of theirs ends, whichever workspace it looked at: their
         // sockets here close on their next heartbeat, and they sign in again.
-        sqlx::query("delete from session where account_id = $1")
-            .bind(account_id)
+        sqlx::query!("delete from session where account_id = $1", account_id,)
             .execute(&mut *tx)
             .await
             .map_err(internal)?;
@@ -324,12 +324,12 @@ impl TeamDesk for EngineDesk {
                 "A team's name is 1 to 60 characters, without control characters.".into(),
             )
         })?;
-        let added = sqlx::query(
+        let added = sqlx::query!(
             "insert into team (team_id, workspace_id, name) values ($1, $2, $3) on conflict do nothing",
+            Uuid::new_v4(),
+            admin.workspace_id,
+            name,
         )
-        .bind(Uuid::new_v4())
-        .bind(admin.workspace_id)
-        .bind(name)
         .execute(engines.pool.ws(admin.workspace_id))
         .await
         .map_err(internal)?;
@@ -343,12 +343,14 @@ impl TeamDesk for EngineDesk {
 
     async fn delete_team(&self, admin: &Admin, name: &str) -> Result<(), DeskError> {
         let engines = &self.engines;
-        sqlx::query("delete from team where workspace_id = $1 and lower(name) = lower($2)")
-            .bind(admin.workspace_id)
-            .bind(name.trim())
-            .execute(engines.pool.ws(admin.workspace_id))
-            .await
-            .map_err(internal)?;
+        sqlx::query!(
+            "delete from team where workspace_id = $1 and lower(name) = lower($2)",
+            admin.workspace_id,
+            name.trim(),
+        )
+        .execute(engines.pool.ws(admin.workspace_id))
+        .await
+        .map_err(internal)?;
         Ok(())
     }
 
@@ -400,12 +402,14 @@ impl TeamDesk for EngineDesk {
 
     async fn delete_canned(&self, admin: &Admin, id: Uuid) -> Result<(), DeskError> {
         let engines = &self.engines;
-        sqlx::query("delete from canned_reply where canned_id = $1 and workspace_id = $2")
-            .bind(id)
-            .bind(admin.workspace_id)
-            .execute(engines.pool.ws(admin.workspace_id))
-            .await
-            .map_err(internal)?;
+        sqlx::query!(
+            "delete from canned_reply where canned_id = $1 and workspace_id = $2",
+            id,
+            admin.workspace_id,
+        )
+        .execute(engines.pool.ws(admin.workspace_id))
+        .await
+        .map_err(internal)?;
         Ok(())
     }
 

@@ -5,7 +5,6 @@ use app::desk::Admin;
 use app::error::DeskError;
 use app::types::widget::{Expectation, Identity, WidgetAdmin, WidgetLook};
 use app::widget::{WidgetDesk, WidgetSettings};
-use uuid::Uuid;
 
 use super::{internal, EngineDesk};
 use crate::widget::{self, IDENTITY_REFUSED, NOT_ALLOWED_HERE};
@@ -47,12 +46,9 @@ impl WidgetDesk for EngineDesk {
 
     async fn expectation(&self, workspace_slug: &str) -> Result<Expectation, DeskError> {
         let pool = &self.engines.pool;
-        let id: Option<Uuid> =
-            sqlx::query_scalar("select workspace_id from workspace where slug = $1")
-                .bind(workspace_slug)
-                .fetch_optional(pool)
-                .await
-                .map_err(internal)?;
+        let id = crate::db::workspace_by_slug(pool, workspace_slug)
+            .await
+            .map_err(internal)?;
         let id = id.ok_or_else(|| DeskError::Invalid("Unknown workspace.".into()))?;
         widget::expectation(pool, id).await.map_err(internal)
     }

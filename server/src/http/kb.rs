@@ -68,7 +68,7 @@ pub async fn file(
         pdf: Option<Vec<u8>>,
         sections: Option<sqlx::types::Json<Vec<Section>>>,
     }
-    let workspace_id = match crate::widget::workspace_by_slug(&engines.pool, &workspace).await {
+    let workspace_id = match crate::db::workspace_by_slug(&engines.pool, &workspace).await {
         Ok(Some(id)) => id,
         Ok(None) => return not_found(),
         Err(err) => {
@@ -163,7 +163,7 @@ pub async fn snippet(
     let Ok(Path((workspace, id))) = path else {
         return not_found();
     };
-    let workspace_id = match crate::widget::workspace_by_slug(&engines.pool, &workspace).await {
+    let workspace_id = match crate::db::workspace_by_slug(&engines.pool, &workspace).await {
         Ok(Some(id)) => id,
         Ok(None) => return not_found(),
         Err(err) => {

@@ -138,7 +138,8 @@ impl JobContext {
 /// A source as a job sees it.
 #[derive(sqlx::FromRow)]
 struct SourceRow {
-    kind: String,
+    #[sqlx(try_from = "String")]
+    kind: app::knowledge::SourceKind,
     start_url: String,
     settings: sqlx::types::Json<CrawlSettings>,
 }
@@ -242,7 +243,7 @@ pub async fn run(ctx: &JobContext) -> Result<JobEnd, IngestError> {
     let settings = source.settings.0;
     let start =
         Url::parse(&source.start_url).map_err(|_| IngestError::BadUrl(source.start_url.clone()))?;
-    let is_file = source.kind == "file";
+    let is_file = source.kind == app::knowledge::SourceKind::File;
     let scope = Scope::new(&start, &settings.extra_prefixes);
     let fetcher = Fetcher::new(&settings, &ctx.outbound, &scope);
 
@@ -810,17 +811,17 @@ async fn record(
         links.sort();
         links.dedup();
         // Respect the page limit: only as many new URLs as there is room for.
-        sqlx::query(
+        sqlx::query!(
             "insert into crawl_item (job_id, url, depth)
              select $1, u, $3 from unnest($2::text[]) as u
              where not exists (select 1 from crawl_item c where c.job_id = $1 and c.url = u)
              limit greatest(0, $4 - (select count(*) from crawl_item where job_id = $1))
              on conflict do nothing",
+            ctx.job_id,
+            &links,
+            depth,
+            i64::from(settings.max_pages),
         )
-        .bind(ctx.job_id)
-        .bind(&links)
-        .bind(depth)
-        .bind(i64::from(settings.max_pages))
         .execute(&mut *tx)
         .await?;
     }
@@ -851,7 +852,7 @@ pub async fn progress(
     embed: Duration,
     chunks: i32,
 ) -> Result<(), sqlx::Error> {
-    sqlx::query(
+    sqlx::query!(
         "update ingest_job j set
             pages_found = c.found, pages_done = c.done, pages_changed = c.changed,
             pages_unchanged = c.unchanged, pages_skipped = c.skipped, pages_failed = c.failed,
@@ -865,11 +866,11 @@ pub async fn progress(
                       count(*) filter (where state = 'failed')::int as failed
                from crawl_item where job_id = $1) c
          where j.job_id = $1",
+        job_id,
+        crawl.as_secs_f64(),
+        embed.as_secs_f64(),
+        chunks,
     )
-    .bind(job_id)
-    .bind(crawl.as_secs_f64())
-    .bind(embed.as_secs_f64())
-    .bind(chunks)
     .execute(db)
     .await?;
     Ok(())
@@ -922,12 +923,12 @@ async fn finish(ctx: &JobContext, settings: &CrawlSettings) -> Result<(), Ingest
         .fetch_one(ctx.db())
         .await?;
     if found < i64::from(settings.max_pages) {
-        sqlx::query(
+        sqlx::query!(
             "delete from page p where p.source_id = $1 and not exists (
                 select 1 from crawl_item c where c.job_id = $2 and c.page_url = p.url)",
+            ctx.source_id,
+            ctx.job_id,
         )
-        .bind(ctx.source_id)
-        .bind(ctx.job_id)
         .execute(ctx.db())
         .await?;
     } else {
@@ -937,12 +938,12 @@ async fn finish(ctx: &JobContext, settings: &CrawlSettings) -> Result<(), Ingest
         );
     }
     // A website is named after its start page once that page is known.
-    sqlx::query(
+    sqlx::query!(
         "update source s set title = p.title from page p
          where s.source_id = $1 and s.kind = 'website' and p.source_id = s.source_id
            and p.url = s.start_url and s.title <> p.title",
+        ctx.source_id,
     )
-    .bind(ctx.source_id)
     .execute(ctx.db())
     .await?;
     Ok(())

@@ -3,6 +3,7 @@
 //! once a lease expires (a crash or restart loses nothing), cancellable.
 //! Website sources with a schedule are re-queued when due.
 
+use app::knowledge::JobStatus;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
@@ -28,7 +29,8 @@ const HEARTBEAT: Duration = Duration::from_secs(2);
 pub struct JobRow {
     pub job_id: Uuid,
     pub source_id: Uuid,
-    pub status: String,
+    #[sqlx(try_from = "String")]
+    pub status: JobStatus,
     pub pages_found: i32,
     pub pages_done: i32,
     pub pages_changed: i32,
@@ -123,9 +125,7 @@ pub async fn enqueue(db: InWorkspace<'_>, source_id: Uuid) -> Result<Uuid, Inges
         }
     }
     let job_id = job_id.ok_or_else(|| IngestError::Rejected("no such source".into()))?;
-    sqlx::query("select pg_notify($1, $2)")
-        .bind(CHANNEL)
-        .bind(job_id.to_string())
+    sqlx::query!("select pg_notify($1, $2)", CHANNEL, job_id.to_string(),)
         .execute(db)
         .await?;
     Ok(job_id)
@@ -134,15 +134,15 @@ pub async fn enqueue(db: InWorkspace<'_>, source_id: Uuid) -> Result<Uuid, Inges
 /// Asks the source's active job to stop; a queued job stops at once.
 /// Returns whether there was one.
 pub async fn cancel(db: InWorkspace<'_>, source_id: Uuid) -> Result<bool, sqlx::Error> {
-    let rows = sqlx::query(
+    let rows = sqlx::query!(
         "update ingest_job set
             cancel_requested = true,
             status = case when status = 'queued' then 'cancelled' else status end,
             finished_at = case when status = 'queued' then now() else finished_at end,
             message = case when status = 'queued' then 'cancelled before it started' else message end
          where source_id = $1 and status in ('queued', 'running')",
+        source_id,
     )
-    .bind(source_id)
     .execute(db)
     .await?
     .rows_affected();
@@ -165,7 +165,7 @@ pub async fn claim(
     only: Option<Uuid>,
 ) -> Result<Option<Claimed>, sqlx::Error> {
     // A job cancelled while its worker died ends here.
-    sqlx::query(
+    sqlx::query!(
         "update ingest_job set status = 'cancelled', finished_at = now(), message = 'cancelled',
                 lease_owner = null, lease_until = null
          where status = 'running' and cancel_requested and lease_until < now()",
@@ -258,30 +258,30 @@ pub async fn run(
     };
     drop(_heartbeat);
     let (status, message) = match &result {
-        Ok(JobEnd::Done) => ("done", None),
-        Ok(JobEnd::Cancelled) => ("cancelled", Some("cancelled".to_owned())),
+        Ok(JobEnd::Done) => (JobStatus::Done, None),
+        Ok(JobEnd::Cancelled) => (JobStatus::Cancelled, Some("cancelled".to_owned())),
         Err(err) => {
             tracing::warn!(job.id = %job.job_id, error = %err, "ingest job failed");
-            ("failed", Some(err.to_string()))
+            (JobStatus::Failed, Some(err.to_string()))
         }
     };
-    let _ = sqlx::query(
+    let _ = sqlx::query!(
         "update ingest_job set status = $3, message = coalesce($4, message), finished_at = now(),
                 lease_owner = null, lease_until = null
          where job_id = $1 and lease_owner = $2",
+        job.job_id,
+        worker,
+        status.as_str(),
+        message,
     )
-    .bind(job.job_id)
-    .bind(worker)
-    .bind(status)
-    .bind(message)
     .execute(db)
     .await;
-    if status == "done" {
-        let _ = sqlx::query(
+    if status == JobStatus::Done {
+        let _ = sqlx::query!(
             "update source set next_crawl_at = now() + make_interval(hours => recrawl_hours), updated_at = now()
              where source_id = $1 and recrawl_hours is not null",
+            job.source_id,
         )
-        .bind(job.source_id)
         .execute(db)
         .await;
     }
@@ -292,7 +292,7 @@ pub async fn run(
             JobRow {
                 job_id: job.job_id,
                 source_id: job.source_id,
-                status: status.into(),
+                status,
                 pages_found: 0,
                 pages_done: 0,
                 pages_changed: 0,
@@ -440,30 +440,30 @@ pub async fn add_file(
                 public_url.trim_end_matches('/'),
                 url_escape(&filename)
             );
-            sqlx::query(
+            sqlx::query!(
                 "insert into source (source_id, workspace_id, kind, start_url, title)
                  values ($1, $2, 'file', $3, $4)",
+                id,
+                workspace_id,
+                url,
+                &filename,
             )
-            .bind(id)
-            .bind(workspace_id)
-            .bind(url)
-            .bind(&filename)
             .execute(&mut *tx)
             .await?;
             id
         }
     };
-    sqlx::query(
+    sqlx::query!(
         "insert into file_blob (source_id, workspace_id, filename, content_type, bytes)
          values ($1, $2, $3, $4, $5)
          on conflict (source_id) do update set content_type = excluded.content_type,
             bytes = excluded.bytes, created_at = now()",
+        source_id,
+        workspace_id,
+        &filename,
+        format.content_type(),
+        &bytes,
     )
-    .bind(source_id)
-    .bind(workspace_id)
-    .bind(&filename)
-    .bind(format.content_type())
-    .bind(&bytes)
     .execute(&mut *tx)
     .await?;
     tx.commit().await?;

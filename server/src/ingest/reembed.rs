@@ -90,12 +90,12 @@ async fn step_english(
     let Some(english) = embedder.english() else {
         return Ok(0);
     };
-    let copied = sqlx::query(
+    let copied = sqlx::query!(
         "update chunk set embedding_en = embedding
           where workspace_id = $1 and embedded_with = $2 and embedding_en is null",
+        workspace_id,
+        english.name(),
     )
-    .bind(workspace_id)
-    .bind(english.name())
     .execute(pool.ws(workspace_id))
     .await?
     .rows_affected();
@@ -220,26 +220,28 @@ pub async fn finish(
     if waiting.is_empty() || waiting.iter().any(|(_, ready)| !ready) {
         return Ok(false);
     }
-    sqlx::query(
+    sqlx::query!(
         "update chunk set embedding = embedding_next, embedding_next = null, embedded_with = $2
           where workspace_id = $1 and embedded_with <> $2",
+        workspace_id,
+        current,
     )
-    .bind(workspace_id)
-    .bind(current)
     .execute(&mut *tx)
     .await?;
     // The confidence is calibrated again on the new vectors.
-    sqlx::query("delete from calibration where workspace_id = $1")
-        .bind(workspace_id)
-        .execute(&mut *tx)
-        .await?;
+    sqlx::query!(
+        "delete from calibration where workspace_id = $1",
+        workspace_id,
+    )
+    .execute(&mut *tx)
+    .await?;
     // The review embeds decisions without a vector when it needs them.
-    sqlx::query(
+    sqlx::query!(
         "update decision set embedding = null, embedded_with = $2
           where workspace_id = $1 and embedded_with <> $2",
+        workspace_id,
+        current,
     )
-    .bind(workspace_id)
-    .bind(current)
     .execute(&mut *tx)
     .await?;
     let fixes: Vec<(Uuid, Vec<String>)> = sqlx::query_as(

@@ -68,14 +68,14 @@ pub async fn save(
     .await?;
     let id = match snippet_id {
         Some(id) => {
-            let updated = sqlx::query(
+            let updated = sqlx::query!(
                 "update snippet set question = $3, answer = $4, updated_at = now()
                  where snippet_id = $1 and workspace_id = $2",
+                id,
+                workspace_id,
+                &question,
+                &answer,
             )
-            .bind(id)
-            .bind(workspace_id)
-            .bind(&question)
-            .bind(&answer)
             .execute(pool.ws(workspace_id))
             .await?
             .rows_affected();
@@ -86,15 +86,15 @@ pub async fn save(
         }
         None => {
             let id = Uuid::new_v4();
-            sqlx::query(
+            sqlx::query!(
                 "insert into snippet (snippet_id, workspace_id, question, answer, created_by)
                  values ($1, $2, $3, $4, $5)",
+                id,
+                workspace_id,
+                &question,
+                &answer,
+                author,
             )
-            .bind(id)
-            .bind(workspace_id)
-            .bind(&question)
-            .bind(&answer)
-            .bind(author)
             .execute(pool.ws(workspace_id))
             .await?;
             id
@@ -126,19 +126,21 @@ pub async fn delete(
     snippet_id: Uuid,
 ) -> Result<bool, IngestError> {
     let mut tx = pool.ws(workspace_id).begin().await?;
-    let deleted = sqlx::query("delete from snippet where snippet_id = $1 and workspace_id = $2")
-        .bind(snippet_id)
-        .bind(workspace_id)
-        .execute(&mut *tx)
-        .await?
-        .rows_affected();
-    sqlx::query(
+    let deleted = sqlx::query!(
+        "delete from snippet where snippet_id = $1 and workspace_id = $2",
+        snippet_id,
+        workspace_id,
+    )
+    .execute(&mut *tx)
+    .await?
+    .rows_affected();
+    sqlx::query!(
         "delete from page p using source s
          where p.source_id = s.source_id and s.workspace_id = $1 and s.kind = 'snippets'
            and p.url = s.start_url || '/' || $2",
+        workspace_id,
+        snippet_id.to_string(),
     )
-    .bind(workspace_id)
-    .bind(snippet_id.to_string())
     .execute(&mut *tx)
     .await?;
     tx.commit().await?;

@@ -52,16 +52,16 @@ async fn insert_categories(
     categories: &[SensitiveCategory],
 ) -> Result<(), sqlx::Error> {
     for (position, c) in categories.iter().enumerate() {
-        sqlx::query(
+        sqlx::query!(
             "insert into sensitive_category (workspace_id, name, enabled, phrases, examples, position)
              values ($1, $2, $3, $4, $5, $6)",
+            workspace_id,
+            &c.name,
+            c.enabled,
+            &c.phrases,
+            &c.examples,
+            position as i32,
         )
-        .bind(workspace_id)
-        .bind(&c.name)
-        .bind(c.enabled)
-        .bind(&c.phrases)
-        .bind(&c.examples)
-        .bind(position as i32)
         .execute(&mut *conn)
         .await?;
     }
@@ -71,10 +71,10 @@ async fn insert_categories(
 /// Creates the workspace's settings with the default categories, once.
 async fn seed(pool: &PgPool, workspace_id: Uuid) -> Result<(), sqlx::Error> {
     let mut tx = pool.ws(workspace_id).begin().await?;
-    let created = sqlx::query(
+    let created = sqlx::query!(
         "insert into answer_settings (workspace_id) values ($1) on conflict do nothing",
+        workspace_id,
     )
-    .bind(workspace_id)
     .execute(&mut *tx)
     .await?
     .rows_affected();
@@ -352,15 +352,19 @@ pub async fn save(pool: &PgPool, workspace_id: Uuid, policy: &Policy) -> Result<
     .bind(policy.unsure.as_str())
     .execute(&mut *tx)
     .await?;
-    sqlx::query("delete from sensitive_category where workspace_id = $1")
-        .bind(workspace_id)
-        .execute(&mut *tx)
-        .await?;
+    sqlx::query!(
+        "delete from sensitive_category where workspace_id = $1",
+        workspace_id,
+    )
+    .execute(&mut *tx)
+    .await?;
     insert_categories(&mut tx, workspace_id, &policy.categories).await?;
-    sqlx::query("delete from handoff_rule where workspace_id = $1")
-        .bind(workspace_id)
-        .execute(&mut *tx)
-        .await?;
+    sqlx::query!(
+        "delete from handoff_rule where workspace_id = $1",
+        workspace_id,
+    )
+    .execute(&mut *tx)
+    .await?;
     for (position, r) in policy.rules.iter().enumerate() {
         sqlx::query(
             "insert into handoff_rule (rule_id, workspace_id, position, name, enabled, conditions, action)

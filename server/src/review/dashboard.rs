@@ -109,7 +109,10 @@ pub async fn dashboard(
     }
     let stepped_in = handed_off.count - by_reason.values().sum::<u32>();
     let total = handed_off.total.max(1) as f64;
-    let mut bars: Vec<Bar> = ReasonKind::ALL
+    // Ties keep the kinds' declared order (unsure first), not the filters'.
+    let mut kinds = ReasonKind::ALL;
+    kinds.sort();
+    let mut bars: Vec<Bar> = kinds
         .iter()
         .filter_map(|k| by_reason.get(k).map(|n| (k.label().to_owned(), *n)))
         .chain((stepped_in > 0).then(|| ("the team stepped in".to_owned(), stepped_in)))

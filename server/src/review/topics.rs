@@ -2,6 +2,7 @@
 //! reasons and what retrieval found; a topic opened with its conversations
 //! and the team's replies.
 
+use app::types::knowledge::SourceKind;
 use std::collections::{HashMap, HashSet};
 
 use app::types::review::{
@@ -162,7 +163,7 @@ async fn sources_of(
     pool: &PgPool,
     workspace_id: Uuid,
     chunks: Vec<Uuid>,
-) -> Result<HashMap<Uuid, (Uuid, String)>, sqlx::Error> {
+) -> Result<HashMap<Uuid, (Uuid, SourceKind)>, sqlx::Error> {
     let rows: Vec<(Uuid, Uuid, String)> = sqlx::query_as(
         "select c.chunk_id, s.source_id, s.kind from chunk c
            join page p on p.page_id = c.page_id
@@ -173,10 +174,15 @@ async fn sources_of(
     .bind(&chunks)
     .fetch_all(pool.ws(workspace_id))
     .await?;
-    Ok(rows.into_iter().map(|(c, s, k)| (c, (s, k))).collect())
+    rows.into_iter()
+        .map(|(c, s, k)| {
+            let kind = SourceKind::parse(&k).map_err(|e| sqlx::Error::Decode(e.into()))?;
+            Ok((c, (s, kind)))
+        })
+        .collect()
 }
 
-fn passages(decision: &Decision, sources: &HashMap<Uuid, (Uuid, String)>) -> Vec<PassageScore> {
+fn passages(decision: &Decision, sources: &HashMap<Uuid, (Uuid, SourceKind)>) -> Vec<PassageScore> {
     decision
         .retrieved
         .iter()
@@ -188,7 +194,7 @@ fn passages(decision: &Decision, sources: &HashMap<Uuid, (Uuid, String)>) -> Vec
                 heading_path: p.heading_path.clone(),
                 url: p.url.clone(),
                 source_id: source.map(|s| s.0),
-                source_kind: source.map(|s| s.1.clone()),
+                source_kind: source.map(|s| s.1),
                 score: p.similarity,
             }
         })
@@ -344,7 +350,7 @@ pub async fn summary(
     escalations: &[Escalation],
     days: u32,
     fixes: &[&StoredFix],
-    sources: &HashMap<Uuid, (Uuid, String)>,
+    sources: &HashMap<Uuid, (Uuid, SourceKind)>,
 ) -> Result<TopicSummary, sqlx::Error> {
     let typical = &escalations[topic.typical()];
     let mut reasons: HashMap<ReasonKind, u32> = HashMap::new();

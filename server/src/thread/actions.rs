@@ -185,19 +185,21 @@ pub async fn leave_email(
         email: email.clone(),
     };
     let stored = store::append(&mut tx, &conversation, Some(client_id), &body).await?;
-    sqlx::query("update conversation set follow_up_email = $2 where conversation_id = $1")
-        .bind(conversation_id)
-        .bind(&email)
-        .execute(&mut *tx)
-        .await?;
+    sqlx::query!(
+        "update conversation set follow_up_email = $2 where conversation_id = $1",
+        conversation_id,
+        &email,
+    )
+    .execute(&mut *tx)
+    .await?;
     // A signed-in user's email is the one their site gave.
-    sqlx::query(
+    sqlx::query!(
         "update visitor set email = $2
           where visitor_id = (select visitor_id from conversation where conversation_id = $1)
             and not verified",
+        conversation_id,
+        &email,
     )
-    .bind(conversation_id)
-    .bind(&email)
     .execute(&mut *tx)
     .await?;
     tx.commit().await?;
@@ -215,15 +217,15 @@ pub async fn rate_answer(
     seq: i64,
     helpful: bool,
 ) -> Result<bool, sqlx::Error> {
-    let rated = sqlx::query(
+    let rated = sqlx::query!(
         "insert into answer_feedback (conversation_id, seq, helpful)
          select $1, $2, $3 where exists (
              select 1 from event where conversation_id = $1 and seq = $2 and kind = 'ai_answer')
          on conflict (conversation_id, seq) do update set helpful = excluded.helpful, created_at = now()",
+        conversation_id,
+        seq,
+        helpful,
     )
-    .bind(conversation_id)
-    .bind(seq)
-    .bind(helpful)
     .execute(db)
     .await?;
     Ok(rated.rows_affected() == 1)
@@ -250,15 +252,15 @@ pub(super) async fn set_status(
 ) -> Result<(), sqlx::Error> {
     // A person who claims or resolves a conversation has dealt with what the
     // visitor wrote so far: the AI never answers it later.
-    sqlx::query(
+    sqlx::query!(
         "update conversation set status = $2, assignee_id = $3,
             ai_handled_seq = case when $2 in ('open', 'resolved')
                                   then greatest(ai_handled_seq, visitor_seq) else ai_handled_seq end
          where conversation_id = $1",
+        conversation_id,
+        status.as_str(),
+        assignee,
     )
-    .bind(conversation_id)
-    .bind(status.as_str())
-    .bind(assignee)
     .execute(conn)
     .await?;
     Ok(())
@@ -413,11 +415,11 @@ pub async fn agent_action(
                 set_status(&mut tx, conversation_id, ConversationStatus::Ai, None).await?;
                 // What the visitor wrote while with the team was the team's to
                 // answer: the AI takes up from their next message.
-                sqlx::query(
+                sqlx::query!(
                     "update conversation set ai_handled_seq = greatest(ai_handled_seq, visitor_seq)
                       where conversation_id = $1",
+                    conversation_id,
                 )
-                .bind(conversation_id)
                 .execute(&mut *tx)
                 .await?;
                 let body = EventBody::StatusChange {

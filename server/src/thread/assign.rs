@@ -39,19 +39,19 @@ pub async fn save_settings(
     workspace_id: Uuid,
     settings: &InboxSettings,
 ) -> Result<(), sqlx::Error> {
-    sqlx::query(
+    sqlx::query!(
         "insert into inbox_settings (workspace_id, reopen_to_ai, auto_assign, max_wait_minutes,
                                      remind_after_minutes)
          values ($1, $2, $3, $4, $5)
          on conflict (workspace_id) do update set reopen_to_ai = excluded.reopen_to_ai,
             auto_assign = excluded.auto_assign, max_wait_minutes = excluded.max_wait_minutes,
             remind_after_minutes = excluded.remind_after_minutes, updated_at = now()",
+        workspace_id,
+        settings.reopen_to_ai,
+        settings.auto_assign,
+        settings.max_wait_minutes,
+        settings.remind_after_minutes,
     )
-    .bind(workspace_id)
-    .bind(settings.reopen_to_ai)
-    .bind(settings.auto_assign)
-    .bind(settings.max_wait_minutes)
-    .bind(settings.remind_after_minutes)
     .execute(conn)
     .await?;
     Ok(())
@@ -136,8 +136,10 @@ pub async fn assign(
         _ => ConversationStatus::WaitingHuman,
     };
     if conversation.status() == ConversationStatus::Ai {
-        sqlx::query("update conversation set escalated_at = now(), wait_notice_at = null where conversation_id = $1")
-            .bind(conversation.conversation_id)
+        sqlx::query!(
+            "update conversation set escalated_at = now(), wait_notice_at = null where conversation_id = $1",
+            conversation.conversation_id,
+        )
             .execute(&mut *conn)
             .await?;
     }
@@ -222,18 +224,20 @@ pub async fn auto_assign(
     let Some((account_id, name)) = next else {
         return Ok(None);
     };
-    sqlx::query(
+    sqlx::query!(
         "update membership set last_assigned_at = now() where account_id = $1 and workspace_id = $2",
+        account_id,
+        conversation.workspace_id,
     )
-    .bind(account_id)
-    .bind(conversation.workspace_id)
     .execute(&mut *conn)
     .await?;
-    sqlx::query("update conversation set assignee_id = $2 where conversation_id = $1")
-        .bind(conversation.conversation_id)
-        .bind(account_id)
-        .execute(&mut *conn)
-        .await?;
+    sqlx::query!(
+        "update conversation set assignee_id = $2 where conversation_id = $1",
+        conversation.conversation_id,
+        account_id,
+    )
+    .execute(&mut *conn)
+    .await?;
     let team: Option<String> =
         sqlx::query_scalar("select team from conversation where conversation_id = $1")
             .bind(conversation.conversation_id)

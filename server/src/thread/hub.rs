@@ -321,9 +321,11 @@ impl Hub {
                         return Ok(());
                     }
                     let ping = format!("ping:{}", Uuid::new_v4());
-                    let sent = sqlx::query("select pg_notify($1, $2)")
-                        .bind(CHANNEL)
-                        .bind(&ping)
+                    let sent = sqlx::query!(
+                        "select pg_notify($1, $2)",
+                        CHANNEL,
+                        &ping,
+                    )
                         .execute(pool)
                         .await;
                     // When the database itself is away, the listener finds out.

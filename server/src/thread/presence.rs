@@ -27,11 +27,11 @@ pub async fn agent_seen(
     account_id: Uuid,
     workspace_id: Uuid,
 ) -> Result<(), sqlx::Error> {
-    sqlx::query(
+    sqlx::query!(
         "update membership set last_seen_at = now() where account_id = $1 and workspace_id = $2",
+        account_id,
+        workspace_id,
     )
-    .bind(account_id)
-    .bind(workspace_id)
     .execute(pool.ws(workspace_id))
     .await?;
     Ok(())
@@ -44,12 +44,12 @@ pub async fn set_away(
     workspace_id: Uuid,
     away: bool,
 ) -> Result<(), sqlx::Error> {
-    sqlx::query(
+    sqlx::query!(
         "update membership set away = $3, last_seen_at = now() where account_id = $1 and workspace_id = $2",
+        account_id,
+        workspace_id,
+        away,
     )
-    .bind(account_id)
-    .bind(workspace_id)
-    .bind(away)
     .execute(pool.ws(workspace_id))
     .await?;
     Ok(())
@@ -58,12 +58,13 @@ pub async fn set_away(
 /// The agent signed out: offline everywhere at once (in each workspace of
 /// the account, so across workspaces).
 pub async fn signed_out(system: &System, account_id: Uuid) -> Result<(), sqlx::Error> {
-    sqlx::query("update membership set last_seen_at = null, away = false where account_id = $1")
-        .bind(account_id)
-        .execute(system.pool())
-        .await?;
-    sqlx::query("delete from viewer where account_id = $1")
-        .bind(account_id)
+    sqlx::query!(
+        "update membership set last_seen_at = null, away = false where account_id = $1",
+        account_id,
+    )
+    .execute(system.pool())
+    .await?;
+    sqlx::query!("delete from viewer where account_id = $1", account_id,)
         .execute(system.pool())
         .await?;
     Ok(())
@@ -99,15 +100,15 @@ pub async fn viewing(
     .bind(account_id)
     .fetch_optional(&mut *tx)
     .await?;
-    sqlx::query(
+    sqlx::query!(
         "insert into viewer (conversation_id, account_id, name, until)
          values ($1, $2, $3, now() + make_interval(secs => $4))
          on conflict (conversation_id, account_id) do update set name = excluded.name, until = excluded.until",
+        conversation_id,
+        account_id,
+        name,
+        VIEWER_LAPSE_SECS,
     )
-    .bind(conversation_id)
-    .bind(account_id)
-    .bind(name)
-    .bind(VIEWER_LAPSE_SECS)
     .execute(&mut *tx)
     .await?;
     if was != Some(true) {
@@ -124,11 +125,13 @@ pub async fn left(
     account_id: Uuid,
 ) -> Result<(), sqlx::Error> {
     let mut tx = pool.ws(workspace_id).begin().await?;
-    let gone = sqlx::query("delete from viewer where conversation_id = $1 and account_id = $2")
-        .bind(conversation_id)
-        .bind(account_id)
-        .execute(&mut *tx)
-        .await?;
+    let gone = sqlx::query!(
+        "delete from viewer where conversation_id = $1 and account_id = $2",
+        conversation_id,
+        account_id,
+    )
+    .execute(&mut *tx)
+    .await?;
     if gone.rows_affected() > 0 {
         store::notify(&mut tx, Change::Viewers, workspace_id, conversation_id).await?;
     }

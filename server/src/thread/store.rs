@@ -154,11 +154,13 @@ pub async fn notify(
     workspace_id: Uuid,
     conversation_id: Uuid,
 ) -> Result<(), sqlx::Error> {
-    sqlx::query("select pg_notify($1, $2)")
-        .bind(hub::CHANNEL)
-        .bind(hub::payload(change, workspace_id, conversation_id))
-        .execute(conn)
-        .await?;
+    sqlx::query!(
+        "select pg_notify($1, $2)",
+        hub::CHANNEL,
+        hub::payload(change, workspace_id, conversation_id),
+    )
+    .execute(conn)
+    .await?;
     Ok(())
 }
 

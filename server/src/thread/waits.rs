@@ -67,10 +67,12 @@ pub async fn notify_overdue(pool: &PgPool, system: &System) -> Result<usize, sto
             &EventBody::WaitNotice { minutes },
         )
         .await?;
-        sqlx::query("update conversation set wait_notice_at = now() where conversation_id = $1")
-            .bind(conversation_id)
-            .execute(&mut *tx)
-            .await?;
+        sqlx::query!(
+            "update conversation set wait_notice_at = now() where conversation_id = $1",
+            conversation_id,
+        )
+        .execute(&mut *tx)
+        .await?;
         tx.commit().await?;
         told += 1;
     }

@@ -245,7 +245,7 @@ async fn a_site_is_crawled_politely_and_recrawled_cheaply(pool: PgPool) {
     let start = format!("http://{addr}/site/index.html");
 
     let first = app.ingest(&start, settings()).await;
-    assert_eq!(first.status, "done", "{first:?}");
+    assert_eq!(first.status, app::knowledge::JobStatus::Done, "{first:?}");
     let outcome = items(&pool, first.job_id).await;
     let state = |path: &str| {
         outcome
@@ -354,7 +354,7 @@ async fn a_site_is_crawled_politely_and_recrawled_cheaply(pool: PgPool) {
     // Second crawl: one page changed, one is gone, the rest is not redone.
     site.second.store(true, Ordering::Relaxed);
     let second = app.ingest(&start, settings()).await;
-    assert_eq!(second.status, "done", "{second:?}");
+    assert_eq!(second.status, app::knowledge::JobStatus::Done, "{second:?}");
     assert_eq!(
         second.pages_changed, 2,
         "changing.html and the index (it lost a link)"
@@ -402,7 +402,7 @@ async fn a_sitemap_index_drives_the_crawl_and_lastmod_skips_fetches(pool: PgPool
     let (addr, site) = spawn_site().await;
     let sitemap = format!("http://{addr}/site/sitemap.xml");
     let first = app.ingest(&sitemap, settings()).await;
-    assert_eq!(first.status, "done", "{first:?}");
+    assert_eq!(first.status, app::knowledge::JobStatus::Done, "{first:?}");
     let outcome = items(&pool, first.job_id).await;
     // Sitemap entries, then the links they lead to; nothing off-site.
     for page in ["a.html", "changing.html", "moved.html"] {
@@ -414,7 +414,7 @@ async fn a_sitemap_index_drives_the_crawl_and_lastmod_skips_fetches(pool: PgPool
 
     site.second.store(true, Ordering::Relaxed);
     let second = app.ingest(&sitemap, settings()).await;
-    assert_eq!(second.status, "done", "{second:?}");
+    assert_eq!(second.status, app::knowledge::JobStatus::Done, "{second:?}");
     // Same lastmod: not even fetched. New lastmod: fetched and re-embedded.
     assert_eq!(hits(&site, "a.html"), before.0);
     assert_eq!(hits(&site, "changing.html"), before.1 + 1);
@@ -471,7 +471,7 @@ async fn a_job_cut_by_a_crash_resumes_without_duplicates(pool: PgPool) {
     running.abort();
     let _ = running.await;
     let row = jobs::job(pool.ws(app.workspace_id), job_id).await.unwrap();
-    assert_eq!(row.status, "running");
+    assert_eq!(row.status, app::knowledge::JobStatus::Running);
     assert!(row.pages_done < 30, "cut part-way: {row:?}");
     // Another worker cannot take it while the lease holds...
     assert!(jobs::claim(&System(pool.clone()), Uuid::new_v4(), None)
@@ -493,7 +493,7 @@ async fn a_job_cut_by_a_crash_resumes_without_duplicates(pool: PgPool) {
         .expect("resumable");
     assert_eq!(claimed.job_id, job_id);
     let end = jobs::run(&pool, &embedder(), &local_outbound(), worker_b, claimed).await;
-    assert_eq!(end.status, "done", "{end:?}");
+    assert_eq!(end.status, app::knowledge::JobStatus::Done, "{end:?}");
     assert_eq!(
         (end.pages_found, end.pages_done, end.pages_changed),
         (30, 30, 30)
@@ -551,7 +551,7 @@ async fn a_running_job_can_be_cancelled_and_keeps_what_it_stored(pool: PgPool) {
         .await
         .unwrap()
         .unwrap();
-    assert_eq!(end.status, "cancelled");
+    assert_eq!(end.status, app::knowledge::JobStatus::Cancelled);
     assert!(end.pages_done < 30, "{end:?}");
     let pages: i64 = sqlx::query_scalar("select count(*) from page where source_id = $1")
         .bind(source)
@@ -760,7 +760,7 @@ async fn uploaded_files_become_cited_sources(pool: PgPool) {
         .parse()
         .unwrap();
     let end = app.run_job(job_id).await;
-    assert_eq!(end.status, "failed");
+    assert_eq!(end.status, app::knowledge::JobStatus::Failed);
     assert!(end.message.unwrap().contains("cannot read the PDF"));
     let sources: i64 = sqlx::query_scalar("select count(*) from source where kind = 'file'")
         .fetch_one(&pool)
@@ -1020,7 +1020,7 @@ async fn a_hub_that_fails_for_a_while_keeps_everything_below_it(pool: PgPool) {
 
     site.hub_down.store(true, Ordering::Relaxed);
     let second = app.ingest(&start, settings()).await;
-    assert_eq!(second.status, "done", "{second:?}");
+    assert_eq!(second.status, app::knowledge::JobStatus::Done, "{second:?}");
     assert_eq!(
         (second.pages_failed, second.pages_unchanged),
         (1, 29),
@@ -1041,7 +1041,7 @@ async fn a_304_to_a_plain_request_is_a_page_error_not_a_crash(pool: PgPool) {
     let job = app
         .ingest(&format!("http://{addr}/site/weird304.html"), settings())
         .await;
-    assert_eq!(job.status, "failed");
+    assert_eq!(job.status, app::knowledge::JobStatus::Failed);
     let message = job.message.unwrap();
     assert!(
         message.contains("nothing could be indexed") && message.contains("304"),
@@ -1109,6 +1109,6 @@ async fn a_job_queued_while_one_runs_waits_and_a_dead_cancelled_job_ends(pool: P
             .await
             .unwrap()
             .status,
-        "cancelled"
+        app::knowledge::JobStatus::Cancelled
     );
 }

@@ -300,7 +300,7 @@ async fn retrieval_finds_its_own_workspace_passages_when_another_has_the_same(po
         )
         .await
         .status,
-        "done"
+        app::knowledge::JobStatus::Done
     );
     let question = "How do I reset my password?";
     let vector = embedder().embed_one(question).await.unwrap();

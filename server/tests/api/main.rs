@@ -2,6 +2,7 @@
 //! (a database per test), the real embedding model, real WebSockets.
 
 mod authz;
+mod checked_sql;
 mod conversation;
 mod generator;
 mod helpers;

@@ -346,7 +346,7 @@ async fn an_existing_workspace_moves_to_the_new_model_without_losing_retrieval(p
         claimed,
     )
     .await;
-    assert_eq!(row.status, "done", "{row:?}");
+    assert_eq!(row.status, app::knowledge::JobStatus::Done, "{row:?}");
     let models: Vec<String> = sqlx::query_scalar("select distinct embedded_with from chunk")
         .fetch_all(pool.ws(app.workspace_id))
         .await

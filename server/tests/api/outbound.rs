@@ -145,7 +145,11 @@ async fn with_the_default_settings_a_local_address_is_refused_before_any_request
         format!("http://[::ffff:127.0.0.1]:{}/secret.html", addr.port()),
     ] {
         let job = app.ingest(&url, CrawlSettings::default()).await;
-        assert_eq!(job.status, "failed", "{url}: {job:?}");
+        assert_eq!(
+            job.status,
+            app::knowledge::JobStatus::Failed,
+            "{url}: {job:?}"
+        );
         let message = job.message.clone().unwrap_or_default();
         assert!(
             message.contains("nothing could be indexed") && message.contains(NOT_ALLOWED),
@@ -183,7 +187,11 @@ async fn with_the_default_settings_a_local_address_is_refused_before_any_request
     let inside = app
         .ingest(&app.url("/healthz"), CrawlSettings::default())
         .await;
-    assert_eq!(inside.status, "failed", "{inside:?}");
+    assert_eq!(
+        inside.status,
+        app::knowledge::JobStatus::Failed,
+        "{inside:?}"
+    );
     assert!(inside.message.unwrap().contains(NOT_ALLOWED));
 }
 
@@ -263,7 +271,7 @@ async fn an_allowed_site_is_crawled_but_its_redirects_and_sitemaps_stay_on_it(po
         ..CrawlSettings::default()
     };
     let job = app.ingest(&start, settings).await;
-    assert_eq!(job.status, "done", "{job:?}");
+    assert_eq!(job.status, app::knowledge::JobStatus::Done, "{job:?}");
     let all = chunks(&app).await;
     assert!(all.contains("ships within three working days"), "{all}");
     assert!(!all.contains("hunter2"), "{all}");
@@ -324,7 +332,7 @@ async fn crawl_errors_do_not_tell_a_closed_port_from_an_open_one(pool: PgPool) {
             .await
             .unwrap();
         let job = app.run_job(job).await;
-        assert_eq!(job.status, "failed");
+        assert_eq!(job.status, app::knowledge::JobStatus::Failed);
         let message = job.message.clone().unwrap();
         no_network_detail(&message);
         // A site never reached is not re-crawled every day in silence.

@@ -255,7 +255,7 @@ async fn a_gap_is_fixed_from_its_topic_and_the_retest_shows_it(pool: PgPool) {
     let website = topic
         .passages
         .iter()
-        .find(|p| p.source_kind.as_deref() == Some("website"))
+        .find(|p| p.source_kind == Some(app::knowledge::SourceKind::Website))
         .and_then(|p| p.source_id)
         .expect("the demo site's passages");
     let recrawled = desk

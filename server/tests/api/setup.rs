@@ -184,7 +184,7 @@ async fn the_setup_link_creates_the_first_workspace_once(pool: PgPool) {
     .await
     .unwrap();
     let done = app.run_job(job).await;
-    assert_eq!(done.status, "done", "{done:?}");
+    assert_eq!(done.status, app::knowledge::JobStatus::Done, "{done:?}");
     let mut visitor = app.visitor_of("lumen-lamps", None, 0).await;
     visitor.ask("How long do refunds take?").await;
     let (citations, _) = visitor

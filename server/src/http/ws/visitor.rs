@@ -227,12 +227,12 @@ async fn identify(
                 }
                 let token = auth::new_token();
                 let id = Uuid::new_v4();
-                sqlx::query(
+                sqlx::query!(
                     "insert into visitor (visitor_id, workspace_id, token_hash) values ($1, $2, $3)",
+                    id,
+                    workspace_id,
+                    auth::token_hash(&token),
                 )
-                .bind(id)
-                .bind(workspace_id)
-                .bind(auth::token_hash(&token))
                 .execute(db)
                 .await?;
                 (id, Some(token))
@@ -256,12 +256,12 @@ async fn identify(
         Some(id) => id,
         None => {
             let id = Uuid::new_v4();
-            sqlx::query(
+            sqlx::query!(
                 "insert into conversation (conversation_id, workspace_id, visitor_id) values ($1, $2, $3)",
+                id,
+                workspace_id,
+                visitor_id,
             )
-            .bind(id)
-            .bind(workspace_id)
-            .bind(visitor_id)
             .execute(&mut *tx)
             .await?;
             id
@@ -273,11 +273,11 @@ async fn identify(
         .as_deref()
         .filter(|p| p.len() <= 2000 && (p.starts_with("https://") || p.starts_with("http://")))
     {
-        sqlx::query(
+        sqlx::query!(
             "update conversation set page_url = $2 where conversation_id = $1 and page_url is distinct from $2",
+            conversation_id,
+            page,
         )
-        .bind(conversation_id)
-        .bind(page)
         .execute(db)
         .await?;
     }
@@ -286,11 +286,11 @@ async fn identify(
         .as_deref()
         .and_then(app::types::widget::Language::parse)
     {
-        sqlx::query(
+        sqlx::query!(
             "update conversation set language = $2 where conversation_id = $1 and language is distinct from $2",
+            conversation_id,
+            language.code(),
         )
-        .bind(conversation_id)
-        .bind(language.code())
         .execute(db)
         .await?;
     }
