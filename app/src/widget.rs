@@ -9,7 +9,7 @@ pub use api::*;
 use std::collections::HashMap;
 
 use leptos::prelude::*;
-use leptos_router::hooks::use_query_map;
+use leptos_router::params::ParamsMap;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
@@ -100,24 +100,32 @@ fn bounded(text: Option<String>, max: usize) -> String {
     text.unwrap_or_default().chars().take(max).collect()
 }
 
-/// The chat frame's whole UI, on its own (see [`crate::widget_shell`]).
+/// The chat frame's whole UI, on its own (see [`crate::widget_shell`]). The
+/// frame is one page (the server routes `/widget` to it), so it has no
+/// router: its query is read from the request, and in the browser from the
+/// address (a router's code would double the chat's download).
 #[component]
 pub fn WidgetApp() -> impl IntoView {
-    use leptos_router::components::{Route, Router, Routes};
-    use leptos_router::path;
-    view! {
-        <Router>
-            <Routes fallback=|| view! { <p class="p-4 text-sm">"Not found"</p> }>
-                <Route path=path!("/widget") view=WidgetPage/>
-            </Routes>
-        </Router>
-    }
+    view! { <WidgetPage/> }
+}
+
+/// The frame's query string, as the server got it or the browser shows it.
+fn frame_query() -> ParamsMap {
+    #[cfg(feature = "ssr")]
+    let url = use_context::<leptos_router::location::RequestUrl>().and_then(|u| u.parse().ok());
+    #[cfg(not(feature = "ssr"))]
+    let url = {
+        use leptos_router::location::{BrowserUrl, LocationProvider};
+        BrowserUrl::current().ok()
+    };
+    url.map(|u| u.search_params().clone()).unwrap_or_default()
 }
 
 #[component]
 pub fn WidgetPage() -> impl IntoView {
-    let query = use_query_map();
-    let embedding = query.with_untracked(|q| {
+    let query = frame_query();
+    let embedding = {
+        let q = &query;
         let user_id = bounded(q.get("user_id"), 200);
         Embedding {
             // One workspace only (the frame's policy header names one).
@@ -139,7 +147,7 @@ pub fn WidgetPage() -> impl IntoView {
                 email: q.get("email").map(|e| e.chars().take(254).collect()),
             }),
         }
-    });
+    };
     let settings = Resource::new(move || (), {
         let e = embedding.clone();
         move |_| {
