@@ -287,11 +287,12 @@ pub async fn change_password(
     current: &str,
     new: &str,
 ) -> Result<bool, sqlx::Error> {
-    let hash: String =
-        sqlx::query_scalar("select password_hash from account where account_id = $1")
-            .bind(account_id)
-            .fetch_one(pool)
-            .await?;
+    let hash: String = sqlx::query_scalar!(
+        "select password_hash from account where account_id = $1",
+        account_id,
+    )
+    .fetch_one(pool)
+    .await?;
     if !verify_off_runtime(current, Some(hash)).await {
         return Ok(false);
     }
@@ -329,18 +330,18 @@ pub async fn invite(
     emailed: bool,
 ) -> Result<(Uuid, String), sqlx::Error> {
     let token = new_token();
-    let invitation_id: Uuid = sqlx::query_scalar(
+    let invitation_id: Uuid = sqlx::query_scalar!(
         "insert into invitation (token_hash, workspace_id, email, role, invited_by, expires_at, emailed)
          values ($1, $2, $3, $4, $5, now() + make_interval(days => $6), $7)
          returning invitation_id",
+        token_hash(&token),
+        workspace_id,
+        email,
+        role.as_str(),
+        invited_by,
+        INVITATION_DAYS,
+        emailed,
     )
-    .bind(token_hash(&token))
-    .bind(workspace_id)
-    .bind(email)
-    .bind(role.as_str())
-    .bind(invited_by)
-    .bind(INVITATION_DAYS)
-    .bind(emailed)
     .fetch_one(conn)
     .await?;
     Ok((invitation_id, token))

@@ -42,11 +42,12 @@ pub async fn setup(
     use crate::setup::{self, Admin, WorkspaceSpec};
     let spec = WorkspaceSpec::parse(&workspace)?;
     let owner = connect(&db).await?;
-    let existing: Option<Uuid> =
-        sqlx::query_scalar("select account_id from account where lower(email) = lower($1)")
-            .bind(email.trim())
-            .fetch_optional(&owner)
-            .await?;
+    let existing: Option<Uuid> = sqlx::query_scalar!(
+        "select account_id from account where lower(email) = lower($1)",
+        email.trim(),
+    )
+    .fetch_optional(&owner)
+    .await?;
     let generated = password.is_none() && existing.is_none();
     let admin = app::types::setup::NewAdmin {
         name,

@@ -167,10 +167,12 @@ async fn visitor_of(
     conn: &mut PgConnection,
     conversation_id: Uuid,
 ) -> Result<Option<Uuid>, sqlx::Error> {
-    sqlx::query_scalar("select visitor_id from conversation where conversation_id = $1")
-        .bind(conversation_id)
-        .fetch_optional(conn)
-        .await
+    sqlx::query_scalar!(
+        "select visitor_id from conversation where conversation_id = $1",
+        conversation_id,
+    )
+    .fetch_optional(conn)
+    .await
 }
 
 /// Everything stored about the visitor of a conversation (all their

@@ -260,7 +260,7 @@ pub async fn create(
     };
     if let Some(code) = code {
         let stored: Option<String> =
-            sqlx::query_scalar("select code from install_setup for update")
+            sqlx::query_scalar!("select code from install_setup for update",)
                 .fetch_optional(&mut *tx)
                 .await?;
         let right = stored.is_some_and(|stored| same_code(&stored, code));
@@ -272,11 +272,12 @@ pub async fn create(
             .await?;
     }
     let base = slug_of(&spec.name);
-    let taken: Vec<String> =
-        sqlx::query_scalar("select slug from workspace where slug = $1 or slug like $1 || '-%'")
-            .bind(&base)
-            .fetch_all(&mut *tx)
-            .await?;
+    let taken: Vec<String> = sqlx::query_scalar!(
+        "select slug from workspace where slug = $1 or slug like $1 || '-%'",
+        &base,
+    )
+    .fetch_all(&mut *tx)
+    .await?;
     let slug = (1..)
         .map(|n| {
             if n == 1 {
@@ -406,7 +407,7 @@ pub async fn prepare(
     )
     .execute(owner)
     .await?;
-    let code: String = sqlx::query_scalar("select code from install_setup")
+    let code: String = sqlx::query_scalar!("select code from install_setup",)
         .fetch_one(owner)
         .await?;
     let link = format!("{public_url}/setup?code={code}");
@@ -432,7 +433,7 @@ fn write_private(path: &Path, text: &str) -> std::io::Result<()> {
 
 /// Whether `code` is the install's setup code (while it awaits its first run).
 pub async fn code_is_valid(owner: &PgPool, code: &str) -> Result<bool, sqlx::Error> {
-    let stored: Option<String> = sqlx::query_scalar("select code from install_setup")
+    let stored: Option<String> = sqlx::query_scalar!("select code from install_setup",)
         .fetch_optional(owner)
         .await?;
     Ok(stored.is_some_and(|stored| same_code(&stored, code)))

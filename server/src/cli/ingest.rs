@@ -290,11 +290,12 @@ pub async fn bench_ingest(
         files.len() as f64 / seconds,
         files.len()
     );
-    let texts: Vec<String> =
-        sqlx::query_scalar("select content from chunk where workspace_id = $1 order by chunk_id")
-            .bind(workspace_id)
-            .fetch_all(&pool)
-            .await?;
+    let texts: Vec<String> = sqlx::query_scalar!(
+        "select content from chunk where workspace_id = $1 order by chunk_id",
+        workspace_id,
+    )
+    .fetch_all(&pool)
+    .await?;
     let mut long = Vec::new();
     let mut current = String::new();
     for text in texts {

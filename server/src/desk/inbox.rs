@@ -280,10 +280,10 @@ impl InboxDesk for EngineDesk {
         let pool = &engines.pool;
         let workspace_id = agent.workspace_id;
         let members = members(engines, workspace_id).await.map_err(internal)?;
-        let teams: Vec<String> = sqlx::query_scalar(
+        let teams: Vec<String> = sqlx::query_scalar!(
             "select name from team where workspace_id = $1 order by lower(name)",
+            workspace_id,
         )
-        .bind(workspace_id)
         .fetch_all(pool.ws(agent.workspace_id))
         .await
         .map_err(internal)?;

@@ -138,11 +138,11 @@ impl ReviewDesk for EngineDesk {
         let engines = &self.engines;
         let (escalations, grouped, index) = topic_of(engines, admin, key, days).await?;
         let topic = &grouped[index];
-        let title: Option<String> = sqlx::query_scalar(
+        let title: Option<String> = sqlx::query_scalar!(
             "select title from source where source_id = $1 and workspace_id = $2",
+            source_id,
+            admin.workspace_id,
         )
-        .bind(source_id)
-        .bind(admin.workspace_id)
         .fetch_optional(engines.pool.ws(admin.workspace_id))
         .await
         .map_err(internal)?;

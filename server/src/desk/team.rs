@@ -271,14 +271,14 @@ impl TeamDesk for EngineDesk {
             return Err(DeskError::NotFound);
         }
         // Their conversations go back to the queue (resolved ones keep nobody).
-        let returned: Vec<Uuid> = sqlx::query_scalar(
+        let returned: Vec<Uuid> = sqlx::query_scalar!(
             "update conversation set assignee_id = null,
                 status = case when status = 'open' then 'waiting_human' else status end
               where workspace_id = $1 and assignee_id = $2
               returning conversation_id",
+            admin.workspace_id,
+            account_id,
         )
-        .bind(admin.workspace_id)
-        .bind(account_id)
         .fetch_all(&mut *tx)
         .await
         .map_err(internal)?;

@@ -811,17 +811,17 @@ async fn record(
         links.sort();
         links.dedup();
         // Respect the page limit: only as many new URLs as there is room for.
-        sqlx::query!(
+        sqlx::query(
             "insert into crawl_item (job_id, url, depth)
              select $1, u, $3 from unnest($2::text[]) as u
              where not exists (select 1 from crawl_item c where c.job_id = $1 and c.url = u)
              limit greatest(0, $4 - (select count(*) from crawl_item where job_id = $1))
              on conflict do nothing",
-            ctx.job_id,
-            &links,
-            depth,
-            i64::from(settings.max_pages),
         )
+        .bind(ctx.job_id)
+        .bind(&links)
+        .bind(depth)
+        .bind(i64::from(settings.max_pages))
         .execute(&mut *tx)
         .await?;
     }
@@ -852,7 +852,7 @@ pub async fn progress(
     embed: Duration,
     chunks: i32,
 ) -> Result<(), sqlx::Error> {
-    sqlx::query!(
+    sqlx::query(
         "update ingest_job j set
             pages_found = c.found, pages_done = c.done, pages_changed = c.changed,
             pages_unchanged = c.unchanged, pages_skipped = c.skipped, pages_failed = c.failed,
@@ -866,11 +866,11 @@ pub async fn progress(
                       count(*) filter (where state = 'failed')::int as failed
                from crawl_item where job_id = $1) c
          where j.job_id = $1",
-        job_id,
-        crawl.as_secs_f64(),
-        embed.as_secs_f64(),
-        chunks,
     )
+    .bind(job_id)
+    .bind(crawl.as_secs_f64())
+    .bind(embed.as_secs_f64())
+    .bind(chunks)
     .execute(db)
     .await?;
     Ok(())

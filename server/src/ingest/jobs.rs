@@ -99,23 +99,23 @@ pub async fn enqueue(db: InWorkspace<'_>, source_id: Uuid) -> Result<Uuid, Inges
     // Twice: the queued job found by the insert may start (and stop being
     // queued) before the select.
     for _ in 0..2 {
-        let inserted: Option<Uuid> = sqlx::query_scalar(
+        let inserted: Option<Uuid> = sqlx::query_scalar!(
             "insert into ingest_job (job_id, workspace_id, source_id)
              select $1, workspace_id, source_id from source where source_id = $2
              on conflict (source_id) where status = 'queued' do nothing
              returning job_id",
+            Uuid::new_v4(),
+            source_id,
         )
-        .bind(Uuid::new_v4())
-        .bind(source_id)
         .fetch_optional(db)
         .await?;
         job_id = match inserted {
             Some(id) => Some(id),
             None => {
-                sqlx::query_scalar(
+                sqlx::query_scalar!(
                     "select job_id from ingest_job where source_id = $1 and status = 'queued'",
+                    source_id,
                 )
-                .bind(source_id)
                 .fetch_optional(db)
                 .await?
             }
@@ -215,13 +215,13 @@ pub async fn run(
         let cancelled = cancelled.clone();
         tokio::spawn(async move {
             loop {
-                let renewed: Result<Option<bool>, _> = sqlx::query_scalar(
+                let renewed: Result<Option<bool>, _> = sqlx::query_scalar!(
                     "update ingest_job set lease_until = now() + make_interval(secs => $3)
                      where job_id = $1 and lease_owner = $2 returning cancel_requested",
+                    job.job_id,
+                    worker,
+                    LEASE.as_secs_f64(),
                 )
-                .bind(job.job_id)
-                .bind(worker)
-                .bind(LEASE.as_secs_f64())
                 .fetch_optional(pool.ws(job.workspace_id))
                 .await;
                 match renewed {
@@ -419,16 +419,18 @@ pub async fn add_file(
         ));
     }
     let mut tx = pool.ws(workspace_id).begin().await?;
-    let slug: String = sqlx::query_scalar("select slug from workspace where workspace_id = $1")
-        .bind(workspace_id)
-        .fetch_one(&mut *tx)
-        .await?;
-    let existing: Option<Uuid> = sqlx::query_scalar(
+    let slug: String = sqlx::query_scalar!(
+        "select slug from workspace where workspace_id = $1",
+        workspace_id,
+    )
+    .fetch_one(&mut *tx)
+    .await?;
+    let existing: Option<Uuid> = sqlx::query_scalar!(
         "select s.source_id from source s join file_blob f using (source_id)
          where s.workspace_id = $1 and f.filename = $2",
+        workspace_id,
+        &filename,
     )
-    .bind(workspace_id)
-    .bind(&filename)
     .fetch_optional(&mut *tx)
     .await?;
     let source_id = match existing {

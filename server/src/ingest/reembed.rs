@@ -68,13 +68,13 @@ pub async fn progress(
 /// English vector while the English model is loaded (found across
 /// workspaces by the owner's pool; each is then moved in its own scope).
 pub async fn pending(system: &System, embedder: &Embedder) -> Result<Vec<Uuid>, sqlx::Error> {
-    sqlx::query_scalar(
+    sqlx::query_scalar!(
         "select distinct workspace_id from chunk
           where embedded_with <> $1 or ($2 and embedding_en is null)
           order by workspace_id",
+        embedder.name(),
+        embedder.english().is_some(),
     )
-    .bind(embedder.name())
-    .bind(embedder.english().is_some())
     .fetch_all(system.pool())
     .await
 }

@@ -50,20 +50,22 @@ pub async fn save(
 ) -> Result<Uuid, IngestError> {
     let (question, answer) = validate(question, answer)?;
     let (pool, embedder, public_url) = (&engines.pool, &engines.embedder, &engines.public_url);
-    let slug: String = sqlx::query_scalar("select slug from workspace where workspace_id = $1")
-        .bind(workspace_id)
-        .fetch_one(pool.ws(workspace_id))
-        .await?;
+    let slug: String = sqlx::query_scalar!(
+        "select slug from workspace where workspace_id = $1",
+        workspace_id,
+    )
+    .fetch_one(pool.ws(workspace_id))
+    .await?;
     let base = format!("{}/kb/{slug}/snippets", public_url.trim_end_matches('/'));
-    let source_id: Uuid = sqlx::query_scalar(
+    let source_id: Uuid = sqlx::query_scalar!(
         "insert into source (source_id, workspace_id, kind, start_url, title)
          values ($1, $2, 'snippets', $3, 'Answer snippets')
          on conflict (workspace_id, start_url) do update set updated_at = now()
          returning source_id",
+        Uuid::new_v4(),
+        workspace_id,
+        &base,
     )
-    .bind(Uuid::new_v4())
-    .bind(workspace_id)
-    .bind(&base)
     .fetch_one(pool.ws(workspace_id))
     .await?;
     let id = match snippet_id {

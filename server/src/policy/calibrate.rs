@@ -167,12 +167,12 @@ pub async fn calibrate(
     workspace_id: Uuid,
 ) -> Result<(usize, usize), DecideError> {
     // Spread over the content: ordered by a hash of the id, not by page.
-    let contents: Vec<String> = sqlx::query_scalar(
+    let contents: Vec<String> = sqlx::query_scalar!(
         "select content from chunk where workspace_id = $1
           order by md5(chunk_id::text) limit $2",
+        workspace_id,
+        SAMPLED,
     )
-    .bind(workspace_id)
-    .bind(SAMPLED)
     .fetch_all(pool.ws(workspace_id))
     .await?;
     let answerable: Vec<String> = contents.iter().filter_map(|c| probe_from(c)).collect();
@@ -202,7 +202,7 @@ pub async fn calibrate(
 /// none) and are not moving to another embedding model (found across
 /// workspaces by the owner's pool).
 pub async fn due(system: &System, model: &str) -> Result<Vec<Uuid>, sqlx::Error> {
-    sqlx::query_scalar(
+    sqlx::query_scalar!(
         "select w.workspace_id from workspace w
           where exists (select 1 from page p where p.workspace_id = w.workspace_id)
             and not exists (select 1 from chunk c
@@ -211,8 +211,8 @@ pub async fn due(system: &System, model: &str) -> Result<Vec<Uuid>, sqlx::Error>
                          '-infinity') < (select max(fetched_at) from page p where p.workspace_id = w.workspace_id)
             and not exists (select 1 from ingest_job j where j.workspace_id = w.workspace_id
                              and j.status in ('queued', 'running'))",
+        model,
     )
-    .bind(model)
     .fetch_all(system.pool())
     .await
 }

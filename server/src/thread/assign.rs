@@ -66,8 +66,7 @@ pub async fn reopen_to_ai(
 
 pub async fn name_of(conn: &mut PgConnection, account_id: Uuid) -> Result<String, sqlx::Error> {
     Ok(
-        sqlx::query_scalar("select name from account where account_id = $1")
-            .bind(account_id)
+        sqlx::query_scalar!("select name from account where account_id = $1", account_id,)
             .fetch_optional(conn)
             .await?
             .unwrap_or_else(|| "Another agent".to_owned()),
@@ -184,11 +183,12 @@ pub async fn auto_assign(
     }
     // Someone has it already (a conversation reopened by its visitor keeps
     // whoever had it).
-    let held: Option<Uuid> =
-        sqlx::query_scalar("select assignee_id from conversation where conversation_id = $1")
-            .bind(conversation.conversation_id)
-            .fetch_one(&mut *conn)
-            .await?;
+    let held: Option<Uuid> = sqlx::query_scalar!(
+        "select assignee_id from conversation where conversation_id = $1",
+        conversation.conversation_id,
+    )
+    .fetch_one(&mut *conn)
+    .await?;
     if held.is_some() {
         return Ok(None);
     }
@@ -238,11 +238,12 @@ pub async fn auto_assign(
     )
     .execute(&mut *conn)
     .await?;
-    let team: Option<String> =
-        sqlx::query_scalar("select team from conversation where conversation_id = $1")
-            .bind(conversation.conversation_id)
-            .fetch_one(&mut *conn)
-            .await?;
+    let team: Option<String> = sqlx::query_scalar!(
+        "select team from conversation where conversation_id = $1",
+        conversation.conversation_id,
+    )
+    .fetch_one(&mut *conn)
+    .await?;
     let body = EventBody::Assigned {
         by: "Automatic assignment".into(),
         agent: Some(name.clone()),

@@ -116,13 +116,13 @@ pub async fn append(
         }
     }
     let from_visitor = matches!(body, EventBody::VisitorMessage { .. });
-    let seq: i64 = sqlx::query_scalar(
+    let seq: i64 = sqlx::query_scalar!(
         "update conversation set last_seq = last_seq + 1, updated_at = now(),
             visitor_seq = case when $2 then last_seq + 1 else visitor_seq end
          where conversation_id = $1 returning last_seq",
+        conversation.conversation_id,
+        from_visitor,
     )
-    .bind(conversation.conversation_id)
-    .bind(from_visitor)
     .fetch_one(&mut *conn)
     .await?;
     let row = sqlx::query_as::<_, EventRow>(
@@ -348,12 +348,12 @@ pub async fn seen(
     conversation_id: Uuid,
     party: &Party,
 ) -> Result<i64, sqlx::Error> {
-    Ok(
-        sqlx::query_scalar("select seq from seen where conversation_id = $1 and party = $2")
-            .bind(conversation_id)
-            .bind(party.key())
-            .fetch_optional(db)
-            .await?
-            .unwrap_or(0),
+    Ok(sqlx::query_scalar!(
+        "select seq from seen where conversation_id = $1 and party = $2",
+        conversation_id,
+        party.key(),
     )
+    .fetch_optional(db)
+    .await?
+    .unwrap_or(0))
 }

@@ -59,11 +59,12 @@ pub async fn inbox(
         return crate::http::bad_address();
     };
     if let Some(id) = params.conversation {
-        let owned: Result<Option<Uuid>, _> =
-            sqlx::query_scalar("select workspace_id from conversation where conversation_id = $1")
-                .bind(id)
-                .fetch_optional(engines.pool.ws(agent.workspace_id))
-                .await;
+        let owned: Result<Option<Uuid>, _> = sqlx::query_scalar!(
+            "select workspace_id from conversation where conversation_id = $1",
+            id,
+        )
+        .fetch_optional(engines.pool.ws(agent.workspace_id))
+        .await;
         match owned {
             Ok(Some(w)) if w == agent.workspace_id => {}
             Ok(_) => return (StatusCode::NOT_FOUND, "no such conversation").into_response(),

@@ -246,10 +246,10 @@ async fn identify(
         .bind(visitor_id)
         .execute(&mut *tx)
         .await?;
-    let existing: Option<Uuid> = sqlx::query_scalar(
+    let existing: Option<Uuid> = sqlx::query_scalar!(
         "select conversation_id from conversation where visitor_id = $1 order by created_at desc limit 1",
+        visitor_id,
     )
-    .bind(visitor_id)
     .fetch_optional(&mut *tx)
     .await?;
     let conversation_id = match existing {
