@@ -13,7 +13,9 @@ use uuid::Uuid;
 use crate::confirm::ConfirmDelete;
 use crate::error::DeskError;
 use crate::knowledge::{AdminOnly, BUTTON, INPUT, SMALL_BUTTON};
-use crate::types::inbox::{Invited, Member, Presence, TeamAdmin};
+use crate::types::inbox::{
+    CannedReply, InboxSettings, Invitation, Invited, Member, Presence, TeamAdmin,
+};
 use crate::types::Role;
 
 const SECTION: &str = "flex flex-col gap-3 rounded-lg border border-slate-200 bg-white p-4";
@@ -87,8 +89,32 @@ fn TeamSections(
     saved: RwSignal<bool>,
     draft: CannedDraft,
 ) -> impl IntoView {
-    let teams = admin.directory.teams.clone();
     let by_email = admin.email_invitations;
+    let TeamAdmin {
+        directory,
+        invitations,
+        settings,
+        ..
+    } = admin;
+    view! {
+        <MembersSection members=directory.members teams=directory.teams.clone() invitations=invitations
+            by_email=by_email done=done link=link/>
+        <TeamsSection teams=directory.teams done=done/>
+        <CannedSection canned=directory.canned draft=draft done=done/>
+        <SettingsSection settings=settings by_email=by_email saved=saved done=done/>
+    }
+}
+
+/// The members, inviting someone, and the invitations still pending.
+#[component]
+fn MembersSection(
+    members: Vec<Member>,
+    teams: Vec<String>,
+    invitations: Vec<Invitation>,
+    by_email: bool,
+    done: impl Fn(Result<(), DeskError>) + Copy + Send + Sync + 'static,
+    link: RwSignal<Option<(String, Invited)>>,
+) -> impl IntoView {
     let invite_email = RwSignal::new(String::new());
     let invite_role = RwSignal::new("agent".to_owned());
     let invite = move |ev: leptos::ev::SubmitEvent| {
@@ -112,50 +138,6 @@ fn TeamSections(
             }
         });
     };
-    let new_team = RwSignal::new(String::new());
-    let add = move |ev: leptos::ev::SubmitEvent| {
-        ev.prevent_default();
-        let name = new_team.get_untracked();
-        leptos::task::spawn_local(async move {
-            let result = add_team(name).await;
-            if result.is_ok() {
-                new_team.set(String::new());
-            }
-            done(result);
-        });
-    };
-    let settings = RwSignal::new(admin.settings.clone());
-    let save_settings = move |ev: leptos::ev::SubmitEvent| {
-        ev.prevent_default();
-        let now = settings.get_untracked();
-        leptos::task::spawn_local(async move {
-            let result = save_inbox_settings(now).await;
-            saved.set(result.is_ok());
-            done(result);
-        });
-    };
-    let CannedDraft {
-        id: canned_id,
-        shortcut: canned_shortcut,
-        body: canned_body,
-    } = draft;
-    let save_reply = move |ev: leptos::ev::SubmitEvent| {
-        ev.prevent_default();
-        let (id, shortcut, body) = (
-            canned_id.get_untracked(),
-            canned_shortcut.get_untracked(),
-            canned_body.get_untracked(),
-        );
-        leptos::task::spawn_local(async move {
-            let result = save_canned(id, shortcut, body).await.map(drop);
-            if result.is_ok() {
-                canned_id.set(None);
-                canned_shortcut.set(String::new());
-                canned_body.set(String::new());
-            }
-            done(result);
-        });
-    };
     view! {
         <section class=SECTION aria-label="Members">
             <h2 class=HEADING>"Members"</h2>
@@ -167,7 +149,7 @@ fn TeamSections(
                     <tr><th class="py-1">"Name"</th><th>"Role"</th><th>"Teams"</th><th>"Cap"</th><th>"Assigned"</th><th></th></tr>
                 </thead>
                 <tbody>
-                    {admin.directory.members.into_iter().map(|m| view! { <MemberRow member=m teams=teams.clone() done=done/> }).collect::<Vec<_>>()}
+                    {members.into_iter().map(|m| view! { <MemberRow member=m teams=teams.clone() done=done/> }).collect::<Vec<_>>()}
                 </tbody>
             </table>
             </div>
@@ -207,11 +189,11 @@ fn TeamSections(
                     <p class="invite-sent rounded bg-emerald-50 p-2 text-sm text-emerald-900" role="status">"Invitation emailed to "{to}". The link in it works for 7 days."</p>
                 }.into_any(),
             })}
-            {(!admin.invitations.is_empty()).then(|| view! {
+            {(!invitations.is_empty()).then(|| view! {
                 <div>
                     <h3 class="text-sm font-semibold">"Pending invitations"</h3>
                     <ul class="flex flex-col gap-1 text-sm text-slate-600">
-                        {admin.invitations.into_iter().map(|i| {
+                        {invitations.into_iter().map(|i| {
                             let id = i.invitation_id;
                             let question = format!("Revoke the invitation for {}?", i.email);
                             let email = i.email.clone();
@@ -233,11 +215,33 @@ fn TeamSections(
                 </div>
             })}
         </section>
+    }
+}
+
+/// The workspace's teams: listed, deleted, added.
+#[component]
+fn TeamsSection(
+    teams: Vec<String>,
+    done: impl Fn(Result<(), DeskError>) + Copy + Send + Sync + 'static,
+) -> impl IntoView {
+    let new_team = RwSignal::new(String::new());
+    let add = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        let name = new_team.get_untracked();
+        leptos::task::spawn_local(async move {
+            let result = add_team(name).await;
+            if result.is_ok() {
+                new_team.set(String::new());
+            }
+            done(result);
+        });
+    };
+    view! {
         <section class=SECTION aria-label="Teams">
             <h2 class=HEADING>"Teams"</h2>
             <p class=HELP>"A handoff rule can route a conversation to a team; agents can assign to one. Automatic assignment picks among the team's members."</p>
             <ul class="flex flex-wrap gap-2">
-                {admin.directory.teams.into_iter().map(|t| {
+                {teams.into_iter().map(|t| {
                     let name = t.clone();
                     view! {
                         <li class="team flex items-center gap-1 rounded-full bg-slate-100 px-3 py-1 text-sm">
@@ -254,11 +258,44 @@ fn TeamSections(
                 <button type="submit" class=format!("{BUTTON} shrink-0 whitespace-nowrap")>"Add team"</button>
             </form>
         </section>
+    }
+}
+
+/// Canned replies: listed, edited, deleted, added.
+#[component]
+fn CannedSection(
+    canned: Vec<CannedReply>,
+    draft: CannedDraft,
+    done: impl Fn(Result<(), DeskError>) + Copy + Send + Sync + 'static,
+) -> impl IntoView {
+    let CannedDraft {
+        id: canned_id,
+        shortcut: canned_shortcut,
+        body: canned_body,
+    } = draft;
+    let save_reply = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        let (id, shortcut, body) = (
+            canned_id.get_untracked(),
+            canned_shortcut.get_untracked(),
+            canned_body.get_untracked(),
+        );
+        leptos::task::spawn_local(async move {
+            let result = save_canned(id, shortcut, body).await.map(drop);
+            if result.is_ok() {
+                canned_id.set(None);
+                canned_shortcut.set(String::new());
+                canned_body.set(String::new());
+            }
+            done(result);
+        });
+    };
+    view! {
         <section class=SECTION aria-label="Canned replies">
             <h2 class=HEADING>"Canned replies"</h2>
             <p class=HELP>"In the composer, type / and the shortcut (or press Ctrl+/) to insert one; it stays editable before sending."</p>
             <ul class="flex flex-col gap-2">
-                {admin.directory.canned.into_iter().map(|c| {
+                {canned.into_iter().map(|c| {
                     let (id, shortcut, body) = (c.canned_id, c.shortcut.clone(), c.body.clone());
                     let question = format!("Delete /{}?", c.shortcut);
                     view! {
@@ -302,6 +339,28 @@ fn TeamSections(
                 </div>
             </form>
         </section>
+    }
+}
+
+/// The inbox's settings: assignment, reopening, waits and reminders.
+#[component]
+fn SettingsSection(
+    settings: InboxSettings,
+    by_email: bool,
+    saved: RwSignal<bool>,
+    done: impl Fn(Result<(), DeskError>) + Copy + Send + Sync + 'static,
+) -> impl IntoView {
+    let settings = RwSignal::new(settings);
+    let save_settings = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        let now = settings.get_untracked();
+        leptos::task::spawn_local(async move {
+            let result = save_inbox_settings(now).await;
+            saved.set(result.is_ok());
+            done(result);
+        });
+    };
+    view! {
         <section class=SECTION aria-label="Inbox settings">
             <h2 class=HEADING>"Inbox settings"</h2>
             <form class="inbox-settings flex flex-col gap-3 text-sm" on:submit=save_settings>
