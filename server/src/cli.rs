@@ -13,20 +13,9 @@ pub use bench::{bench, bench_retrieval};
 pub use ingest::{bench_ingest, ingest};
 pub use serve::serve;
 
-use crate::config::{DbArgs, ModelArgs, ServeArgs};
-use crate::db::Scope;
-use crate::embed::{Embedder, Role};
-use crate::http::LiveSettings;
-use crate::ingest::crawl::CrawlSettings;
-use crate::ingest::jobs;
-use crate::outbound::Outbound;
-use crate::thread::hub::Hub;
-use crate::turn::Turns;
-use crate::{db, demo, http, AnswerSettings, AppState, Engines};
-use app::types::Confidence;
-use axum::serve::ListenerExt;
-use std::sync::Arc;
-use std::time::Duration;
+use crate::config::{DbArgs, ModelArgs};
+use crate::db;
+use crate::embed::Embedder;
 use uuid::Uuid;
 
 /// Any error a subcommand reports (printed, then the exit code is 1).

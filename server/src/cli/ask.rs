@@ -1,8 +1,12 @@
 //! `tandem policy`, `tandem ask` and `tandem eval`: the answer engine and
 //! the handoff policy from the command line.
 
-#[allow(unused_imports)]
-use super::*;
+use crate::config::{DbArgs, ModelArgs};
+use crate::outbound::Outbound;
+use app::types::Confidence;
+use uuid::Uuid;
+
+use super::{open_workspace, AnyError};
 
 /// The workspace's policy, as the server would apply it.
 pub async fn policy(

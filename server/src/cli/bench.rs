@@ -1,7 +1,9 @@
 //! `tandem bench` and `tandem bench-retrieval`: answer and retrieval latency.
 
-#[allow(unused_imports)]
-use super::*;
+use crate::config::{DbArgs, ModelArgs};
+use crate::embed::Role;
+
+use super::{open_workspace, workspace_id, AnyError};
 
 /// Questions for `tandem bench`: answerable ones and off-topic ones.
 const BENCH_QUESTIONS: &[&str] = &[

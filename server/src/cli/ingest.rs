@@ -2,8 +2,17 @@
 //! `tandem bench-ingest`.
 
 use super::ask::policy;
-#[allow(unused_imports)]
-use super::*;
+use crate::config::{DbArgs, ModelArgs};
+use crate::db;
+use crate::db::Scope;
+use crate::embed::{Embedder, Role};
+use crate::ingest::crawl::CrawlSettings;
+use crate::ingest::jobs;
+use crate::outbound::Outbound;
+use axum::serve::ListenerExt;
+use uuid::Uuid;
+
+use super::{open_workspace, AnyError};
 
 pub async fn ingest(
     db: DbArgs,

@@ -1,7 +1,19 @@
 //! `tandem serve`: the database, the model, the engines and the HTTP server.
 
-#[allow(unused_imports)]
-use super::*;
+use crate::config::ServeArgs;
+use crate::db::Scope;
+use crate::http::LiveSettings;
+use crate::ingest::crawl::CrawlSettings;
+use crate::ingest::jobs;
+use crate::thread::hub::Hub;
+use crate::turn::Turns;
+use crate::{db, demo, http, AnswerSettings, AppState, Engines};
+use app::types::Confidence;
+use axum::serve::ListenerExt;
+use std::sync::Arc;
+use std::time::Duration;
+
+use super::{connect, AnyError};
 
 pub async fn serve(args: ServeArgs) -> Result<(), AnyError> {
     // Migrated as the tables' owner; served as a role under their row-level
