@@ -234,13 +234,9 @@ impl HandoffReason {
         }
     }
 
-    /// Its kind, whose label is the reason's short name.
-    pub fn kind(&self) -> ReasonKind {
-        ReasonKind::of(self)
-    }
-
+    /// Its kind's label (see [`ReasonKind`]).
     pub fn short(&self) -> &'static str {
-        self.kind().label()
+        ReasonKind::of(self).label()
     }
 }
 

@@ -318,7 +318,10 @@ mod tests {
                 ReasonKind::of(&reason),
                 "{trigger}"
             );
-            assert!(reason.kind().triggers().contains(&trigger), "{trigger}");
+            assert!(
+                ReasonKind::of(&reason).triggers().contains(&trigger),
+                "{trigger}"
+            );
         }
     }
 }
