@@ -72,6 +72,20 @@ impl Sessions for EngineDesk {
     }
 }
 
+/// The workspace's saved policy, key included (server side only).
+pub(crate) async fn saved_policy(
+    engines: &Engines,
+    agent: &SignedIn,
+) -> Result<app::types::policy::Policy, DeskError> {
+    crate::policy::settings::load(
+        &engines.pool,
+        agent.workspace_id,
+        engines.settings.confidence_threshold,
+    )
+    .await
+    .map_err(internal)
+}
+
 /// A transaction in the signed-in agent's workspace.
 pub(crate) async fn begin(
     engines: &Engines,

@@ -16,7 +16,7 @@ use super::{internal, EngineDesk};
 use crate::answer::{self, generate};
 use crate::db::Scope;
 use crate::inbox::{queue_sql, summary, SummaryRow, SUMMARY_SELECT};
-use crate::policy::{self, settings, Message};
+use crate::policy::{self, Message};
 use crate::thread::hub::Change;
 use crate::thread::presence;
 use crate::thread::store;
@@ -365,13 +365,7 @@ impl InboxDesk for EngineDesk {
         let (_, events) = thread_of(pool, agent, conversation_id).await?;
         let question = open_question(&events)
             .ok_or_else(|| DeskError::Invalid("The visitor has not asked anything yet.".into()))?;
-        let policy = settings::load(
-            pool,
-            agent.workspace_id,
-            engines.settings.confidence_threshold,
-        )
-        .await
-        .map_err(internal)?;
+        let policy = super::saved_policy(engines, agent).await?;
         let since_reply = since_last_reply(&events);
         let message = Message {
             workspace_id: agent.workspace_id,

@@ -1,31 +1,21 @@
 //! The policy page's server functions: the workspace's policy (without its
 //! model key), saving it, and replaying it over past decisions.
 
-use app::desk::{Admin, SignedIn};
+use app::desk::Admin;
 use app::error::DeskError;
 use app::policy::PolicyDesk;
 use app::types::policy::{GeneratorSettings, Policy, Replay};
 
 use super::{internal, EngineDesk};
 use crate::policy::{replay, settings};
-use crate::Engines;
-
-/// The workspace's saved policy, key included (server side only).
-async fn saved(engines: &Engines, admin: &SignedIn) -> Result<Policy, DeskError> {
-    settings::load(
-        &engines.pool,
-        admin.workspace_id,
-        engines.settings.confidence_threshold,
-    )
-    .await
-    .map_err(internal)
-}
 
 #[async_trait::async_trait]
 impl PolicyDesk for EngineDesk {
     async fn policy(&self, admin: &Admin) -> Result<Policy, DeskError> {
         let engines = &self.engines;
-        Ok(settings::redacted(saved(engines, admin).await?))
+        Ok(settings::redacted(
+            super::saved_policy(engines, admin).await?,
+        ))
     }
 
     async fn save_policy(&self, admin: &Admin, policy: Policy) -> Result<(), DeskError> {
@@ -56,7 +46,7 @@ impl PolicyDesk for EngineDesk {
     async fn replay_policy(&self, admin: &Admin, policy: Policy) -> Result<Replay, DeskError> {
         let engines = &self.engines;
         settings::validate(&policy).map_err(DeskError::Invalid)?;
-        let current = saved(engines, admin).await?;
+        let current = super::saved_policy(engines, admin).await?;
         replay::replay(
             &engines.pool,
             &engines.embedder,

@@ -12,7 +12,6 @@ use uuid::Uuid;
 
 use super::{internal, EngineDesk};
 use crate::db::Scope;
-use crate::policy::settings;
 use crate::review::cluster::Topic;
 use crate::review::topics::{self, Escalation};
 use crate::review::{dashboard, fix};
@@ -173,13 +172,7 @@ impl ReviewDesk for EngineDesk {
         let (escalations, grouped, index) = topic_of(engines, admin, key, days).await?;
         let topic = &grouped[index];
         let name = fix::rule_name(&topics::one_line(&escalations[topic.typical()].question));
-        let current = settings::load(
-            &engines.pool,
-            admin.workspace_id,
-            engines.settings.confidence_threshold,
-        )
-        .await
-        .map_err(internal)?;
+        let current = super::saved_policy(engines, admin).await?;
         let questions = topics::questions(topic, &escalations, fix::QUESTIONS);
         let policy = fix::with_rule(current, &name, questions);
         self.save_policy(admin, policy).await?;
@@ -200,13 +193,7 @@ impl ReviewDesk for EngineDesk {
         let engines = &self.engines;
         let (escalations, grouped, index) = topic_of(engines, admin, key, days).await?;
         let topic = &grouped[index];
-        let policy = settings::load(
-            &engines.pool,
-            admin.workspace_id,
-            engines.settings.confidence_threshold,
-        )
-        .await
-        .map_err(internal)?;
+        let policy = super::saved_policy(engines, admin).await?;
         let generator = crate::answer::generator(
             &policy.generator,
             &engines.outbound,
